@@ -1,0 +1,938 @@
+//! The RocksDB store: many logs in one database, one integrator per log.
+//!
+//! Column families:
+//! - `leaves`: `log id ‖ index` → leaf bytes;
+//! - `nodes`: `log id ‖ level ‖ index` → 32-byte stored subtree hash;
+//! - `checkpoints`: `log id ‖ size` → the signed checkpoint note published at that size;
+//! - `meta`: log names, ids, origins and committed sizes;
+//! - `app`: an opaque key-value space for the server's own records.
+//!
+//! All integers are big-endian so that keys sort in index order. A batch of
+//! appends, the nodes it completes, the new size and (if due) a checkpoint are
+//! one `WriteBatch` written with `sync = true`: one WAL sync for the batch, and
+//! either all of it survives a crash or none of it does.
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, RwLock,
+    },
+    time::{Duration, Instant},
+};
+
+use ed25519_dalek::SigningKey;
+use evident_verify::{
+    checkpoint::Checkpoint,
+    merkle::{leaf_hash, Hash},
+    note::{NoteSigner, NoteVerifier},
+};
+use rocksdb::{
+    BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
+    IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    error::{LogError, Result},
+    tree::{self, Frontier, HashReader, NodeId},
+};
+
+const CF_LEAVES: &str = "leaves";
+const CF_NODES: &str = "nodes";
+const CF_CHECKPOINTS: &str = "checkpoints";
+const CF_META: &str = "meta";
+const CF_APP: &str = "app";
+
+/// tlog-tiles entry bundles prefix each entry with a big-endian uint16 length.
+pub const MAX_LEAF_BYTES: usize = u16::MAX as usize;
+
+/// The most appends one batch takes; more wait for the next batch.
+const MAX_BATCH: usize = 4096;
+
+/// Receives what each committed batch did, for metrics.
+pub trait Observer: Send + Sync + 'static {
+    /// Called after a batch is durable. `waits` holds, per entry, the time
+    /// from `append` being called to the entry being durable.
+    fn batch_committed(&self, log: &str, entries: usize, commit: Duration, waits: &[Duration]);
+}
+
+/// Store-wide settings.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Sync the WAL on every batch. Only benchmarks of the non-durable path turn this off.
+    pub sync: bool,
+    /// Publish a checkpoint with a batch when the last one is older than this.
+    /// Checkpoints are also published on demand by [`Log::checkpoint`].
+    pub checkpoint_interval: Duration,
+    /// RocksDB block cache size in bytes.
+    pub block_cache_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            sync: true,
+            checkpoint_interval: Duration::from_secs(1),
+            block_cache_bytes: 32 << 20,
+        }
+    }
+}
+
+/// One RocksDB database holding many independent logs.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<DB>,
+    opts: StoreOptions,
+    open_logs: Arc<Mutex<HashMap<String, Log>>>,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.db.path())
+            .finish()
+    }
+}
+
+fn be(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+fn leaf_key(log: u64, index: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&be(log));
+    k[8..].copy_from_slice(&be(index));
+    k
+}
+
+pub(crate) fn node_key(log: u64, id: NodeId) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[..8].copy_from_slice(&be(log));
+    k[8] = id.level;
+    k[9..].copy_from_slice(&be(id.index));
+    k
+}
+
+fn size_key(log: u64) -> Vec<u8> {
+    [b"size/".as_slice(), &be(log)].concat()
+}
+
+fn read_u64(v: &[u8], what: &str) -> Result<u64> {
+    let a: [u8; 8] = v.try_into().map_err(|_| LogError::Inconsistent {
+        name: String::new(),
+        reason: format!("{what} is {} bytes, not 8", v.len()),
+    })?;
+    Ok(u64::from_be_bytes(a))
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path, opts: StoreOptions) -> Result<Self> {
+        let mut db_opts = Options::default();
+        db_opts.create_if_missing(true);
+        db_opts.create_missing_column_families(true);
+        db_opts.set_max_background_jobs(2);
+        db_opts.set_compression_type(DBCompressionType::Lz4);
+        db_opts.set_keep_log_file_num(4);
+        let cache = rocksdb::Cache::new_lru_cache(opts.block_cache_bytes);
+        let cf = |name: &str| {
+            let mut o = Options::default();
+            o.set_compression_type(if name == CF_NODES {
+                // Hashes do not compress; spend no CPU trying.
+                DBCompressionType::None
+            } else {
+                DBCompressionType::Lz4
+            });
+            let mut b = BlockBasedOptions::default();
+            b.set_block_cache(&cache);
+            b.set_bloom_filter(10.0, false);
+            o.set_block_based_table_factory(&b);
+            o.set_write_buffer_size(32 << 20);
+            ColumnFamilyDescriptor::new(name, o)
+        };
+        let cfs = [CF_LEAVES, CF_NODES, CF_CHECKPOINTS, CF_META, CF_APP].map(cf);
+        let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
+        Ok(Self {
+            db: Arc::new(db),
+            opts,
+            open_logs: Arc::default(),
+            observer: None,
+        })
+    }
+
+    /// Sets the batch observer for logs opened from now on.
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn cf(&self, name: &str) -> &ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("column family opened in Store::open")
+    }
+
+    /// Creates a new, empty log named `name` whose checkpoints carry `origin`.
+    pub fn create_log(&self, name: &str, origin: &str) -> Result<()> {
+        check_name(name)?;
+        if origin.is_empty()
+            || origin.contains('\n')
+            || origin.contains('+')
+            || origin.contains(' ')
+        {
+            return Err(LogError::BadName {
+                name: origin.to_owned(),
+                reason: "an origin is one line without spaces or '+'".into(),
+            });
+        }
+        // Serialise log creation so two creators cannot take the same id.
+        let _guard = self.open_logs.lock().unwrap_or_else(|e| e.into_inner());
+        let meta = self.cf(CF_META);
+        let name_key = [b"log/".as_slice(), name.as_bytes()].concat();
+        if self.db.get_cf(meta, &name_key)?.is_some() {
+            return Err(LogError::LogExists { name: name.into() });
+        }
+        let next = match self.db.get_cf(meta, b"next_log_id")? {
+            Some(v) => read_u64(&v, "next_log_id")?,
+            None => 1,
+        };
+        let mut wb = WriteBatch::default();
+        wb.put_cf(meta, b"next_log_id", be(next + 1));
+        wb.put_cf(meta, &name_key, be(next));
+        wb.put_cf(
+            meta,
+            [b"origin/".as_slice(), &be(next)].concat(),
+            origin.as_bytes(),
+        );
+        wb.put_cf(meta, size_key(next), be(0));
+        self.write(wb)?;
+        Ok(())
+    }
+
+    /// The names of all logs in the store.
+    pub fn log_names(&self) -> Result<Vec<String>> {
+        let meta = self.cf(CF_META);
+        let mut out = Vec::new();
+        for kv in self.db.prefix_iterator_cf(meta, b"log/") {
+            let (k, _) = kv?;
+            let Some(n) = k.strip_prefix(b"log/") else {
+                break;
+            };
+            out.push(String::from_utf8_lossy(n).into_owned());
+        }
+        Ok(out)
+    }
+
+    /// Opens the log `name`, signing checkpoints with `key`. The log's
+    /// integrator task runs on the current tokio runtime. Opening the same
+    /// name twice returns the same handle.
+    pub fn open_log(&self, name: &str, key: &SigningKey) -> Result<Log> {
+        let mut logs = self.open_logs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = logs.get(name) {
+            return Ok(l.clone());
+        }
+        let meta = self.cf(CF_META);
+        let name_key = [b"log/".as_slice(), name.as_bytes()].concat();
+        let id = match self.db.get_cf(meta, &name_key)? {
+            Some(v) => read_u64(&v, "log id")?,
+            None => return Err(LogError::NoSuchLog { name: name.into() }),
+        };
+        let origin = self
+            .db
+            .get_cf(meta, [b"origin/".as_slice(), &be(id)].concat())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .ok_or_else(|| LogError::Inconsistent {
+                name: name.into(),
+                reason: "origin missing".into(),
+            })?;
+        let size = match self.db.get_cf(meta, size_key(id))? {
+            Some(v) => read_u64(&v, "size")?,
+            None => 0,
+        };
+        let signer = NoteSigner::new(&origin, key.clone())?;
+        let reader = DbReader {
+            db: self.db.clone(),
+            log: id,
+        };
+        let frontier = Frontier::load(size, &reader)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            name: name.to_owned(),
+            id,
+            origin,
+            db: self.db.clone(),
+            size: AtomicU64::new(size),
+            latest: RwLock::new(None),
+            verifier: signer.verifier().clone(),
+            fault: RwLock::new(None),
+        });
+        let log = Log { inner, tx };
+        // Load and check the latest published checkpoint before signing anything new.
+        let latest = log.latest_stored_checkpoint()?;
+        let mut fault = None;
+        if let Some(cp) = &latest {
+            if cp.size > size {
+                fault = Some(format!(
+                    "published checkpoint has size {} but the tree has {size}",
+                    cp.size
+                ));
+            } else {
+                let r = tree::root(cp.size, &reader)?;
+                if r != cp.root {
+                    fault = Some(format!(
+                        "published checkpoint at size {} does not match the stored tree",
+                        cp.size
+                    ));
+                }
+            }
+        }
+        *log.inner.latest.write().unwrap_or_else(|e| e.into_inner()) = latest;
+        if let Some(f) = &fault {
+            tracing::error!(log = name, fault = %f, "log refuses to serve until audited");
+        }
+        *log.inner.fault.write().unwrap_or_else(|e| e.into_inner()) = fault;
+        let integrator = Integrator {
+            log: log.inner.clone(),
+            frontier,
+            signer: Arc::new(signer),
+            opts: self.opts.clone(),
+            last_checkpoint: Instant::now(),
+            observer: self.observer.clone(),
+        };
+        tokio::spawn(integrator.run(rx));
+        logs.insert(name.to_owned(), log.clone());
+        Ok(log)
+    }
+
+    fn write(&self, wb: WriteBatch) -> Result<()> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.opts.sync);
+        self.db.write_opt(wb, &wo)?;
+        Ok(())
+    }
+
+    /// Reads a key from the application key space.
+    pub fn app_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(CF_APP), key)?)
+    }
+
+    /// Writes puts (`Some`) and deletes (`None`) to the application key space
+    /// atomically and durably.
+    pub fn app_write(&self, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
+        let cf = self.cf(CF_APP);
+        let mut wb = WriteBatch::default();
+        for (k, v) in ops {
+            match v {
+                Some(v) => wb.put_cf(cf, k, v),
+                None => wb.delete_cf(cf, k),
+            }
+        }
+        self.write(wb)
+    }
+
+    /// Every application key and value that starts with `prefix`, in key order.
+    pub fn app_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.cf(CF_APP),
+            IteratorMode::From(prefix, Direction::Forward),
+        );
+        for kv in it {
+            let (k, v) = kv?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The live size of the database files on disk, in bytes.
+    pub fn disk_bytes(&self) -> Result<u64> {
+        let mut total = 0;
+        for cf in [CF_LEAVES, CF_NODES, CF_CHECKPOINTS, CF_META, CF_APP] {
+            total += self
+                .db
+                .property_int_value_cf(self.cf(cf), "rocksdb.total-sst-files-size")?
+                .unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    /// Flushes memtables to SST files (for measuring on-disk size).
+    pub fn flush(&self) -> Result<()> {
+        for cf in [CF_LEAVES, CF_NODES, CF_CHECKPOINTS, CF_META, CF_APP] {
+            self.db.flush_cf(self.cf(cf))?;
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> &Arc<DB> {
+        &self.db
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(LogError::BadName {
+            name: name.into(),
+            reason: "use 1 to 64 of a-z, 0-9 and '-'".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads stored nodes of one log with one `multi_get`.
+pub(crate) struct DbReader {
+    pub(crate) db: Arc<DB>,
+    pub(crate) log: u64,
+}
+
+impl HashReader for DbReader {
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>> {
+        let cf = self.db.cf_handle(CF_NODES).expect("nodes column family");
+        let keys: Vec<_> = ids
+            .iter()
+            .map(|id| (&cf, node_key(self.log, *id)))
+            .collect();
+        let vals = self.db.multi_get_cf(keys);
+        ids.iter()
+            .zip(vals)
+            .map(|(id, v)| {
+                let missing = LogError::MissingNode {
+                    level: id.level,
+                    index: id.index,
+                };
+                let v = v?.ok_or(missing)?;
+                <Hash>::try_from(v.as_slice()).map_err(|_| LogError::Inconsistent {
+                    name: String::new(),
+                    reason: format!("node ({}, {}) is {} bytes", id.level, id.index, v.len()),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A signed checkpoint as published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The signed note, verbatim.
+    pub note: String,
+}
+
+/// A write to the application key space: a put (`Some`) or a delete (`None`).
+pub type AppOp = (Vec<u8>, Option<Vec<u8>>);
+
+enum Cmd {
+    Append {
+        leaf: Vec<u8>,
+        ops: Vec<AppOp>,
+        at: Instant,
+        reply: oneshot::Sender<Result<u64>>,
+    },
+    Publish {
+        reply: oneshot::Sender<Result<SignedCheckpoint>>,
+    },
+}
+
+struct Inner {
+    name: String,
+    id: u64,
+    origin: String,
+    db: Arc<DB>,
+    /// Committed (durable) tree size. Readers never look past it.
+    size: AtomicU64,
+    latest: RwLock<Option<SignedCheckpoint>>,
+    verifier: NoteVerifier,
+    /// Set when stored data disagrees with itself: the log then refuses to
+    /// append, sign or serve proofs, and `audit` says where.
+    fault: RwLock<Option<String>>,
+}
+
+impl Inner {
+    fn check_fault(&self) -> Result<()> {
+        match &*self.fault.read().unwrap_or_else(|e| e.into_inner()) {
+            None => Ok(()),
+            Some(reason) => Err(LogError::Inconsistent {
+                name: self.name.clone(),
+                reason: reason.clone(),
+            }),
+        }
+    }
+
+    fn latest_published(&self) -> Option<SignedCheckpoint> {
+        self.latest
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A handle to one log. Cheap to clone; all clones share one integrator,
+/// which stops when the last handle is dropped.
+#[derive(Clone)]
+pub struct Log {
+    inner: Arc<Inner>,
+    tx: mpsc::UnboundedSender<Cmd>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("name", &self.inner.name)
+            .field("size", &self.size())
+            .finish()
+    }
+}
+
+impl Log {
+    /// The log's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The origin line of its checkpoints.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// The C2SP verifier key for its checkpoints.
+    pub fn verifier(&self) -> &NoteVerifier {
+        &self.inner.verifier
+    }
+
+    /// The committed (durable) number of entries.
+    pub fn size(&self) -> u64 {
+        self.inner.size.load(Ordering::Acquire)
+    }
+
+    fn reader(&self) -> DbReader {
+        DbReader {
+            db: self.inner.db.clone(),
+            log: self.inner.id,
+        }
+    }
+
+    /// Appends `leaf` and returns its index once it is durable.
+    pub async fn append(&self, leaf: Vec<u8>) -> Result<u64> {
+        self.append_with(leaf, Vec::new()).await
+    }
+
+    /// Appends `leaf` and applies `ops` to the application key space in the
+    /// same atomic batch: after a crash, either the entry and the state
+    /// change it records are both there, or neither is.
+    pub async fn append_with(&self, leaf: Vec<u8>, ops: Vec<AppOp>) -> Result<u64> {
+        if leaf.len() > MAX_LEAF_BYTES {
+            return Err(LogError::LeafTooLarge {
+                len: leaf.len(),
+                max: MAX_LEAF_BYTES,
+            });
+        }
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Append {
+                leaf,
+                ops,
+                at: Instant::now(),
+                reply,
+            })
+            .map_err(|_| self.closed())?;
+        rx.await.map_err(|_| self.closed())?
+    }
+
+    fn closed(&self) -> LogError {
+        LogError::Closed {
+            name: self.inner.name.clone(),
+        }
+    }
+
+    /// The latest published checkpoint, publishing a new one first if the
+    /// tree has grown past it, so it always covers every acknowledged entry.
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint> {
+        self.inner.check_fault()?;
+        if let Some(cp) = self.latest_published() {
+            if cp.size == self.size() {
+                return Ok(cp);
+            }
+        }
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Publish { reply })
+            .map_err(|_| self.closed())?;
+        rx.await.map_err(|_| self.closed())?
+    }
+
+    /// The latest published checkpoint, without publishing.
+    pub fn latest_published(&self) -> Option<SignedCheckpoint> {
+        self.inner.latest_published()
+    }
+
+    fn cf(&self, name: &str) -> &ColumnFamily {
+        self.inner.db.cf_handle(name).expect("column family")
+    }
+
+    fn latest_stored_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+        let prefix = be(self.inner.id);
+        let end = leaf_key(self.inner.id, u64::MAX);
+        let mut it = self.inner.db.iterator_cf(
+            self.cf(CF_CHECKPOINTS),
+            IteratorMode::From(&end, Direction::Reverse),
+        );
+        match it.next() {
+            Some(kv) => {
+                let (k, v) = kv?;
+                if !k.starts_with(&prefix) {
+                    return Ok(None);
+                }
+                Ok(Some(self.decode_checkpoint(&v)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn decode_checkpoint(&self, v: &[u8]) -> Result<SignedCheckpoint> {
+        let note = String::from_utf8(v.to_vec()).map_err(|_| LogError::Inconsistent {
+            name: self.inner.name.clone(),
+            reason: "stored checkpoint is not UTF-8".into(),
+        })?;
+        let text = evident_verify::note::open(&note, &self.inner.verifier)?;
+        let cp = Checkpoint::parse_text(&text)?;
+        Ok(SignedCheckpoint {
+            size: cp.size,
+            root: cp.root,
+            note,
+        })
+    }
+
+    /// The checkpoint published at exactly `size`, if there is one.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<SignedCheckpoint>> {
+        let v = self
+            .inner
+            .db
+            .get_cf(self.cf(CF_CHECKPOINTS), leaf_key(self.inner.id, size))?;
+        v.map(|v| self.decode_checkpoint(&v)).transpose()
+    }
+
+    /// Every published checkpoint with size in `[from, to]`, in size order.
+    pub fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<SignedCheckpoint>> {
+        let start = leaf_key(self.inner.id, from);
+        let mut out = Vec::new();
+        for kv in self.inner.db.iterator_cf(
+            self.cf(CF_CHECKPOINTS),
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
+            let (k, v) = kv?;
+            if !k.starts_with(&be(self.inner.id)) || read_u64(&k[8..], "size")? > to {
+                break;
+            }
+            out.push(self.decode_checkpoint(&v)?);
+        }
+        Ok(out)
+    }
+
+    fn check_size(&self, size: u64) -> Result<()> {
+        self.inner.check_fault()?;
+        let current = self.size();
+        if size > current {
+            return Err(LogError::SizeBeyondTree { size, current });
+        }
+        Ok(())
+    }
+
+    /// The RFC 9162 root of the first `size` entries.
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        self.check_size(size)?;
+        tree::root(size, &self.reader())
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+        self.check_size(size)?;
+        tree::inclusion_proof(index, size, &self.reader())
+    }
+
+    /// The consistency proof from the tree of `old` entries to that of `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
+        self.check_size(new)?;
+        tree::consistency_proof(old, new, &self.reader())
+    }
+
+    /// The stored hash of entry `index` (its RFC 9162 leaf hash).
+    pub fn leaf_hash(&self, index: u64) -> Result<Hash> {
+        let size = self.size();
+        if index >= size {
+            return Err(LogError::IndexBeyondSize { index, size });
+        }
+        Ok(self.reader().read_hashes(&[NodeId::new(0, index)])?[0])
+    }
+
+    /// Entries `[start, end)` with their bytes, at most `max` of them.
+    pub fn entries(&self, start: u64, end: u64, max: u64) -> Result<Vec<Vec<u8>>> {
+        if start > end {
+            return Err(LogError::RangeInverted { start, end });
+        }
+        self.check_size(end)?;
+        if end - start > max {
+            return Err(LogError::RangeTooLong {
+                len: end - start,
+                max,
+            });
+        }
+        self.read_leaves(start, end)
+    }
+
+    pub(crate) fn read_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let cf = self.cf(CF_LEAVES);
+        let keys: Vec<_> = (start..end)
+            .map(|i| (&cf, leaf_key(self.inner.id, i)))
+            .collect();
+        let vals = self.inner.db.multi_get_cf(keys);
+        (start..end)
+            .zip(vals)
+            .map(|(i, v)| {
+                v?.ok_or_else(|| LogError::Inconsistent {
+                    name: self.inner.name.clone(),
+                    reason: format!("leaf {i} is missing"),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn check_fault(&self) -> Result<()> {
+        self.inner.check_fault()
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    pub(crate) fn db(&self) -> &Arc<DB> {
+        &self.inner.db
+    }
+}
+
+/// The single writer of one log.
+struct Integrator {
+    log: Arc<Inner>,
+    frontier: Frontier,
+    signer: Arc<NoteSigner>,
+    opts: StoreOptions,
+    last_checkpoint: Instant,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+struct Committed {
+    frontier: Frontier,
+    checkpoint: Option<SignedCheckpoint>,
+}
+
+impl Integrator {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+        let mut cmds = Vec::with_capacity(MAX_BATCH);
+        loop {
+            if rx.recv_many(&mut cmds, MAX_BATCH).await == 0 {
+                return;
+            }
+            self.batch(std::mem::take(&mut cmds)).await;
+        }
+    }
+
+    async fn batch(&mut self, cmds: Vec<Cmd>) {
+        let mut leaves = Vec::new();
+        let mut app_ops = Vec::new();
+        let mut appends = Vec::new();
+        let mut publishes = Vec::new();
+        for c in cmds {
+            match c {
+                Cmd::Append {
+                    leaf,
+                    ops,
+                    at,
+                    reply,
+                } => {
+                    leaves.push(leaf);
+                    app_ops.extend(ops);
+                    appends.push((at, reply));
+                }
+                Cmd::Publish { reply } => publishes.push(reply),
+            }
+        }
+        if let Err(e) = self.log.check_fault() {
+            let msg = e.to_string();
+            let err = || LogError::Inconsistent {
+                name: self.log.name.clone(),
+                reason: msg.clone(),
+            };
+            for (_, r) in appends {
+                let _ = r.send(Err(err()));
+            }
+            for r in publishes {
+                let _ = r.send(Err(err()));
+            }
+            return;
+        }
+        let want_checkpoint = !publishes.is_empty()
+            || (!leaves.is_empty()
+                && self.last_checkpoint.elapsed() >= self.opts.checkpoint_interval);
+        let start_size = self.frontier.size();
+        let started = Instant::now();
+        let log = self.log.clone();
+        let signer = self.signer.clone();
+        let sync = self.opts.sync;
+        let frontier = self.frontier.clone();
+        let latest = self.log.latest_published();
+        let n = leaves.len();
+        let res = tokio::task::spawn_blocking(move || {
+            commit(
+                &log,
+                frontier,
+                leaves,
+                app_ops,
+                want_checkpoint,
+                latest,
+                &signer,
+                sync,
+            )
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(LogError::Inconsistent {
+                name: self.log.name.as_str().to_owned(),
+                reason: format!("integrator task failed: {e}"),
+            })
+        });
+        match res {
+            Ok(c) => {
+                self.frontier = c.frontier;
+                self.log.size.store(self.frontier.size(), Ordering::Release);
+                if let Some(cp) = c.checkpoint {
+                    self.last_checkpoint = Instant::now();
+                    *self.log.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(cp);
+                }
+                let done = Instant::now();
+                let commit = done - started;
+                let mut waits = Vec::with_capacity(n);
+                for (i, (at, reply)) in appends.into_iter().enumerate() {
+                    waits.push(done - at);
+                    let _ = reply.send(Ok(start_size + i as u64));
+                }
+                let cp = self.log.latest_published();
+                for r in publishes {
+                    let _ = r.send(cp.clone().ok_or_else(|| LogError::Inconsistent {
+                        name: self.log.name.as_str().to_owned(),
+                        reason: "no checkpoint after publishing".into(),
+                    }));
+                }
+                if let Some(o) = &self.observer {
+                    if n > 0 {
+                        o.batch_committed(self.log.name.as_str(), n, commit, &waits);
+                    }
+                }
+            }
+            Err(e) => {
+                // Nothing of the batch was written (a WriteBatch is atomic), and
+                // our frontier is untouched, so the log stays as it was.
+                tracing::error!(log = self.log.name.as_str(), error = %e, "batch commit failed");
+                let msg = e.to_string();
+                let err = || LogError::Inconsistent {
+                    name: self.log.name.as_str().to_owned(),
+                    reason: format!("commit failed: {msg}"),
+                };
+                for (_, r) in appends {
+                    let _ = r.send(Err(err()));
+                }
+                for r in publishes {
+                    let _ = r.send(Err(err()));
+                }
+            }
+        }
+    }
+}
+
+/// Builds and writes one batch. Runs on a blocking thread.
+#[allow(clippy::too_many_arguments)]
+fn commit(
+    log: &Inner,
+    mut frontier: Frontier,
+    leaves: Vec<Vec<u8>>,
+    app_ops: Vec<AppOp>,
+    want_checkpoint: bool,
+    latest: Option<SignedCheckpoint>,
+    signer: &NoteSigner,
+    sync: bool,
+) -> Result<Committed> {
+    let id = log.id;
+    let db = &log.db;
+    let cf_leaves = db.cf_handle(CF_LEAVES).expect("leaves");
+    let cf_nodes = db.cf_handle(CF_NODES).expect("nodes");
+    let mut wb = WriteBatch::default();
+    for leaf in &leaves {
+        let index = frontier.size();
+        wb.put_cf(&cf_leaves, leaf_key(id, index), leaf);
+        frontier.push(leaf_hash(leaf), |nid, h| {
+            wb.put_cf(&cf_nodes, node_key(id, nid), h);
+        });
+    }
+    wb.put_cf(
+        &db.cf_handle(CF_META).expect("meta"),
+        size_key(id),
+        be(frontier.size()),
+    );
+    let cf_app = db.cf_handle(CF_APP).expect("app");
+    for (k, v) in &app_ops {
+        match v {
+            Some(v) => wb.put_cf(&cf_app, k, v),
+            None => wb.delete_cf(&cf_app, k),
+        }
+    }
+    let mut checkpoint = None;
+    let size = frontier.size();
+    let stale = latest.as_ref().is_none_or(|c| c.size < size);
+    if want_checkpoint && stale {
+        // Never publish a checkpoint smaller than one already published; the
+        // tree only grows, so a larger one is consistent by construction.
+        if let Some(l) = &latest {
+            if l.size > size {
+                return Err(LogError::Inconsistent {
+                    name: log.name.clone(),
+                    reason: format!("refusing to publish size {size} after size {}", l.size),
+                });
+            }
+        }
+        let root = frontier.root();
+        let text = Checkpoint {
+            origin: log.origin.clone(),
+            size,
+            root,
+            extensions: vec![],
+        }
+        .to_text();
+        let note = signer.sign(&text)?;
+        wb.put_cf(
+            &db.cf_handle(CF_CHECKPOINTS).expect("checkpoints"),
+            leaf_key(id, size),
+            note.as_bytes(),
+        );
+        checkpoint = Some(SignedCheckpoint { size, root, note });
+    }
+    let mut wo = WriteOptions::default();
+    wo.set_sync(sync);
+    db.write_opt(wb, &wo)?;
+    Ok(Committed {
+        frontier,
+        checkpoint,
+    })
+}

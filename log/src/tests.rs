@@ -1,0 +1,267 @@
+//! Store-level tests against a real RocksDB in a temporary directory.
+
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use evident_verify::{
+    checkpoint::open_checkpoint,
+    merkle::{leaf_hash, verify_consistency, verify_inclusion},
+};
+
+use crate::{store::node_key, tree::NodeId, AuditProblem, LogError, Store, StoreOptions, TilePath};
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[3; 32])
+}
+
+fn store(dir: &std::path::Path) -> Store {
+    Store::open(dir, StoreOptions::default()).unwrap()
+}
+
+/// Reopens after the previous store's integrators have seen their handles
+/// dropped and released the RocksDB lock.
+async fn reopen(dir: &std::path::Path) -> Store {
+    for _ in 0..200 {
+        match Store::open(dir, StoreOptions::default()) {
+            Ok(s) => return s,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+    panic!("store at {} stayed locked", dir.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_are_dense_durable_and_provable() {
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    s.create_log("acme", "ev.example/acme").unwrap();
+    let log = Arc::new(s.open_log("acme", &key()).unwrap());
+    let mut tasks = Vec::new();
+    for w in 0..64u32 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for n in 0..20u32 {
+                let leaf = format!("{w}/{n}").into_bytes();
+                got.push((log.append(leaf.clone()).await.unwrap(), leaf));
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    assert_eq!(all.len(), 1280);
+    for (i, (idx, _)) in all.iter().enumerate() {
+        assert_eq!(*idx, i as u64, "indexes are dense and unique");
+    }
+    let cp = log.checkpoint().await.unwrap();
+    assert_eq!(cp.size, 1280);
+    let parsed = open_checkpoint(&cp.note, log.verifier(), Some("ev.example/acme")).unwrap();
+    assert_eq!(parsed.root, cp.root);
+    for (idx, leaf) in all.iter().step_by(37) {
+        let p = log.inclusion_proof(*idx, cp.size).unwrap();
+        verify_inclusion(*idx, cp.size, &leaf_hash(leaf), &p, &cp.root).unwrap();
+        assert_eq!(log.entries(*idx, idx + 1, 10).unwrap()[0], *leaf);
+    }
+    let old = log.root_at(500).unwrap();
+    let p = log.consistency_proof(500, 1280).unwrap();
+    verify_consistency(500, 1280, &old, &cp.root, &p).unwrap();
+    assert!(log.audit().unwrap().is_clean());
+}
+
+#[tokio::test]
+async fn reopen_keeps_everything_and_stays_consistent() {
+    let d = tempfile::tempdir().unwrap();
+    let first;
+    {
+        let s = store(d.path());
+        s.create_log("a", "ev.example/a").unwrap();
+        let log = s.open_log("a", &key()).unwrap();
+        for i in 0..300u32 {
+            log.append(i.to_be_bytes().to_vec()).await.unwrap();
+        }
+        first = log.checkpoint().await.unwrap();
+    }
+    let s = reopen(d.path()).await;
+    let log = s.open_log("a", &key()).unwrap();
+    assert_eq!(log.size(), 300);
+    assert_eq!(log.latest_published().unwrap(), first);
+    assert_eq!(log.append(b"next".to_vec()).await.unwrap(), 300);
+    let cp = log.checkpoint().await.unwrap();
+    let p = log.consistency_proof(300, 301).unwrap();
+    verify_consistency(300, 301, &first.root, &cp.root, &p).unwrap();
+    assert_eq!(log.checkpoint_at(300).unwrap().unwrap(), first);
+    let sizes: Vec<u64> = log
+        .checkpoints(0, 1000)
+        .unwrap()
+        .iter()
+        .map(|c| c.size)
+        .collect();
+    assert!(sizes.ends_with(&[300, 301]), "{sizes:?}");
+}
+
+#[tokio::test]
+async fn bad_requests_get_precise_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    assert!(matches!(
+        s.create_log("Bad Name", "x/y"),
+        Err(LogError::BadName { .. })
+    ));
+    s.create_log("a", "ev.example/a").unwrap();
+    assert!(matches!(
+        s.create_log("a", "ev.example/a"),
+        Err(LogError::LogExists { .. })
+    ));
+    assert!(matches!(
+        s.open_log("nope", &key()),
+        Err(LogError::NoSuchLog { .. })
+    ));
+    let log = s.open_log("a", &key()).unwrap();
+    log.append(b"x".to_vec()).await.unwrap();
+    assert!(matches!(
+        log.inclusion_proof(1, 1),
+        Err(LogError::IndexBeyondSize { .. })
+    ));
+    assert!(matches!(
+        log.inclusion_proof(0, 2),
+        Err(LogError::SizeBeyondTree { .. })
+    ));
+    assert!(matches!(
+        log.consistency_proof(1, 0),
+        Err(LogError::RangeInverted { .. })
+    ));
+    assert!(matches!(
+        log.append(vec![0; crate::MAX_LEAF_BYTES + 1]).await,
+        Err(LogError::LeafTooLarge { .. })
+    ));
+    assert!(matches!(
+        log.entries(0, 1, 0),
+        Err(LogError::RangeTooLong { .. })
+    ));
+    assert_eq!(log.size(), 1, "rejected appends leave the log as it was");
+}
+
+#[tokio::test]
+async fn tiles_match_the_tree() {
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    s.create_log("t", "ev.example/t").unwrap();
+    let log = s.open_log("t", &key()).unwrap();
+    let n = 256 * 3 + 17;
+    for i in 0..n {
+        log.append(format!("e{i}").into_bytes()).await.unwrap();
+    }
+    let full = log.tile(&TilePath::parse("tile/0/001").unwrap()).unwrap();
+    assert_eq!(full.len(), 8192);
+    assert_eq!(&full[..32], &leaf_hash(b"e256"));
+    let partial = log
+        .tile(&TilePath::parse("tile/0/003.p/17").unwrap())
+        .unwrap();
+    assert_eq!(partial.len(), 17 * 32);
+    // A level-1 hash is the root of the full level-0 tile below it.
+    let l1 = log
+        .tile(&TilePath::parse("tile/1/000.p/3").unwrap())
+        .unwrap();
+    assert_eq!(&l1[32..64], &log_root_of_range(&log, 256, 512));
+    let bundle = log
+        .tile(&TilePath::parse("tile/entries/003.p/2").unwrap())
+        .unwrap();
+    assert_eq!(bundle, [&[0, 4][..], b"e768", &[0, 4], b"e769"].concat());
+    assert!(matches!(
+        log.tile(&TilePath::parse("tile/0/003").unwrap()),
+        Err(LogError::TileNotAvailable { .. })
+    ));
+    assert!(log
+        .tile(&TilePath::parse("tile/0/003.p/18").unwrap())
+        .is_err());
+    assert!(log
+        .tile(&TilePath::parse("tile/1/000.p/4").unwrap())
+        .is_err());
+}
+
+fn log_root_of_range(log: &crate::Log, a: u64, b: u64) -> [u8; 32] {
+    let leaves: Vec<_> = log
+        .entries(a, b, 1000)
+        .unwrap()
+        .iter()
+        .map(|l| leaf_hash(l))
+        .collect();
+    let mut level = leaves;
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|c| evident_verify::merkle::node_hash(&c[0], &c[1]))
+            .collect();
+    }
+    level[0]
+}
+
+#[tokio::test]
+async fn audit_finds_out_of_band_edits_and_the_log_refuses_to_sign() {
+    let d = tempfile::tempdir().unwrap();
+    {
+        let s = store(d.path());
+        s.create_log("a", "ev.example/a").unwrap();
+        let log = s.open_log("a", &key()).unwrap();
+        for i in 0..100u32 {
+            log.append(i.to_be_bytes().to_vec()).await.unwrap();
+        }
+        log.checkpoint().await.unwrap();
+        assert!(log.audit().unwrap().is_clean());
+        // Out-of-band edits: change a leaf and a stored inner node.
+        let db = s.raw();
+        let leaves = db.cf_handle("leaves").unwrap();
+        let mut k = 1u64.to_be_bytes().to_vec();
+        k.extend_from_slice(&7u64.to_be_bytes());
+        db.put_cf(&leaves, &k, b"forged").unwrap();
+        let nodes = db.cf_handle("nodes").unwrap();
+        db.put_cf(&nodes, node_key(1, NodeId::new(3, 5)), [0u8; 32])
+            .unwrap();
+        let r = log.audit().unwrap();
+        assert!(!r.is_clean());
+        assert!(
+            r.problems.iter().any(|p| matches!(
+                p,
+                AuditProblem::Node {
+                    level: 0,
+                    index: 7,
+                    ..
+                }
+            )),
+            "{:?}",
+            r.problems
+        );
+        assert!(r.problems.iter().any(|p| matches!(
+            p,
+            AuditProblem::Node {
+                level: 3,
+                index: 5,
+                ..
+            }
+        )));
+        assert!(r
+            .problems
+            .iter()
+            .any(|p| matches!(p, AuditProblem::CheckpointRoot { size: 100, .. })));
+    }
+    // Damage a node the published checkpoint depends on: reopening detects it
+    // and the log refuses to append or sign.
+    let s = reopen(d.path()).await;
+    let nodes = s.raw().cf_handle("nodes").unwrap();
+    s.raw()
+        .put_cf(&nodes, node_key(1, NodeId::new(6, 0)), [1u8; 32])
+        .unwrap();
+    let log = s.open_log("a", &key()).unwrap();
+    assert!(matches!(
+        log.append(b"x".to_vec()).await,
+        Err(LogError::Inconsistent { .. })
+    ));
+    assert!(matches!(
+        log.checkpoint().await,
+        Err(LogError::Inconsistent { .. })
+    ));
+}

@@ -1,0 +1,230 @@
+//! The command line: `evident serve`, `evident log audit`, `evident bench log`.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+/// Evident: signed SBOM evidence with a transparency log.
+#[derive(Debug, Parser)]
+#[command(name = "evident", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Operate on the logs in a data directory (the server must be stopped).
+    #[command(subcommand)]
+    Log(LogCmd),
+    /// Measure performance.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+    /// Test helpers (hidden).
+    #[command(subcommand, hide = true)]
+    Debug(DebugCmd),
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `evident serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Optional TOML config file; flags and EVIDENT_* variables override it.
+    #[arg(long, env = "EVIDENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (RocksDB, master key file). Default ./data.
+    #[arg(long, env = "EVIDENT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on. Default 127.0.0.1:8080.
+    #[arg(long, env = "EVIDENT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Host (and optional path) that prefixes log origins, e.g. evidence.example.com.
+    /// Default: the listen address.
+    #[arg(long, env = "EVIDENT_PUBLIC_HOST")]
+    pub public_host: Option<String>,
+    /// Log format.
+    #[arg(long, env = "EVIDENT_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Publish a checkpoint with a batch when the last is older than this many milliseconds.
+    #[arg(long, env = "EVIDENT_CHECKPOINT_INTERVAL_MS")]
+    pub checkpoint_interval_ms: Option<u64>,
+}
+
+/// The config file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// See `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// See `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// See `--public-host`.
+    pub public_host: Option<String>,
+    /// See `--log-format`.
+    pub log_format: Option<LogFormat>,
+    /// See `--checkpoint-interval-ms`.
+    pub checkpoint_interval_ms: Option<u64>,
+}
+
+/// Resolved settings for `serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Origin prefix.
+    pub public_host: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Checkpoint interval.
+    pub checkpoint_interval: Duration,
+}
+
+impl ServeArgs {
+    /// Merges flags, environment and the config file, then checks the result.
+    pub fn resolve(&self) -> anyhow::Result<ServeConfig> {
+        let file: FileConfig = match &self.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("in config {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen = self
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid default"));
+        let public_host = self
+            .public_host
+            .clone()
+            .or(file.public_host)
+            .unwrap_or_else(|| listen.to_string());
+        let cfg = ServeConfig {
+            data_dir: self
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            listen,
+            public_host,
+            log_format: self
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            checkpoint_interval: Duration::from_millis(
+                self.checkpoint_interval_ms
+                    .or(file.checkpoint_interval_ms)
+                    .unwrap_or(1000),
+            ),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+impl ServeConfig {
+    /// Rules a type cannot express.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let h = &self.public_host;
+        if h.is_empty()
+            || h.contains("://")
+            || h.ends_with('/')
+            || h.chars().any(|c| c.is_whitespace() || c == '+')
+        {
+            anyhow::bail!(
+                "public host {h:?} must be a host with optional path, without scheme, spaces, '+' or a trailing slash"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `evident log …`.
+#[derive(Debug, Subcommand)]
+pub enum LogCmd {
+    /// Recompute every log from its leaves and report any disagreement.
+    Audit {
+        /// Data directory.
+        #[arg(long, env = "EVIDENT_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Only this tenant's log.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+/// `evident bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Durable appends, latency, proofs and bytes per entry of the log library.
+    Log(crate::bench::LogBenchArgs),
+}
+
+/// `evident debug …`.
+#[derive(Debug, Subcommand)]
+pub enum DebugCmd {
+    /// Append under load and print `ack <index> <leaf>` for every durable entry
+    /// (the crash test kills this with SIGKILL).
+    CrashWriter {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Concurrent writers.
+        #[arg(long, default_value_t = 32)]
+        writers: usize,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn config_file_is_overridden_by_flags_and_validated() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("evident.toml");
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9000\"\npublic_host = \"ev.example\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(f.clone()),
+            data_dir: None,
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            public_host: None,
+            log_format: None,
+            checkpoint_interval_ms: None,
+        };
+        let c = args.resolve().unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.public_host, "ev.example");
+        std::fs::write(&f, "bogus = 1\n").unwrap();
+        assert!(args.resolve().is_err());
+        std::fs::write(&f, "public_host = \"https://x/\"\n").unwrap();
+        assert!(args.resolve().is_err());
+    }
+}

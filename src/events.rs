@@ -1,0 +1,141 @@
+//! Log events: what a tenant's transparency log records.
+//!
+//! A leaf is the RFC 8785 canonical JSON of one [`LogEvent`] (serde_jcs), so
+//! anyone can recompute a leaf hash from the event they were shown. Leaves
+//! carry ids and digests, never document bodies or secrets. The schema is
+//! generated from these types into `schemas/log-event.schema.json`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Scope;
+
+/// The version of the event format this code writes.
+pub const EVENT_VERSION: u32 = 1;
+
+/// One entry of a tenant's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogEvent {
+    /// Event format version (1).
+    pub v: u32,
+    /// When the server recorded the event, RFC 3339 UTC with seconds.
+    pub time: String,
+    /// The tenant slug whose log this is.
+    pub tenant: String,
+    /// Who caused the event.
+    pub actor: Actor,
+    /// What happened.
+    pub event: EventBody,
+}
+
+/// Who caused an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Actor {
+    /// The platform operator, by token id.
+    Operator {
+        /// Operator token id.
+        token_id: String,
+    },
+    /// A tenant token, by id and scope.
+    Token {
+        /// Token id (never the secret).
+        token_id: String,
+        /// The token's scope.
+        scope: Scope,
+    },
+}
+
+/// The kinds of event. Later kinds (release pushed, export issued, download
+/// served, share links, VEX, regulator bundles, key rotation) join this enum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventBody {
+    /// The tenant and its log were created.
+    TenantCreated {
+        /// Display name.
+        name: String,
+        /// The log's checkpoint origin line.
+        origin: String,
+        /// The C2SP verifier key of the log's checkpoints.
+        log_key: String,
+    },
+    /// A token was issued. Only its id is logged.
+    TokenIssued {
+        /// Token id.
+        token_id: String,
+        /// Scope granted.
+        scope: Scope,
+        /// Free-text label, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        /// Expiry, RFC 3339 UTC.
+        expires_at: String,
+    },
+    /// A token was revoked.
+    TokenRevoked {
+        /// Token id.
+        token_id: String,
+    },
+}
+
+impl LogEvent {
+    /// The canonical (RFC 8785) bytes that become the leaf.
+    pub fn to_leaf(&self) -> Vec<u8> {
+        serde_jcs::to_vec(self).expect("events are plain JSON data and always serialise")
+    }
+}
+
+/// Now, as RFC 3339 UTC with whole seconds.
+pub fn now_rfc3339() -> String {
+    rfc3339(now_unix())
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Formats Unix seconds as RFC 3339 UTC.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time into Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_is_canonical_json() {
+        let e = LogEvent {
+            v: 1,
+            time: "2026-01-02T03:04:05Z".into(),
+            tenant: "acme".into(),
+            actor: Actor::Operator {
+                token_id: "0011".into(),
+            },
+            event: EventBody::TokenRevoked {
+                token_id: "abcd".into(),
+            },
+        };
+        let leaf = String::from_utf8(e.to_leaf()).unwrap();
+        // RFC 8785: keys sorted by UTF-16 code units, no insignificant space.
+        assert_eq!(
+            leaf,
+            r#"{"actor":{"token_id":"0011","type":"operator"},"event":{"kind":"token_revoked","token_id":"abcd"},"tenant":"acme","time":"2026-01-02T03:04:05Z","v":1}"#
+        );
+        let back: LogEvent = serde_json::from_str(&leaf).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,86 @@
+//! Evident: a customer portal for SBOM evidence, with a per-tenant
+//! transparency log.
+//!
+//! This crate is the HTTP server (axum), tenancy and tokens, and the command
+//! line. The Merkle log lives in `evident-log`; every format that a verifier
+//! must read lives in `evident-verify`. [`app`] builds the router so tests can
+//! drive it with `oneshot` and no socket.
+
+pub mod auth;
+pub mod bench;
+pub mod cli;
+pub mod error;
+pub mod events;
+pub mod keys;
+pub mod log_api;
+pub mod metrics;
+pub mod ops;
+pub mod schema;
+pub mod server;
+pub mod state;
+pub mod tenants;
+
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    http::header,
+    response::IntoResponse,
+    routing::{delete, get, post},
+    Router,
+};
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The HTTP API.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/tenants",
+            post(tenants::create_tenant).get(tenants::list_tenants),
+        )
+        .route(
+            "/tenants/{tenant}/tokens",
+            post(tenants::create_token).get(tenants::list_tokens),
+        )
+        .route(
+            "/tenants/{tenant}/tokens/{id}",
+            delete(tenants::revoke_token),
+        )
+        .route("/tenants/{tenant}/log/checkpoint", get(log_api::checkpoint))
+        .route("/tenants/{tenant}/log/key", get(log_api::key))
+        .route(
+            "/tenants/{tenant}/log/proof/inclusion",
+            get(log_api::inclusion),
+        )
+        .route(
+            "/tenants/{tenant}/log/proof/consistency",
+            get(log_api::consistency),
+        )
+        .route("/tenants/{tenant}/log/entries", get(log_api::entries));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/tlog/{tenant}/checkpoint", get(log_api::tlog_checkpoint))
+        .route("/tlog/{tenant}/tile/{*path}", get(log_api::tlog_tile))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics().render(),
+    )
+}

@@ -1,0 +1,305 @@
+//! Log endpoints: checkpoints, keys, proofs, entries, and C2SP tiles.
+//!
+//! Under `/api/v1/tenants/{tenant}/log/` and `/tlog/{tenant}/`. Every endpoint
+//! needs a token of that tenant; entries (which carry event bodies) need the
+//! `admin` or `auditor` scope. Anything else answers 404.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use evident_log::{Log, TileKind, TilePath};
+use evident_verify::{
+    merkle::{leaf_hash, to_b64},
+    proof::{encode_hashes, ConsistencyProof, InclusionProof, TlogProof},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    auth::{Principal, Scope},
+    error::{ApiError, ApiJson, ApiQuery},
+    state::AppState,
+};
+
+const ANY: &[Scope] = &[Scope::Admin, Scope::Push, Scope::Auditor];
+const READERS: &[Scope] = &[Scope::Admin, Scope::Auditor];
+/// The most entries one `entries` call returns.
+pub const MAX_ENTRIES: u64 = 1000;
+
+fn text(body: String, cache: &'static str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn tenant_log(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    scopes: &[Scope],
+) -> Result<Log, ApiError> {
+    p.require(tenant, scopes)?;
+    state.tenant_log(tenant)
+}
+
+/// `?size=N` for a checkpoint at an exact size.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointQuery {
+    size: Option<u64>,
+}
+
+/// `GET …/log/checkpoint[?size=N]`: the latest signed checkpoint (published
+/// now if the tree has grown), or the one published at size N.
+pub async fn checkpoint(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<CheckpointQuery>,
+) -> Result<Response, ApiError> {
+    let log = tenant_log(&state, &p, &tenant, ANY)?;
+    match q.size {
+        None => Ok(text(log.checkpoint().await?.note, "no-cache")),
+        Some(size) => {
+            let current = log.size();
+            if size > current {
+                return Err(ApiError::Unprocessable(format!(
+                    "size must be at most the tree size {current}"
+                )));
+            }
+            let cp = log.checkpoint_at(size)?.ok_or_else(|| {
+                ApiError::NotFound(format!("no checkpoint was published at size {size}"))
+            })?;
+            Ok(text(cp.note, "private, max-age=31536000, immutable"))
+        }
+    }
+}
+
+/// `GET …/log/key`: the C2SP verifier key string of the log's checkpoints.
+pub async fn key(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    let log = tenant_log(&state, &p, &tenant, ANY)?;
+    Ok(text(
+        format!("{}\n", log.verifier().to_vkey()),
+        "private, max-age=300",
+    ))
+}
+
+/// Inclusion proof query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    index: u64,
+    /// Defaults to the latest checkpoint's size.
+    size: Option<u64>,
+    /// `json` (default) or `tlog-proof`.
+    format: Option<String>,
+}
+
+/// Resolves the tree size for a proof: the given one, checked, or the latest
+/// checkpoint's. Returns the checkpoint note at that size when one exists.
+async fn proof_size(log: &Log, size: Option<u64>) -> Result<(u64, Option<String>), ApiError> {
+    match size {
+        None => {
+            let cp = log.checkpoint().await?;
+            Ok((cp.size, Some(cp.note)))
+        }
+        Some(s) => {
+            let current = log.size();
+            if s > current {
+                return Err(ApiError::Unprocessable(format!(
+                    "size {s} is beyond the tree: it must be at most {current}"
+                )));
+            }
+            Ok((s, log.checkpoint_at(s)?.map(|c| c.note)))
+        }
+    }
+}
+
+/// `GET …/log/proof/inclusion?index=I[&size=N][&format=tlog-proof]`.
+pub async fn inclusion(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
+) -> Result<Response, ApiError> {
+    let log = tenant_log(&state, &p, &tenant, ANY)?;
+    let (size, note) = proof_size(&log, q.size).await?;
+    if q.index >= size {
+        return Err(ApiError::Unprocessable(format!(
+            "index {} must be below size {size}",
+            q.index
+        )));
+    }
+    let hashes = log.inclusion_proof(q.index, size)?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(ApiJson(InclusionProof {
+            index: q.index,
+            tree_size: size,
+            hashes: encode_hashes(&hashes),
+        })
+        .into_response()),
+        Some("tlog-proof") => {
+            let note = note.ok_or_else(|| {
+                ApiError::Unprocessable(format!(
+                    "no checkpoint was published at size {size}; omit size to prove against the latest"
+                ))
+            })?;
+            let body = TlogProof {
+                extra: None,
+                index: q.index,
+                hashes,
+                checkpoint: note,
+            }
+            .to_text();
+            Ok(text(body, "no-cache"))
+        }
+        Some(other) => Err(ApiError::Unprocessable(format!(
+            "format {other:?} is not one of json, tlog-proof"
+        ))),
+    }
+}
+
+/// Consistency proof query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    old: u64,
+    /// Defaults to the latest checkpoint's size.
+    new: Option<u64>,
+}
+
+/// `GET …/log/proof/consistency?old=M[&new=N]`.
+pub async fn consistency(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
+) -> Result<ApiJson<ConsistencyProof>, ApiError> {
+    let log = tenant_log(&state, &p, &tenant, ANY)?;
+    let (new, _) = proof_size(&log, q.new).await?;
+    if q.old > new {
+        return Err(ApiError::Unprocessable(format!(
+            "old {} must be at most new {new}",
+            q.old
+        )));
+    }
+    let hashes = log.consistency_proof(q.old, new)?;
+    Ok(ApiJson(ConsistencyProof {
+        old: q.old,
+        new,
+        hashes: encode_hashes(&hashes),
+    }))
+}
+
+/// Entries query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    start: u64,
+    end: u64,
+}
+
+/// One log entry.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// Index in the log.
+    pub index: u64,
+    /// The leaf bytes, base64.
+    pub leaf: String,
+    /// RFC 9162 leaf hash, base64.
+    pub leaf_hash: String,
+    /// The leaf parsed as JSON (it is a canonical JSON event).
+    pub event: serde_json::Value,
+}
+
+/// Entries answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Entries {
+    /// The entries `[start, end)`.
+    pub entries: Vec<Entry>,
+}
+
+/// `GET …/log/entries?start=S&end=E` (admin, auditor): at most 1000 entries.
+pub async fn entries(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<EntriesQuery>,
+) -> Result<ApiJson<Entries>, ApiError> {
+    let log = tenant_log(&state, &p, &tenant, READERS)?;
+    let size = log.size();
+    if q.start > q.end || q.end > size || q.end - q.start > MAX_ENTRIES {
+        return Err(ApiError::Unprocessable(format!(
+            "need start <= end <= {size} (the tree size) and at most {MAX_ENTRIES} entries"
+        )));
+    }
+    let leaves = log.entries(q.start, q.end, MAX_ENTRIES)?;
+    Ok(ApiJson(Entries {
+        entries: leaves
+            .into_iter()
+            .enumerate()
+            .map(|(i, leaf)| Entry {
+                index: q.start + i as u64,
+                leaf_hash: to_b64(&leaf_hash(&leaf)),
+                event: serde_json::from_slice(&leaf).unwrap_or(serde_json::Value::Null),
+                leaf: STANDARD.encode(&leaf),
+            })
+            .collect(),
+    }))
+}
+
+/// `GET /tlog/{tenant}/checkpoint`: the C2SP tlog-tiles checkpoint.
+pub async fn tlog_checkpoint(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    let log = tenant_log(&state, &p, &tenant, ANY)?;
+    Ok(text(log.checkpoint().await?.note, "no-cache"))
+}
+
+/// `GET /tlog/{tenant}/tile/{*path}`: hash tiles and entry bundles.
+pub async fn tlog_tile(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, path)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let tile = TilePath::parse(&format!("tile/{path}"))
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let scopes = match tile.kind {
+        TileKind::Hash(_) => ANY,
+        TileKind::Entries => READERS,
+    };
+    let log = tenant_log(&state, &p, &tenant, scopes)?;
+    let body = log.tile(&tile)?;
+    let cache = if tile.is_full() {
+        "private, max-age=31536000, immutable"
+    } else {
+        "private, max-age=60"
+    };
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        body,
+    )
+        .into_response())
+}

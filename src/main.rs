@@ -1,0 +1,80 @@
+//! The `evident` binary: parse the command line, set up tracing, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use evident::cli::{Cli, Cmd, DebugCmd, LogCmd, LogFormat};
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EVIDENT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Text => b.init(),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.cmd {
+        Cmd::Serve(args) => {
+            let cfg = args.resolve()?;
+            init_tracing(cfg.log_format);
+            rt.block_on(async {
+                let started = evident::server::open(
+                    &cfg.data_dir,
+                    std::env::var("EVIDENT_MASTER_KEY").ok().as_deref(),
+                    &cfg.public_host,
+                    evident_log::StoreOptions {
+                        checkpoint_interval: cfg.checkpoint_interval,
+                        ..Default::default()
+                    },
+                )?;
+                tracing::info!(master_key = ?started.master_key, data_dir = %cfg.data_dir.display(), "opened");
+                if let Some(t) = &started.operator_token {
+                    // Shown exactly once, on the first start of a data directory.
+                    println!("EVIDENT_OPERATOR_TOKEN={t}");
+                    eprintln!(
+                        "First start: the operator token above is shown only now. Keep it; it creates tenants."
+                    );
+                }
+                evident::server::serve(started.state, cfg.listen).await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Log(LogCmd::Audit { data_dir, tenant }) => {
+            init_tracing(LogFormat::Text);
+            let clean = rt.block_on(evident::ops::audit(&data_dir, tenant.as_deref()))?;
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Cmd::Bench(evident::cli::BenchCmd::Log(args)) => {
+            init_tracing(LogFormat::Text);
+            rt.block_on(evident::bench::log_bench(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Debug(DebugCmd::CrashWriter { data_dir, writers }) => {
+            rt.block_on(evident::ops::crash_writer(&data_dir, writers))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("evident: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Prometheus metrics: log appends, batch sizes and latencies.
+
+use std::{sync::Mutex, time::Duration};
+
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+/// The server's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    appends: Counter,
+    batches: Counter,
+    batch_entries: Histogram,
+    append_seconds: Histogram,
+    commit_seconds: Histogram,
+    /// Number of tenants.
+    pub tenants: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("evident");
+        let appends = Counter::default();
+        let batches = Counter::default();
+        let batch_entries = Histogram::new([
+            1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0,
+        ]);
+        let latency = || {
+            Histogram::new([
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
+        };
+        let append_seconds = latency();
+        let commit_seconds = latency();
+        let tenants = Gauge::default();
+        registry.register("log_appends", "Log entries made durable", appends.clone());
+        registry.register(
+            "log_batches",
+            "Group-commit batches written",
+            batches.clone(),
+        );
+        registry.register(
+            "log_batch_entries",
+            "Entries per group-commit batch",
+            batch_entries.clone(),
+        );
+        registry.register(
+            "log_append_seconds",
+            "Time from append to durable acknowledgement",
+            append_seconds.clone(),
+        );
+        registry.register(
+            "log_commit_seconds",
+            "Time to build and sync one batch",
+            commit_seconds.clone(),
+        );
+        registry.register("tenants", "Tenants on this server", tenants.clone());
+        Self {
+            registry: Mutex::new(registry),
+            appends,
+            batches,
+            batch_entries,
+            append_seconds,
+            commit_seconds,
+            tenants,
+        }
+    }
+}
+
+impl Metrics {
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        encode(&mut out, &reg).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+impl evident_log::Observer for Metrics {
+    fn batch_committed(&self, _log: &str, entries: usize, commit: Duration, waits: &[Duration]) {
+        self.appends.inc_by(entries as u64);
+        self.batches.inc();
+        self.batch_entries.observe(entries as f64);
+        self.commit_seconds.observe(commit.as_secs_f64());
+        for w in waits {
+            self.append_seconds.observe(w.as_secs_f64());
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Start-up: open the store, load or create the keys, mint the operator
+//! token on first start, and serve with graceful shutdown.
+
+use std::{net::SocketAddr, path::Path, sync::Arc};
+
+use anyhow::Context;
+use evident_log::{Store, StoreOptions};
+
+use crate::{
+    auth::{mint, Scope, TokenRecord},
+    events::now_unix,
+    keys::{MasterKey, MasterKeySource, PlatformKeys},
+    metrics::Metrics,
+    state::AppState,
+};
+
+/// What start-up produced.
+#[derive(Debug)]
+pub struct Started {
+    /// The state to serve.
+    pub state: AppState,
+    /// The operator token, only on the very first start.
+    pub operator_token: Option<String>,
+    /// Where the master key came from.
+    pub master_key: MasterKeySource,
+}
+
+/// Opens (or initialises) the data directory.
+pub fn open(
+    data_dir: &Path,
+    master_key_env: Option<&str>,
+    public_host: &str,
+    store_opts: StoreOptions,
+) -> anyhow::Result<Started> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let (master, source) = MasterKey::load(master_key_env, data_dir)?;
+    let metrics = Arc::new(Metrics::default());
+    let store = Store::open(&data_dir.join("db"), store_opts)
+        .with_context(|| format!("opening RocksDB under {}", data_dir.display()))?
+        .with_observer(metrics.clone());
+    let (keys, _) = PlatformKeys::load_or_generate(&store, &master)?;
+    let state = AppState::new(store, keys, public_host.to_owned(), metrics);
+    state.metrics().tenants.set(state.tenants()?.len() as i64);
+    // The operator token is minted once, on first start, and never shown again.
+    let operator_token = if state.store().app_get(b"operator-token")?.is_none() {
+        let m = mint();
+        let mut ops = AppState::token_ops(&TokenRecord {
+            id: m.id.clone(),
+            tenant: None,
+            scope: Scope::Operator,
+            label: Some("operator".into()),
+            created_at: now_unix(),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+            secret_sha256: m.secret_sha256,
+        });
+        ops.push((b"operator-token".to_vec(), Some(m.id.clone().into_bytes())));
+        let refs: Vec<(&[u8], Option<&[u8]>)> = ops
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
+            .collect();
+        state.store().app_write(&refs)?;
+        Some(m.token)
+    } else {
+        None
+    };
+    Ok(Started {
+        state,
+        operator_token,
+        master_key: source,
+    })
+}
+
+/// Serves `state` on `listen` until SIGINT or SIGTERM.
+pub async fn serve(state: AppState, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    // Tests and scripts read this line to learn the port when given :0.
+    println!("EVIDENT_LISTENING=http://{addr}");
+    axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,222 @@
+//! Shared server state: the store, the platform keys, and record access.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use evident_log::{AppOp, Log, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    auth::TokenRecord,
+    error::ApiError,
+    events::{now_unix, Actor, EventBody, LogEvent, EVENT_VERSION},
+    keys::PlatformKeys,
+    metrics::Metrics,
+};
+
+/// A tenant as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TenantRecord {
+    /// URL-safe identifier.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The log's checkpoint origin.
+    pub origin: String,
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    keys: PlatformKeys,
+    public_host: String,
+    metrics: Arc<Metrics>,
+    /// Last `last_used_at` written per token id, so a busy token is written
+    /// at most once a minute.
+    touched: Mutex<HashMap<String, i64>>,
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("records are plain data")
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        store: Store,
+        keys: PlatformKeys,
+        public_host: String,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                keys,
+                public_host,
+                metrics,
+                touched: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The public host that prefixes every log origin.
+    pub fn public_host(&self) -> &str {
+        &self.inner.public_host
+    }
+
+    /// Loads a token record, with its last use.
+    pub fn token(&self, id: &str) -> evident_log::Result<Option<TokenRecord>> {
+        let Some(mut rec) = self
+            .inner
+            .store
+            .app_get(format!("token/{id}").as_bytes())?
+            .and_then(|v| serde_json::from_slice::<TokenRecord>(&v).ok())
+        else {
+            return Ok(None);
+        };
+        if let Some(v) = self
+            .inner
+            .store
+            .app_get(format!("token-used/{id}").as_bytes())?
+        {
+            rec.last_used_at = v.as_slice().try_into().ok().map(i64::from_be_bytes);
+        }
+        Ok(Some(rec))
+    }
+
+    /// The writes that store a token record (and its tenant index entry).
+    pub fn token_ops(rec: &TokenRecord) -> Vec<AppOp> {
+        let mut ops = vec![(format!("token/{}", rec.id).into_bytes(), Some(json(rec)))];
+        if let Some(t) = &rec.tenant {
+            ops.push((
+                format!("tenant-token/{t}/{}", rec.id).into_bytes(),
+                Some(Vec::new()),
+            ));
+        }
+        ops
+    }
+
+    /// Every token of a tenant.
+    pub fn tenant_tokens(&self, tenant: &str) -> evident_log::Result<Vec<TokenRecord>> {
+        let prefix = format!("tenant-token/{tenant}/");
+        let mut out = Vec::new();
+        for (k, _) in self.inner.store.app_scan(prefix.as_bytes())? {
+            let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            if let Some(t) = self.token(&id)? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records that a token was used, at most once a minute per token.
+    pub fn touch_token(&self, rec: &TokenRecord, now: i64) {
+        {
+            let mut t = self.inner.touched.lock().unwrap_or_else(|e| e.into_inner());
+            let last = t
+                .get(&rec.id)
+                .copied()
+                .or(rec.last_used_at)
+                .unwrap_or(i64::MIN);
+            if now.saturating_sub(last) < 60 {
+                return;
+            }
+            t.insert(rec.id.clone(), now);
+        }
+        // Its own key, so this write can never undo a concurrent revocation.
+        let key = format!("token-used/{}", rec.id);
+        if let Err(e) = self
+            .inner
+            .store
+            .app_write(&[(key.as_bytes(), Some(&now.to_be_bytes()))])
+        {
+            tracing::warn!(token = %rec.id, error = %e, "could not record token use");
+        }
+    }
+
+    /// Loads a tenant.
+    pub fn tenant(&self, slug: &str) -> evident_log::Result<Option<TenantRecord>> {
+        Ok(self
+            .inner
+            .store
+            .app_get(format!("tenant/{slug}").as_bytes())?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
+    }
+
+    /// The write that stores a tenant record.
+    pub fn tenant_ops(t: &TenantRecord) -> Vec<AppOp> {
+        vec![(format!("tenant/{}", t.slug).into_bytes(), Some(json(t)))]
+    }
+
+    /// All tenants.
+    pub fn tenants(&self) -> evident_log::Result<Vec<TenantRecord>> {
+        Ok(self
+            .inner
+            .store
+            .app_scan(b"tenant/")?
+            .into_iter()
+            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+            .collect())
+    }
+
+    /// The log of a tenant, opened (and its integrator started) on first use.
+    pub fn log(&self, tenant: &str) -> Result<Log, ApiError> {
+        Ok(self
+            .inner
+            .store
+            .open_log(tenant, &self.inner.keys.log_key)?)
+    }
+
+    /// The log of a tenant that the caller has already been checked against;
+    /// a tenant that does not exist is a 404.
+    pub fn tenant_log(&self, tenant: &str) -> Result<Log, ApiError> {
+        if self.tenant(tenant)?.is_none() {
+            return Err(ApiError::not_found());
+        }
+        self.log(tenant)
+    }
+
+    /// Appends an event to a tenant's log together with the state change it
+    /// records (`ops`, one atomic batch); returns its index once durable.
+    pub async fn record(
+        &self,
+        tenant: &str,
+        actor: Actor,
+        event: EventBody,
+        ops: Vec<AppOp>,
+    ) -> Result<u64, ApiError> {
+        let e = LogEvent {
+            v: EVENT_VERSION,
+            time: crate::events::rfc3339(now_unix()),
+            tenant: tenant.to_owned(),
+            actor,
+            event,
+        };
+        Ok(self.log(tenant)?.append_with(e.to_leaf(), ops).await?)
+    }
+
+    /// The platform keys.
+    pub fn keys(&self) -> &PlatformKeys {
+        &self.inner.keys
+    }
+}

@@ -1,0 +1,391 @@
+//! Tenants and their tokens: `POST /api/v1/tenants` (operator) and
+//! `POST|GET|DELETE /api/v1/tenants/{tenant}/tokens` (tenant admin).
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    auth::{mint, Principal, Scope, TokenRecord},
+    error::{ApiError, ApiJson},
+    events::{now_unix, parse_rfc3339, rfc3339, EventBody},
+    state::{AppState, TenantRecord},
+};
+
+/// Default token lifetime: 90 days.
+const DEFAULT_TTL: i64 = 90 * 24 * 3600;
+/// Shortest allowed token lifetime: 5 minutes.
+const MIN_TTL: i64 = 300;
+/// Longest allowed token lifetime: 2 years.
+const MAX_TTL: i64 = 2 * 366 * 24 * 3600;
+
+/// `POST /api/v1/tenants` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// 1–64 of `a-z 0-9 -`, starting with a letter or digit.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A token as shown once at issuance.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IssuedToken {
+    /// The secret token. Shown only now.
+    pub token: String,
+    /// Token id.
+    pub id: String,
+    /// Scope.
+    pub scope: Scope,
+    /// Label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// Index of the `token_issued` event in the tenant's log.
+    pub log_index: u64,
+}
+
+/// `POST /api/v1/tenants` answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TenantCreated {
+    /// Slug.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// The log's origin line.
+    pub origin: String,
+    /// The log's verifier key string.
+    pub log_key: String,
+    /// The first admin token.
+    pub admin_token: IssuedToken,
+    /// Index of the `tenant_created` event (always 0).
+    pub log_index: u64,
+}
+
+fn check_slug(slug: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Unprocessable(format!(
+            "slug {slug:?} must be 1 to 64 of a-z, 0-9 and '-', not starting or ending with '-'"
+        )))
+    }
+}
+
+/// `POST /api/v1/tenants`: creates a tenant, its log and a first admin token.
+pub async fn create_tenant(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(req): ApiJson<CreateTenant>,
+) -> Result<(StatusCode, ApiJson<TenantCreated>), ApiError> {
+    let Principal::Operator { .. } = &principal else {
+        return Err(ApiError::not_found());
+    };
+    check_slug(&req.slug)?;
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::Unprocessable(
+            "name must be 1 to 200 characters".into(),
+        ));
+    }
+    if state.tenant(&req.slug)?.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "tenant {:?} already exists",
+            req.slug
+        )));
+    }
+    let origin = format!("{}/{}", state.public_host(), req.slug);
+    state.store().create_log(&req.slug, &origin)?;
+    let log = state.log(&req.slug)?;
+    let log_key = log.verifier().to_vkey();
+    let tenant = TenantRecord {
+        slug: req.slug.clone(),
+        name: name.to_owned(),
+        created_at: now_unix(),
+        origin: origin.clone(),
+    };
+    // The event and the tenant record are one atomic batch.
+    let log_index = state
+        .record(
+            &req.slug,
+            principal.actor(),
+            EventBody::TenantCreated {
+                name: name.to_owned(),
+                origin: origin.clone(),
+                log_key: log_key.clone(),
+            },
+            AppState::tenant_ops(&tenant),
+        )
+        .await?;
+    state.metrics().tenants.inc();
+    let admin_token = issue(
+        &state,
+        &principal,
+        &req.slug,
+        Scope::Admin,
+        Some("initial admin".into()),
+        None,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(TenantCreated {
+            slug: tenant.slug,
+            name: tenant.name,
+            origin,
+            log_key,
+            admin_token,
+            log_index,
+        }),
+    ))
+}
+
+/// One tenant as listed to the operator.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TenantSummary {
+    /// Slug.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// Origin.
+    pub origin: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `GET /api/v1/tenants` (operator): the tenants on this server.
+pub async fn list_tenants(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<ApiJson<Vec<TenantSummary>>, ApiError> {
+    let Principal::Operator { .. } = principal else {
+        return Err(ApiError::not_found());
+    };
+    Ok(ApiJson(
+        state
+            .tenants()?
+            .into_iter()
+            .map(|t| TenantSummary {
+                slug: t.slug,
+                name: t.name,
+                origin: t.origin,
+                created_at: rfc3339(t.created_at),
+            })
+            .collect(),
+    ))
+}
+
+async fn issue(
+    state: &AppState,
+    by: &Principal,
+    tenant: &str,
+    scope: Scope,
+    label: Option<String>,
+    expires_at: Option<i64>,
+) -> Result<IssuedToken, ApiError> {
+    let now = now_unix();
+    let expires_at = expires_at.unwrap_or(now + DEFAULT_TTL);
+    let m = mint();
+    let rec = TokenRecord {
+        id: m.id.clone(),
+        tenant: Some(tenant.to_owned()),
+        scope,
+        label: label.clone(),
+        created_at: now,
+        expires_at: Some(expires_at),
+        last_used_at: None,
+        revoked_at: None,
+        secret_sha256: m.secret_sha256,
+    };
+    // The token exists exactly when its `token_issued` event does.
+    let log_index = state
+        .record(
+            tenant,
+            by.actor(),
+            EventBody::TokenIssued {
+                token_id: m.id.clone(),
+                scope,
+                label: label.clone(),
+                expires_at: rfc3339(expires_at),
+            },
+            AppState::token_ops(&rec),
+        )
+        .await?;
+    Ok(IssuedToken {
+        token: m.token,
+        id: m.id,
+        scope,
+        label,
+        expires_at: rfc3339(expires_at),
+        log_index,
+    })
+}
+
+/// `POST /api/v1/tenants/{tenant}/tokens` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// `admin`, `push` or `auditor`.
+    pub scope: Scope,
+    /// Free text, up to 200 characters.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// RFC 3339 expiry; or give `expires_in` seconds; default 90 days.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Lifetime in seconds (300 to 2 years).
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+}
+
+/// `POST /api/v1/tenants/{tenant}/tokens` (admin).
+pub async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(tenant): Path<String>,
+    ApiJson(req): ApiJson<CreateToken>,
+) -> Result<(StatusCode, ApiJson<IssuedToken>), ApiError> {
+    principal.require(&tenant, &[Scope::Admin])?;
+    state.tenant_log(&tenant)?;
+    if req.scope == Scope::Operator {
+        return Err(ApiError::Unprocessable(
+            "scope must be one of admin, push, auditor".into(),
+        ));
+    }
+    if req.label.as_ref().is_some_and(|l| l.chars().count() > 200) {
+        return Err(ApiError::Unprocessable(
+            "label must be at most 200 characters".into(),
+        ));
+    }
+    let now = now_unix();
+    let expires_at = match (&req.expires_at, req.expires_in) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Unprocessable(
+                "give expires_at or expires_in, not both".into(),
+            ))
+        }
+        (Some(s), None) => Some(parse_rfc3339(s).ok_or_else(|| {
+            ApiError::Unprocessable(format!("expires_at {s:?} is not an RFC 3339 time"))
+        })?),
+        (None, Some(secs)) => Some(now.saturating_add(secs)),
+        (None, None) => None,
+    };
+    if let Some(e) = expires_at {
+        if e - now < MIN_TTL || e - now > MAX_TTL {
+            return Err(ApiError::Unprocessable(format!(
+                "expiry must be between {MIN_TTL} seconds and {} days from now",
+                MAX_TTL / 86400
+            )));
+        }
+    }
+    let t = issue(
+        &state, &principal, &tenant, req.scope, req.label, expires_at,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(t)))
+}
+
+/// A token as listed (never the secret).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Id.
+    pub id: String,
+    /// Scope.
+    pub scope: Scope,
+    /// Label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub expires_at: Option<String>,
+    /// RFC 3339, to the minute.
+    pub last_used_at: Option<String>,
+    /// RFC 3339.
+    pub revoked_at: Option<String>,
+}
+
+impl From<TokenRecord> for TokenInfo {
+    fn from(t: TokenRecord) -> Self {
+        Self {
+            id: t.id,
+            scope: t.scope,
+            label: t.label,
+            created_at: rfc3339(t.created_at),
+            expires_at: t.expires_at.map(rfc3339),
+            last_used_at: t.last_used_at.map(rfc3339),
+            revoked_at: t.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// `GET /api/v1/tenants/{tenant}/tokens` (admin).
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(tenant): Path<String>,
+) -> Result<ApiJson<Vec<TokenInfo>>, ApiError> {
+    principal.require(&tenant, &[Scope::Admin])?;
+    let mut v: Vec<TokenInfo> = state
+        .tenant_tokens(&tenant)?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    Ok(ApiJson(v))
+}
+
+/// `DELETE` answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Revoked {
+    /// Id.
+    pub id: String,
+    /// RFC 3339.
+    pub revoked_at: String,
+    /// Index of the `token_revoked` event.
+    pub log_index: u64,
+}
+
+/// `DELETE /api/v1/tenants/{tenant}/tokens/{id}` (admin).
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<ApiJson<Revoked>, ApiError> {
+    principal.require(&tenant, &[Scope::Admin])?;
+    let mut rec = state
+        .token(&id)?
+        .filter(|t| t.tenant.as_deref() == Some(tenant.as_str()))
+        .ok_or_else(ApiError::not_found)?;
+    if rec.revoked_at.is_some() {
+        return Err(ApiError::Conflict(format!("token {id} is already revoked")));
+    }
+    let now = now_unix();
+    rec.revoked_at = Some(now);
+    // The revocation and its event are one atomic batch.
+    let log_index = state
+        .record(
+            &tenant,
+            principal.actor(),
+            EventBody::TokenRevoked {
+                token_id: id.clone(),
+            },
+            AppState::token_ops(&rec),
+        )
+        .await?;
+    Ok(ApiJson(Revoked {
+        id,
+        revoked_at: rfc3339(now),
+        log_index,
+    }))
+}

@@ -1,0 +1,185 @@
+//! Helpers shared by the end-to-end tests: a real `evident` server process,
+//! the sibling `evident-verify` binary, and the Go reference verifier.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+/// The `evident` binary under test.
+pub fn evident_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_evident"))
+}
+
+/// The `evident-verify` binary, built beside `evident` by `cargo test --workspace`
+/// (or built here if this test was run alone).
+pub fn verify_bin() -> PathBuf {
+    let p = evident_bin().with_file_name("evident-verify");
+    if !p.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-p", "evident-verify", "--bin", "evident-verify"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build evident-verify");
+        assert!(st.success());
+    }
+    p
+}
+
+/// Runs `evident-verify` and returns (success, stdout, stderr).
+pub fn verify(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(verify_bin()).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Builds the Go reference verifier (golang.org/x/mod/sumdb/note and
+/// sumdb/tlog from Debian's golang-golang-x-mod-dev) once per test binary.
+pub fn go_verifier() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out =
+                std::env::temp_dir().join(format!("evident-go-verify-{}", std::process::id()));
+            let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/go_verify.go");
+            let gocache = std::env::temp_dir().join("evident-gocache");
+            let res = Command::new("go")
+                .args(["build", "-o"])
+                .arg(&out)
+                .arg(&src)
+                .env("GO111MODULE", "off")
+                .env("GOPATH", "/usr/share/gocode")
+                .env("GOCACHE", &gocache)
+                .env("GOFLAGS", "")
+                .output()
+                .expect(
+                    "the Go toolchain (Debian golang-go) must be installed; .ci/run installs it",
+                );
+            assert!(
+                res.status.success(),
+                "go build failed (needs Debian golang-golang-x-mod-dev): {}",
+                String::from_utf8_lossy(&res.stderr)
+            );
+            out
+        })
+        .clone()
+}
+
+/// Runs the Go verifier; returns (success, output).
+pub fn go_verify(args: &[&str]) -> (bool, String) {
+    let out = Command::new(go_verifier()).args(args).output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A running `evident serve` on a loopback port, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub operator_token: Option<String>,
+    pub data_dir: PathBuf,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts the server on `data_dir` with a fixed master key.
+    pub fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(evident_bin())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--public-host",
+                "evident.test",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("EVIDENT_MASTER_KEY", "11".repeat(32))
+            .env("EVIDENT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start evident");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut operator_token = None;
+        let url = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("server printed its address within 30 s");
+            if let Some(t) = line.strip_prefix("EVIDENT_OPERATOR_TOKEN=") {
+                operator_token = Some(t.to_owned());
+            }
+            if let Some(u) = line.strip_prefix("EVIDENT_LISTENING=") {
+                break u.to_owned();
+            }
+        };
+        Self {
+            child,
+            url,
+            operator_token,
+            data_dir: data_dir.to_owned(),
+            lines: rx,
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..200 {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                assert!(st.success(), "server exited with {st}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("server did not shut down within 5 s of SIGTERM");
+    }
+
+    /// A request builder with a bearer token.
+    pub fn get(&self, path: &str, token: &str) -> ureq::Request {
+        ureq::get(&format!("{}{path}", self.url)).set("Authorization", &format!("Bearer {token}"))
+    }
+
+    /// POST with a bearer token.
+    pub fn post(&self, path: &str, token: &str) -> ureq::Request {
+        ureq::post(&format!("{}{path}", self.url)).set("Authorization", &format!("Bearer {token}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes `body` to `dir/name` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, body: impl AsRef<[u8]>) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p.to_string_lossy().into_owned()
+}

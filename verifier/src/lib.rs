@@ -1,0 +1,21 @@
+//! `evident-verify`: offline verification of what Evident emits, and the one
+//! home of the pure format code that the log and the server reuse.
+//!
+//! This crate is *not* a log, a server or a client. It does no I/O beyond what
+//! its binary reads from files given on the command line, holds no database
+//! handle, opens no socket and has no async runtime. Everything here is a pure
+//! function of bytes: RFC 9162 Merkle hashing and proof verification
+//! ([`merkle`]), C2SP signed notes ([`note`]), C2SP tlog-checkpoint bodies
+//! ([`checkpoint`]) and the proof file formats ([`proof`]). Keeping the formats
+//! here means each one has exactly one implementation: the log signs with the
+//! same code that a regulator's copy of this binary verifies with.
+
+pub mod checkpoint;
+pub mod error;
+pub mod merkle;
+pub mod note;
+pub mod proof;
+pub mod tiles;
+
+pub use error::VerifyError;
+pub use merkle::Hash;

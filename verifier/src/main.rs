@@ -1,0 +1,256 @@
+//! `evident-verify`: check Evident evidence offline.
+//!
+//! Exit status 0 means every check held; 1 means a check failed or the input
+//! could not be read, with one line on stderr saying why; 2 is a usage error.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use evident_verify::{
+    checkpoint::{open_checkpoint, Checkpoint},
+    merkle::{self, Hash},
+    note::NoteVerifier,
+    proof::{decode_hashes, ConsistencyProof, InclusionProof, TlogProof, TLOG_PROOF_HEADER},
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "evident-verify",
+    version,
+    about = "Verify Evident checkpoints and proofs offline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Verify a signed checkpoint (C2SP tlog-checkpoint as a signed note).
+    Checkpoint {
+        /// The checkpoint file ("-" for stdin).
+        checkpoint: PathBuf,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// Require this origin line.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Verify an RFC 9162 inclusion proof (JSON or C2SP tlog-proof).
+    Inclusion {
+        /// The proof file: JSON {"index","tree_size","hashes"} or a tlog-proof.
+        proof: PathBuf,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The signed checkpoint to prove against (embedded in a tlog-proof).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The leaf (entry) bytes.
+        #[arg(
+            long,
+            conflicts_with = "leaf_hash",
+            required_unless_present = "leaf_hash"
+        )]
+        leaf: Option<PathBuf>,
+        /// The RFC 9162 leaf hash, base64 or hex, instead of the leaf bytes.
+        #[arg(long)]
+        leaf_hash: Option<String>,
+        /// Require this origin line.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Verify an RFC 9162 consistency proof between two signed checkpoints.
+    Consistency {
+        /// The proof file: JSON {"old","new","hashes"}.
+        proof: PathBuf,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The older signed checkpoint.
+        #[arg(long)]
+        old: PathBuf,
+        /// The newer signed checkpoint.
+        #[arg(long)]
+        new: PathBuf,
+        /// Require this origin line.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn read_text(path: &PathBuf) -> Result<String, String> {
+    String::from_utf8(read(path)?).map_err(|_| format!("{} is not UTF-8 text", path.display()))
+}
+
+/// A key argument is either the verifier key string itself or a file holding it.
+fn load_key(arg: &str) -> Result<NoteVerifier, String> {
+    let text = if arg.contains('+') {
+        arg.to_owned()
+    } else {
+        std::fs::read_to_string(arg).map_err(|e| format!("cannot read key file {arg}: {e}"))?
+    };
+    NoteVerifier::parse(&text).map_err(|e| e.to_string())
+}
+
+fn checkpoint(
+    path: &PathBuf,
+    key: &NoteVerifier,
+    origin: Option<&str>,
+) -> Result<Checkpoint, String> {
+    let text = read_text(path)?;
+    open_checkpoint(&text, key, origin).map_err(|e| format!("checkpoint {}: {e}", path.display()))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.cmd {
+        Cmd::Checkpoint {
+            checkpoint: path,
+            key,
+            origin,
+        } => {
+            let key = load_key(&key)?;
+            let cp = checkpoint(&path, &key, origin.as_deref())?;
+            println!(
+                "\u{2713} checkpoint signature by {}+{:08x}",
+                key.name(),
+                key.key_id()
+            );
+            println!(
+                "  origin {}\n  size   {}\n  root   {}",
+                cp.origin,
+                cp.size,
+                merkle::to_b64(&cp.root)
+            );
+        }
+        Cmd::Inclusion {
+            proof,
+            key,
+            checkpoint: cp_path,
+            leaf,
+            leaf_hash,
+            origin,
+        } => {
+            let key = load_key(&key)?;
+            let raw = read_text(&proof)?;
+            let (index, size, hashes, note) = if raw.starts_with(TLOG_PROOF_HEADER) {
+                let p = TlogProof::parse(&raw).map_err(|e| e.to_string())?;
+                let note = match &cp_path {
+                    Some(c) => read_text(c)?,
+                    None => p.checkpoint.clone(),
+                };
+                (p.index, None, p.hashes, note)
+            } else {
+                let p: InclusionProof = serde_json::from_str(&raw).map_err(|e| {
+                    format!(
+                        "proof {} is not a JSON inclusion proof: {e}",
+                        proof.display()
+                    )
+                })?;
+                let Some(c) = &cp_path else {
+                    return Err("a JSON proof needs --checkpoint".into());
+                };
+                let hashes = decode_hashes(&p.hashes).map_err(|e| e.to_string())?;
+                (p.index, Some(p.tree_size), hashes, read_text(c)?)
+            };
+            let cp = open_checkpoint(&note, &key, origin.as_deref())
+                .map_err(|e| format!("checkpoint: {e}"))?;
+            println!(
+                "\u{2713} checkpoint signature by {}+{:08x} (size {})",
+                key.name(),
+                key.key_id(),
+                cp.size
+            );
+            if let Some(size) = size {
+                if size != cp.size {
+                    return Err(format!(
+                        "proof is for tree size {size}, but the checkpoint has size {}",
+                        cp.size
+                    ));
+                }
+            }
+            let lh: Hash = match (leaf, leaf_hash) {
+                (Some(path), _) => merkle::leaf_hash(&read(&path)?),
+                (None, Some(h)) => merkle::parse_hash(&h).map_err(|e| e.to_string())?,
+                (None, None) => return Err("give --leaf or --leaf-hash".into()),
+            };
+            merkle::verify_inclusion(index, cp.size, &lh, &hashes, &cp.root).map_err(|e| {
+                format!("inclusion of leaf {index} in tree of size {}: {e}", cp.size)
+            })?;
+            println!(
+                "\u{2713} leaf {index} is included in the tree of size {} ({} hashes)",
+                cp.size,
+                hashes.len()
+            );
+        }
+        Cmd::Consistency {
+            proof,
+            key,
+            old,
+            new,
+            origin,
+        } => {
+            let key = load_key(&key)?;
+            let o = checkpoint(&old, &key, origin.as_deref())?;
+            let n = checkpoint(&new, &key, Some(origin.as_deref().unwrap_or(&o.origin)))?;
+            println!(
+                "\u{2713} both checkpoints signed by {}+{:08x}",
+                key.name(),
+                key.key_id()
+            );
+            let p: ConsistencyProof = serde_json::from_str(&read_text(&proof)?).map_err(|e| {
+                format!(
+                    "proof {} is not a JSON consistency proof: {e}",
+                    proof.display()
+                )
+            })?;
+            if p.old != o.size || p.new != n.size {
+                return Err(format!(
+                    "proof is from size {} to {}, but the checkpoints have sizes {} and {}",
+                    p.old, p.new, o.size, n.size
+                ));
+            }
+            let hashes = decode_hashes(&p.hashes).map_err(|e| e.to_string())?;
+            merkle::verify_consistency(o.size, n.size, &o.root, &n.root, &hashes)
+                .map_err(|e| format!("consistency from {} to {}: {e}", o.size, n.size))?;
+            println!(
+                "\u{2713} the tree of size {} is a prefix of the tree of size {}",
+                o.size, n.size
+            );
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\u{2717} FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,469 @@
+//! RFC 9162 (RFC 6962) Merkle tree hashing and proof verification.
+//!
+//! Only SHA-256 is used, as tlog-checkpoint and tlog-tiles require. The
+//! verification algorithms follow RFC 9162 §2.1.3.2 (inclusion) and §2.1.4.2
+//! (consistency) step by step, so a reader can hold the two side by side.
+
+use sha2::{Digest, Sha256};
+
+use crate::VerifyError;
+
+/// A SHA-256 Merkle tree hash.
+pub type Hash = [u8; 32];
+
+/// RFC 9162 §2.1.1: the hash of the empty tree is SHA-256 of the empty string.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// RFC 9162 §2.1.1: `MTH({d(0)}) = SHA-256(0x00 || d(0))`.
+pub fn leaf_hash(leaf: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x00]);
+    h.update(leaf);
+    h.finalize().into()
+}
+
+/// RFC 9162 §2.1.1: `SHA-256(0x01 || MTH(left) || MTH(right))`.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x01]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// Standard base64 (RFC 4648 §4) of a hash, as checkpoints and proofs carry it.
+pub fn to_b64(h: &Hash) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+/// Parses a hash given as standard base64 or as 64 hex digits.
+pub fn parse_hash(s: &str) -> Result<Hash, VerifyError> {
+    use base64::Engine as _;
+    let s = s.trim();
+    let bytes = if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(s).map_err(|e| bad_hash(s, e.to_string()))?
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(|e| bad_hash(s, format!("not base64: {e}")))?
+    };
+    <Hash>::try_from(bytes.as_slice())
+        .map_err(|_| bad_hash(s, format!("{} bytes, a SHA-256 hash has 32", bytes.len())))
+}
+
+fn bad_hash(s: &str, reason: String) -> VerifyError {
+    VerifyError::BadHash {
+        value: s.chars().take(80).collect(),
+        reason,
+    }
+}
+
+/// The number of hashes in an inclusion proof for `index` in a tree of `size`.
+pub fn inclusion_proof_len(index: u64, size: u64) -> usize {
+    if index >= size {
+        return 0;
+    }
+    // The path has one hash per level where the leaf's ancestor has a sibling:
+    // the bits of the index below the highest bit where index and last differ,
+    // plus the levels above that where the right edge still has a node.
+    let last = size - 1;
+    let inner = (64 - (index ^ last).leading_zeros()) as usize;
+    let border = (index >> inner).count_ones() as usize;
+    inner + border
+}
+
+/// RFC 9162 §2.1.3.2: recompute the root from a leaf hash and its audit path.
+pub fn root_from_inclusion_proof(
+    index: u64,
+    size: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+) -> Result<Hash, VerifyError> {
+    if index >= size {
+        return Err(VerifyError::IndexBeyondSize { index, size });
+    }
+    let expected = inclusion_proof_len(index, size);
+    if proof.len() != expected {
+        return Err(VerifyError::ProofLength {
+            expected,
+            got: proof.len(),
+        });
+    }
+    let (mut fnode, mut snode) = (index, size - 1);
+    let mut r = *leaf;
+    for p in proof {
+        if snode == 0 {
+            return Err(VerifyError::ProofLength {
+                expected,
+                got: proof.len(),
+            });
+        }
+        if fnode & 1 == 1 || fnode == snode {
+            r = node_hash(p, &r);
+            if fnode & 1 == 0 {
+                while fnode & 1 == 0 && fnode != 0 {
+                    fnode >>= 1;
+                    snode >>= 1;
+                }
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    if snode != 0 {
+        return Err(VerifyError::ProofLength {
+            expected,
+            got: proof.len(),
+        });
+    }
+    Ok(r)
+}
+
+/// Verifies that `leaf` is at `index` in the tree of `size` with `root`.
+pub fn verify_inclusion(
+    index: u64,
+    size: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), VerifyError> {
+    let computed = root_from_inclusion_proof(index, size, leaf, proof)?;
+    if &computed != root {
+        return Err(VerifyError::RootMismatch {
+            expected: to_b64(root),
+            computed: to_b64(&computed),
+        });
+    }
+    Ok(())
+}
+
+/// RFC 9162 §2.1.4.2: verify that the tree of size `old` with `old_root` is a
+/// prefix of the tree of size `new` with `new_root`.
+///
+/// `old == new` holds with an empty proof when the roots are equal; `old == 0`
+/// holds with an empty proof for any new tree (every tree extends the empty
+/// one), provided `old_root` is the empty-tree hash.
+pub fn verify_consistency(
+    old: u64,
+    new: u64,
+    old_root: &Hash,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> Result<(), VerifyError> {
+    if old > new {
+        return Err(VerifyError::SizesInverted { old, new });
+    }
+    if old == new || old == 0 {
+        if !proof.is_empty() {
+            return Err(VerifyError::ProofLength {
+                expected: 0,
+                got: proof.len(),
+            });
+        }
+        let (exp, got) = if old == 0 {
+            (empty_root(), *old_root)
+        } else {
+            (*new_root, *old_root)
+        };
+        if exp != got {
+            return Err(VerifyError::OldRootMismatch {
+                expected: to_b64(&got),
+                computed: to_b64(&exp),
+            });
+        }
+        return Ok(());
+    }
+    let expected = consistency_proof_len(old, new);
+    if proof.len() != expected {
+        return Err(VerifyError::ProofLength {
+            expected,
+            got: proof.len(),
+        });
+    }
+    // Step 2: if the old size is a power of two, the old root is the first node.
+    let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
+    if old.is_power_of_two() {
+        path.push(*old_root);
+    }
+    path.extend_from_slice(proof);
+    // Steps 3–4.
+    let (mut fnode, mut snode) = (old - 1, new - 1);
+    while fnode & 1 == 1 {
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    // Step 5.
+    let (mut fr, mut sr) = (path[0], path[0]);
+    // Step 6.
+    for c in &path[1..] {
+        if snode == 0 {
+            return Err(VerifyError::ProofLength {
+                expected,
+                got: proof.len(),
+            });
+        }
+        if fnode & 1 == 1 || fnode == snode {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            if fnode & 1 == 0 {
+                while fnode & 1 == 0 && fnode != 0 {
+                    fnode >>= 1;
+                    snode >>= 1;
+                }
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    // Step 7.
+    if snode != 0 {
+        return Err(VerifyError::ProofLength {
+            expected,
+            got: proof.len(),
+        });
+    }
+    if &fr != old_root {
+        return Err(VerifyError::OldRootMismatch {
+            expected: to_b64(old_root),
+            computed: to_b64(&fr),
+        });
+    }
+    if &sr != new_root {
+        return Err(VerifyError::RootMismatch {
+            expected: to_b64(new_root),
+            computed: to_b64(&sr),
+        });
+    }
+    Ok(())
+}
+
+/// The number of hashes in a consistency proof from `old` to `new` (0 < old < new).
+pub fn consistency_proof_len(old: u64, new: u64) -> usize {
+    if old == 0 || old >= new {
+        return 0;
+    }
+    // Strip the levels where the old tree's right edge is a complete subtree:
+    // those nodes are implied by the old root and never sent.
+    let shift = old.trailing_zeros();
+    let (o, n) = ((old - 1) >> shift, (new - 1) >> shift);
+    let inner = (64 - (o ^ n).leading_zeros()) as usize;
+    let border = (o >> inner).count_ones() as usize;
+    // When old is a power of two the old root itself starts the path and is not sent.
+    let start = usize::from(!old.is_power_of_two());
+    start + inner + border
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6962 test data (the Certificate Transparency reference leaves).
+    const LEAVES: [&[u8]; 8] = [
+        b"",
+        b"\x00",
+        b"\x10",
+        b"\x20\x21",
+        b"\x30\x31",
+        b"\x40\x41\x42\x43",
+        b"\x50\x51\x52\x53\x54\x55\x56\x57",
+        b"\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f",
+    ];
+
+    /// Roots of the trees of sizes 1..=8 over [`LEAVES`].
+    const ROOTS: [&str; 8] = [
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    ];
+
+    /// `(index, size, path)` inclusion vectors.
+    const INCLUSION: &[(u64, u64, &[&str])] = &[
+        (0, 1, &[]),
+        (
+            0,
+            8,
+            &[
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ],
+        ),
+        (
+            5,
+            8,
+            &[
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ],
+        ),
+        (
+            2,
+            3,
+            &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
+        ),
+        (
+            1,
+            5,
+            &[
+                "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            ],
+        ),
+    ];
+
+    /// `(old, new, proof)` consistency vectors.
+    const CONSISTENCY: &[(u64, u64, &[&str])] = &[
+        (1, 1, &[]),
+        (
+            1,
+            8,
+            &[
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ],
+        ),
+        (
+            6,
+            8,
+            &[
+                "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ],
+        ),
+        (
+            2,
+            5,
+            &[
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            ],
+        ),
+    ];
+
+    fn h(s: &str) -> Hash {
+        parse_hash(s).unwrap()
+    }
+
+    fn mth(leaves: &[&[u8]]) -> Hash {
+        // Naive RFC 9162 §2.1.1 reference.
+        match leaves.len() {
+            0 => empty_root(),
+            1 => leaf_hash(leaves[0]),
+            n => {
+                let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+                node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
+            }
+        }
+    }
+
+    #[test]
+    fn empty_tree_root() {
+        assert_eq!(
+            hex::encode(empty_root()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn known_roots() {
+        for (i, want) in ROOTS.iter().enumerate() {
+            assert_eq!(hex::encode(mth(&LEAVES[..=i])), *want, "size {}", i + 1);
+        }
+    }
+
+    #[test]
+    fn known_inclusion_proofs_verify() {
+        for (index, size, path) in INCLUSION {
+            let proof: Vec<Hash> = path.iter().map(|s| h(s)).collect();
+            let root = h(ROOTS[*size as usize - 1]);
+            verify_inclusion(
+                *index,
+                *size,
+                &leaf_hash(LEAVES[*index as usize]),
+                &proof,
+                &root,
+            )
+            .unwrap_or_else(|e| panic!("({index},{size}): {e}"));
+            assert_eq!(inclusion_proof_len(*index, *size), proof.len());
+        }
+    }
+
+    #[test]
+    fn known_consistency_proofs_verify() {
+        for (old, new, path) in CONSISTENCY {
+            let proof: Vec<Hash> = path.iter().map(|s| h(s)).collect();
+            let o = h(ROOTS[*old as usize - 1]);
+            let n = h(ROOTS[*new as usize - 1]);
+            verify_consistency(*old, *new, &o, &n, &proof)
+                .unwrap_or_else(|e| panic!("({old},{new}): {e}"));
+            if old != new {
+                assert_eq!(consistency_proof_len(*old, *new), proof.len());
+            }
+        }
+    }
+
+    #[test]
+    fn tampered_vectors_fail() {
+        let (index, size, path) = INCLUSION[2];
+        let mut proof: Vec<Hash> = path.iter().map(|s| h(s)).collect();
+        let root = h(ROOTS[size as usize - 1]);
+        let leaf = leaf_hash(LEAVES[index as usize]);
+        proof[1][0] ^= 1;
+        assert!(matches!(
+            verify_inclusion(index, size, &leaf, &proof, &root),
+            Err(VerifyError::RootMismatch { .. })
+        ));
+        proof[1][0] ^= 1;
+        assert!(verify_inclusion(index + 1, size, &leaf, &proof, &root).is_err());
+        // A wrong size is caught against that size's root (a checkpoint binds the two).
+        let root7 = h(ROOTS[size as usize - 2]);
+        assert!(verify_inclusion(index, size - 1, &leaf, &proof, &root7).is_err());
+        assert!(verify_inclusion(index, size, &leaf, &proof[..2], &root).is_err());
+        let mut longer = proof.clone();
+        longer.push(root);
+        assert!(verify_inclusion(index, size, &leaf, &longer, &root).is_err());
+        assert!(matches!(
+            verify_inclusion(8, 8, &leaf, &proof, &root),
+            Err(VerifyError::IndexBeyondSize { .. })
+        ));
+
+        let (old, new, path) = CONSISTENCY[2];
+        let mut proof: Vec<Hash> = path.iter().map(|s| h(s)).collect();
+        let o = h(ROOTS[old as usize - 1]);
+        let n = h(ROOTS[new as usize - 1]);
+        proof[0][31] ^= 0x80;
+        assert!(verify_consistency(old, new, &o, &n, &proof).is_err());
+        proof[0][31] ^= 0x80;
+        assert!(verify_consistency(old - 1, new, &o, &n, &proof).is_err());
+        assert!(verify_consistency(old, new, &n, &o, &proof).is_err());
+        assert!(matches!(
+            verify_consistency(new, old, &o, &n, &proof),
+            Err(VerifyError::SizesInverted { .. })
+        ));
+    }
+
+    #[test]
+    fn parse_hash_accepts_hex_and_base64_and_rejects_junk() {
+        let hx = ROOTS[0];
+        let b = to_b64(&h(hx));
+        assert_eq!(parse_hash(&b).unwrap(), h(hx));
+        assert!(parse_hash("not base64!").is_err());
+        assert!(parse_hash("AAAA").is_err());
+    }
+}
