@@ -56,9 +56,15 @@ fn decode_key(s: &str) -> anyhow::Result<[u8; 32]> {
 }
 
 impl MasterKey {
-    /// Loads the master key from `env_value`, else from `dir/master.key`,
-    /// generating that file (mode 0600) if it does not exist.
-    pub fn load(env_value: Option<&str>, dir: &Path) -> anyhow::Result<(Self, MasterKeySource)> {
+    /// Loads the master key from `env_value`, else from `dir/master.key`.
+    /// Only when `fresh` (a data directory with no database yet) is a missing
+    /// file generated (mode 0600): a missing key for existing data is an
+    /// error, never a silently new key.
+    pub fn load(
+        env_value: Option<&str>,
+        dir: &Path,
+        fresh: bool,
+    ) -> anyhow::Result<(Self, MasterKeySource)> {
         if let Some(v) = env_value.filter(|v| !v.trim().is_empty()) {
             let k = decode_key(v).context("EVIDENT_MASTER_KEY")?;
             return Ok((Self(Zeroizing::new(k)), MasterKeySource::Environment));
@@ -71,6 +77,13 @@ impl MasterKey {
             );
             let k = decode_key(&text).with_context(|| format!("in {}", path.display()))?;
             return Ok((Self(Zeroizing::new(k)), MasterKeySource::File(path)));
+        }
+        if !fresh {
+            bail!(
+                "no master key for the existing data in {}: set EVIDENT_MASTER_KEY or restore {}",
+                dir.display(),
+                path.display()
+            );
         }
         let mut k = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(&mut k[..]);
@@ -146,8 +159,14 @@ pub struct PlatformKeys {
     pub countersign_key: SigningKey,
 }
 
-/// Loads the sealed Ed25519 key `name`, generating and storing it on first use.
-fn ed25519(store: &Store, master: &MasterKey, name: &str) -> anyhow::Result<(SigningKey, bool)> {
+/// Loads the sealed Ed25519 key `name`, generating and storing it on first
+/// use if `generate`.
+fn ed25519(
+    store: &Store,
+    master: &MasterKey,
+    name: &str,
+    generate: bool,
+) -> anyhow::Result<(SigningKey, bool)> {
     let key = format!("platform/{name}");
     if let Some(sealed) = store.app_get(key.as_bytes())? {
         let raw = master.open(name, &sealed)?;
@@ -156,6 +175,9 @@ fn ed25519(store: &Store, master: &MasterKey, name: &str) -> anyhow::Result<(Sig
             .try_into()
             .map_err(|_| anyhow::anyhow!("stored {name} is not 32 bytes"))?;
         return Ok((SigningKey::from_bytes(&bytes), false));
+    }
+    if !generate {
+        bail!("the store holds no {name}; is this an Evident data directory?");
     }
     let sk = SigningKey::generate(&mut rand::rngs::OsRng);
     let sealed = master.seal(name, sk.as_bytes());
@@ -167,8 +189,21 @@ impl PlatformKeys {
     /// Loads the platform keys, generating them on first start. Returns
     /// whether they were generated now.
     pub fn load_or_generate(store: &Store, master: &MasterKey) -> anyhow::Result<(Self, bool)> {
-        let (log_key, new1) = ed25519(store, master, "log-key")?;
-        let (countersign_key, new2) = ed25519(store, master, "countersign-key")?;
+        Self::load_with(store, master, true)
+    }
+
+    /// Loads the platform keys; fails if they do not exist.
+    pub fn load(store: &Store, master: &MasterKey) -> anyhow::Result<Self> {
+        Ok(Self::load_with(store, master, false)?.0)
+    }
+
+    fn load_with(
+        store: &Store,
+        master: &MasterKey,
+        generate: bool,
+    ) -> anyhow::Result<(Self, bool)> {
+        let (log_key, new1) = ed25519(store, master, "log-key", generate)?;
+        let (countersign_key, new2) = ed25519(store, master, "countersign-key", generate)?;
         Ok((
             Self {
                 log_key,
@@ -197,7 +232,11 @@ mod tests {
     #[test]
     fn generated_key_file_is_private_and_reloads() {
         let d = tempfile::tempdir().unwrap();
-        let (k1, src) = MasterKey::load(None, d.path()).unwrap();
+        assert!(
+            MasterKey::load(None, d.path(), false).is_err(),
+            "existing data never gets a new key"
+        );
+        let (k1, src) = MasterKey::load(None, d.path(), true).unwrap();
         assert!(matches!(src, MasterKeySource::Generated(_)));
         #[cfg(unix)]
         {
@@ -208,9 +247,9 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let (k2, src) = MasterKey::load(None, d.path()).unwrap();
+        let (k2, src) = MasterKey::load(None, d.path(), false).unwrap();
         assert!(matches!(src, MasterKeySource::File(_)));
         assert_eq!(k2.open("x", &k1.seal("x", b"1")).unwrap().as_slice(), b"1");
-        assert!(MasterKey::load(Some("zz"), d.path()).is_err());
+        assert!(MasterKey::load(Some("zz"), d.path(), true).is_err());
     }
 }

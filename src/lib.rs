@@ -49,6 +49,10 @@ pub fn app(state: AppState) -> Router {
             "/tenants/{tenant}/tokens/{id}",
             delete(tenants::revoke_token),
         )
+        .route(
+            "/tenants/{tenant}/admin-tokens",
+            post(tenants::operator_admin_token),
+        )
         .route("/tenants/{tenant}/log/checkpoint", get(log_api::checkpoint))
         .route("/tenants/{tenant}/log/key", get(log_api::key))
         .route(

@@ -13,13 +13,18 @@ use crate::keys::{MasterKey, PlatformKeys};
 /// Audits every log (or one tenant's) in `data_dir`; prints a report and
 /// returns whether all were clean.
 pub async fn audit(data_dir: &Path, tenant: Option<&str>) -> anyhow::Result<bool> {
-    let (master, _) = MasterKey::load(
-        std::env::var("EVIDENT_MASTER_KEY").ok().as_deref(),
-        data_dir,
-    )?;
+    if !data_dir.join("db").is_dir() {
+        anyhow::bail!(
+            "no Evident data in {} (expected {}/db)",
+            data_dir.display(),
+            data_dir.display()
+        );
+    }
+    let env_key = std::env::var("EVIDENT_MASTER_KEY").ok();
+    let (master, _) = MasterKey::load(env_key.as_deref(), data_dir, false)?;
     let store = Store::open(&data_dir.join("db"), StoreOptions::default())
         .with_context(|| format!("opening the store under {}", data_dir.display()))?;
-    let (keys, _) = PlatformKeys::load_or_generate(&store, &master)?;
+    let keys = PlatformKeys::load(&store, &master)?;
     let names: Vec<String> = match tenant {
         Some(t) => vec![t.to_owned()],
         None => store.log_names()?,
@@ -56,13 +61,23 @@ pub const CRASH_LOG_KEY: [u8; 32] = [42; 32];
 /// Appends from `writers` tasks until killed, printing `ack <index> <leaf>`
 /// for each durable entry and `cp <base64 note>` for each checkpoint seen.
 pub async fn crash_writer(data_dir: &Path, writers: usize) -> anyhow::Result<()> {
-    let store = Store::open(
-        data_dir,
-        StoreOptions {
-            checkpoint_interval: std::time::Duration::from_millis(5),
-            ..Default::default()
-        },
-    )?;
+    let opts = StoreOptions {
+        checkpoint_interval: std::time::Duration::from_millis(5),
+        ..Default::default()
+    };
+    // The test that runs this may still be releasing the RocksDB lock.
+    let mut tries = 0;
+    let store = loop {
+        match Store::open(data_dir, opts.clone()) {
+            Ok(s) => break s,
+            Err(e) if tries < 200 => {
+                tries += 1;
+                tracing::debug!(error = %e, "store busy, retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if !store.log_names()?.iter().any(|n| n == "crash") {
         store.create_log("crash", "crash.test/crash")?;
     }

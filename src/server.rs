@@ -34,7 +34,8 @@ pub fn open(
 ) -> anyhow::Result<Started> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-    let (master, source) = MasterKey::load(master_key_env, data_dir)?;
+    let fresh = !data_dir.join("db").exists();
+    let (master, source) = MasterKey::load(master_key_env, data_dir, fresh)?;
     let metrics = Arc::new(Metrics::default());
     let store = Store::open(&data_dir.join("db"), store_opts)
         .with_context(|| format!("opening RocksDB under {}", data_dir.display()))?

@@ -44,6 +44,8 @@ struct Inner {
     /// Last `last_used_at` written per token id, so a busy token is written
     /// at most once a minute.
     touched: Mutex<HashMap<String, i64>>,
+    /// Serialises tenant creation, so two requests for one slug cannot both create it.
+    creating: tokio::sync::Mutex<()>,
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -65,6 +67,7 @@ impl AppState {
                 public_host,
                 metrics,
                 touched: Mutex::default(),
+                creating: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -205,14 +208,37 @@ impl AppState {
         event: EventBody,
         ops: Vec<AppOp>,
     ) -> Result<u64, ApiError> {
-        let e = LogEvent {
-            v: EVENT_VERSION,
-            time: crate::events::rfc3339(now_unix()),
-            tenant: tenant.to_owned(),
-            actor,
-            event,
-        };
-        Ok(self.log(tenant)?.append_with(e.to_leaf(), ops).await?)
+        self.record_all(tenant, vec![(actor, event)], ops).await
+    }
+
+    /// Appends several events at consecutive indexes with `ops`, all in one
+    /// atomic batch; returns the first index once durable.
+    pub async fn record_all(
+        &self,
+        tenant: &str,
+        events: Vec<(Actor, EventBody)>,
+        ops: Vec<AppOp>,
+    ) -> Result<u64, ApiError> {
+        let time = crate::events::rfc3339(now_unix());
+        let leaves = events
+            .into_iter()
+            .map(|(actor, event)| {
+                LogEvent {
+                    v: EVENT_VERSION,
+                    time: time.clone(),
+                    tenant: tenant.to_owned(),
+                    actor,
+                    event,
+                }
+                .to_leaf()
+            })
+            .collect();
+        Ok(self.log(tenant)?.append_all_with(leaves, ops).await?)
+    }
+
+    /// Held while a tenant is being created.
+    pub async fn creation_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.creating.lock().await
     }
 
     /// The platform keys.

@@ -7,6 +7,8 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
+use evident_log::LogError;
+
 use crate::{
     auth::{mint, Principal, Scope, TokenRecord},
     error::{ApiError, ApiJson},
@@ -83,6 +85,12 @@ fn check_slug(slug: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /api/v1/tenants`: creates a tenant, its log and a first admin token.
+///
+/// The `tenant_created` and `token_issued` events, the tenant record and the
+/// token record are one atomic batch: once sent, it commits even if the
+/// client goes away (the operator can then issue a new admin token with
+/// `POST /api/v1/tenants/{tenant}/admin-tokens`), and after a crash either
+/// all of it exists or none of it does.
 pub async fn create_tenant(
     State(state): State<AppState>,
     principal: Principal,
@@ -98,6 +106,7 @@ pub async fn create_tenant(
             "name must be 1 to 200 characters".into(),
         ));
     }
+    let _creating = state.creation_lock().await;
     if state.tenant(&req.slug)?.is_some() {
         return Err(ApiError::Conflict(format!(
             "tenant {:?} already exists",
@@ -105,38 +114,53 @@ pub async fn create_tenant(
         )));
     }
     let origin = format!("{}/{}", state.public_host(), req.slug);
-    state.store().create_log(&req.slug, &origin)?;
+    match state.store().create_log(&req.slug, &origin) {
+        // A log without a tenant record is what a creation whose batch never
+        // committed leaves behind; it is empty and is reused.
+        Ok(()) | Err(LogError::LogExists { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
     let log = state.log(&req.slug)?;
+    if log.size() != 0 || log.origin() != origin {
+        return Err(ApiError::Conflict(format!(
+            "a log for {:?} exists without its tenant; run `evident log audit`",
+            req.slug
+        )));
+    }
     let log_key = log.verifier().to_vkey();
+    let now = now_unix();
     let tenant = TenantRecord {
         slug: req.slug.clone(),
         name: name.to_owned(),
-        created_at: now_unix(),
+        created_at: now,
         origin: origin.clone(),
     };
-    // The event and the tenant record are one atomic batch.
-    let log_index = state
-        .record(
-            &req.slug,
-            principal.actor(),
-            EventBody::TenantCreated {
-                name: name.to_owned(),
-                origin: origin.clone(),
-                log_key: log_key.clone(),
-            },
-            AppState::tenant_ops(&tenant),
-        )
-        .await?;
-    state.metrics().tenants.inc();
-    let admin_token = issue(
-        &state,
-        &principal,
+    let (rec, token) = new_token(
         &req.slug,
         Scope::Admin,
         Some("initial admin".into()),
-        None,
-    )
-    .await?;
+        now + DEFAULT_TTL,
+    );
+    let mut ops = AppState::tenant_ops(&tenant);
+    ops.extend(AppState::token_ops(&rec));
+    let log_index = state
+        .record_all(
+            &req.slug,
+            vec![
+                (
+                    principal.actor(),
+                    EventBody::TenantCreated {
+                        name: name.to_owned(),
+                        origin: origin.clone(),
+                        log_key: log_key.clone(),
+                    },
+                ),
+                (principal.actor(), issued_event(&rec)),
+            ],
+            ops,
+        )
+        .await?;
+    state.metrics().tenants.inc();
     Ok((
         StatusCode::CREATED,
         ApiJson(TenantCreated {
@@ -144,10 +168,33 @@ pub async fn create_tenant(
             name: tenant.name,
             origin,
             log_key,
-            admin_token,
+            admin_token: shown(rec, token, log_index + 1),
             log_index,
         }),
     ))
+}
+
+/// `POST /api/v1/tenants/{tenant}/admin-tokens` (operator): issues a new
+/// admin token for a tenant, e.g. when the first was lost or has expired.
+pub async fn operator_admin_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(tenant): Path<String>,
+) -> Result<(StatusCode, ApiJson<IssuedToken>), ApiError> {
+    let Principal::Operator { .. } = &principal else {
+        return Err(ApiError::not_found());
+    };
+    state.tenant_log(&tenant)?;
+    let t = issue(
+        &state,
+        &principal,
+        &tenant,
+        Scope::Admin,
+        Some("issued by the operator".into()),
+        None,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(t)))
 }
 
 /// One tenant as listed to the operator.
@@ -185,6 +232,50 @@ pub async fn list_tenants(
     ))
 }
 
+/// A new token record and the token string to show once.
+fn new_token(
+    tenant: &str,
+    scope: Scope,
+    label: Option<String>,
+    expires_at: i64,
+) -> (TokenRecord, String) {
+    let m = mint();
+    (
+        TokenRecord {
+            id: m.id,
+            tenant: Some(tenant.to_owned()),
+            scope,
+            label,
+            created_at: now_unix(),
+            expires_at: Some(expires_at),
+            last_used_at: None,
+            revoked_at: None,
+            secret_sha256: m.secret_sha256,
+        },
+        m.token,
+    )
+}
+
+fn issued_event(rec: &TokenRecord) -> EventBody {
+    EventBody::TokenIssued {
+        token_id: rec.id.clone(),
+        scope: rec.scope,
+        label: rec.label.clone(),
+        expires_at: rfc3339(rec.expires_at.unwrap_or_default()),
+    }
+}
+
+fn shown(rec: TokenRecord, token: String, log_index: u64) -> IssuedToken {
+    IssuedToken {
+        token,
+        id: rec.id,
+        scope: rec.scope,
+        label: rec.label,
+        expires_at: rfc3339(rec.expires_at.unwrap_or_default()),
+        log_index,
+    }
+}
+
 async fn issue(
     state: &AppState,
     by: &Principal,
@@ -193,42 +284,22 @@ async fn issue(
     label: Option<String>,
     expires_at: Option<i64>,
 ) -> Result<IssuedToken, ApiError> {
-    let now = now_unix();
-    let expires_at = expires_at.unwrap_or(now + DEFAULT_TTL);
-    let m = mint();
-    let rec = TokenRecord {
-        id: m.id.clone(),
-        tenant: Some(tenant.to_owned()),
+    let (rec, token) = new_token(
+        tenant,
         scope,
-        label: label.clone(),
-        created_at: now,
-        expires_at: Some(expires_at),
-        last_used_at: None,
-        revoked_at: None,
-        secret_sha256: m.secret_sha256,
-    };
+        label,
+        expires_at.unwrap_or(now_unix() + DEFAULT_TTL),
+    );
     // The token exists exactly when its `token_issued` event does.
     let log_index = state
         .record(
             tenant,
             by.actor(),
-            EventBody::TokenIssued {
-                token_id: m.id.clone(),
-                scope,
-                label: label.clone(),
-                expires_at: rfc3339(expires_at),
-            },
+            issued_event(&rec),
             AppState::token_ops(&rec),
         )
         .await?;
-    Ok(IssuedToken {
-        token: m.token,
-        id: m.id,
-        scope,
-        label,
-        expires_at: rfc3339(expires_at),
-        log_index,
-    })
+    Ok(shown(rec, token, log_index))
 }
 
 /// `POST /api/v1/tenants/{tenant}/tokens` body.

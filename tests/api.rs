@@ -44,6 +44,12 @@ async fn api() -> Api {
         evident_log::StoreOptions::default(),
     )
     .unwrap();
+    // A log left behind by a creation whose batch never committed.
+    started
+        .state
+        .store()
+        .create_log("orphan", "evident.test/orphan")
+        .unwrap();
     Api {
         router: app(started.state),
         operator: started
@@ -152,6 +158,41 @@ async fn tenants_tokens_isolation_and_errors() {
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{slug}: {v}");
     }
+    // An empty log without a tenant record is reused, not a permanent 409.
+    let orphan = api.tenant("orphan").await;
+    assert_eq!(orphan["log_index"], 0);
+    // The operator can issue a fresh admin token (e.g. the first was lost).
+    let (s, t) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/orphan/admin-tokens",
+            Some(&api.operator),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    assert_eq!(
+        (t["scope"].as_str(), t["log_index"].as_u64()),
+        (Some("admin"), Some(2))
+    );
+    let (s, _) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/nosuch/admin-tokens",
+            Some(&api.operator),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/admin-tokens",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "only the operator issues these");
     // Only the operator creates tenants; a tenant admin is told nothing exists.
     let (s, _) = api
         .json(
@@ -555,7 +596,7 @@ async fn tenants_tokens_isolation_and_errors() {
         .json("GET", "/api/v1/tenants", Some(&api.operator), None)
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(ts.as_array().unwrap().len(), 2);
+    assert_eq!(ts.as_array().unwrap().len(), 3);
     let (s, v) = api.json("GET", "/healthz", None, None).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (s, m, _) = api.call("GET", "/metrics", None, None).await;

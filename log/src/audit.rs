@@ -190,7 +190,17 @@ impl Log {
             if !k.starts_with(&prefix) {
                 break;
             }
-            let at = u64::from_be_bytes(k[8..16].try_into().unwrap_or_default());
+            let Some(at) = k
+                .get(8..16)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            else {
+                report.add(AuditProblem::CheckpointInvalid {
+                    size: u64::MAX,
+                    reason: format!("malformed key {k:02x?}"),
+                });
+                continue;
+            };
             let parsed = std::str::from_utf8(&v)
                 .map_err(|_| "not UTF-8".to_string())
                 .and_then(|s| {
@@ -261,7 +271,14 @@ impl Log {
             if !k.starts_with(&prefix) {
                 break;
             }
-            let index = u64::from_be_bytes(k[8..16].try_into().unwrap_or_default());
+            let Some(index) = k
+                .get(8..16)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            else {
+                report.add(AuditProblem::ExtraLeaf { index: u64::MAX });
+                continue;
+            };
             if index >= size {
                 report.add(AuditProblem::ExtraLeaf { index });
                 continue;

@@ -271,8 +271,13 @@ impl Store {
         });
         let log = Log { inner, tx };
         // Load and check the latest published checkpoint before signing anything new.
-        let latest = log.latest_stored_checkpoint()?;
         let mut fault = None;
+        let latest = log.latest_stored_checkpoint().unwrap_or_else(|e| {
+            fault = Some(format!(
+                "the newest published checkpoint is unreadable: {e}"
+            ));
+            None
+        });
         if let Some(cp) = &latest {
             if cp.size > size {
                 fault = Some(format!(
@@ -437,8 +442,9 @@ pub struct SignedCheckpoint {
 pub type AppOp = (Vec<u8>, Option<Vec<u8>>);
 
 enum Cmd {
+    /// Consecutive leaves; the reply is the index of the first.
     Append {
-        leaf: Vec<u8>,
+        leaves: Vec<Vec<u8>>,
         ops: Vec<AppOp>,
         at: Instant,
         reply: oneshot::Sender<Result<u64>>,
@@ -482,7 +488,7 @@ impl Inner {
 }
 
 /// A handle to one log. Cheap to clone; all clones share one integrator,
-/// which stops when the last handle is dropped.
+/// which stops when the store and every handle are dropped.
 #[derive(Clone)]
 pub struct Log {
     inner: Arc<Inner>,
@@ -535,16 +541,26 @@ impl Log {
     /// same atomic batch: after a crash, either the entry and the state
     /// change it records are both there, or neither is.
     pub async fn append_with(&self, leaf: Vec<u8>, ops: Vec<AppOp>) -> Result<u64> {
-        if leaf.len() > MAX_LEAF_BYTES {
+        self.append_all_with(vec![leaf], ops).await
+    }
+
+    /// Appends `leaves` at consecutive indexes and applies `ops`, all in one
+    /// atomic batch; returns the index of the first leaf once durable. Once
+    /// sent, the batch commits even if the caller stops waiting.
+    pub async fn append_all_with(&self, leaves: Vec<Vec<u8>>, ops: Vec<AppOp>) -> Result<u64> {
+        if let Some(l) = leaves.iter().find(|l| l.len() > MAX_LEAF_BYTES) {
             return Err(LogError::LeafTooLarge {
-                len: leaf.len(),
+                len: l.len(),
                 max: MAX_LEAF_BYTES,
             });
+        }
+        if leaves.is_empty() {
+            return Err(LogError::RangeInverted { start: 1, end: 0 });
         }
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Cmd::Append {
-                leaf,
+                leaves,
                 ops,
                 at: Instant::now(),
                 reply,
@@ -758,25 +774,24 @@ impl Integrator {
         for c in cmds {
             match c {
                 Cmd::Append {
-                    leaf,
+                    leaves: ls,
                     ops,
                     at,
                     reply,
                 } => {
-                    leaves.push(leaf);
+                    appends.push((at, ls.len(), reply));
+                    leaves.extend(ls);
                     app_ops.extend(ops);
-                    appends.push((at, reply));
                 }
                 Cmd::Publish { reply } => publishes.push(reply),
             }
         }
-        if let Err(e) = self.log.check_fault() {
-            let msg = e.to_string();
+        if let Err(LogError::Inconsistent { reason, .. }) = self.log.check_fault() {
             let err = || LogError::Inconsistent {
                 name: self.log.name.clone(),
-                reason: msg.clone(),
+                reason: reason.clone(),
             };
-            for (_, r) in appends {
+            for (_, _, r) in appends {
                 let _ = r.send(Err(err()));
             }
             for r in publishes {
@@ -825,9 +840,11 @@ impl Integrator {
                 let done = Instant::now();
                 let commit = done - started;
                 let mut waits = Vec::with_capacity(n);
-                for (i, (at, reply)) in appends.into_iter().enumerate() {
-                    waits.push(done - at);
-                    let _ = reply.send(Ok(start_size + i as u64));
+                let mut next = start_size;
+                for (at, count, reply) in appends {
+                    waits.extend(std::iter::repeat_n(done - at, count));
+                    let _ = reply.send(Ok(next));
+                    next += count as u64;
                 }
                 let cp = self.log.latest_published();
                 for r in publishes {
@@ -843,15 +860,17 @@ impl Integrator {
                 }
             }
             Err(e) => {
-                // Nothing of the batch was written (a WriteBatch is atomic), and
-                // our frontier is untouched, so the log stays as it was.
+                // A WriteBatch is atomic and our frontier is untouched, so the
+                // log is as it was, but a failed WAL write leaves RocksDB in an
+                // unknown state: fail closed until a restart and an audit.
                 tracing::error!(log = self.log.name.as_str(), error = %e, "batch commit failed");
-                let msg = e.to_string();
+                let reason = format!("a batch failed to commit: {e}");
+                *self.log.fault.write().unwrap_or_else(|p| p.into_inner()) = Some(reason.clone());
                 let err = || LogError::Inconsistent {
-                    name: self.log.name.as_str().to_owned(),
-                    reason: format!("commit failed: {msg}"),
+                    name: self.log.name.clone(),
+                    reason: reason.clone(),
                 };
-                for (_, r) in appends {
+                for (_, _, r) in appends {
                     let _ = r.send(Err(err()));
                 }
                 for r in publishes {
@@ -900,18 +919,19 @@ fn commit(
     }
     let mut checkpoint = None;
     let size = frontier.size();
+    // Never publish a checkpoint smaller than one already published; the tree
+    // only grows, so a larger one is consistent by construction.
+    if let Some(l) = latest.as_ref().filter(|l| l.size > size) {
+        return Err(LogError::Inconsistent {
+            name: log.name.clone(),
+            reason: format!(
+                "the tree has {size} entries but size {} was published",
+                l.size
+            ),
+        });
+    }
     let stale = latest.as_ref().is_none_or(|c| c.size < size);
     if want_checkpoint && stale {
-        // Never publish a checkpoint smaller than one already published; the
-        // tree only grows, so a larger one is consistent by construction.
-        if let Some(l) = &latest {
-            if l.size > size {
-                return Err(LogError::Inconsistent {
-                    name: log.name.clone(),
-                    reason: format!("refusing to publish size {size} after size {}", l.size),
-                });
-            }
-        }
         let root = frontier.root();
         let text = Checkpoint {
             origin: log.origin.clone(),

@@ -265,3 +265,45 @@ async fn audit_finds_out_of_band_edits_and_the_log_refuses_to_sign() {
         Err(LogError::Inconsistent { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_forged_checkpoint_makes_the_log_fail_closed() {
+    let d = tempfile::tempdir().unwrap();
+    {
+        let s = store(d.path());
+        s.create_log("a", "ev.example/a").unwrap();
+        let log = s.open_log("a", &key()).unwrap();
+        for i in 0..10u32 {
+            log.append(i.to_be_bytes().to_vec()).await.unwrap();
+        }
+        let cp = log.checkpoint().await.unwrap();
+        let forged = cp.note.replacen("\n10\n", "\n11\n", 1);
+        let cps = s.raw().cf_handle("checkpoints").unwrap();
+        let mut k = 1u64.to_be_bytes().to_vec();
+        k.extend_from_slice(&10u64.to_be_bytes());
+        s.raw().put_cf(&cps, &k, forged.as_bytes()).unwrap();
+        let r = log.audit().unwrap();
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| matches!(p, AuditProblem::CheckpointInvalid { size: 10, .. })),
+            "{:?}",
+            r.problems
+        );
+    }
+    let s = reopen(d.path()).await;
+    let log = s.open_log("a", &key()).unwrap();
+    assert!(matches!(
+        log.append(b"x".to_vec()).await,
+        Err(LogError::Inconsistent { .. })
+    ));
+    assert!(matches!(
+        log.inclusion_proof(0, 10),
+        Err(LogError::Inconsistent { .. })
+    ));
+    assert!(matches!(
+        log.tile(&TilePath::parse("tile/0/000.p/10").unwrap()),
+        Err(LogError::Inconsistent { .. })
+    ));
+    assert_eq!(log.size(), 10, "nothing stored was lost");
+}

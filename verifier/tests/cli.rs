@@ -328,6 +328,29 @@ fn tampered_proofs_fail_with_one_line() {
         assert!(!ok, "{what} was accepted");
         assert_eq!(err.lines().count(), 1, "{what}: {err}");
     }
+    // Right sizes, wrong history: a checkpoint of another tree of size 4,
+    // signed by the same key, is not consistent with this one.
+    let mut fork = Fixture::new(11);
+    fork.hashes[2] = leaf_hash(b"rewritten entry");
+    fork.signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[5; 32])).unwrap();
+    let forked_old = f.write("forked-old", fork.checkpoint(4));
+    let p = ConsistencyProof {
+        old: 4,
+        new: 11,
+        hashes: encode_hashes(&good),
+    };
+    let pj = f.write("c.json", serde_json::to_vec(&p).unwrap());
+    let (ok, _, err) = run(&[
+        "consistency",
+        &pj,
+        "--key",
+        &key,
+        "--old",
+        &forked_old,
+        "--new",
+        &cp,
+    ]);
+    assert!(!ok && err.contains("root mismatch"), "{err}");
     // Garbage input is a clear failure, never a panic.
     let junk = f.write("junk", b"{not json");
     let (ok, _, err) = run(&[
