@@ -18,7 +18,8 @@ use crate::{error::ApiError, events::now_unix, state::AppState};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
-    /// Creates tenants; sees no tenant's data.
+    /// Creates tenants and can issue a replacement admin token for one
+    /// (recorded in that tenant's log); sees no tenant's data itself.
     Operator,
     /// Administers one tenant.
     Admin,

@@ -1,4 +1,4 @@
-//! `evident bench log`: the DESIGN §9 log figures, measured on this machine.
+//! `evident bench log`: the log's performance figures, measured on this machine.
 //!
 //! - durable appends per second with 1, 16 and 256 concurrent writers, and
 //!   their append-to-durable latency (p50, p99);

@@ -45,7 +45,7 @@ struct Inner {
     /// at most once a minute.
     touched: Mutex<HashMap<String, i64>>,
     /// Serialises tenant creation, so two requests for one slug cannot both create it.
-    creating: tokio::sync::Mutex<()>,
+    creating: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -67,7 +67,7 @@ impl AppState {
                 public_host,
                 metrics,
                 touched: Mutex::default(),
-                creating: tokio::sync::Mutex::new(()),
+                creating: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
     }
@@ -236,9 +236,10 @@ impl AppState {
         Ok(self.log(tenant)?.append_all_with(leaves, ops).await?)
     }
 
-    /// Held while a tenant is being created.
-    pub async fn creation_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.inner.creating.lock().await
+    /// Held while a tenant is being created (owned, so a spawned task can
+    /// hold it until its batch has committed).
+    pub async fn creation_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.inner.creating.clone().lock_owned().await
     }
 
     /// The platform keys.

@@ -106,37 +106,54 @@ pub async fn create_tenant(
             "name must be 1 to 200 characters".into(),
         ));
     }
+    // The creation runs in its own task holding the creation lock until its
+    // batch has committed, so a client that goes away mid-request can neither
+    // leave the lock free for a duplicate nor skip the bookkeeping.
+    let name = name.to_owned();
+    let task = tokio::spawn(create(state, principal, req.slug, name));
+    let created = task
+        .await
+        .map_err(|e| ApiError::Internal(format!("tenant creation task failed: {e}")))??;
+    Ok((StatusCode::CREATED, ApiJson(created)))
+}
+
+async fn create(
+    state: AppState,
+    principal: Principal,
+    slug: String,
+    name: String,
+) -> Result<TenantCreated, ApiError> {
     let _creating = state.creation_lock().await;
-    if state.tenant(&req.slug)?.is_some() {
+    if state.tenant(&slug)?.is_some() {
         return Err(ApiError::Conflict(format!(
             "tenant {:?} already exists",
-            req.slug
+            slug
         )));
     }
-    let origin = format!("{}/{}", state.public_host(), req.slug);
-    match state.store().create_log(&req.slug, &origin) {
+    let origin = format!("{}/{}", state.public_host(), slug);
+    match state.store().create_log(&slug, &origin) {
         // A log without a tenant record is what a creation whose batch never
         // committed leaves behind; it is empty and is reused.
         Ok(()) | Err(LogError::LogExists { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    let log = state.log(&req.slug)?;
+    let log = state.log(&slug)?;
     if log.size() != 0 || log.origin() != origin {
         return Err(ApiError::Conflict(format!(
-            "a log for {:?} exists without its tenant; run `evident log audit`",
-            req.slug
+            "a log for {:?} exists with other content or another origin; this slug cannot be used",
+            slug
         )));
     }
     let log_key = log.verifier().to_vkey();
     let now = now_unix();
     let tenant = TenantRecord {
-        slug: req.slug.clone(),
-        name: name.to_owned(),
+        slug: slug.clone(),
+        name: name.clone(),
         created_at: now,
         origin: origin.clone(),
     };
     let (rec, token) = new_token(
-        &req.slug,
+        &slug,
         Scope::Admin,
         Some("initial admin".into()),
         now + DEFAULT_TTL,
@@ -145,12 +162,12 @@ pub async fn create_tenant(
     ops.extend(AppState::token_ops(&rec));
     let log_index = state
         .record_all(
-            &req.slug,
+            &slug,
             vec![
                 (
                     principal.actor(),
                     EventBody::TenantCreated {
-                        name: name.to_owned(),
+                        name: name.clone(),
                         origin: origin.clone(),
                         log_key: log_key.clone(),
                     },
@@ -161,17 +178,14 @@ pub async fn create_tenant(
         )
         .await?;
     state.metrics().tenants.inc();
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(TenantCreated {
-            slug: tenant.slug,
-            name: tenant.name,
-            origin,
-            log_key,
-            admin_token: shown(rec, token, log_index + 1),
-            log_index,
-        }),
-    ))
+    Ok(TenantCreated {
+        slug: tenant.slug,
+        name: tenant.name,
+        origin,
+        log_key,
+        admin_token: shown(rec, token, log_index + 1),
+        log_index,
+    })
 }
 
 /// `POST /api/v1/tenants/{tenant}/admin-tokens` (operator): issues a new

@@ -48,7 +48,7 @@ const CF_APP: &str = "app";
 /// tlog-tiles entry bundles prefix each entry with a big-endian uint16 length.
 pub const MAX_LEAF_BYTES: usize = u16::MAX as usize;
 
-/// The most appends one batch takes; more wait for the next batch.
+/// The most append commands one batch takes; more wait for the next batch.
 const MAX_BATCH: usize = 4096;
 
 /// Receives what each committed batch did, for metrics.
@@ -257,7 +257,15 @@ impl Store {
             db: self.db.clone(),
             log: id,
         };
-        let frontier = Frontier::load(size, &reader)?;
+        // Damaged stored data makes the log fail closed (it can still be
+        // audited), rather than making it impossible to open.
+        let mut fault = None;
+        let frontier = Frontier::load(size, &reader).unwrap_or_else(|e| {
+            fault = Some(format!(
+                "the stored right edge of the tree is unreadable: {e}"
+            ));
+            Frontier::default()
+        });
         let (tx, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             name: name.to_owned(),
@@ -271,7 +279,6 @@ impl Store {
         });
         let log = Log { inner, tx };
         // Load and check the latest published checkpoint before signing anything new.
-        let mut fault = None;
         let latest = log.latest_stored_checkpoint().unwrap_or_else(|e| {
             fault = Some(format!(
                 "the newest published checkpoint is unreadable: {e}"
@@ -285,8 +292,8 @@ impl Store {
                     cp.size
                 ));
             } else {
-                let r = tree::root(cp.size, &reader)?;
-                if r != cp.root {
+                let r = tree::root(cp.size, &reader);
+                if r.as_ref().ok() != Some(&cp.root) {
                     fault = Some(format!(
                         "published checkpoint at size {} does not match the stored tree",
                         cp.size
@@ -296,7 +303,7 @@ impl Store {
         }
         *log.inner.latest.write().unwrap_or_else(|e| e.into_inner()) = latest;
         if let Some(f) = &fault {
-            tracing::error!(log = name, fault = %f, "log refuses to serve until audited");
+            tracing::error!(log = name, fault = %f, "log fails closed; run `evident log audit`");
         }
         *log.inner.fault.write().unwrap_or_else(|e| e.into_inner()) = fault;
         let integrator = Integrator {
@@ -635,6 +642,7 @@ impl Log {
 
     /// The checkpoint published at exactly `size`, if there is one.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<SignedCheckpoint>> {
+        self.inner.check_fault()?;
         let v = self
             .inner
             .db
@@ -644,6 +652,7 @@ impl Log {
 
     /// Every published checkpoint with size in `[from, to]`, in size order.
     pub fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<SignedCheckpoint>> {
+        self.inner.check_fault()?;
         let start = leaf_key(self.inner.id, from);
         let mut out = Vec::new();
         for kv in self.inner.db.iterator_cf(
@@ -688,6 +697,7 @@ impl Log {
 
     /// The stored hash of entry `index` (its RFC 9162 leaf hash).
     pub fn leaf_hash(&self, index: u64) -> Result<Hash> {
+        self.inner.check_fault()?;
         let size = self.size();
         if index >= size {
             return Err(LogError::IndexBeyondSize { index, size });

@@ -305,5 +305,13 @@ async fn a_forged_checkpoint_makes_the_log_fail_closed() {
         log.tile(&TilePath::parse("tile/0/000.p/10").unwrap()),
         Err(LogError::Inconsistent { .. })
     ));
+    assert!(matches!(
+        log.checkpoint_at(10),
+        Err(LogError::Inconsistent { .. })
+    ));
     assert_eq!(log.size(), 10, "nothing stored was lost");
+    assert!(
+        !log.audit().unwrap().is_clean(),
+        "a faulted log can still be audited"
+    );
 }
