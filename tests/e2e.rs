@@ -7,7 +7,8 @@
 //! 3. the checkpoint verifies with `evident-verify checkpoint` and with Go's
 //!    `note.Open`; every entry's inclusion proof verifies with both, as JSON
 //!    and (evident-verify) as a C2SP tlog-proof;
-//! 4. a consistency proof between two checkpoints verifies with both;
+//! 4. a consistency proof between two checkpoints verifies with both, and
+//!    Go's tile client rebuilds and proves the tree from the C2SP tiles;
 //! 5. SIGTERM → clean exit 0; a restart prints no operator token, keeps
 //!    every entry, and its checkpoint is consistent with the earlier one;
 //! 6. `evident log audit` on the stopped data directory → exit 0, clean.
@@ -180,6 +181,16 @@ fn server_tour_verified_by_independent_tools() {
     assert!(ok, "{out}{err}");
     let (ok, out) = go_verify(&["consistency", &vkey, &cp1, &cp2, &cj]);
     assert!(ok, "Go: {out}");
+    // A tile-based client (Go's tlog.TileHashReader) rebuilds and proves the
+    // whole tree from our C2SP tiles and checks the entry bundles.
+    let (ok, out) = go_verify(&[
+        "tiles",
+        &vkey,
+        &cp2,
+        &format!("{}/tlog/acme", s.url),
+        &admin,
+    ]);
+    assert!(ok && out.contains("ok tiles 7"), "Go tiles client: {out}");
     // Swapped checkpoints fail.
     let (ok, _, _) = verify(&[
         "consistency",
@@ -234,6 +245,32 @@ fn server_tour_verified_by_independent_tools() {
     let cj = write(files, "c2.json", &proof);
     let (ok, out) = go_verify(&["consistency", &vkey, &cp2, &cp4, &cj]);
     assert!(ok, "Go after restart: {out}");
+    // Past 256 entries: full level-0 tiles, a level-1 tile and several bundles.
+    for _ in 0..300 {
+        s.post("/api/v1/tenants/acme/tokens", &admin)
+            .send_json(json!({"scope": "auditor"}))
+            .unwrap();
+    }
+    let cp5 = write(
+        files,
+        "cp5",
+        s.get("/api/v1/tenants/acme/log/checkpoint", &admin)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    );
+    let (ok, out) = go_verify(&[
+        "tiles",
+        &vkey,
+        &cp5,
+        &format!("{}/tlog/acme", s.url),
+        &admin,
+    ]);
+    assert!(
+        ok && out.contains("ok tiles 308"),
+        "Go tiles client at 308 entries: {out}"
+    );
     s.stop();
 
     let out = std::process::Command::new(common::evident_bin())
@@ -249,7 +286,7 @@ fn server_tour_verified_by_independent_tools() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("log acme: size 8") && text.contains("clean"),
+        text.contains("log acme: size 308") && text.contains("clean"),
         "{text}"
     );
 }
