@@ -101,7 +101,7 @@ pub async fn create_tenant(
     };
     check_slug(&req.slug)?;
     let name = req.name.trim();
-    if name.is_empty() || name.len() > 200 {
+    if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::Unprocessable(
             "name must be 1 to 200 characters".into(),
         ));
