@@ -123,6 +123,14 @@ impl Principal {
         }
     }
 
+    /// Succeeds only for the operator; anyone else is answered 404.
+    pub fn require_operator(&self) -> Result<(), ApiError> {
+        match self {
+            Self::Operator { .. } => Ok(()),
+            Self::Tenant { .. } => Err(ApiError::not_found()),
+        }
+    }
+
     /// The log actor for events this principal causes.
     pub fn actor(&self) -> crate::events::Actor {
         match self {

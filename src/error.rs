@@ -114,9 +114,10 @@ impl From<LogError> for ApiError {
             LogError::Format(evident_verify::VerifyError::BadTilePath { .. }) => {
                 Self::Unprocessable(e.to_string())
             }
-            LogError::Storage(_) | LogError::MissingNode { .. } | LogError::Format(_) => {
-                Self::Internal(e.to_string())
-            }
+            LogError::Storage(_)
+            | LogError::MissingNode { .. }
+            | LogError::InUse { .. }
+            | LogError::Format(_) => Self::Internal(e.to_string()),
         }
     }
 }

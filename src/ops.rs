@@ -65,19 +65,7 @@ pub async fn crash_writer(data_dir: &Path, writers: usize) -> anyhow::Result<()>
         checkpoint_interval: std::time::Duration::from_millis(5),
         ..Default::default()
     };
-    // The test that runs this may still be releasing the RocksDB lock.
-    let mut tries = 0;
-    let store = loop {
-        match Store::open(data_dir, opts.clone()) {
-            Ok(s) => break s,
-            Err(e) if tries < 200 => {
-                tries += 1;
-                tracing::debug!(error = %e, "store busy, retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let store = Store::open(data_dir, opts)?;
     if !store.log_names()?.iter().any(|n| n == "crash") {
         store.create_log("crash", "crash.test/crash")?;
     }

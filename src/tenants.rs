@@ -96,9 +96,7 @@ pub async fn create_tenant(
     principal: Principal,
     ApiJson(req): ApiJson<CreateTenant>,
 ) -> Result<(StatusCode, ApiJson<TenantCreated>), ApiError> {
-    let Principal::Operator { .. } = &principal else {
-        return Err(ApiError::not_found());
-    };
+    principal.require_operator()?;
     check_slug(&req.slug)?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -195,9 +193,7 @@ pub async fn operator_admin_token(
     principal: Principal,
     Path(tenant): Path<String>,
 ) -> Result<(StatusCode, ApiJson<IssuedToken>), ApiError> {
-    let Principal::Operator { .. } = &principal else {
-        return Err(ApiError::not_found());
-    };
+    principal.require_operator()?;
     state.tenant_log(&tenant)?;
     let t = issue(
         &state,
@@ -229,9 +225,7 @@ pub async fn list_tenants(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<ApiJson<Vec<TenantSummary>>, ApiError> {
-    let Principal::Operator { .. } = principal else {
-        return Err(ApiError::not_found());
-    };
+    principal.require_operator()?;
     Ok(ApiJson(
         state
             .tenants()?

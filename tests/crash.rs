@@ -89,7 +89,7 @@ fn acknowledged_entries_survive_sigkill() {
 
         // Reopen and check everything.
         rt.block_on(async {
-            let store = open_when_free(&db).await;
+            let store = Store::open(&db, StoreOptions::default()).unwrap();
             let log = store.open_log("crash", &key).unwrap();
             let size = log.size();
             let max_acked = acked.keys().next_back().copied().unwrap_or(0);
@@ -131,6 +131,9 @@ fn acknowledged_entries_survive_sigkill() {
                 });
             }
             checkpoints.insert(newest.size, newest.root);
+            // Release the database before the next writer starts.
+            drop(log);
+            store.close().await.unwrap();
         });
     }
     assert!(
@@ -172,16 +175,4 @@ fn record(
             );
         }
     }
-}
-
-/// Opens the store once the previous holder (the killed child, or this test's
-/// last cycle, whose integrators close asynchronously) has released its lock.
-async fn open_when_free(db: &std::path::Path) -> Store {
-    for _ in 0..400 {
-        if let Ok(s) = Store::open(db, StoreOptions::default()) {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("{} stayed locked for 10 s", db.display());
 }

@@ -76,6 +76,12 @@ pub enum LogError {
         /// What disagrees.
         reason: String,
     },
+    /// The store cannot close: a `Store` clone or a `Log` handle is still alive.
+    #[error("the store at {path} is still in use by a log handle or a store clone")]
+    InUse {
+        /// The database path.
+        path: String,
+    },
     /// The log's integrator has stopped (the store is shutting down).
     #[error("log {name:?} is closed")]
     Closed {

@@ -86,6 +86,7 @@ pub struct Store {
     db: Arc<DB>,
     opts: StoreOptions,
     open_logs: Arc<Mutex<HashMap<String, Log>>>,
+    integrators: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     observer: Option<Arc<dyn Observer>>,
 }
 
@@ -159,6 +160,7 @@ impl Store {
             db: Arc::new(db),
             opts,
             open_logs: Arc::default(),
+            integrators: Arc::default(),
             observer: None,
         })
     }
@@ -314,9 +316,38 @@ impl Store {
             last_checkpoint: Instant::now(),
             observer: self.observer.clone(),
         };
-        tokio::spawn(integrator.run(rx));
+        self.integrators
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tokio::spawn(integrator.run(rx)));
         logs.insert(name.to_owned(), log.clone());
         Ok(log)
+    }
+
+    /// Stops every integrator (after the batches already queued), and closes
+    /// the database so the same path can be opened again at once. Appends
+    /// sent after this answer [`LogError::Closed`]. Every other `Store` clone
+    /// and every [`Log`] handle must be dropped first: otherwise the database
+    /// stays open and this answers [`LogError::InUse`].
+    pub async fn close(self) -> Result<()> {
+        let logs: Vec<Log> = {
+            let mut m = self.open_logs.lock().unwrap_or_else(|e| e.into_inner());
+            m.drain().map(|(_, l)| l).collect()
+        };
+        for l in &logs {
+            let _ = l.tx.send(Cmd::Stop);
+        }
+        drop(logs);
+        let handles =
+            std::mem::take(&mut *self.integrators.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
+            let _ = h.await;
+        }
+        Arc::try_unwrap(self.db)
+            .map(drop)
+            .map_err(|db| LogError::InUse {
+                path: db.path().display().to_string(),
+            })
     }
 
     fn write(&self, wb: WriteBatch) -> Result<()> {
@@ -459,6 +490,8 @@ enum Cmd {
     Publish {
         reply: oneshot::Sender<Result<SignedCheckpoint>>,
     },
+    /// Finish what was queued before this, then stop.
+    Stop,
 }
 
 struct Inner {
@@ -772,7 +805,17 @@ impl Integrator {
             if rx.recv_many(&mut cmds, MAX_BATCH).await == 0 {
                 return;
             }
-            self.batch(std::mem::take(&mut cmds)).await;
+            let stop = cmds.iter().position(|c| matches!(c, Cmd::Stop));
+            if let Some(at) = stop {
+                // Commands queued after the stop are dropped: their callers see `Closed`.
+                cmds.truncate(at);
+            }
+            if !cmds.is_empty() {
+                self.batch(std::mem::take(&mut cmds)).await;
+            }
+            if stop.is_some() {
+                return;
+            }
         }
     }
 
@@ -794,6 +837,8 @@ impl Integrator {
                     app_ops.extend(ops);
                 }
                 Cmd::Publish { reply } => publishes.push(reply),
+                // run() truncates every batch at a Stop, so none reaches here.
+                Cmd::Stop => {}
             }
         }
         if let Err(LogError::Inconsistent { reason, .. }) = self.log.check_fault() {

@@ -18,18 +18,6 @@ fn store(dir: &std::path::Path) -> Store {
     Store::open(dir, StoreOptions::default()).unwrap()
 }
 
-/// Reopens after the previous store's integrators have seen their handles
-/// dropped and released the RocksDB lock.
-async fn reopen(dir: &std::path::Path) -> Store {
-    for _ in 0..200 {
-        match Store::open(dir, StoreOptions::default()) {
-            Ok(s) => return s,
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-        }
-    }
-    panic!("store at {} stayed locked", dir.display());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_are_dense_durable_and_provable() {
     let d = tempfile::tempdir().unwrap();
@@ -84,8 +72,10 @@ async fn reopen_keeps_everything_and_stays_consistent() {
             log.append(i.to_be_bytes().to_vec()).await.unwrap();
         }
         first = log.checkpoint().await.unwrap();
+        drop(log);
+        s.close().await.unwrap();
     }
-    let s = reopen(d.path()).await;
+    let s = store(d.path());
     let log = s.open_log("a", &key()).unwrap();
     assert_eq!(log.size(), 300);
     assert_eq!(log.latest_published().unwrap(), first);
@@ -247,10 +237,12 @@ async fn audit_finds_out_of_band_edits_and_the_log_refuses_to_sign() {
             .problems
             .iter()
             .any(|p| matches!(p, AuditProblem::CheckpointRoot { size: 100, .. })));
+        drop(log);
+        s.close().await.unwrap();
     }
     // Damage a node the published checkpoint depends on: reopening detects it
     // and the log refuses to append or sign.
-    let s = reopen(d.path()).await;
+    let s = store(d.path());
     let nodes = s.raw().cf_handle("nodes").unwrap();
     s.raw()
         .put_cf(&nodes, node_key(1, NodeId::new(6, 0)), [1u8; 32])
@@ -290,8 +282,10 @@ async fn a_forged_checkpoint_makes_the_log_fail_closed() {
             "{:?}",
             r.problems
         );
+        drop(log);
+        s.close().await.unwrap();
     }
-    let s = reopen(d.path()).await;
+    let s = store(d.path());
     let log = s.open_log("a", &key()).unwrap();
     assert!(matches!(
         log.append(b"x".to_vec()).await,
@@ -314,4 +308,33 @@ async fn a_forged_checkpoint_makes_the_log_fail_closed() {
         !log.audit().unwrap().is_clean(),
         "a faulted log can still be audited"
     );
+}
+
+#[tokio::test]
+async fn close_finishes_queued_work_and_releases_the_database() {
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    s.create_log("a", "ev.example/a").unwrap();
+    let log = s.open_log("a", &key()).unwrap();
+    let pending = {
+        let log = log.clone();
+        tokio::spawn(async move { log.append(b"queued".to_vec()).await })
+    };
+    assert_eq!(pending.await.unwrap().unwrap(), 0);
+    // A live handle keeps the database open, and close says so.
+    assert!(matches!(
+        s.clone().close().await,
+        Err(LogError::InUse { .. })
+    ));
+    assert!(matches!(
+        log.append(b"late".to_vec()).await,
+        Err(LogError::Closed { .. })
+    ));
+    drop(log);
+    // The failed close stopped the integrators; this clone now closes cleanly.
+    s.close().await.unwrap();
+    let s = store(d.path());
+    let log = s.open_log("a", &key()).unwrap();
+    assert_eq!(log.entries(0, 1, 1).unwrap(), vec![b"queued".to_vec()]);
+    assert_eq!(log.size(), 1);
 }

@@ -329,10 +329,9 @@ fn tampered_proofs_fail_with_one_line() {
         assert_eq!(err.lines().count(), 1, "{what}: {err}");
     }
     // Right sizes, wrong history: a checkpoint of another tree of size 4,
-    // signed by the same key, is not consistent with this one.
+    // signed by the same key (every Fixture uses it), is not consistent with this one.
     let mut fork = Fixture::new(11);
     fork.hashes[2] = leaf_hash(b"rewritten entry");
-    fork.signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[5; 32])).unwrap();
     let forked_old = f.write("forked-old", fork.checkpoint(4));
     let p = ConsistencyProof {
         old: 4,
