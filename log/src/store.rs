@@ -484,6 +484,8 @@ enum Cmd {
     Append {
         leaves: Vec<Vec<u8>>,
         ops: Vec<AppOp>,
+        /// Keys that get the first leaf's index (8 bytes, big-endian) in the same batch.
+        index_keys: Vec<Vec<u8>>,
         at: Instant,
         reply: oneshot::Sender<Result<u64>>,
     },
@@ -588,6 +590,18 @@ impl Log {
     /// atomic batch; returns the index of the first leaf once durable. Once
     /// sent, the batch commits even if the caller stops waiting.
     pub async fn append_all_with(&self, leaves: Vec<Vec<u8>>, ops: Vec<AppOp>) -> Result<u64> {
+        self.append_indexed(leaves, ops, Vec::new()).await
+    }
+
+    /// Like [`Log::append_all_with`], and also writes the index of the first
+    /// leaf (8 bytes, big-endian) under each of `index_keys` in the same batch,
+    /// so a record can point at its own log entry without a second write.
+    pub async fn append_indexed(
+        &self,
+        leaves: Vec<Vec<u8>>,
+        ops: Vec<AppOp>,
+        index_keys: Vec<Vec<u8>>,
+    ) -> Result<u64> {
         if let Some(l) = leaves.iter().find(|l| l.len() > MAX_LEAF_BYTES) {
             return Err(LogError::LeafTooLarge {
                 len: l.len(),
@@ -602,6 +616,7 @@ impl Log {
             .send(Cmd::Append {
                 leaves,
                 ops,
+                index_keys,
                 at: Instant::now(),
                 reply,
             })
@@ -824,14 +839,22 @@ impl Integrator {
         let mut app_ops = Vec::new();
         let mut appends = Vec::new();
         let mut publishes = Vec::new();
+        let start_size = self.frontier.size();
         for c in cmds {
             match c {
                 Cmd::Append {
                     leaves: ls,
                     ops,
+                    index_keys,
                     at,
                     reply,
                 } => {
+                    let first = start_size + leaves.len() as u64;
+                    app_ops.extend(
+                        index_keys
+                            .into_iter()
+                            .map(|k| (k, Some(be(first).to_vec()))),
+                    );
                     appends.push((at, ls.len(), reply));
                     leaves.extend(ls);
                     app_ops.extend(ops);
@@ -857,7 +880,6 @@ impl Integrator {
         let want_checkpoint = !publishes.is_empty()
             || (!leaves.is_empty()
                 && self.last_checkpoint.elapsed() >= self.opts.checkpoint_interval);
-        let start_size = self.frontier.size();
         let started = Instant::now();
         let log = self.log.clone();
         let signer = self.signer.clone();

@@ -338,3 +338,39 @@ async fn close_finishes_queued_work_and_releases_the_database() {
     assert_eq!(log.entries(0, 1, 1).unwrap(), vec![b"queued".to_vec()]);
     assert_eq!(log.size(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexed_appends_record_their_own_index_in_the_same_batch() {
+    let d = tempfile::tempdir().unwrap();
+    let s = store(d.path());
+    s.create_log("acme", "ev.example/acme").unwrap();
+    let log = Arc::new(s.open_log("acme", &key()).unwrap());
+    // Many concurrent appenders, so several land in one batch.
+    let mut tasks = Vec::new();
+    for w in 0..32u32 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let leaves = vec![format!("{w}/a").into_bytes(), format!("{w}/b").into_bytes()];
+            let key = format!("idx/{w}").into_bytes();
+            let i = log
+                .append_indexed(
+                    leaves,
+                    vec![(format!("rec/{w}").into_bytes(), Some(vec![1]))],
+                    vec![key.clone()],
+                )
+                .await
+                .unwrap();
+            (w, i)
+        }));
+    }
+    for t in tasks {
+        let (w, i) = t.await.unwrap();
+        let stored = s.app_get(format!("idx/{w}").as_bytes()).unwrap().unwrap();
+        assert_eq!(u64::from_be_bytes(stored.try_into().unwrap()), i);
+        assert_eq!(
+            log.entries(i, i + 1, 1).unwrap()[0],
+            format!("{w}/a").into_bytes()
+        );
+        assert!(s.app_get(format!("rec/{w}").as_bytes()).unwrap().is_some());
+    }
+}
