@@ -228,3 +228,206 @@ pub async fn log_bench(args: LogBenchArgs) -> anyhow::Result<()> {
     drop(store);
     Ok(())
 }
+
+/// Options of `evident bench sbom`.
+#[derive(Debug, Args)]
+pub struct SbomBenchArgs {
+    /// The SBOM to ingest and export.
+    #[arg(
+        long,
+        default_value = "tests/fixtures/sboms/cyclonedx-npm-mega-a-minified.cdx-1.6.json"
+    )]
+    pub sbom: PathBuf,
+    /// Timed runs of each measurement (after one warm-up).
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// Scratch directory (removed afterwards). Default: ./bench-data.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+fn summary(name: &str, mut t: Vec<Duration>) {
+    t.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{name:<34} p50 {:>8.1} ms   min {:>8.1} ms   max {:>8.1} ms   (n={})",
+        ms(t[t.len() / 2]),
+        ms(t[0]),
+        ms(t[t.len() - 1]),
+        t.len()
+    );
+}
+
+/// `evident bench sbom`: ingest (parse and normalize, then the whole push
+/// through the API into RocksDB and the log) and each export (the writer
+/// alone, then the whole GET through the API: model load, write, digest).
+pub async fn sbom_bench(args: SbomBenchArgs) -> anyhow::Result<()> {
+    use axum::{body::Body, http::Request};
+    use base64::Engine as _;
+    use tower::ServiceExt;
+
+    let bytes = std::fs::read(&args.sbom)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.sbom.display()))?;
+    let runs = args.runs.max(1);
+    let first = evident_sbom::ingest(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}: {} bytes, {} components (+ subject: {}), {} warnings",
+        args.sbom.display(),
+        bytes.len(),
+        first.model.components.len(),
+        first.model.subject.is_some(),
+        first.warnings.len()
+    );
+    let mut t = Vec::new();
+    for _ in 0..runs {
+        let s = Instant::now();
+        std::hint::black_box(evident_sbom::ingest(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?);
+        t.push(s.elapsed());
+    }
+    summary("ingest (library)", t);
+
+    let root = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("bench-data"));
+    let dir = root.join(format!("sbom-{}", std::process::id()));
+    let started = crate::server::open(
+        &dir,
+        Some(&"44".repeat(32)),
+        "bench.local",
+        Default::default(),
+    )?;
+    let state = started.state.with_push_body_limit(256 << 20);
+    let op = started.operator_token.unwrap_or_default();
+    let router = crate::app(state.clone());
+    let call = |method: &str, uri: String, token: &str, body: Vec<u8>| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("request")
+    };
+    let read = |res: axum::response::Response| async move {
+        let status = res.status();
+        let b = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        (status, b)
+    };
+    let (s, b) = read(
+        router
+            .clone()
+            .oneshot(call(
+                "POST",
+                "/api/v1/tenants".into(),
+                &op,
+                br#"{"slug":"bench","name":"Bench"}"#.to_vec(),
+            ))
+            .await?,
+    )
+    .await;
+    anyhow::ensure!(
+        s.is_success(),
+        "creating the tenant: {}",
+        String::from_utf8_lossy(&b)
+    );
+    let admin = serde_json::from_slice::<serde_json::Value>(&b)?["admin_token"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (_, b) = read(
+        router
+            .clone()
+            .oneshot(call(
+                "POST",
+                "/api/v1/tenants/bench/tokens".into(),
+                &admin,
+                br#"{"scope":"push"}"#.to_vec(),
+            ))
+            .await?,
+    )
+    .await;
+    let push = serde_json::from_slice::<serde_json::Value>(&b)?["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let content = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let mut t = Vec::new();
+    for i in 0..=runs {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "product": "bench", "tag": format!("v{i}"),
+            "artefacts": [{"name": "a", "digest": format!("sha256:{}", "0".repeat(64))}],
+            "sbom": {"content": content, "encoding": "base64"},
+        }))?;
+        let s = Instant::now();
+        let (st, b) = read(
+            router
+                .clone()
+                .oneshot(call(
+                    "POST",
+                    "/api/v1/tenants/bench/releases".into(),
+                    &push,
+                    body,
+                ))
+                .await?,
+        )
+        .await;
+        let e = s.elapsed();
+        anyhow::ensure!(st.is_success(), "push: {}", String::from_utf8_lossy(&b));
+        if i > 0 {
+            t.push(e);
+        }
+    }
+    summary("push over the API (base64 body)", t);
+
+    let rev = crate::releases::bench_release(&state, "bench", "bench", "v0")?;
+    for f in evident_sbom::ExportFormat::ALL {
+        let mut t = Vec::new();
+        let mut len = 0;
+        for _ in 0..=runs {
+            let s = Instant::now();
+            let out = f.write(&rev.0, &rev.1);
+            std::hint::black_box(sha2::Digest::finalize(
+                <sha2::Sha256 as sha2::Digest>::new_with_prefix(&out),
+            ));
+            t.push(s.elapsed());
+            len = out.len();
+        }
+        t.remove(0);
+        summary(
+            &format!("export {} (writer, {} KB)", f.name(), len / 1024),
+            t,
+        );
+        let mut t = Vec::new();
+        for i in 0..=runs {
+            let s = Instant::now();
+            let (st, b) = read(
+                router
+                    .clone()
+                    .oneshot(call(
+                        "GET",
+                        format!(
+                            "/api/v1/tenants/bench/products/bench/releases/v0/sbom?format={}",
+                            f.name()
+                        ),
+                        &push,
+                        Vec::new(),
+                    ))
+                    .await?,
+            )
+            .await;
+            let e = s.elapsed();
+            anyhow::ensure!(st.is_success(), "export: {}", String::from_utf8_lossy(&b));
+            if i > 0 {
+                t.push(e);
+            }
+        }
+        summary(&format!("export {} (GET over the API)", f.name()), t);
+    }
+    drop(router);
+    state.close().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

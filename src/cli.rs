@@ -23,6 +23,8 @@ pub enum Cmd {
     /// Operate on the logs in a data directory (the server must be stopped).
     #[command(subcommand)]
     Log(LogCmd),
+    /// Push a release record to a server (for CI).
+    Push(crate::push::PushArgs),
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -63,6 +65,12 @@ pub struct ServeArgs {
     /// Publish a checkpoint with a batch when the last is older than this many milliseconds.
     #[arg(long, env = "EVIDENT_CHECKPOINT_INTERVAL_MS")]
     pub checkpoint_interval_ms: Option<u64>,
+    /// Largest release push body in bytes. Default 67108864 (64 MiB).
+    #[arg(long, env = "EVIDENT_MAX_PUSH_BYTES")]
+    pub max_push_bytes: Option<usize>,
+    /// Seed a `demo` tenant with a real release on first start (idempotent).
+    #[arg(long, env = "EVIDENT_DEMO")]
+    pub demo: bool,
 }
 
 /// The config file: the same settings as the flags.
@@ -79,6 +87,10 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     /// See `--checkpoint-interval-ms`.
     pub checkpoint_interval_ms: Option<u64>,
+    /// See `--max-push-bytes`.
+    pub max_push_bytes: Option<usize>,
+    /// See `--demo`.
+    pub demo: Option<bool>,
 }
 
 /// Resolved settings for `serve`.
@@ -94,6 +106,10 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     /// Checkpoint interval.
     pub checkpoint_interval: Duration,
+    /// Largest release push body.
+    pub max_push_bytes: usize,
+    /// Seed the demo tenant.
+    pub demo: bool,
 }
 
 impl ServeArgs {
@@ -133,6 +149,11 @@ impl ServeArgs {
                     .or(file.checkpoint_interval_ms)
                     .unwrap_or(1000),
             ),
+            max_push_bytes: self
+                .max_push_bytes
+                .or(file.max_push_bytes)
+                .unwrap_or(crate::DEFAULT_PUSH_BODY_BYTES),
+            demo: self.demo || file.demo.unwrap_or(false),
         };
         cfg.validate()?;
         Ok(cfg)
@@ -142,6 +163,9 @@ impl ServeArgs {
 impl ServeConfig {
     /// Rules a type cannot express.
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.max_push_bytes < 1 << 20 {
+            anyhow::bail!("max push bytes must be at least 1 MiB (1048576)");
+        }
         let h = &self.public_host;
         if h.is_empty()
             || h.contains("://")
@@ -175,6 +199,8 @@ pub enum LogCmd {
 pub enum BenchCmd {
     /// Durable appends, latency, proofs and bytes per entry of the log library.
     Log(crate::bench::LogBenchArgs),
+    /// Ingest and export speed for one SBOM (default: the 10,099-component fixture).
+    Sbom(crate::bench::SbomBenchArgs),
 }
 
 /// `evident debug …`.
@@ -218,9 +244,12 @@ mod tests {
             public_host: None,
             log_format: None,
             checkpoint_interval_ms: None,
+            max_push_bytes: None,
+            demo: false,
         };
         let c = args.resolve().unwrap();
         assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.max_push_bytes, crate::DEFAULT_PUSH_BODY_BYTES);
         assert_eq!(c.public_host, "ev.example");
         std::fs::write(&f, "bogus = 1\n").unwrap();
         assert!(args.resolve().is_err());

@@ -47,8 +47,8 @@ pub enum Actor {
     },
 }
 
-/// The kinds of event. Later kinds (release pushed, export issued, download
-/// served, share links, VEX, regulator bundles, key rotation) join this enum.
+/// The kinds of event. Later kinds (download served, share links, VEX,
+/// regulator bundles, key rotation) join this enum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventBody {
@@ -77,6 +77,35 @@ pub enum EventBody {
     TokenRevoked {
         /// Token id.
         token_id: String,
+    },
+    /// CI pushed a release record (or a new revision of one).
+    ReleasePushed {
+        /// Product.
+        product: String,
+        /// Release tag.
+        tag: String,
+        /// Revision, from 1.
+        revision: u32,
+        /// The artefact digests, `sha256:<hex>`, in the order pushed.
+        artefacts: Vec<String>,
+        /// SHA-256 (hex) of the SBOM bytes as pushed.
+        sbom_sha256: String,
+        /// SHA-256 (hex) of the provenance envelope's RFC 8785 form, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provenance_sha256: Option<String>,
+    },
+    /// An SBOM export of a release revision was produced for the first time.
+    ExportIssued {
+        /// Product.
+        product: String,
+        /// Release tag.
+        tag: String,
+        /// Revision.
+        revision: u32,
+        /// `cyclonedx-json`, `cyclonedx-xml`, `spdx-json` or `spdx-tv`.
+        format: String,
+        /// SHA-256 (hex) of the exact bytes served.
+        sha256: String,
     },
 }
 

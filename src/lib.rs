@@ -9,12 +9,15 @@
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod keys;
 pub mod log_api;
 pub mod metrics;
 pub mod ops;
+pub mod push;
+pub mod releases;
 pub mod schema;
 pub mod server;
 pub mod state;
@@ -31,12 +34,17 @@ use axum::{
 pub use error::ApiError;
 pub use state::AppState;
 
-/// Request bodies larger than this are refused with 413.
+/// Request bodies larger than this are refused with 413 (release pushes
+/// have their own, configurable limit).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Default limit of a release push body: 64 MiB.
+pub const DEFAULT_PUSH_BODY_BYTES: usize = 64 << 20;
 
 /// The HTTP API.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
+        .route("/whoami", get(tenants::whoami))
         .route(
             "/tenants",
             post(tenants::create_tenant).get(tenants::list_tenants),
@@ -63,7 +71,32 @@ pub fn app(state: AppState) -> Router {
             "/tenants/{tenant}/log/proof/consistency",
             get(log_api::consistency),
         )
-        .route("/tenants/{tenant}/log/entries", get(log_api::entries));
+        .route("/tenants/{tenant}/log/entries", get(log_api::entries))
+        .route(
+            "/tenants/{tenant}/releases",
+            post(releases::push_handler).layer(DefaultBodyLimit::max(state.push_body_limit())),
+        )
+        .route("/tenants/{tenant}/products", get(releases::products))
+        .route(
+            "/tenants/{tenant}/products/{product}/releases",
+            get(releases::list),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}",
+            get(releases::get_release),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom",
+            get(releases::export),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom/original",
+            get(releases::original),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/notice",
+            get(releases::notice),
+        );
     Router::new()
         .nest("/api/v1", api)
         .route("/tlog/{tenant}/checkpoint", get(log_api::tlog_checkpoint))

@@ -38,6 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )?;
                 tracing::info!(master_key = ?started.master_key, data_dir = %cfg.data_dir.display(), "opened");
+                let state = started.state.with_push_body_limit(cfg.max_push_bytes);
                 if let Some(t) = &started.operator_token {
                     // Shown exactly once, on the first start of a data directory.
                     println!("EVIDENT_OPERATOR_TOKEN={t}");
@@ -45,7 +46,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "First start: the operator token above is shown only now. Keep it; it creates tenants."
                     );
                 }
-                evident::server::serve(started.state, cfg.listen).await
+                if cfg.demo {
+                    if let Some(d) = evident::demo::seed(&state).await? {
+                        println!("EVIDENT_DEMO_ADMIN_TOKEN={}", d.admin_token);
+                        eprintln!(
+                            "Demo: tenant '{}' with release {}. Its admin token above is shown only now.",
+                            evident::demo::TENANT, d.release
+                        );
+                    }
+                }
+                evident::server::serve(state, cfg.listen).await
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -57,6 +67,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Cmd::Push(args) => match evident::push::run(&args) {
+            Ok(line) => {
+                println!("{line}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("evident push: {e:#}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Cmd::Bench(evident::cli::BenchCmd::Sbom(args)) => {
+            init_tracing(LogFormat::Text);
+            rt.block_on(evident::bench::sbom_bench(args))?;
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(evident::cli::BenchCmd::Log(args)) => {
             init_tracing(LogFormat::Text);

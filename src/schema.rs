@@ -1,17 +1,27 @@
 //! JSON Schemas for the documents we emit, generated from the Rust types.
 //!
 //! The files under `schemas/` are written by
-//! `EVIDENT_WRITE_SCHEMAS=1 cargo test -p evident schema`; the same test fails
+//! `EVIDENT_WRITE_SCHEMAS=1 cargo test --workspace --lib schema`; the same test fails
 //! whenever a file differs from what the types generate, so they cannot drift.
 
 use schemars::{schema::RootSchema, schema_for};
 
 /// `(file name, schema)` for every generated schema.
 pub fn all() -> Vec<(&'static str, RootSchema)> {
-    vec![(
-        "log-event.schema.json",
-        schema_for!(crate::events::LogEvent),
-    )]
+    vec![
+        (
+            "log-event.schema.json",
+            schema_for!(crate::events::LogEvent),
+        ),
+        (
+            "release-record.schema.json",
+            schema_for!(crate::releases::ReleasePush),
+        ),
+        (
+            "release.schema.json",
+            schema_for!(crate::releases::ReleaseRecord),
+        ),
+    ]
 }
 
 /// Pretty JSON of a schema, with a trailing newline.
@@ -39,7 +49,7 @@ mod tests {
             let have = std::fs::read_to_string(&path).unwrap_or_default();
             assert!(
                 have == want,
-                "schemas/{name} is out of date; run EVIDENT_WRITE_SCHEMAS=1 cargo test -p evident schema"
+                "schemas/{name} is out of date; run EVIDENT_WRITE_SCHEMAS=1 cargo test --workspace --lib schema"
             );
         }
     }

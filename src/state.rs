@@ -46,7 +46,23 @@ struct Inner {
     touched: Mutex<HashMap<String, i64>>,
     /// Serialises tenant creation, so two requests for one slug cannot both create it.
     creating: Arc<tokio::sync::Mutex<()>>,
+    /// Serialises the commit step of release pushes and first exports, so
+    /// revisions are numbered without gaps and an export is logged once.
+    releases: Arc<tokio::sync::Mutex<()>>,
+    /// Largest accepted release push body, bytes.
+    push_body_limit: usize,
+    /// Recently used SBOM models by SBOM SHA-256 (they never change).
+    models: Mutex<ModelCache>,
 }
+
+/// Models by SBOM SHA-256, and their insertion order.
+type ModelCache = (
+    HashMap<String, Arc<evident_sbom::Model>>,
+    std::collections::VecDeque<String>,
+);
+
+/// Models kept in memory; a 10k-component model is a few MB.
+const MODEL_CACHE: usize = 32;
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("records are plain data")
@@ -68,8 +84,57 @@ impl AppState {
                 metrics,
                 touched: Mutex::default(),
                 creating: Arc::new(tokio::sync::Mutex::new(())),
+                releases: Arc::new(tokio::sync::Mutex::new(())),
+                push_body_limit: crate::DEFAULT_PUSH_BODY_BYTES,
+                models: Mutex::default(),
             }),
         }
+    }
+
+    /// Sets the largest accepted release push body. Call before serving
+    /// (while this is the only handle).
+    pub fn with_push_body_limit(mut self, bytes: usize) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.push_body_limit = bytes;
+        }
+        self
+    }
+
+    /// Largest accepted release push body, bytes.
+    pub fn push_body_limit(&self) -> usize {
+        self.inner.push_body_limit
+    }
+
+    /// A cached model, by SBOM SHA-256.
+    pub fn cached_model(&self, sha: &str) -> Option<Arc<evident_sbom::Model>> {
+        let m = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
+        m.0.get(sha).cloned()
+    }
+
+    /// Caches a model (oldest out first).
+    pub fn cache_model(&self, sha: &str, model: Arc<evident_sbom::Model>) {
+        let mut m = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
+        if m.0.insert(sha.to_owned(), model).is_none() {
+            m.1.push_back(sha.to_owned());
+            while m.1.len() > MODEL_CACHE {
+                if let Some(old) = m.1.pop_front() {
+                    m.0.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Held while a release push or a first export commits.
+    pub async fn release_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.inner.releases.clone().lock_owned().await
+    }
+
+    /// Closes the store once this is the last handle (the router dropped),
+    /// so the data directory can be opened again in the same process.
+    pub async fn close(self) -> anyhow::Result<()> {
+        let inner = Arc::try_unwrap(self.inner)
+            .map_err(|_| anyhow::anyhow!("the state is still shared; drop the router first"))?;
+        Ok(inner.store.close().await?)
     }
 
     /// The store.
@@ -219,6 +284,18 @@ impl AppState {
         events: Vec<(Actor, EventBody)>,
         ops: Vec<AppOp>,
     ) -> Result<u64, ApiError> {
+        self.record_indexed(tenant, events, ops, Vec::new()).await
+    }
+
+    /// Like [`AppState::record_all`], and writes the first event's index
+    /// (8 bytes, big-endian) under each of `index_keys` in the same batch.
+    pub async fn record_indexed(
+        &self,
+        tenant: &str,
+        events: Vec<(Actor, EventBody)>,
+        ops: Vec<AppOp>,
+        index_keys: Vec<Vec<u8>>,
+    ) -> Result<u64, ApiError> {
         let time = crate::events::rfc3339(now_unix());
         let leaves = events
             .into_iter()
@@ -233,7 +310,10 @@ impl AppState {
                 .to_leaf()
             })
             .collect();
-        Ok(self.log(tenant)?.append_all_with(leaves, ops).await?)
+        Ok(self
+            .log(tenant)?
+            .append_indexed(leaves, ops, index_keys)
+            .await?)
     }
 
     /// Held while a tenant is being created (owned, so a spawned task can

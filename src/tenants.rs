@@ -115,7 +115,7 @@ pub async fn create_tenant(
     Ok((StatusCode::CREATED, ApiJson(created)))
 }
 
-async fn create(
+pub(crate) async fn create(
     state: AppState,
     principal: Principal,
     slug: String,
@@ -467,4 +467,36 @@ pub async fn revoke_token(
         revoked_at: rfc3339(now),
         log_index,
     }))
+}
+
+/// `GET /api/v1/whoami` answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WhoAmI {
+    /// The token's tenant (absent for the operator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Scope.
+    pub scope: Scope,
+    /// Token id.
+    pub token_id: String,
+}
+
+/// `GET /api/v1/whoami`: what the presented token is (any valid token).
+pub async fn whoami(principal: Principal) -> ApiJson<WhoAmI> {
+    ApiJson(match principal {
+        Principal::Operator { token_id } => WhoAmI {
+            tenant: None,
+            scope: Scope::Operator,
+            token_id,
+        },
+        Principal::Tenant {
+            tenant,
+            token_id,
+            scope,
+        } => WhoAmI {
+            tenant: Some(tenant),
+            scope,
+            token_id,
+        },
+    })
 }

@@ -92,6 +92,8 @@ pub struct Server {
     pub child: Child,
     pub url: String,
     pub operator_token: Option<String>,
+    /// The demo tenant's admin token, when started with `--demo` on a new directory.
+    pub demo_token: Option<String>,
     pub data_dir: PathBuf,
     lines: mpsc::Receiver<String>,
 }
@@ -99,6 +101,11 @@ pub struct Server {
 impl Server {
     /// Starts the server on `data_dir` with a fixed master key.
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Starts the server with extra `serve` flags.
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(evident_bin())
             .args([
                 "serve",
@@ -109,6 +116,7 @@ impl Server {
             ])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .env("EVIDENT_MASTER_KEY", "11".repeat(32))
             .env("EVIDENT_LOG", "warn")
             .stdout(Stdio::piped())
@@ -125,12 +133,16 @@ impl Server {
             }
         });
         let mut operator_token = None;
+        let mut demo_token = None;
         let url = loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(30))
                 .expect("server printed its address within 30 s");
             if let Some(t) = line.strip_prefix("EVIDENT_OPERATOR_TOKEN=") {
                 operator_token = Some(t.to_owned());
+            }
+            if let Some(t) = line.strip_prefix("EVIDENT_DEMO_ADMIN_TOKEN=") {
+                demo_token = Some(t.to_owned());
             }
             if let Some(u) = line.strip_prefix("EVIDENT_LISTENING=") {
                 break u.to_owned();
@@ -140,6 +152,7 @@ impl Server {
             child,
             url,
             operator_token,
+            demo_token,
             data_dir: data_dir.to_owned(),
             lines: rx,
         }

@@ -1,0 +1,254 @@
+//! From a format reader's raw output to the canonical [`Model`].
+
+use std::{
+    cmp::Ordering,
+    collections::{BTreeSet, HashMap},
+};
+
+use crate::{
+    model::{Component, DocumentInfo, Model, SourceFormat, Warning},
+    Ingested,
+};
+
+/// A component as a reader found it, with the document's own ref.
+#[derive(Debug, Clone)]
+pub(crate) struct RawComponent {
+    /// `bom-ref` or `SPDXID`.
+    pub refid: Option<String>,
+    /// Where it was found, for warnings.
+    pub at: String,
+    pub c: Component,
+}
+
+/// What a reader produces.
+#[derive(Debug)]
+pub(crate) struct RawDoc {
+    pub format: SourceFormat,
+    pub spec_version: String,
+    pub document: DocumentInfo,
+    pub subject: Option<RawComponent>,
+    pub components: Vec<RawComponent>,
+    /// `(from ref, to ref, where)`.
+    pub edges: Vec<(String, String, String)>,
+    pub warnings: Vec<Warning>,
+}
+
+impl RawDoc {
+    pub fn new(format: SourceFormat, spec_version: String) -> Self {
+        Self {
+            format,
+            spec_version,
+            document: DocumentInfo::default(),
+            subject: None,
+            components: Vec::new(),
+            edges: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn warn(&mut self, at: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            at: at.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// The canonical order: by purl (components without one last), then by the
+/// rest of their content. Ties keep document order.
+pub(crate) fn order_of(a: &Component, b: &Component) -> Ordering {
+    (
+        a.purl.is_none(),
+        &a.purl,
+        &a.name,
+        &a.version,
+        &a.kind,
+        &a.supplier,
+    )
+        .cmp(&(
+            b.purl.is_none(),
+            &b.purl,
+            &b.name,
+            &b.version,
+            &b.kind,
+            &b.supplier,
+        ))
+        .then_with(|| a.hashes.cmp(&b.hashes))
+        .then_with(|| a.declared.cmp(&b.declared))
+        .then_with(|| a.concluded.cmp(&b.concluded))
+}
+
+pub(crate) fn finish(mut raw: RawDoc) -> Ingested {
+    let mut comps = std::mem::take(&mut raw.components);
+    // Stable sort: equal components keep their document order.
+    comps.sort_by(|a, b| order_of(&a.c, &b.c));
+
+    const SUBJECT: u32 = u32::MAX;
+    let mut index: HashMap<String, u32> = HashMap::with_capacity(comps.len() + 1);
+    if let Some(s) = raw.subject.as_ref().and_then(|s| s.refid.clone()) {
+        index.insert(s, SUBJECT);
+    }
+    for (i, rc) in comps.iter().enumerate() {
+        if let Some(r) = &rc.refid {
+            if index.insert(r.clone(), i as u32).is_some() {
+                let (at, r) = (rc.at.clone(), r.clone());
+                raw.warn(
+                    at,
+                    format!("ref {r:?} is used by more than one component; dependencies name the last one"),
+                );
+            }
+        }
+    }
+
+    let mut deps: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); comps.len()];
+    let mut subject_deps = BTreeSet::new();
+    let mut unknown = 0usize;
+    let mut first_unknown = None;
+    for (from, to, at) in std::mem::take(&mut raw.edges) {
+        let (Some(&f), Some(&t)) = (index.get(&from), index.get(&to)) else {
+            unknown += 1;
+            first_unknown.get_or_insert((at, from, to));
+            continue;
+        };
+        if f == t || t == SUBJECT {
+            continue;
+        }
+        if f == SUBJECT {
+            subject_deps.insert(t);
+        } else {
+            deps[f as usize].insert(t);
+        }
+    }
+    if let Some((at, from, to)) = first_unknown {
+        raw.warn(
+            at,
+            format!(
+                "{unknown} dependency edge(s) name a ref that no component has (first: {from:?} -> {to:?}); they were dropped"
+            ),
+        );
+    }
+
+    let components = comps
+        .into_iter()
+        .zip(deps)
+        .map(|(rc, d)| Component {
+            depends_on: d.into_iter().collect(),
+            ..rc.c
+        })
+        .collect();
+    let subject = raw.subject.map(|s| Component {
+        depends_on: subject_deps.into_iter().collect(),
+        ..s.c
+    });
+    Ingested {
+        model: Model {
+            format: raw.format,
+            spec_version: raw.spec_version,
+            document: raw.document,
+            subject,
+            components,
+        },
+        warnings: raw.warnings,
+    }
+}
+
+/// Maps a hash algorithm name from either spec to CycloneDX's spelling.
+pub(crate) fn hash_alg(name: &str) -> Option<&'static str> {
+    let n: String = name
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    Some(match n.as_str() {
+        "MD5" => "MD5",
+        "SHA1" => "SHA-1",
+        "SHA256" => "SHA-256",
+        "SHA384" => "SHA-384",
+        "SHA512" => "SHA-512",
+        "SHA3256" => "SHA3-256",
+        "SHA3384" => "SHA3-384",
+        "SHA3512" => "SHA3-512",
+        "BLAKE2B256" => "BLAKE2b-256",
+        "BLAKE2B384" => "BLAKE2b-384",
+        "BLAKE2B512" => "BLAKE2b-512",
+        "BLAKE3" => "BLAKE3",
+        _ => return None,
+    })
+}
+
+/// The hex length each algorithm's digest has (BLAKE3 is variable).
+pub(crate) fn hash_len(alg: &str) -> Option<usize> {
+    Some(match alg {
+        "MD5" => 32,
+        "SHA-1" => 40,
+        "SHA-256" | "SHA3-256" | "BLAKE2b-256" => 64,
+        "SHA-384" | "SHA3-384" | "BLAKE2b-384" => 96,
+        "SHA-512" | "SHA3-512" | "BLAKE2b-512" => 128,
+        _ => return None,
+    })
+}
+
+/// Adds one hash to a component, or warns why not.
+pub(crate) fn add_hash(raw: &mut RawDoc, c: &mut Component, at: &str, alg: &str, value: &str) {
+    let Some(cdx) = hash_alg(alg) else {
+        raw.warn(
+            at,
+            format!("hash algorithm {alg:?} is not one CycloneDX and SPDX share; dropped"),
+        );
+        return;
+    };
+    let v = value.trim().to_ascii_lowercase();
+    let ok = v.bytes().all(|b| b.is_ascii_hexdigit())
+        && hash_len(cdx).map_or(v.len() >= 64 && v.len() % 2 == 0, |n| v.len() == n);
+    if !ok {
+        raw.warn(
+            at,
+            format!("{alg} value {value:?} is not a hex digest of the right length; dropped"),
+        );
+        return;
+    }
+    if let Some(prev) = c.hashes.get(cdx) {
+        if *prev != v {
+            raw.warn(at, format!("two different {cdx} values; the first is kept"));
+        }
+        return;
+    }
+    c.hashes.insert(cdx.to_owned(), v);
+}
+
+/// Checks a purl's shape (`pkg:type/name…`); warns and drops it otherwise.
+pub(crate) fn purl(raw: &mut RawDoc, at: &str, p: &str) -> Option<String> {
+    let p = p.trim();
+    let ok = p
+        .strip_prefix("pkg:")
+        .and_then(|rest| rest.trim_start_matches('/').split_once('/'))
+        .is_some_and(|(ty, name)| {
+            !ty.is_empty()
+                && ty
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+                && !name.is_empty()
+        })
+        && !p.chars().any(char::is_whitespace);
+    if ok {
+        Some(p.to_owned())
+    } else {
+        raw.warn(
+            at,
+            format!("{p:?} is not a package URL (pkg:type/name@version); dropped"),
+        );
+        None
+    }
+}
+
+/// CycloneDX component types that SPDX's `primaryPackagePurpose` shares.
+pub(crate) const KINDS: &[(&str, &str)] = &[
+    ("application", "APPLICATION"),
+    ("framework", "FRAMEWORK"),
+    ("library", "LIBRARY"),
+    ("container", "CONTAINER"),
+    ("operating-system", "OPERATING-SYSTEM"),
+    ("device", "DEVICE"),
+    ("firmware", "FIRMWARE"),
+    ("file", "FILE"),
+];

@@ -1,0 +1,230 @@
+//! CycloneDX 1.6 JSON.
+
+use serde::Serialize;
+
+use super::{cdx_licenses, pretty_json, CdxLicense, View};
+use crate::cdx::CONCLUDED_PROPERTY;
+
+#[derive(Serialize)]
+struct Bom<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    #[serde(rename = "bomFormat")]
+    bom_format: &'static str,
+    #[serde(rename = "specVersion")]
+    spec_version: &'static str,
+    #[serde(rename = "serialNumber")]
+    serial_number: String,
+    version: u32,
+    metadata: Metadata<'a>,
+    components: Vec<Comp<'a>>,
+    dependencies: Vec<Dep<'a>>,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    timestamp: String,
+    tools: Tools,
+    component: Comp<'a>,
+}
+
+#[derive(Serialize)]
+struct Tools {
+    components: Vec<Tool>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'static str,
+    version: String,
+}
+
+#[derive(Serialize)]
+struct Comp<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(rename = "bom-ref")]
+    bom_ref: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supplier: Option<Supplier<'a>>,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hashes: Vec<Hash<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    licenses: Vec<Lic<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purl: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    properties: Vec<Property<'a>>,
+}
+
+#[derive(Serialize)]
+struct Supplier<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Hash<'a> {
+    alg: &'a str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Lic<'a> {
+    License {
+        license: LicBody<'a>,
+    },
+    Expression {
+        expression: &'a str,
+        acknowledgement: &'static str,
+    },
+}
+
+#[derive(Serialize)]
+struct LicBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    acknowledgement: &'static str,
+}
+
+#[derive(Serialize)]
+struct Property<'a> {
+    name: &'a str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct Dep<'a> {
+    #[serde(rename = "ref")]
+    r: &'a str,
+    #[serde(rename = "dependsOn")]
+    depends_on: Vec<&'a str>,
+}
+
+pub(crate) fn write(v: &View) -> Vec<u8> {
+    let product_ref = v.product_ref();
+    let product = Comp {
+        kind: "application",
+        bom_ref: product_ref.clone(),
+        supplier: None,
+        name: &v.release.product,
+        version: Some(&v.release.tag),
+        hashes: v
+            .release
+            .artefacts
+            .iter()
+            .map(|(_, d)| Hash {
+                alg: "SHA-256",
+                content: d,
+            })
+            .collect(),
+        licenses: Vec::new(),
+        purl: None,
+        properties: v
+            .release
+            .artefacts
+            .iter()
+            .map(|(n, d)| Property {
+                name: "evident:artefact",
+                value: format!("{n} sha256:{d}"),
+            })
+            .collect(),
+    };
+    let components = v
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (lics, concluded) = cdx_licenses(c);
+            Comp {
+                kind: &c.kind,
+                bom_ref: v.bom_refs[i].clone(),
+                supplier: c.supplier.as_deref().map(|name| Supplier { name }),
+                name: &c.name,
+                version: c.version.as_deref(),
+                hashes: c
+                    .hashes
+                    .iter()
+                    .map(|(alg, content)| Hash { alg, content })
+                    .collect(),
+                licenses: lics
+                    .into_iter()
+                    .map(|l| match l {
+                        CdxLicense::Id(id, ack) => Lic::License {
+                            license: LicBody {
+                                id: Some(id),
+                                name: None,
+                                acknowledgement: ack,
+                            },
+                        },
+                        CdxLicense::Name(name, ack) => Lic::License {
+                            license: LicBody {
+                                id: None,
+                                name: Some(name),
+                                acknowledgement: ack,
+                            },
+                        },
+                        CdxLicense::Expression(expression, acknowledgement) => Lic::Expression {
+                            expression,
+                            acknowledgement,
+                        },
+                    })
+                    .collect(),
+                purl: c.purl.as_deref(),
+                properties: concluded
+                    .map(|value| Property {
+                        name: CONCLUDED_PROPERTY,
+                        value,
+                    })
+                    .into_iter()
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut dependencies = vec![Dep {
+        r: &product_ref,
+        depends_on: v
+            .product_deps
+            .iter()
+            .map(|d| v.bom_refs[*d].as_str())
+            .collect(),
+    }];
+    for (i, d) in v.deps.iter().enumerate() {
+        if !d.is_empty() {
+            dependencies.push(Dep {
+                r: &v.bom_refs[i],
+                depends_on: d.iter().map(|d| v.bom_refs[*d].as_str()).collect(),
+            });
+        }
+    }
+    pretty_json(
+        &Bom {
+            schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
+            bom_format: "CycloneDX",
+            spec_version: "1.6",
+            serial_number: v.release.serial_number(),
+            version: 1,
+            metadata: Metadata {
+                timestamp: v.release.timestamp(),
+                tools: Tools {
+                    components: vec![Tool {
+                        kind: "application",
+                        name: "evident",
+                        version: v.release.tool_version.clone(),
+                    }],
+                },
+                component: product,
+            },
+            components,
+            dependencies,
+        },
+        600 * v.items.len() + 4096,
+    )
+}

@@ -1,0 +1,189 @@
+//! CycloneDX 1.6 XML, written with quick-xml in the schema's element order.
+
+use std::io::{self, Cursor};
+
+use quick_xml::{
+    events::{BytesDecl, BytesText, Event},
+    Writer,
+};
+
+use super::{cdx_licenses, CdxLicense, View};
+use crate::{cdx::CONCLUDED_PROPERTY, model::Component};
+
+type W = Writer<Cursor<Vec<u8>>>;
+
+fn text(w: &mut W, name: &str, value: &str) -> io::Result<()> {
+    w.create_element(name)
+        .write_text_content(BytesText::new(value))?;
+    Ok(())
+}
+
+pub(crate) fn write(v: &View) -> Vec<u8> {
+    let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
+    doc(&mut w, v).expect("writing to memory cannot fail");
+    let mut out = w.into_inner().into_inner();
+    out.push(b'\n');
+    out
+}
+
+fn doc(w: &mut W, v: &View) -> io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let serial = v.release.serial_number();
+    w.create_element("bom")
+        .with_attribute(("xmlns", "http://cyclonedx.org/schema/bom/1.6"))
+        .with_attribute(("serialNumber", serial.as_str()))
+        .with_attribute(("version", "1"))
+        .write_inner_content(|w| {
+            w.create_element("metadata").write_inner_content(|w| {
+                text(w, "timestamp", &v.release.timestamp())?;
+                w.create_element("tools").write_inner_content(|w| {
+                    w.create_element("components").write_inner_content(|w| {
+                        w.create_element("component")
+                            .with_attribute(("type", "application"))
+                            .write_inner_content(|w| {
+                                text(w, "name", "evident")?;
+                                text(w, "version", &v.release.tool_version)
+                            })?;
+                        Ok(())
+                    })?;
+                    Ok(())
+                })?;
+                let pref = v.product_ref();
+                w.create_element("component")
+                    .with_attribute(("type", "application"))
+                    .with_attribute(("bom-ref", pref.as_str()))
+                    .write_inner_content(|w| {
+                        text(w, "name", &v.release.product)?;
+                        text(w, "version", &v.release.tag)?;
+                        if !v.release.artefacts.is_empty() {
+                            w.create_element("hashes").write_inner_content(|w| {
+                                for (_, d) in &v.release.artefacts {
+                                    w.create_element("hash")
+                                        .with_attribute(("alg", "SHA-256"))
+                                        .write_text_content(BytesText::new(d))?;
+                                }
+                                Ok(())
+                            })?;
+                            w.create_element("properties").write_inner_content(|w| {
+                                for (n, d) in &v.release.artefacts {
+                                    w.create_element("property")
+                                        .with_attribute(("name", "evident:artefact"))
+                                        .write_text_content(BytesText::new(&format!(
+                                            "{n} sha256:{d}"
+                                        )))?;
+                                }
+                                Ok(())
+                            })?;
+                        }
+                        Ok(())
+                    })?;
+                Ok(())
+            })?;
+            if !v.items.is_empty() {
+                w.create_element("components").write_inner_content(|w| {
+                    for (i, c) in v.items.iter().enumerate() {
+                        component(w, c, &v.bom_refs[i])?;
+                    }
+                    Ok(())
+                })?;
+            }
+            let pref = v.product_ref();
+            w.create_element("dependencies").write_inner_content(|w| {
+                dependency(
+                    w,
+                    &pref,
+                    v.product_deps.iter().map(|d| v.bom_refs[*d].as_str()),
+                )?;
+                for (i, d) in v.deps.iter().enumerate() {
+                    if !d.is_empty() {
+                        dependency(w, &v.bom_refs[i], d.iter().map(|d| v.bom_refs[*d].as_str()))?;
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn dependency<'a>(w: &mut W, r: &str, on: impl Iterator<Item = &'a str>) -> io::Result<()> {
+    let on: Vec<&str> = on.collect();
+    let el = w.create_element("dependency").with_attribute(("ref", r));
+    if on.is_empty() {
+        el.write_empty()?;
+    } else {
+        el.write_inner_content(|w| {
+            for d in on {
+                w.create_element("dependency")
+                    .with_attribute(("ref", d))
+                    .write_empty()?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn component(w: &mut W, c: &Component, bom_ref: &str) -> io::Result<()> {
+    let (lics, concluded) = cdx_licenses(c);
+    w.create_element("component")
+        .with_attribute(("type", c.kind.as_str()))
+        .with_attribute(("bom-ref", bom_ref))
+        .write_inner_content(|w| {
+            if let Some(s) = &c.supplier {
+                w.create_element("supplier")
+                    .write_inner_content(|w| text(w, "name", s))?;
+            }
+            text(w, "name", &c.name)?;
+            if let Some(ver) = &c.version {
+                text(w, "version", ver)?;
+            }
+            if !c.hashes.is_empty() {
+                w.create_element("hashes").write_inner_content(|w| {
+                    for (alg, h) in &c.hashes {
+                        w.create_element("hash")
+                            .with_attribute(("alg", alg.as_str()))
+                            .write_text_content(BytesText::new(h))?;
+                    }
+                    Ok(())
+                })?;
+            }
+            if !lics.is_empty() {
+                w.create_element("licenses").write_inner_content(|w| {
+                    for l in &lics {
+                        match l {
+                            CdxLicense::Id(id, ack) => {
+                                w.create_element("license")
+                                    .with_attribute(("acknowledgement", *ack))
+                                    .write_inner_content(|w| text(w, "id", id))?;
+                            }
+                            CdxLicense::Name(n, ack) => {
+                                w.create_element("license")
+                                    .with_attribute(("acknowledgement", *ack))
+                                    .write_inner_content(|w| text(w, "name", n))?;
+                            }
+                            CdxLicense::Expression(e, ack) => {
+                                w.create_element("expression")
+                                    .with_attribute(("acknowledgement", *ack))
+                                    .write_text_content(BytesText::new(e))?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+            if let Some(p) = &c.purl {
+                text(w, "purl", p)?;
+            }
+            if let Some(value) = &concluded {
+                w.create_element("properties").write_inner_content(|w| {
+                    w.create_element("property")
+                        .with_attribute(("name", CONCLUDED_PROPERTY))
+                        .write_text_content(BytesText::new(value))?;
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
