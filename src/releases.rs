@@ -331,9 +331,9 @@ pub async fn push(
     let mut artefacts = Vec::with_capacity(req.artefacts.len());
     for (i, a) in req.artefacts.iter().enumerate() {
         let name = a.name.trim();
-        if name.is_empty() || name.chars().count() > 256 {
+        if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
             return Err(ApiError::Unprocessable(format!(
-                "/artefacts/{i}/name: must be 1 to 256 characters"
+                "/artefacts/{i}/name: must be 1 to 256 characters, none of them control characters"
             )));
         }
         let ok = a.digest.strip_prefix("sha256:").is_some_and(|h| {

@@ -191,6 +191,16 @@ async fn bad_inputs_store_nothing_and_log_nothing() {
         b["artefacts"][0]["digest"] = json!(DIGEST.to_uppercase().replace("SHA256", "sha256"))
     });
     with("no artefacts", &|b| b["artefacts"] = json!([]));
+    with("artefact name with a control character", &|b| {
+        b["artefacts"][0]["name"] = json!("a\u{1}b")
+    });
+    with(
+        "the same artefact name twice",
+        &|b| {
+            b["artefacts"] =
+                json!([{"name": "a", "digest": DIGEST}, {"name": "a", "digest": DIGEST}])
+        },
+    );
     with("tag with slash", &|b| b["tag"] = json!("release/1"));
     with("empty product", &|b| b["product"] = json!(""));
     with("not base64", &|b| b["sbom"]["content"] = json!("***"));

@@ -78,8 +78,75 @@ pub(crate) fn order_of(a: &Component, b: &Component) -> Ordering {
         .then_with(|| a.concluded.cmp(&b.concluded))
 }
 
+/// Replaces characters XML 1.0 cannot carry (controls other than tab, line
+/// feed and carriage return; U+FFFE, U+FFFF) with U+FFFD, so every export
+/// format can hold every value. Returns whether anything changed.
+fn clean(s: &mut String) -> bool {
+    let bad = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+    };
+    if !s.chars().any(bad) {
+        return false;
+    }
+    *s = s
+        .chars()
+        .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+        .collect();
+    true
+}
+
+fn clean_component(c: &mut Component) -> bool {
+    let mut changed = clean(&mut c.name) | clean(&mut c.kind);
+    for s in [&mut c.version, &mut c.purl, &mut c.supplier]
+        .into_iter()
+        .flatten()
+    {
+        changed |= clean(s);
+    }
+    for l in [&mut c.declared, &mut c.concluded].into_iter().flatten() {
+        match l {
+            crate::model::License::Spdx(s) => changed |= clean(s),
+            crate::model::License::Named(v) => {
+                for s in v {
+                    changed |= clean(s);
+                }
+            }
+        }
+    }
+    changed
+}
+
 pub(crate) fn finish(mut raw: RawDoc) -> Ingested {
     let mut comps = std::mem::take(&mut raw.components);
+    let mut dirty = Vec::new();
+    for rc in comps.iter_mut().chain(raw.subject.iter_mut()) {
+        if clean_component(&mut rc.c) {
+            dirty.push(rc.at.clone());
+        }
+    }
+    if let Some(first) = dirty.first() {
+        let n = dirty.len();
+        raw.warn(
+            first.clone(),
+            format!(
+                "{n} component(s) had control characters in their values; replaced with U+FFFD"
+            ),
+        );
+    }
+    for s in [
+        &mut raw.document.serial_number,
+        &mut raw.document.namespace,
+        &mut raw.document.name,
+        &mut raw.document.created,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        clean(s);
+    }
+    for t in &mut raw.document.tools {
+        clean(t);
+    }
     // Stable sort: equal components keep their document order.
     comps.sort_by(|a, b| order_of(&a.c, &b.c));
 
@@ -252,3 +319,17 @@ pub(crate) const KINDS: &[(&str, &str)] = &[
     ("firmware", "FIRMWARE"),
     ("file", "FILE"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_replaced() {
+        let mut s = "a\u{1}b\tc\u{FFFF}".to_owned();
+        assert!(clean(&mut s));
+        assert_eq!(s, "a\u{FFFD}b\tc\u{FFFD}");
+        let mut ok = "plain\nline".to_owned();
+        assert!(!clean(&mut ok));
+    }
+}
