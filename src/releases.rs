@@ -7,8 +7,8 @@
 //! - `model/<sha256 of the SBOM>`: the normalized model (JSON), fixed at first ingest;
 //! - `release/<tenant>/<product>/<tag>/<revision:010>`: the [`ReleaseRecord`];
 //! - `release-log/…/<revision:010>`: the index of its `release_pushed` event;
-//! - `export/…/<revision:010>/<format>`: SHA-256 of the first export, and
-//!   `export-log/…` the index of its `export_issued` event.
+//! - `export/…/<revision:010>/<format>/<sha256>`: present once that export
+//!   was logged, and `export-log/…` the index of its `export_issued` event.
 
 use std::sync::Arc;
 
@@ -180,6 +180,10 @@ pub struct ReleaseRecord {
     pub spdx_namespace: String,
     /// Deviations from the spec that ingest accepted.
     pub warnings: Vec<Warning>,
+    /// The Evident version named as the producing tool in every export of
+    /// this revision (fixed at push, so an upgrade does not change the bytes).
+    #[serde(default = "current_version")]
+    pub tool_version: String,
     /// Index of the `release_pushed` event in the tenant's log.
     #[serde(default)]
     pub log_index: Option<u64>,
@@ -192,6 +196,10 @@ pub struct Pushed {
     pub created: bool,
     /// The release revision.
     pub release: ReleaseRecord,
+}
+
+fn current_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
 }
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -416,7 +424,76 @@ pub async fn push(
         }))?)
     };
 
-    let (product, tag) = (req.product, req.tag);
+    let prepared = Prepared {
+        product: req.product,
+        tag: req.tag,
+        artefacts,
+        sbom_bytes,
+        sbom_sha256,
+        model,
+        model_stored: stored_model.is_some(),
+        provenance_bytes,
+        provenance_sha256,
+        provenance_predicate_type,
+        findings_bytes,
+        findings_sha256,
+        content_sha256,
+        warnings,
+    };
+    // The commit runs in its own task: if the client goes away, the task
+    // still holds the release lock until its batch has committed, so the
+    // next push cannot number the same revision.
+    tokio::spawn(commit(
+        state.clone(),
+        principal.clone(),
+        tenant.to_owned(),
+        prepared,
+    ))
+    .await
+    .map_err(|e| ApiError::Internal(format!("release commit task failed: {e}")))?
+}
+
+/// A validated push, ready to commit.
+struct Prepared {
+    product: String,
+    tag: String,
+    artefacts: Vec<Artefact>,
+    sbom_bytes: Vec<u8>,
+    sbom_sha256: String,
+    model: Model,
+    model_stored: bool,
+    provenance_bytes: Option<Vec<u8>>,
+    provenance_sha256: Option<String>,
+    provenance_predicate_type: Option<String>,
+    findings_bytes: Option<Vec<u8>>,
+    findings_sha256: Option<String>,
+    content_sha256: String,
+    warnings: Vec<Warning>,
+}
+
+async fn commit(
+    state: AppState,
+    principal: Principal,
+    tenant: String,
+    p: Prepared,
+) -> Result<(StatusCode, Pushed), ApiError> {
+    let (state, tenant) = (&state, tenant.as_str());
+    let Prepared {
+        product,
+        tag,
+        artefacts,
+        sbom_bytes,
+        sbom_sha256,
+        model,
+        model_stored,
+        provenance_bytes,
+        provenance_sha256,
+        provenance_predicate_type,
+        findings_bytes,
+        findings_sha256,
+        content_sha256,
+        warnings,
+    } = p;
     let _lock = state.release_lock().await;
     let existing = revisions(state, tenant, &product, &tag)?;
     if let Some(last) = existing.last() {
@@ -448,7 +525,7 @@ pub async fn push(
         revision,
         pushed_at: rfc3339(pushed_at_unix),
         pushed_at_unix,
-        pushed_by: match principal {
+        pushed_by: match &principal {
             Principal::Tenant { token_id, .. } | Principal::Operator { token_id } => {
                 token_id.clone()
             }
@@ -474,6 +551,7 @@ pub async fn push(
             revision,
         ),
         warnings,
+        tool_version: current_version(),
         log_index: None,
     };
     let mut ops: Vec<AppOp> = Vec::new();
@@ -491,7 +569,7 @@ pub async fn push(
     if let (Some(b), Some(h)) = (findings_bytes, &record.findings_sha256.clone()) {
         put_blob(b, h)?;
     }
-    if stored_model.is_none() {
+    if !model_stored {
         ops.push((
             format!("model/{sbom_sha256}").into_bytes(),
             Some(model.to_json()),
@@ -708,7 +786,7 @@ fn load(
             .collect(),
         pushed_at: rec.pushed_at_unix,
         spdx_namespace: rec.spdx_namespace.clone(),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        tool_version: rec.tool_version.clone(),
     };
     Ok((rec, release))
 }
@@ -792,9 +870,11 @@ pub async fn export(
 }
 
 /// Appends `export_issued` the first time these bytes of this revision and
-/// format are produced. Should the bytes ever differ from the logged ones
-/// (a change of the writers), the new digest is logged too, so the log
-/// always names what was served.
+/// format are produced. Should the bytes ever differ from bytes logged
+/// before (a change of the writers), the new digest is logged too, once, so
+/// the log always names what was served. The check and the append run in
+/// their own task under the release lock, so a client that goes away cannot
+/// let a second request log the same export again.
 async fn log_export_once(
     state: &AppState,
     principal: &Principal,
@@ -804,19 +884,12 @@ async fn log_export_once(
     sha: &str,
 ) -> Result<(), ApiError> {
     let key = format!(
-        "export/{}{:010}/{}",
+        "export/{}{:010}/{}/{sha}",
         prefix(tenant, &rec.product, &rec.tag),
         rec.revision,
         format.name()
     );
-    let seen = |state: &AppState| -> Result<bool, ApiError> {
-        Ok(state.store().app_get(key.as_bytes())?.as_deref() == Some(sha.as_bytes()))
-    };
-    if seen(state)? {
-        return Ok(());
-    }
-    let _lock = state.release_lock().await;
-    if seen(state)? {
+    if state.store().app_get(key.as_bytes())?.is_some() {
         return Ok(());
     }
     let event = EventBody::ExportIssued {
@@ -826,15 +899,25 @@ async fn log_export_once(
         format: format.name().to_owned(),
         sha256: sha.to_owned(),
     };
-    state
-        .record_indexed(
-            tenant,
-            vec![(principal.actor(), event)],
-            vec![(key.clone().into_bytes(), Some(sha.as_bytes().to_vec()))],
-            vec![format!("export-log{}", &key["export".len()..]).into_bytes()],
-        )
-        .await?;
-    Ok(())
+    let (state, actor, tenant) = (state.clone(), principal.actor(), tenant.to_owned());
+    tokio::spawn(async move {
+        let _lock = state.release_lock().await;
+        if state.store().app_get(key.as_bytes())?.is_some() {
+            return Ok(());
+        }
+        let index_key = format!("export-log{}", &key["export".len()..]).into_bytes();
+        state
+            .record_indexed(
+                &tenant,
+                vec![(actor, event)],
+                vec![(key.into_bytes(), Some(Vec::new()))],
+                vec![index_key],
+            )
+            .await
+            .map(|_| ())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("export log task failed: {e}")))?
 }
 
 /// `GET …/releases/{tag}/sbom/original?revision=N`: the bytes as pushed.

@@ -119,9 +119,38 @@ fn clean_component(c: &mut Component) -> bool {
 pub(crate) fn finish(mut raw: RawDoc) -> Ingested {
     let mut comps = std::mem::take(&mut raw.components);
     let mut dirty = Vec::new();
+    let mut odd_versions = Vec::new();
     for rc in comps.iter_mut().chain(raw.subject.iter_mut()) {
         if clean_component(&mut rc.c) {
             dirty.push(rc.at.clone());
+        }
+        // SPDX keywords are not versions; CycloneDX caps versions at 1024.
+        if rc
+            .c
+            .version
+            .as_deref()
+            .is_some_and(|v| v == "NOASSERTION" || v == "NONE" || v.chars().count() > 1024)
+        {
+            rc.c.version = None;
+            odd_versions.push(rc.at.clone());
+        }
+    }
+    if let Some(first) = odd_versions.first() {
+        let n = odd_versions.len();
+        raw.warn(
+            first.clone(),
+            format!("{n} version(s) were NOASSERTION, NONE or longer than 1024 characters; read as no version"),
+        );
+    }
+    // A subject listed again among the components (same ref) is one component.
+    if let Some(sref) = raw.subject.as_ref().and_then(|s| s.refid.clone()) {
+        let before = comps.len();
+        comps.retain(|rc| rc.refid.as_deref() != Some(sref.as_str()));
+        if comps.len() != before {
+            raw.warn(
+                "/components",
+                format!("the subject {sref:?} is listed again among the components; read as one"),
+            );
         }
     }
     if let Some(first) = dirty.first() {
@@ -238,12 +267,13 @@ pub(crate) fn hash_alg(name: &str) -> Option<&'static str> {
         "BLAKE2B256" => "BLAKE2b-256",
         "BLAKE2B384" => "BLAKE2b-384",
         "BLAKE2B512" => "BLAKE2b-512",
-        "BLAKE3" => "BLAKE3",
         _ => return None,
     })
 }
 
-/// The hex length each algorithm's digest has (BLAKE3 is variable).
+/// The hex length each algorithm's digest has. BLAKE3 is not mapped at all:
+/// CycloneDX caps its length at 128 hex digits and SPDX tools demand at
+/// least 256, so no value fits both exports.
 pub(crate) fn hash_len(alg: &str) -> Option<usize> {
     Some(match alg {
         "MD5" => 32,
@@ -265,8 +295,7 @@ pub(crate) fn add_hash(raw: &mut RawDoc, c: &mut Component, at: &str, alg: &str,
         return;
     };
     let v = value.trim().to_ascii_lowercase();
-    let ok = v.bytes().all(|b| b.is_ascii_hexdigit())
-        && hash_len(cdx).map_or(v.len() >= 64 && v.len() % 2 == 0, |n| v.len() == n);
+    let ok = v.bytes().all(|b| b.is_ascii_hexdigit()) && hash_len(cdx) == Some(v.len());
     if !ok {
         raw.warn(
             at,

@@ -6,7 +6,28 @@ use crate::model::License;
 /// listed ids, `LicenseRef-`/`DocumentRef-`, `AND`/`OR`/`WITH`, `+`).
 pub(crate) fn is_spdx(s: &str) -> bool {
     let s = s.trim();
-    !s.is_empty() && !is_no_statement(s) && spdx::Expression::parse(s).is_ok()
+    if s.is_empty() || is_no_statement(s) || s.contains(|c: char| c.is_whitespace() && c != ' ') {
+        return false;
+    }
+    let Ok(e) = spdx::Expression::parse(s) else {
+        return false;
+    };
+    // What the strict parser accepts but the validators our exports must
+    // pass do not: `+` on licences that have no "or later" form,
+    // NOASSERTION/NONE inside an expression, and deprecated ids other than
+    // the plain GNU ones (`GPL-2.0` stays; `GPL-2.0-with-GCC-exception`,
+    // `eCos-2.0` and the GFDL invariants variants do not).
+    let ok = e.requirements().all(|r| match &r.req.license {
+        spdx::LicenseItem::Spdx { id, or_later } => {
+            let gnu = id.is_gnu();
+            !is_no_statement(id.name)
+                && (!*or_later || gnu)
+                && (!id.is_deprecated()
+                    || (gnu && !id.name.contains("-with-") && !id.name.contains("invariants")))
+        }
+        spdx::LicenseItem::Other { lic_ref, .. } => lic_ref != "NOASSERTION" && lic_ref != "NONE",
+    });
+    ok
 }
 
 /// SPDX's special values that make no licence statement.
@@ -16,7 +37,12 @@ pub(crate) fn is_no_statement(s: &str) -> bool {
 
 /// True when `s` is one licence id without operators.
 pub(crate) fn is_single_id(s: &str) -> bool {
-    !s.contains(' ') && !s.contains('(') && is_spdx(s)
+    spdx::license_id(s).is_some_and(|id| id.name == s) && is_spdx(s)
+}
+
+/// Collapses runs of whitespace to single spaces.
+pub(crate) fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// True when an expression refers to licences defined only inside the
@@ -31,7 +57,7 @@ pub(crate) fn has_local_refs(s: &str) -> bool {
 pub(crate) fn combine(entries: Vec<String>) -> Option<License> {
     let mut entries: Vec<String> = entries
         .into_iter()
-        .map(|e| e.trim().to_owned())
+        .map(|e| squash(&e))
         .filter(|e| !e.is_empty() && !is_no_statement(e))
         .collect();
     entries.sort();
@@ -46,7 +72,8 @@ pub(crate) fn combine(entries: Vec<String>) -> Option<License> {
         let joined = entries
             .iter()
             .map(|e| {
-                if e.contains(' ') && !(e.starts_with('(') && e.ends_with(')')) {
+                // Every entry of more than one token keeps its own meaning.
+                if e.contains(' ') {
                     format!("({e})")
                 } else {
                     e.clone()
@@ -67,7 +94,7 @@ pub(crate) fn combine(entries: Vec<String>) -> Option<License> {
 /// Reads an SPDX licence field: `NOASSERTION`/`NONE`/empty are no statement.
 /// Returns the licence and, for a value that is not valid SPDX, a warning.
 pub(crate) fn from_spdx_field(v: &str) -> (Option<License>, Option<String>) {
-    let v = v.trim();
+    let v = &squash(v);
     if v.is_empty() || is_no_statement(v) {
         return (None, None);
     }
@@ -121,5 +148,30 @@ mod tests {
             "NOASSERTION"
         );
         assert!(is_single_id("MIT") && !is_single_id("MIT OR X11"));
+        assert!(!is_single_id("MIT\tOR\tX11") && !is_single_id("MIT+"));
+        for bad in [
+            "MIT+",
+            "MIT AND NOASSERTION",
+            "GPL-2.0-with-GCC-exception",
+            "eCos-2.0",
+        ] {
+            assert!(!is_spdx(bad), "{bad}");
+        }
+        for good in [
+            "GPL-2.0",
+            "GPL-2.0-or-later WITH Classpath-exception-2.0",
+            "LicenseRef-x",
+        ] {
+            assert!(is_spdx(good), "{good}");
+        }
+        assert_eq!(
+            combine(vec![
+                "(MIT AND Zlib) OR (Apache-2.0 AND Zlib)".into(),
+                "BSD-3-Clause".into()
+            ]),
+            Some(License::Spdx(
+                "((MIT AND Zlib) OR (Apache-2.0 AND Zlib)) AND BSD-3-Clause".into()
+            ))
+        );
     }
 }

@@ -49,12 +49,15 @@ pub(crate) fn read(text: &str) -> Result<RawDoc, SbomError> {
         let mut value = rest.trim().to_owned();
         if let Some(after) = value.strip_prefix("<text>") {
             // A value that may span lines, up to </text>.
-            let mut acc = after.to_owned();
+            // Each line is searched once, so a long unclosed value stays linear.
+            let mut acc = String::new();
+            let mut line = after;
             loop {
-                if let Some(pos) = acc.find("</text>") {
-                    acc.truncate(pos);
+                if let Some(pos) = line.find("</text>") {
+                    acc.push_str(&line[..pos]);
                     break;
                 }
+                acc.push_str(line);
                 let Some(next) = lines.get(i) else {
                     return Err(SbomError::Syntax {
                         at: format!("line {lineno}"),
@@ -62,7 +65,7 @@ pub(crate) fn read(text: &str) -> Result<RawDoc, SbomError> {
                     });
                 };
                 acc.push('\n');
-                acc.push_str(next);
+                line = next;
                 i += 1;
             }
             value = acc;
