@@ -34,6 +34,9 @@ pub enum ApiError {
     /// The body is larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
+    /// The body's media type is not the one the endpoint takes (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Something failed on our side (500); the detail is logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -57,6 +60,9 @@ impl ApiError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }

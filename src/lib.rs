@@ -22,6 +22,7 @@ pub mod schema;
 pub mod server;
 pub mod state;
 pub mod tenants;
+pub mod tsa;
 
 use axum::{
     extract::{DefaultBodyLimit, State},
@@ -101,11 +102,47 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/tlog/{tenant}/checkpoint", get(log_api::tlog_checkpoint))
         .route("/tlog/{tenant}/tile/{*path}", get(log_api::tlog_tile))
+        .route("/tsa", post(tsa_reply))
+        .route("/tsa/certs", get(tsa_certs))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// `POST /tsa`: RFC 3161 over HTTP (RFC 3161 §3.4). Unauthenticated, like
+/// any public TSA; a request it cannot honour gets a signed-off rejection
+/// status in a normal reply, as the RFC prescribes.
+async fn tsa_reply(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.eq_ignore_ascii_case("application/timestamp-query") {
+        return Err(ApiError::UnsupportedMediaType(
+            "POST /tsa takes Content-Type: application/timestamp-query".into(),
+        ));
+    }
+    let reply = tokio::task::spawn_blocking(move || state.tsa().respond(&body))
+        .await
+        .map_err(|e| ApiError::Internal(format!("TSA task failed: {e}")))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/timestamp-reply")],
+        reply,
+    ))
+}
+
+/// `GET /tsa/certs`: the TSA certificate and its root, PEM.
+async fn tsa_certs(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        state.tsa().chain_pem(),
+    )
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -38,6 +38,7 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     store: Store,
+    tsa: crate::tsa::Tsa,
     keys: PlatformKeys,
     public_host: String,
     metrics: Arc<Metrics>,
@@ -73,12 +74,14 @@ impl AppState {
     pub fn new(
         store: Store,
         keys: PlatformKeys,
+        tsa: crate::tsa::Tsa,
         public_host: String,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
+                tsa,
                 keys,
                 public_host,
                 metrics,
@@ -320,6 +323,11 @@ impl AppState {
     /// hold it until its batch has committed).
     pub async fn creation_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.inner.creating.clone().lock_owned().await
+    }
+
+    /// The built-in time-stamping authority.
+    pub fn tsa(&self) -> &crate::tsa::Tsa {
+        &self.inner.tsa
     }
 
     /// The platform keys.
