@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// Publish a checkpoint with a batch when the last is older than this many milliseconds.
     #[arg(long, env = "EVIDENT_CHECKPOINT_INTERVAL_MS")]
     pub checkpoint_interval_ms: Option<u64>,
+    /// Give each log's latest checkpoint an RFC 3161 token at least this
+    /// often, in seconds. Default 60.
+    #[arg(long, env = "EVIDENT_CHECKPOINT_STAMP_SECS")]
+    pub checkpoint_stamp_secs: Option<u64>,
     /// Largest release push body in bytes. Default 67108864 (64 MiB).
     #[arg(long, env = "EVIDENT_MAX_PUSH_BYTES")]
     pub max_push_bytes: Option<usize>,
@@ -89,6 +93,8 @@ pub struct FileConfig {
     pub checkpoint_interval_ms: Option<u64>,
     /// See `--max-push-bytes`.
     pub max_push_bytes: Option<usize>,
+    /// See `--checkpoint-stamp-secs`.
+    pub checkpoint_stamp_secs: Option<u64>,
     /// See `--demo`.
     pub demo: Option<bool>,
 }
@@ -108,6 +114,8 @@ pub struct ServeConfig {
     pub checkpoint_interval: Duration,
     /// Largest release push body.
     pub max_push_bytes: usize,
+    /// How often checkpoints get RFC 3161 tokens at the least.
+    pub checkpoint_stamp_interval: Duration,
     /// Seed the demo tenant.
     pub demo: bool,
 }
@@ -154,6 +162,12 @@ impl ServeArgs {
                 .or(file.max_push_bytes)
                 .unwrap_or(crate::DEFAULT_PUSH_BODY_BYTES),
             demo: self.demo || file.demo.unwrap_or(false),
+            checkpoint_stamp_interval: Duration::from_secs(
+                self.checkpoint_stamp_secs
+                    .or(file.checkpoint_stamp_secs)
+                    .unwrap_or(60)
+                    .max(1),
+            ),
         };
         cfg.validate()?;
         Ok(cfg)
@@ -245,6 +259,7 @@ mod tests {
             log_format: None,
             checkpoint_interval_ms: None,
             max_push_bytes: None,
+            checkpoint_stamp_secs: None,
             demo: false,
         };
         let c = args.resolve().unwrap();

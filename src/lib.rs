@@ -65,6 +65,10 @@ pub fn app(state: AppState) -> Router {
         .route("/tenants/{tenant}/log/checkpoint", get(log_api::checkpoint))
         .route("/tenants/{tenant}/log/key", get(log_api::key))
         .route(
+            "/tenants/{tenant}/log/checkpoint.tsr",
+            get(log_api::checkpoint_token),
+        )
+        .route(
             "/tenants/{tenant}/log/proof/inclusion",
             get(log_api::inclusion),
         )

@@ -85,6 +85,69 @@ pub async fn checkpoint(
     }
 }
 
+/// `GET …/log/checkpoint.tsr[?size=N]`: an RFC 3161 reply from the built-in
+/// TSA over the exact bytes of the checkpoint (the latest, or the one
+/// published at size N). The first request for a size makes the token;
+/// later ones get the same bytes. `serve` also stamps each log's latest
+/// checkpoint on a timer, so one exists at least every interval.
+pub async fn checkpoint_token(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<CheckpointQuery>,
+) -> Result<Response, ApiError> {
+    let log = tenant_log(&state, &p, &tenant, ANY)?;
+    let cp = match q.size {
+        None => log.checkpoint().await?,
+        Some(size) => {
+            let current = log.size();
+            if size > current {
+                return Err(ApiError::Unprocessable(format!(
+                    "size must be at most the tree size {current}"
+                )));
+            }
+            log.checkpoint_at(size)?.ok_or_else(|| {
+                ApiError::NotFound(format!("no checkpoint was published at size {size}"))
+            })?
+        }
+    };
+    let reply = stamp_checkpoint(&state, &tenant, cp.size, &cp.note)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/timestamp-reply"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=31536000, immutable"),
+            ),
+        ],
+        [("checkpoint-size", cp.size.to_string())],
+        reply,
+    )
+        .into_response())
+}
+
+/// The stored TSA reply for a tenant's checkpoint at `size`, made now if
+/// there is none yet. Its imprint is SHA-256 of the checkpoint note bytes.
+pub fn stamp_checkpoint(
+    state: &AppState,
+    tenant: &str,
+    size: u64,
+    note: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let key = format!("cp-tsr/{tenant}/{size:020}");
+    if let Some(r) = state.store().app_get(key.as_bytes())? {
+        return Ok(r);
+    }
+    let reply = state.tsa().stamp_reply(note.as_bytes())?;
+    state
+        .store()
+        .app_write(&[(key.as_bytes(), Some(reply.as_slice()))])?;
+    Ok(reply)
+}
+
 /// `GET …/log/key`: the C2SP verifier key string of the log's checkpoints.
 pub async fn key(
     State(state): State<AppState>,

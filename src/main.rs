@@ -55,7 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         );
                     }
                 }
-                evident::server::serve(state, cfg.listen).await
+                evident::server::serve(state, cfg.listen, cfg.checkpoint_stamp_interval).await
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -76,7 +76,11 @@ pub fn open(
 }
 
 /// Serves `state` on `listen` until SIGINT or SIGTERM.
-pub async fn serve(state: AppState, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    stamp_interval: std::time::Duration,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -84,12 +88,43 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
     // Tests and scripts read this line to learn the port when given :0.
     println!("EVIDENT_LISTENING=http://{addr}");
+    let stamper = tokio::spawn(stamp_checkpoints(state.clone(), stamp_interval));
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(shutdown())
         .await
         .context("serving HTTP")?;
+    stamper.abort();
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Every `interval`, gives each tenant log's latest published checkpoint an
+/// RFC 3161 token if it has none, so a token exists at least that often.
+async fn stamp_checkpoints(state: AppState, interval: std::time::Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Ok(tenants) = state.tenants() else {
+            continue;
+        };
+        for t in tenants {
+            let Ok(log) = state.log(&t.slug) else {
+                continue;
+            };
+            let Some(cp) = log.latest_published() else {
+                continue;
+            };
+            let (st, slug) = (state.clone(), t.slug.clone());
+            let res = tokio::task::spawn_blocking(move || {
+                crate::log_api::stamp_checkpoint(&st, &slug, cp.size, &cp.note)
+            })
+            .await;
+            if let Ok(Err(e)) = res {
+                tracing::warn!(tenant = %t.slug, error = %e, "could not timestamp the checkpoint");
+            }
+        }
+    }
 }
 
 async fn shutdown() {

@@ -281,6 +281,22 @@ impl Tsa {
         }
     }
 
+    /// A granted `TimeStampResp` (DER) over SHA-256 of `data`, with the TSA
+    /// certificate in the token: what the server stamps its own documents with.
+    pub fn stamp_reply(&self, data: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let digest: [u8; 32] = Sha256::digest(data).into();
+        let token = cms::content_info::ContentInfo::from_der(&self.stamp_sha256(&digest)?)?;
+        Ok(TimeStampResp {
+            status: PkiStatusInfo {
+                status: PkiStatus::Accepted,
+                status_string: None,
+                fail_info: None,
+            },
+            time_stamp_token: Some(token),
+        }
+        .to_der()?)
+    }
+
     /// A token over a SHA-256 digest (for the server's own use).
     pub fn stamp_sha256(&self, digest: &[u8; 32]) -> anyhow::Result<Vec<u8>> {
         let imprint = MessageImprint {

@@ -202,6 +202,65 @@ print("verified" if v.verify_message(resp, open(sys.argv[4], "rb").read()) else 
         out.contains("Status: Rejected") && out.contains("the data submitted has the wrong format"),
         "{out}"
     );
+    // Checkpoints carry tokens over their exact bytes.
+    let op = s.operator_token.clone().unwrap();
+    let v: serde_json::Value = s
+        .post("/api/v1/tenants", &op)
+        .send_json(serde_json::json!({"slug": "acme", "name": "Acme"}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
+    let note = s
+        .get("/api/v1/tenants/acme/log/checkpoint", &admin)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    std::fs::write(dir.join("checkpoint.txt"), &note).unwrap();
+    let size = note.lines().nth(1).unwrap().to_owned();
+    let fetch = |q: &str| {
+        let r = s
+            .get(
+                &format!("/api/v1/tenants/acme/log/checkpoint.tsr{q}"),
+                &admin,
+            )
+            .call()
+            .unwrap();
+        assert_eq!(r.header("checkpoint-size"), Some(size.as_str()));
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut r.into_reader(), &mut b).unwrap();
+        b
+    };
+    let first = fetch("");
+    assert_eq!(
+        fetch(&format!("?size={size}")),
+        first,
+        "one token per checkpoint"
+    );
+    std::fs::write(dir.join("cp.tsr"), &first).unwrap();
+    let (ok, out) = openssl(
+        &[
+            "ts",
+            "-verify",
+            "-data",
+            "checkpoint.txt",
+            "-in",
+            "cp.tsr",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "tsa.pem",
+        ],
+        dir,
+    );
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+    let e = s
+        .get("/api/v1/tenants/acme/log/checkpoint.tsr?size=999", &admin)
+        .call()
+        .unwrap_err();
+    assert!(matches!(e, ureq::Error::Status(422, _)), "{e:?}");
+
     // The wrong media type is a JSON 415.
     let e = ureq::post(&format!("{}/tsa", s.url))
         .set("Content-Type", "application/json")
