@@ -94,6 +94,13 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provenance_sha256: Option<String>,
     },
+    /// A tenant export-signing key was created (ECDSA P-256).
+    ExportKeyCreated {
+        /// Key id: first 16 hex digits of SHA-256 of the SubjectPublicKeyInfo DER.
+        key_id: String,
+        /// SHA-256 (hex) of the SubjectPublicKeyInfo DER.
+        public_key_sha256: String,
+    },
     /// An SBOM export of a release revision was produced for the first time.
     ExportIssued {
         /// Product.

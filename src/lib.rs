@@ -20,6 +20,7 @@ pub mod push;
 pub mod releases;
 pub mod schema;
 pub mod server;
+pub mod signing;
 pub mod state;
 pub mod tenants;
 pub mod tsa;
@@ -82,6 +83,11 @@ pub fn app(state: AppState) -> Router {
             post(releases::push_handler).layer(DefaultBodyLimit::max(state.push_body_limit())),
         )
         .route("/tenants/{tenant}/products", get(releases::products))
+        .route("/tenants/{tenant}/keys", get(signing::list_keys))
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sig",
+            get(releases::export_signature),
+        )
         .route(
             "/tenants/{tenant}/products/{product}/releases",
             get(releases::list),

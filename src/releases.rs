@@ -869,6 +869,42 @@ pub async fn export(
     ))
 }
 
+/// `GET …/releases/{tag}/sbom.sig?format=F&revision=N`: the tenant key's
+/// DER ECDSA-SHA256 signature over the exact bytes `…/sbom` serves for the
+/// same query; header `Evident-Key-Id` names the key in `GET …/keys`.
+pub async fn export_signature(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): Path<(String, String, String)>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    principal.require(&tenant, READERS)?;
+    state.tenant_log(&tenant)?;
+    let format = match q.format.as_deref() {
+        None => ExportFormat::CyclonedxJson,
+        Some(f) => ExportFormat::parse(f).ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "format {f:?} is not one of {}",
+                ExportFormat::ALL.map(ExportFormat::name).join(", ")
+            ))
+        })?,
+    };
+    let (rec, release) = load(&state, &tenant, &product, &tag, q.revision)?;
+    let m = model(&state, &rec)?;
+    let (key_id, key) = crate::signing::current_key(&state, &tenant, principal.actor()).await?;
+    let name = format!("{}.sig", release.file_name(format));
+    let sig = tokio::task::spawn_blocking(move || {
+        crate::signing::sign(&key, &format.write(&m, &release))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("signing task failed: {e}")))?;
+    let mut res = attachment(sig, "application/octet-stream", &name);
+    if let Ok(v) = HeaderValue::from_str(&key_id) {
+        res.headers_mut().insert("evident-key-id", v);
+    }
+    Ok(res)
+}
+
 /// Appends `export_issued` the first time these bytes of this revision and
 /// format are produced. Should the bytes ever differ from bytes logged
 /// before (a change of the writers), the new digest is logged too, once, so

@@ -42,7 +42,7 @@ pub fn open(
         .with_observer(metrics.clone());
     let (keys, _) = PlatformKeys::load_or_generate(&store, &master)?;
     let tsa = crate::tsa::Tsa::load_or_generate(&store, &master)?;
-    let state = AppState::new(store, keys, tsa, public_host.to_owned(), metrics);
+    let state = AppState::new(store, keys, tsa, master, public_host.to_owned(), metrics);
     state.metrics().tenants.set(state.tenants()?.len() as i64);
     // The operator token is minted once, on first start, and never shown again.
     let operator_token = if state.store().app_get(b"operator-token")?.is_none() {

@@ -39,6 +39,8 @@ pub struct AppState {
 struct Inner {
     store: Store,
     tsa: crate::tsa::Tsa,
+    /// Seals and opens tenant keys.
+    master: crate::keys::MasterKey,
     keys: PlatformKeys,
     public_host: String,
     metrics: Arc<Metrics>,
@@ -75,6 +77,7 @@ impl AppState {
         store: Store,
         keys: PlatformKeys,
         tsa: crate::tsa::Tsa,
+        master: crate::keys::MasterKey,
         public_host: String,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -82,6 +85,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 tsa,
+                master,
                 keys,
                 public_host,
                 metrics,
@@ -323,6 +327,11 @@ impl AppState {
     /// hold it until its batch has committed).
     pub async fn creation_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.inner.creating.clone().lock_owned().await
+    }
+
+    /// The master key (seals tenant export keys).
+    pub fn master(&self) -> &crate::keys::MasterKey {
+        &self.inner.master
     }
 
     /// The built-in time-stamping authority.
