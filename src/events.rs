@@ -101,6 +101,15 @@ pub enum EventBody {
         /// SHA-256 (hex) of the SubjectPublicKeyInfo DER.
         public_key_sha256: String,
     },
+    /// The tenant export-signing key was rotated; the old key stays listed.
+    ExportKeyRotated {
+        /// The key that signed until now.
+        old_key_id: String,
+        /// The new key's id.
+        key_id: String,
+        /// SHA-256 (hex) of the new SubjectPublicKeyInfo DER.
+        public_key_sha256: String,
+    },
     /// An SBOM export of a release revision was produced for the first time.
     ExportIssued {
         /// Product.

@@ -84,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/tenants/{tenant}/products", get(releases::products))
         .route("/tenants/{tenant}/keys", get(signing::list_keys))
+        .route("/tenants/{tenant}/keys/rotate", post(signing::rotate))
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sig",
             get(releases::export_signature),

@@ -53,6 +53,17 @@ pub async fn current_key(
     if let Some(k) = load_current(state, tenant)? {
         return Ok(k);
     }
+    create_key(state, tenant, actor, None).await
+}
+
+/// Makes a new current key; with `retire`, that key's record gets its end
+/// of validity and the event is `export_key_rotated`. Call under the release lock.
+async fn create_key(
+    state: &AppState,
+    tenant: &str,
+    actor: Actor,
+    retire: Option<String>,
+) -> Result<(String, SigningKey), ApiError> {
     let key = SigningKey::random(&mut rand::rngs::OsRng);
     let spki = key
         .verifying_key()
@@ -63,36 +74,86 @@ pub async fn current_key(
         .verifying_key()
         .to_public_key_pem(LineEnding::LF)
         .map_err(|e| ApiError::Internal(format!("encoding a public key: {e}")))?;
+    let now = rfc3339(now_unix());
     let rec = PublicKeyRecord {
         key_id: key_id.clone(),
         algorithm: "ecdsa-p256-sha256".into(),
         public_key_pem: pem,
-        valid_from: rfc3339(now_unix()),
+        valid_from: now.clone(),
         valid_until: None,
     };
     let sealed = state
         .master()
         .seal(&format!("tenant-key/{tenant}"), &key.to_bytes());
-    let ops = vec![
+    let json =
+        |r: &PublicKeyRecord| serde_json::to_vec(r).map_err(|e| ApiError::Internal(e.to_string()));
+    let mut ops = vec![
         (
             format!("tenant-key/{tenant}/{key_id}").into_bytes(),
             Some(sealed),
         ),
         (
             format!("tenant-pub/{tenant}/{key_id}").into_bytes(),
-            Some(serde_json::to_vec(&rec).map_err(|e| ApiError::Internal(e.to_string()))?),
+            Some(json(&rec)?),
         ),
         (
             format!("tenant-key-current/{tenant}").into_bytes(),
             Some(key_id.clone().into_bytes()),
         ),
     ];
-    let event = EventBody::ExportKeyCreated {
-        key_id: key_id.clone(),
-        public_key_sha256: hex::encode(Sha256::digest(spki.as_bytes())),
+    let public_key_sha256 = hex::encode(Sha256::digest(spki.as_bytes()));
+    let event = match retire {
+        None => EventBody::ExportKeyCreated {
+            key_id: key_id.clone(),
+            public_key_sha256,
+        },
+        Some(old) => {
+            let k = format!("tenant-pub/{tenant}/{old}");
+            let mut old_rec: PublicKeyRecord = state
+                .store()
+                .app_get(k.as_bytes())?
+                .and_then(|v| serde_json::from_slice(&v).ok())
+                .ok_or_else(|| ApiError::Internal(format!("key record {old} is missing")))?;
+            old_rec.valid_until = Some(now);
+            ops.push((k.into_bytes(), Some(json(&old_rec)?)));
+            EventBody::ExportKeyRotated {
+                old_key_id: old,
+                key_id: key_id.clone(),
+                public_key_sha256,
+            }
+        }
     };
     state.record(tenant, actor, event, ops).await?;
     Ok((key_id, key))
+}
+
+/// `POST /api/v1/tenants/{tenant}/keys/rotate` (admin): a new export key
+/// signs from now on; the old one stays listed, with its end of validity,
+/// so what it signed keeps verifying.
+pub async fn rotate(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(tenant): Path<String>,
+) -> Result<(axum::http::StatusCode, ApiJson<PublicKeyRecord>), ApiError> {
+    principal.require(&tenant, &[Scope::Admin])?;
+    state.tenant_log(&tenant)?;
+    let actor = principal.actor();
+    let st = state.clone();
+    // Its own task: a client that goes away cannot cut the rotation in half.
+    let (key_id, tenant) = tokio::spawn(async move {
+        let _lock = st.release_lock().await;
+        let old = load_current(&st, &tenant)?.map(|(id, _)| id);
+        let tenant_key = create_key(&st, &tenant, actor, old).await;
+        tenant_key.map(|k| (k.0, tenant))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("rotation task failed: {e}")))??;
+    let rec = state
+        .store()
+        .app_get(format!("tenant-pub/{tenant}/{key_id}").as_bytes())?
+        .and_then(|v| serde_json::from_slice(&v).ok())
+        .ok_or_else(|| ApiError::Internal("the new key record is missing".into()))?;
+    Ok((axum::http::StatusCode::CREATED, ApiJson(rec)))
 }
 
 fn load_current(state: &AppState, tenant: &str) -> Result<Option<(String, SigningKey)>, ApiError> {

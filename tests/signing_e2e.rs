@@ -126,7 +126,74 @@ fn export_signatures_verify_with_openssl() {
     }
     assert!(key_ids.windows(2).all(|w| w[0] == w[1]));
 
-    // The key's creation is in the log.
+    // Rotation: the old key stays listed with its end of validity; the old
+    // signature still verifies with it; new signatures use the new key.
+    std::fs::write(dir.join("old.pem"), {
+        let keys: Value = s
+            .get("/api/v1/tenants/acme/keys", &admin)
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        keys[0]["public_key_pem"].as_str().unwrap().to_owned()
+    })
+    .unwrap();
+    let old_export = read(
+        s.get(&format!("{base}/sbom?format=spdx-json"), &push)
+            .call()
+            .unwrap(),
+    );
+    let old_sig = read(
+        s.get(&format!("{base}/sbom.sig?format=spdx-json"), &push)
+            .call()
+            .unwrap(),
+    );
+    match s.post("/api/v1/tenants/acme/keys/rotate", &push).call() {
+        Err(ureq::Error::Status(404, _)) => {}
+        other => panic!("a push token rotated the key: {other:?}"),
+    }
+    let new: Value = s
+        .post("/api/v1/tenants/acme/keys/rotate", &admin)
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_ne!(new["key_id"], key_ids[0].as_str());
+    let keys: Value = s
+        .get("/api/v1/tenants/acme/keys", &admin)
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 2, "{keys}");
+    let old_rec = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key_id"] == key_ids[0].as_str())
+        .unwrap();
+    assert!(old_rec["valid_until"].is_string(), "{keys}");
+    std::fs::write(dir.join("export"), &old_export).unwrap();
+    std::fs::write(dir.join("sig.der"), &old_sig).unwrap();
+    std::fs::copy(dir.join("old.pem"), dir.join("pub.pem")).unwrap();
+    let (ok, out) = dgst_verify(dir, "export");
+    assert!(
+        ok,
+        "the old signature no longer verifies with the old key: {out}"
+    );
+    let r = s
+        .get(&format!("{base}/sbom.sig?format=spdx-json"), &push)
+        .call()
+        .unwrap();
+    assert_eq!(r.header("evident-key-id"), new["key_id"].as_str());
+    std::fs::write(dir.join("sig.der"), read(r)).unwrap();
+    let (ok, _) = dgst_verify(dir, "export");
+    assert!(!ok, "a new signature verified with the old key");
+    std::fs::write(dir.join("pub.pem"), new["public_key_pem"].as_str().unwrap()).unwrap();
+    let (ok, out) = dgst_verify(dir, "export");
+    assert!(ok, "{out}");
+
+    // The key's creation and rotation are in the log.
     let note = s
         .get("/api/v1/tenants/acme/log/checkpoint", &admin)
         .call()
@@ -135,12 +202,16 @@ fn export_signatures_verify_with_openssl() {
         .unwrap();
     let size = note.lines().nth(1).unwrap().to_owned();
     let v: Value = s
-        .get(&format!("/api/v1/tenants/acme/log/entries?start=0&end={size}"), &admin)
+        .get(
+            &format!("/api/v1/tenants/acme/log/entries?start=0&end={size}"),
+            &admin,
+        )
         .call()
         .unwrap()
         .into_json()
         .unwrap();
     assert!(v.to_string().contains("export_key_created"), "{v}");
+    assert!(v.to_string().contains("export_key_rotated"), "{v}");
     // Another tenant sees nothing.
     let v: Value = s
         .post("/api/v1/tenants", &op)
