@@ -90,6 +90,10 @@ pub fn app(state: AppState) -> Router {
             get(releases::export_signature),
         )
         .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sig.tsr",
+            get(releases::signature_timestamp),
+        )
+        .route(
             "/tenants/{tenant}/products/{product}/releases",
             get(releases::list),
         )

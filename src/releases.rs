@@ -905,6 +905,52 @@ pub async fn export_signature(
     Ok(res)
 }
 
+/// `GET …/releases/{tag}/sbom.sig.tsr?format=F&revision=N`: an RFC 3161
+/// reply from the built-in TSA over the bytes of `…/sbom.sig` (the current
+/// key's signature), made once per signature and kept.
+pub async fn signature_timestamp(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): Path<(String, String, String)>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    principal.require(&tenant, READERS)?;
+    state.tenant_log(&tenant)?;
+    let format = match q.format.as_deref() {
+        None => ExportFormat::CyclonedxJson,
+        Some(f) => ExportFormat::parse(f).ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "format {f:?} is not one of {}",
+                ExportFormat::ALL.map(ExportFormat::name).join(", ")
+            ))
+        })?,
+    };
+    let (rec, release) = load(&state, &tenant, &product, &tag, q.revision)?;
+    let m = model(&state, &rec)?;
+    let (key_id, key) = crate::signing::current_key(&state, &tenant, principal.actor()).await?;
+    let name = format!("{}.sig.tsr", release.file_name(format));
+    let st = state.clone();
+    let store_key = format!("sig-tsr/{key_id}/");
+    let reply = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let sig = crate::signing::sign(&key, &format.write(&m, &release));
+        let k = format!("{store_key}{}", sha256_hex(&sig));
+        if let Some(r) = st.store().app_get(k.as_bytes())? {
+            return Ok(r);
+        }
+        let r = st.tsa().stamp_reply(&sig)?;
+        st.store()
+            .app_write(&[(k.as_bytes(), Some(r.as_slice()))])?;
+        Ok(r)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("timestamp task failed: {e}")))??;
+    let mut res = attachment(reply, "application/timestamp-reply", &name);
+    if let Ok(v) = HeaderValue::from_str(&key_id) {
+        res.headers_mut().insert("evident-key-id", v);
+    }
+    Ok(res)
+}
+
 /// Appends `export_issued` the first time these bytes of this revision and
 /// format are produced. Should the bytes ever differ from bytes logged
 /// before (a change of the writers), the new digest is logged too, once, so

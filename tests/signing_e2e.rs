@@ -118,6 +118,51 @@ fn export_signatures_verify_with_openssl() {
                 .unwrap(),
         );
         assert_eq!(again, sig, "{f}: signatures are deterministic");
+        // An RFC 3161 token over the signature, the same on every request.
+        let tsr = read(
+            s.get(&format!("{base}/sbom.sig.tsr?format={f}"), &push)
+                .call()
+                .unwrap(),
+        );
+        let again_tsr = read(
+            s.get(&format!("{base}/sbom.sig.tsr?format={f}"), &push)
+                .call()
+                .unwrap(),
+        );
+        assert_eq!(tsr, again_tsr, "{f}: one token per signature");
+        std::fs::write(dir.join("sig.tsr"), &tsr).unwrap();
+        let chain = ureq::get(&format!("{}/tsa/certs", s.url))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        let certs: Vec<&str> = chain
+            .split_inclusive("-----END CERTIFICATE-----\n")
+            .collect();
+        std::fs::write(dir.join("tsa.pem"), certs[0]).unwrap();
+        std::fs::write(dir.join("root.pem"), certs[1]).unwrap();
+        let out = Command::new("openssl")
+            .args([
+                "ts",
+                "-verify",
+                "-data",
+                "sig.der",
+                "-in",
+                "sig.tsr",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                "tsa.pem",
+            ])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && text.contains("Verification: OK"),
+            "{f}: {text}"
+        );
         let mut bad = export.clone();
         bad[export.len() / 2] ^= 0x20;
         std::fs::write(dir.join("bad"), &bad).unwrap();
