@@ -86,11 +86,15 @@ pub async fn serve(
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
+    // Install the signal handlers before announcing the address, so a
+    // SIGTERM sent as soon as the line appears is a graceful shutdown, not
+    // the default action.
+    let shutdown = shutdown_signal()?;
     // Tests and scripts read this line to learn the port when given :0.
     println!("EVIDENT_LISTENING=http://{addr}");
     let stamper = tokio::spawn(stamp_checkpoints(state.clone(), stamp_interval));
     axum::serve(listener, crate::app(state))
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
     stamper.abort();
@@ -127,18 +131,20 @@ async fn stamp_checkpoints(state: AppState, interval: std::time::Duration) {
     }
 }
 
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future that completes on SIGINT or SIGTERM; the handlers are
+/// registered when this is called, not when it is first polled.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let ctrl_c = tokio::signal::ctrl_c();
+    Ok(async move {
+        #[cfg(unix)]
+        let term = async move {
+            term.recv().await;
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    })
 }
