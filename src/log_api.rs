@@ -68,21 +68,31 @@ pub async fn checkpoint(
     ApiQuery(q): ApiQuery<CheckpointQuery>,
 ) -> Result<Response, ApiError> {
     let log = tenant_log(&state, &p, &tenant, ANY)?;
-    match q.size {
-        None => Ok(text(log.checkpoint().await?.note, "no-cache")),
-        Some(size) => {
-            let current = log.size();
-            if size > current {
-                return Err(ApiError::Unprocessable(format!(
-                    "size must be at most the tree size {current}"
-                )));
-            }
-            let cp = log.checkpoint_at(size)?.ok_or_else(|| {
-                ApiError::NotFound(format!("no checkpoint was published at size {size}"))
-            })?;
-            Ok(text(cp.note, "private, max-age=31536000, immutable"))
-        }
+    let cache = if q.size.is_some() {
+        "private, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    Ok(text(checkpoint_for(&log, q.size).await?.note, cache))
+}
+
+/// The latest checkpoint (published now if the tree grew), or the one
+/// published at exactly `size`.
+async fn checkpoint_for(
+    log: &evident_log::Log,
+    size: Option<u64>,
+) -> Result<evident_log::SignedCheckpoint, ApiError> {
+    let Some(size) = size else {
+        return Ok(log.checkpoint().await?);
+    };
+    let current = log.size();
+    if size > current {
+        return Err(ApiError::Unprocessable(format!(
+            "size must be at most the tree size {current}"
+        )));
     }
+    log.checkpoint_at(size)?
+        .ok_or_else(|| ApiError::NotFound(format!("no checkpoint was published at size {size}")))
 }
 
 /// `GET …/log/checkpoint.tsr[?size=N]`: an RFC 3161 reply from the built-in
@@ -97,20 +107,7 @@ pub async fn checkpoint_token(
     ApiQuery(q): ApiQuery<CheckpointQuery>,
 ) -> Result<Response, ApiError> {
     let log = tenant_log(&state, &p, &tenant, ANY)?;
-    let cp = match q.size {
-        None => log.checkpoint().await?,
-        Some(size) => {
-            let current = log.size();
-            if size > current {
-                return Err(ApiError::Unprocessable(format!(
-                    "size must be at most the tree size {current}"
-                )));
-            }
-            log.checkpoint_at(size)?.ok_or_else(|| {
-                ApiError::NotFound(format!("no checkpoint was published at size {size}"))
-            })?
-        }
-    };
+    let cp = checkpoint_for(&log, q.size).await?;
     let reply = stamp_checkpoint(&state, &tenant, cp.size, &cp.note)?;
     Ok((
         [

@@ -843,15 +843,7 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     principal.require(&tenant, READERS)?;
     state.tenant_log(&tenant)?;
-    let format = match q.format.as_deref() {
-        None => ExportFormat::CyclonedxJson,
-        Some(f) => ExportFormat::parse(f).ok_or_else(|| {
-            ApiError::Unprocessable(format!(
-                "format {f:?} is not one of {}",
-                ExportFormat::ALL.map(ExportFormat::name).join(", ")
-            ))
-        })?,
-    };
+    let format = export_format(&q)?;
     let (rec, release) = load(&state, &tenant, &product, &tag, q.revision)?;
     let m = model(&state, &rec)?;
     let (bytes, release) =
@@ -869,6 +861,49 @@ pub async fn export(
     ))
 }
 
+/// The `format=` of an export query (CycloneDX JSON when absent); 422
+/// listing the accepted values otherwise.
+fn export_format(q: &ExportQuery) -> Result<ExportFormat, ApiError> {
+    match q.format.as_deref() {
+        None => Ok(ExportFormat::CyclonedxJson),
+        Some(f) => ExportFormat::parse(f).ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "format {f:?} is not one of {}",
+                ExportFormat::ALL.map(ExportFormat::name).join(", ")
+            ))
+        }),
+    }
+}
+
+/// The current key's signature over the export these query values select,
+/// with the key id and the release (for file names).
+async fn signed_export(
+    state: &AppState,
+    principal: &Principal,
+    (tenant, product, tag): (&str, &str, &str),
+    q: &ExportQuery,
+) -> Result<(ExportFormat, Release, String, Vec<u8>), ApiError> {
+    principal.require(tenant, READERS)?;
+    state.tenant_log(tenant)?;
+    let format = export_format(q)?;
+    let (rec, release) = load(state, tenant, product, tag, q.revision)?;
+    let m = model(state, &rec)?;
+    let (key_id, key) = crate::signing::current_key(state, tenant, principal.actor()).await?;
+    let r = release.clone();
+    let sig =
+        tokio::task::spawn_blocking(move || crate::signing::sign(&key, &format.write(&m, &r)))
+            .await
+            .map_err(|e| ApiError::Internal(format!("signing task failed: {e}")))?;
+    Ok((format, release, key_id, sig))
+}
+
+fn with_key_id(mut res: Response, key_id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(key_id) {
+        res.headers_mut().insert("evident-key-id", v);
+    }
+    res
+}
+
 /// `GET …/releases/{tag}/sbom.sig?format=F&revision=N`: the tenant key's
 /// DER ECDSA-SHA256 signature over the exact bytes `…/sbom` serves for the
 /// same query; header `Evident-Key-Id` names the key in `GET …/keys`.
@@ -878,31 +913,13 @@ pub async fn export_signature(
     Path((tenant, product, tag)): Path<(String, String, String)>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    principal.require(&tenant, READERS)?;
-    state.tenant_log(&tenant)?;
-    let format = match q.format.as_deref() {
-        None => ExportFormat::CyclonedxJson,
-        Some(f) => ExportFormat::parse(f).ok_or_else(|| {
-            ApiError::Unprocessable(format!(
-                "format {f:?} is not one of {}",
-                ExportFormat::ALL.map(ExportFormat::name).join(", ")
-            ))
-        })?,
-    };
-    let (rec, release) = load(&state, &tenant, &product, &tag, q.revision)?;
-    let m = model(&state, &rec)?;
-    let (key_id, key) = crate::signing::current_key(&state, &tenant, principal.actor()).await?;
+    let (format, release, key_id, sig) =
+        signed_export(&state, &principal, (&tenant, &product, &tag), &q).await?;
     let name = format!("{}.sig", release.file_name(format));
-    let sig = tokio::task::spawn_blocking(move || {
-        crate::signing::sign(&key, &format.write(&m, &release))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("signing task failed: {e}")))?;
-    let mut res = attachment(sig, "application/octet-stream", &name);
-    if let Ok(v) = HeaderValue::from_str(&key_id) {
-        res.headers_mut().insert("evident-key-id", v);
-    }
-    Ok(res)
+    Ok(with_key_id(
+        attachment(sig, "application/octet-stream", &name),
+        &key_id,
+    ))
 }
 
 /// `GET …/releases/{tag}/sbom.sig.tsr?format=F&revision=N`: an RFC 3161
@@ -914,26 +931,12 @@ pub async fn signature_timestamp(
     Path((tenant, product, tag)): Path<(String, String, String)>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    principal.require(&tenant, READERS)?;
-    state.tenant_log(&tenant)?;
-    let format = match q.format.as_deref() {
-        None => ExportFormat::CyclonedxJson,
-        Some(f) => ExportFormat::parse(f).ok_or_else(|| {
-            ApiError::Unprocessable(format!(
-                "format {f:?} is not one of {}",
-                ExportFormat::ALL.map(ExportFormat::name).join(", ")
-            ))
-        })?,
-    };
-    let (rec, release) = load(&state, &tenant, &product, &tag, q.revision)?;
-    let m = model(&state, &rec)?;
-    let (key_id, key) = crate::signing::current_key(&state, &tenant, principal.actor()).await?;
+    let (format, release, key_id, sig) =
+        signed_export(&state, &principal, (&tenant, &product, &tag), &q).await?;
     let name = format!("{}.sig.tsr", release.file_name(format));
+    let k = format!("sig-tsr/{key_id}/{}", sha256_hex(&sig));
     let st = state.clone();
-    let store_key = format!("sig-tsr/{key_id}/");
     let reply = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
-        let sig = crate::signing::sign(&key, &format.write(&m, &release));
-        let k = format!("{store_key}{}", sha256_hex(&sig));
         if let Some(r) = st.store().app_get(k.as_bytes())? {
             return Ok(r);
         }
@@ -944,11 +947,10 @@ pub async fn signature_timestamp(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("timestamp task failed: {e}")))??;
-    let mut res = attachment(reply, "application/timestamp-reply", &name);
-    if let Ok(v) = HeaderValue::from_str(&key_id) {
-        res.headers_mut().insert("evident-key-id", v);
-    }
-    Ok(res)
+    Ok(with_key_id(
+        attachment(reply, "application/timestamp-reply", &name),
+        &key_id,
+    ))
 }
 
 /// Appends `export_issued` the first time these bytes of this revision and
