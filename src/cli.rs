@@ -75,6 +75,16 @@ pub struct ServeArgs {
     /// Seed a `demo` tenant with a real release on first start (idempotent).
     #[arg(long, env = "EVIDENT_DEMO")]
     pub demo: bool,
+    /// Take RFC 3161 tokens from this external TSA (http:// or https://)
+    /// instead of the built-in one. Needs --tsa-ca-file.
+    #[arg(long, env = "EVIDENT_TSA_URL")]
+    pub tsa_url: Option<String>,
+    /// PEM bundle of the CA certificates the external TSA's replies must chain to.
+    #[arg(long, env = "EVIDENT_TSA_CA_FILE")]
+    pub tsa_ca_file: Option<PathBuf>,
+    /// How long to wait for the external TSA, in seconds. Default 10.
+    #[arg(long, env = "EVIDENT_TSA_TIMEOUT_SECS")]
+    pub tsa_timeout_secs: Option<u64>,
 }
 
 /// The config file: the same settings as the flags.
@@ -97,6 +107,12 @@ pub struct FileConfig {
     pub checkpoint_stamp_secs: Option<u64>,
     /// See `--demo`.
     pub demo: Option<bool>,
+    /// See `--tsa-url`.
+    pub tsa_url: Option<String>,
+    /// See `--tsa-ca-file`.
+    pub tsa_ca_file: Option<PathBuf>,
+    /// See `--tsa-timeout-secs`.
+    pub tsa_timeout_secs: Option<u64>,
 }
 
 /// Resolved settings for `serve`.
@@ -118,6 +134,10 @@ pub struct ServeConfig {
     pub checkpoint_stamp_interval: Duration,
     /// Seed the demo tenant.
     pub demo: bool,
+    /// The external TSA: URL and CA bundle file.
+    pub external_tsa: Option<(String, PathBuf)>,
+    /// How long to wait for the external TSA.
+    pub tsa_timeout: Duration,
 }
 
 impl ServeArgs {
@@ -140,6 +160,17 @@ impl ServeArgs {
             .clone()
             .or(file.public_host)
             .unwrap_or_else(|| listen.to_string());
+        let external_tsa = match (
+            self.tsa_url.clone().or(file.tsa_url),
+            self.tsa_ca_file.clone().or(file.tsa_ca_file),
+        ) {
+            (Some(url), Some(ca)) => Some((url, ca)),
+            (None, None) => None,
+            (Some(_), None) => anyhow::bail!(
+                "--tsa-url needs --tsa-ca-file: the CA bundle its replies are checked against"
+            ),
+            (None, Some(_)) => anyhow::bail!("--tsa-ca-file is only used with --tsa-url"),
+        };
         let cfg = ServeConfig {
             data_dir: self
                 .data_dir
@@ -167,6 +198,13 @@ impl ServeArgs {
                     .or(file.checkpoint_stamp_secs)
                     .unwrap_or(60)
                     .max(1),
+            ),
+            external_tsa,
+            tsa_timeout: Duration::from_secs(
+                self.tsa_timeout_secs
+                    .or(file.tsa_timeout_secs)
+                    .unwrap_or(10)
+                    .clamp(1, 120),
             ),
         };
         cfg.validate()?;
@@ -261,6 +299,9 @@ mod tests {
             max_push_bytes: None,
             checkpoint_stamp_secs: None,
             demo: false,
+            tsa_url: None,
+            tsa_ca_file: None,
+            tsa_timeout_secs: None,
         };
         let c = args.resolve().unwrap();
         assert_eq!(c.listen.port(), 9100);
@@ -270,5 +311,22 @@ mod tests {
         assert!(args.resolve().is_err());
         std::fs::write(&f, "public_host = \"https://x/\"\n").unwrap();
         assert!(args.resolve().is_err());
+        // An external TSA needs its CA bundle, and the bundle needs the TSA.
+        std::fs::write(&f, "tsa_url = \"http://127.0.0.1:1/tsa\"\n").unwrap();
+        let e = args.resolve().unwrap_err().to_string();
+        assert!(e.contains("--tsa-ca-file"), "{e}");
+        std::fs::write(&f, "tsa_ca_file = \"ca.pem\"\n").unwrap();
+        assert!(args.resolve().is_err());
+        std::fs::write(
+            &f,
+            "tsa_url = \"http://127.0.0.1:1/tsa\"\ntsa_ca_file = \"ca.pem\"\n",
+        )
+        .unwrap();
+        let c = args.resolve().unwrap();
+        assert_eq!(
+            c.external_tsa,
+            Some(("http://127.0.0.1:1/tsa".into(), PathBuf::from("ca.pem")))
+        );
+        assert_eq!(c.tsa_timeout, Duration::from_secs(10));
     }
 }

@@ -43,6 +43,10 @@ pub enum ApiError {
     /// Storage is damaged or refused to sign (503); the detail is logged.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The configured external TSA gave no usable token, and this evidence
+    /// must not exist without one (503); the detail is logged.
+    #[error("timestamp unavailable: {0}")]
+    TsaUnavailable(String),
 }
 
 #[derive(Serialize)]
@@ -65,6 +69,7 @@ impl ApiError {
             }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::TsaUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "timestamp_unavailable"),
         }
     }
 
@@ -77,7 +82,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
-        let message = if status.is_server_error() {
+        let message = if let Self::TsaUnavailable(_) = self {
+            tracing::warn!(error = %self, "request failed");
+            "no RFC 3161 timestamp could be had from the configured time-stamping authority; try again later".into()
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             "the server could not complete the request; the operator's log has the details".into()
         } else {

@@ -122,6 +122,13 @@ pub enum EventBody {
         format: String,
         /// SHA-256 (hex) of the exact bytes served.
         sha256: String,
+        /// The export key that signed the bytes and the statement.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_id: Option<String>,
+        /// SHA-256 (hex) of the in-toto statement (the DSSE payload) that
+        /// pins the export to the artefact digests.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        statement_sha256: Option<String>,
     },
 }
 

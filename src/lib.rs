@@ -12,6 +12,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod evidence;
 pub mod keys;
 pub mod log_api;
 pub mod metrics;
@@ -23,6 +24,7 @@ pub mod server;
 pub mod signing;
 pub mod state;
 pub mod tenants;
+pub mod timestamps;
 pub mod tsa;
 
 use axum::{
@@ -87,11 +89,27 @@ pub fn app(state: AppState) -> Router {
         .route("/tenants/{tenant}/keys/rotate", post(signing::rotate))
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sig",
-            get(releases::export_signature),
+            get(evidence::export_signature),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sig.tsr",
-            get(releases::signature_timestamp),
+            get(evidence::signature_timestamp),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sigstore.json",
+            get(evidence::signature_bundle),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.intoto.sigstore.json",
+            get(evidence::attestation_bundle),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/verify.sh",
+            get(evidence::verify_script),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom-kit.tar.gz",
+            get(evidence::kit),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases",
@@ -103,7 +121,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/sbom",
-            get(releases::export),
+            get(evidence::export),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/sbom/original",
@@ -143,16 +161,24 @@ async fn tsa_reply(
             "POST /tsa takes Content-Type: application/timestamp-query".into(),
         ));
     }
-    let reply = tokio::task::spawn_blocking(move || state.tsa().respond(&body))
-        .await
-        .map_err(|e| ApiError::Internal(format!("TSA task failed: {e}")))?;
+    let reply =
+        tokio::task::spawn_blocking(move || state.tsa().builtin().map(|t| t.respond(&body)))
+            .await
+            .map_err(|e| ApiError::Internal(format!("TSA task failed: {e}")))?
+            .ok_or_else(|| {
+                ApiError::NotFound(
+                "the built-in TSA is off: this server takes its timestamps from an external TSA"
+                    .into(),
+            )
+            })?;
     Ok((
         [(header::CONTENT_TYPE, "application/timestamp-reply")],
         reply,
     ))
 }
 
-/// `GET /tsa/certs`: the TSA certificate and its root, PEM.
+/// `GET /tsa/certs`: the certificates that verify this server's tokens, PEM:
+/// the built-in TSA certificate and its root, or the external TSA's CA bundle.
 async fn tsa_certs(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/pem-certificate-chain")],

@@ -95,11 +95,12 @@ async fn checkpoint_for(
         .ok_or_else(|| ApiError::NotFound(format!("no checkpoint was published at size {size}")))
 }
 
-/// `GET …/log/checkpoint.tsr[?size=N]`: an RFC 3161 reply from the built-in
-/// TSA over the exact bytes of the checkpoint (the latest, or the one
+/// `GET …/log/checkpoint.tsr[?size=N]`: an RFC 3161 reply (from the built-in
+/// TSA, or the external one) over the exact bytes of the checkpoint (the latest, or the one
 /// published at size N). The first request for a size makes the token;
 /// later ones get the same bytes. `serve` also stamps each log's latest
-/// checkpoint on a timer, so one exists at least every interval.
+/// checkpoint on a timer, so one exists at least every interval. Fails
+/// closed: no token from an external TSA is a 503, never a reply without one.
 pub async fn checkpoint_token(
     State(state): State<AppState>,
     p: Principal,
@@ -108,7 +109,10 @@ pub async fn checkpoint_token(
 ) -> Result<Response, ApiError> {
     let log = tenant_log(&state, &p, &tenant, ANY)?;
     let cp = checkpoint_for(&log, q.size).await?;
-    let reply = stamp_checkpoint(&state, &tenant, cp.size, &cp.note)?;
+    let (st, size) = (state.clone(), cp.size);
+    let reply = tokio::task::spawn_blocking(move || stamp_checkpoint(&st, &tenant, size, &cp.note))
+        .await
+        .map_err(|e| ApiError::Internal(format!("timestamp task failed: {e}")))??;
     Ok((
         [
             (
@@ -120,7 +124,7 @@ pub async fn checkpoint_token(
                 HeaderValue::from_static("private, max-age=31536000, immutable"),
             ),
         ],
-        [("checkpoint-size", cp.size.to_string())],
+        [("checkpoint-size", size.to_string())],
         reply,
     )
         .into_response())
@@ -128,17 +132,20 @@ pub async fn checkpoint_token(
 
 /// The stored TSA reply for a tenant's checkpoint at `size`, made now if
 /// there is none yet. Its imprint is SHA-256 of the checkpoint note bytes.
+/// Blocking (an external TSA is asked over HTTP).
 pub fn stamp_checkpoint(
     state: &AppState,
     tenant: &str,
     size: u64,
     note: &str,
 ) -> Result<Vec<u8>, ApiError> {
-    let key = format!("cp-tsr/{tenant}/{size:020}");
+    let key = state
+        .tsa()
+        .cache_key(&format!("cp-tsr/{tenant}/{size:020}"));
     if let Some(r) = state.store().app_get(key.as_bytes())? {
         return Ok(r);
     }
-    let reply = state.tsa().stamp_reply(note.as_bytes())?;
+    let reply = state.tsa().stamp(note.as_bytes())?;
     state
         .store()
         .app_write(&[(key.as_bytes(), Some(reply.as_slice()))])?;

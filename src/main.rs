@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use evident::cli::{Cli, Cmd, DebugCmd, LogCmd, LogFormat};
 
@@ -38,7 +39,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )?;
                 tracing::info!(master_key = ?started.master_key, data_dir = %cfg.data_dir.display(), "opened");
-                let state = started.state.with_push_body_limit(cfg.max_push_bytes);
+                let mut state = started.state.with_push_body_limit(cfg.max_push_bytes);
+                if let Some((url, ca_file)) = &cfg.external_tsa {
+                    let ca = std::fs::read(ca_file).with_context(|| {
+                        format!("reading the TSA CA bundle {}", ca_file.display())
+                    })?;
+                    let ext = evident::timestamps::ExternalTsa::new(url, &ca, cfg.tsa_timeout)
+                        .with_context(|| format!("the external TSA {url}"))?;
+                    state = state.with_external_tsa(ext);
+                    tracing::info!(tsa = %url, "timestamps come from the external TSA; the built-in TSA is off");
+                }
                 if let Some(t) = &started.operator_token {
                     // Shown exactly once, on the first start of a data directory.
                     println!("EVIDENT_OPERATOR_TOKEN={t}");

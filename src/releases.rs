@@ -7,8 +7,9 @@
 //! - `model/<sha256 of the SBOM>`: the normalized model (JSON), fixed at first ingest;
 //! - `release/<tenant>/<product>/<tag>/<revision:010>`: the [`ReleaseRecord`];
 //! - `release-log/…/<revision:010>`: the index of its `release_pushed` event;
-//! - `export/…/<revision:010>/<format>/<sha256>`: present once that export
-//!   was logged, and `export-log/…` the index of its `export_issued` event.
+//! - `export/…/<revision:010>/<format>/<sha256>`: the issuance record of that
+//!   export (see `crate::evidence`), and `export-log/…` the index of its
+//!   `export_issued` event.
 
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ use crate::{
 };
 
 /// Scopes that may read releases and exports.
-const READERS: &[Scope] = &[Scope::Admin, Scope::Auditor, Scope::Push];
+pub(crate) const READERS: &[Scope] = &[Scope::Admin, Scope::Auditor, Scope::Push];
 
 /// At most this many artefacts per release.
 const MAX_ARTEFACTS: usize = 256;
@@ -225,7 +226,7 @@ fn check_name(what: &str, s: &str, extra: &[u8]) -> Result<(), ApiError> {
     }
 }
 
-fn prefix(tenant: &str, product: &str, tag: &str) -> String {
+pub(crate) fn prefix(tenant: &str, product: &str, tag: &str) -> String {
     format!("{tenant}/{product}/{tag}/")
 }
 
@@ -619,7 +620,7 @@ fn jcs<T: Serialize>(v: &T) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::Unprocessable(format!("not canonicalisable JSON: {e}")))
 }
 
-fn index_at(state: &AppState, key: &str) -> Result<Option<u64>, ApiError> {
+pub(crate) fn index_at(state: &AppState, key: &str) -> Result<Option<u64>, ApiError> {
     Ok(state
         .store()
         .app_get(key.as_bytes())?
@@ -756,7 +757,7 @@ pub struct ExportQuery {
 }
 
 /// Loads one revision (the latest by default) and its model.
-fn load(
+pub(crate) fn load(
     state: &AppState,
     tenant: &str,
     product: &str,
@@ -791,7 +792,7 @@ fn load(
     Ok((rec, release))
 }
 
-fn model(state: &AppState, rec: &ReleaseRecord) -> Result<Arc<Model>, ApiError> {
+pub(crate) fn model(state: &AppState, rec: &ReleaseRecord) -> Result<Arc<Model>, ApiError> {
     let sha = &rec.sbom.sha256;
     if let Some(m) = state.cached_model(sha) {
         return Ok(m);
@@ -808,13 +809,18 @@ fn model(state: &AppState, rec: &ReleaseRecord) -> Result<Arc<Model>, ApiError> 
 }
 
 /// A download: body, media type, attachment name, and `Repr-Digest`.
-fn attachment(bytes: Vec<u8>, media_type: &str, file_name: &str) -> Response {
+pub(crate) fn attachment(bytes: Vec<u8>, media_type: &str, file_name: &str) -> Response {
     let sha = Sha256::digest(&bytes);
     attachment_with(bytes, &sha, media_type, file_name)
 }
 
 /// [`attachment`] for bytes whose SHA-256 is already known.
-fn attachment_with(bytes: Vec<u8>, sha: &[u8], media_type: &str, file_name: &str) -> Response {
+pub(crate) fn attachment_with(
+    bytes: Vec<u8>,
+    sha: &[u8],
+    media_type: &str,
+    file_name: &str,
+) -> Response {
     let digest = base64::engine::general_purpose::STANDARD.encode(sha);
     let mut res = Response::new(Body::from(bytes));
     let h = res.headers_mut();
@@ -834,36 +840,9 @@ fn attachment_with(bytes: Vec<u8>, sha: &[u8], media_type: &str, file_name: &str
     res
 }
 
-/// `GET …/releases/{tag}/sbom?format=F&revision=N`.
-pub async fn export(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((tenant, product, tag)): Path<(String, String, String)>,
-    ApiQuery(q): ApiQuery<ExportQuery>,
-) -> Result<Response, ApiError> {
-    principal.require(&tenant, READERS)?;
-    state.tenant_log(&tenant)?;
-    let format = export_format(&q)?;
-    let (rec, release) = load(&state, &tenant, &product, &tag, q.revision)?;
-    let m = model(&state, &rec)?;
-    let (bytes, release) =
-        tokio::task::spawn_blocking(move || (format.write(&m, &release), release))
-            .await
-            .map_err(|e| ApiError::Internal(format!("export task failed: {e}")))?;
-    let digest = Sha256::digest(&bytes);
-    let sha = hex::encode(digest);
-    log_export_once(&state, &principal, &tenant, &rec, format, &sha).await?;
-    Ok(attachment_with(
-        bytes,
-        &digest,
-        format.media_type(),
-        &release.file_name(format),
-    ))
-}
-
 /// The `format=` of an export query (CycloneDX JSON when absent); 422
 /// listing the accepted values otherwise.
-fn export_format(q: &ExportQuery) -> Result<ExportFormat, ApiError> {
+pub(crate) fn export_format(q: &ExportQuery) -> Result<ExportFormat, ApiError> {
     match q.format.as_deref() {
         None => Ok(ExportFormat::CyclonedxJson),
         Some(f) => ExportFormat::parse(f).ok_or_else(|| {
@@ -873,135 +852,6 @@ fn export_format(q: &ExportQuery) -> Result<ExportFormat, ApiError> {
             ))
         }),
     }
-}
-
-/// The current key's signature over the export these query values select,
-/// with the key id and the release (for file names).
-async fn signed_export(
-    state: &AppState,
-    principal: &Principal,
-    (tenant, product, tag): (&str, &str, &str),
-    q: &ExportQuery,
-) -> Result<(ExportFormat, Release, String, Vec<u8>), ApiError> {
-    principal.require(tenant, READERS)?;
-    state.tenant_log(tenant)?;
-    let format = export_format(q)?;
-    let (rec, release) = load(state, tenant, product, tag, q.revision)?;
-    let m = model(state, &rec)?;
-    let (key_id, key) = crate::signing::current_key(state, tenant, principal.actor()).await?;
-    let r = release.clone();
-    let sig =
-        tokio::task::spawn_blocking(move || crate::signing::sign(&key, &format.write(&m, &r)))
-            .await
-            .map_err(|e| ApiError::Internal(format!("signing task failed: {e}")))?;
-    Ok((format, release, key_id, sig))
-}
-
-fn with_key_id(mut res: Response, key_id: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(key_id) {
-        res.headers_mut().insert("evident-key-id", v);
-    }
-    res
-}
-
-/// `GET …/releases/{tag}/sbom.sig?format=F&revision=N`: the tenant key's
-/// DER ECDSA-SHA256 signature over the exact bytes `…/sbom` serves for the
-/// same query; header `Evident-Key-Id` names the key in `GET …/keys`.
-pub async fn export_signature(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((tenant, product, tag)): Path<(String, String, String)>,
-    ApiQuery(q): ApiQuery<ExportQuery>,
-) -> Result<Response, ApiError> {
-    let (format, release, key_id, sig) =
-        signed_export(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let name = format!("{}.sig", release.file_name(format));
-    Ok(with_key_id(
-        attachment(sig, "application/octet-stream", &name),
-        &key_id,
-    ))
-}
-
-/// `GET …/releases/{tag}/sbom.sig.tsr?format=F&revision=N`: an RFC 3161
-/// reply from the built-in TSA over the bytes of `…/sbom.sig` (the current
-/// key's signature), made once per signature and kept.
-pub async fn signature_timestamp(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((tenant, product, tag)): Path<(String, String, String)>,
-    ApiQuery(q): ApiQuery<ExportQuery>,
-) -> Result<Response, ApiError> {
-    let (format, release, key_id, sig) =
-        signed_export(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let name = format!("{}.sig.tsr", release.file_name(format));
-    let k = format!("sig-tsr/{key_id}/{}", sha256_hex(&sig));
-    let st = state.clone();
-    let reply = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
-        if let Some(r) = st.store().app_get(k.as_bytes())? {
-            return Ok(r);
-        }
-        let r = st.tsa().stamp_reply(&sig)?;
-        st.store()
-            .app_write(&[(k.as_bytes(), Some(r.as_slice()))])?;
-        Ok(r)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("timestamp task failed: {e}")))??;
-    Ok(with_key_id(
-        attachment(reply, "application/timestamp-reply", &name),
-        &key_id,
-    ))
-}
-
-/// Appends `export_issued` the first time these bytes of this revision and
-/// format are produced. Should the bytes ever differ from bytes logged
-/// before (a change of the writers), the new digest is logged too, once, so
-/// the log always names what was served. The check and the append run in
-/// their own task under the release lock, so a client that goes away cannot
-/// let a second request log the same export again.
-async fn log_export_once(
-    state: &AppState,
-    principal: &Principal,
-    tenant: &str,
-    rec: &ReleaseRecord,
-    format: ExportFormat,
-    sha: &str,
-) -> Result<(), ApiError> {
-    let key = format!(
-        "export/{}{:010}/{}/{sha}",
-        prefix(tenant, &rec.product, &rec.tag),
-        rec.revision,
-        format.name()
-    );
-    if state.store().app_get(key.as_bytes())?.is_some() {
-        return Ok(());
-    }
-    let event = EventBody::ExportIssued {
-        product: rec.product.clone(),
-        tag: rec.tag.clone(),
-        revision: rec.revision,
-        format: format.name().to_owned(),
-        sha256: sha.to_owned(),
-    };
-    let (state, actor, tenant) = (state.clone(), principal.actor(), tenant.to_owned());
-    tokio::spawn(async move {
-        let _lock = state.release_lock().await;
-        if state.store().app_get(key.as_bytes())?.is_some() {
-            return Ok(());
-        }
-        let index_key = format!("export-log{}", &key["export".len()..]).into_bytes();
-        state
-            .record_indexed(
-                &tenant,
-                vec![(actor, event)],
-                vec![(key.into_bytes(), Some(Vec::new()))],
-                vec![index_key],
-            )
-            .await
-            .map(|_| ())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("export log task failed: {e}")))?
 }
 
 /// `GET …/releases/{tag}/sbom/original?revision=N`: the bytes as pushed.

@@ -18,6 +18,10 @@ pub fn all() -> Vec<(&'static str, RootSchema)> {
             schema_for!(crate::releases::ReleasePush),
         ),
         (
+            "sbom-export-statement.schema.json",
+            schema_for!(evident_verify::bundle::Statement),
+        ),
+        (
             "release.schema.json",
             schema_for!(crate::releases::ReleaseRecord),
         ),

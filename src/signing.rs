@@ -56,6 +56,28 @@ pub async fn current_key(
     create_key(state, tenant, actor, None).await
 }
 
+/// [`current_key`] for a caller that already holds the release lock.
+pub async fn current_key_locked(
+    state: &AppState,
+    tenant: &str,
+    actor: Actor,
+) -> Result<(String, SigningKey), ApiError> {
+    match load_current(state, tenant)? {
+        Some(k) => Ok(k),
+        None => create_key(state, tenant, actor, None).await,
+    }
+}
+
+/// The PEM public key of one of a tenant's export keys.
+pub fn public_pem(state: &AppState, tenant: &str, key_id: &str) -> Result<String, ApiError> {
+    state
+        .store()
+        .app_get(format!("tenant-pub/{tenant}/{key_id}").as_bytes())?
+        .and_then(|v| serde_json::from_slice::<PublicKeyRecord>(&v).ok())
+        .map(|r| r.public_key_pem)
+        .ok_or_else(|| ApiError::Internal(format!("key record {key_id} is missing")))
+}
+
 /// Makes a new current key; with `retire`, that key's record gets its end
 /// of validity and the event is `export_key_rotated`. Call under the release lock.
 async fn create_key(
@@ -69,7 +91,7 @@ async fn create_key(
         .verifying_key()
         .to_public_key_der()
         .map_err(|e| ApiError::Internal(format!("encoding a public key: {e}")))?;
-    let key_id = hex::encode(&Sha256::digest(spki.as_bytes())[..8]);
+    let key_id = evident_verify::bundle::key_id(spki.as_bytes());
     let pem = key
         .verifying_key()
         .to_public_key_pem(LineEnding::LF)

@@ -38,7 +38,8 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     store: Store,
-    tsa: crate::tsa::Tsa,
+    /// The built-in TSA, or the external one that replaces it.
+    tsa: crate::timestamps::Timestamps,
     /// Seals and opens tenant keys.
     master: crate::keys::MasterKey,
     keys: PlatformKeys,
@@ -84,7 +85,7 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 store,
-                tsa,
+                tsa: crate::timestamps::Timestamps::new(tsa, None),
                 master,
                 keys,
                 public_host,
@@ -103,6 +104,15 @@ impl AppState {
     pub fn with_push_body_limit(mut self, bytes: usize) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.push_body_limit = bytes;
+        }
+        self
+    }
+
+    /// Takes the server's tokens from an external TSA instead of the
+    /// built-in one. Call before serving (while this is the only handle).
+    pub fn with_external_tsa(mut self, external: crate::timestamps::ExternalTsa) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.tsa.set_external(external);
         }
         self
     }
@@ -334,8 +344,8 @@ impl AppState {
         &self.inner.master
     }
 
-    /// The built-in time-stamping authority.
-    pub fn tsa(&self) -> &crate::tsa::Tsa {
+    /// Where the server's RFC 3161 tokens come from.
+    pub fn tsa(&self) -> &crate::timestamps::Timestamps {
         &self.inner.tsa
     }
 

@@ -175,6 +175,8 @@ pub(crate) async fn create(
             ops,
         )
         .await?;
+    // Every tenant has an export-signing key from the start (its own event).
+    crate::signing::current_key(&state, &slug, principal.actor()).await?;
     state.metrics().tenants.inc();
     Ok(TenantCreated {
         slug: tenant.slug,

@@ -125,7 +125,8 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(acme["origin"], "evident.test/acme");
     assert_eq!(acme["log_index"], 0);
     assert_eq!(acme["admin_token"]["log_index"], 1);
-    // Publishes (and keeps) the checkpoint at size 2.
+    // Publishes (and keeps) the checkpoint at size 3 (the tenant's first
+    // three events: created, admin token, export key).
     let (s, first_cp, _) = api
         .call(
             "GET",
@@ -173,7 +174,8 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(s, StatusCode::CREATED, "{t}");
     assert_eq!(
         (t["scope"].as_str(), t["log_index"].as_u64()),
-        (Some("admin"), Some(2))
+        // 0 tenant_created, 1 token_issued, 2 export_key_created.
+        (Some("admin"), Some(3))
     );
     let (s, _) = api
         .json(
@@ -450,11 +452,11 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(key.trim(), acme["log_key"]);
     let verifier = NoteVerifier::parse(&key).unwrap();
     let cp = open_checkpoint(&cp_note, &verifier, Some("evident.test/acme")).unwrap();
-    assert_eq!(cp.size, 5);
+    assert_eq!(cp.size, 6);
     let (s, entries) = api
         .json(
             "GET",
-            "/api/v1/tenants/acme/log/entries?start=0&end=5",
+            "/api/v1/tenants/acme/log/entries?start=0&end=6",
             Some(&admin),
             None,
         )
@@ -471,6 +473,7 @@ async fn tenants_tokens_isolation_and_errors() {
         [
             "tenant_created",
             "token_issued",
+            "export_key_created",
             "token_issued",
             "token_issued",
             "token_revoked"
@@ -486,7 +489,7 @@ async fn tenants_tokens_isolation_and_errors() {
         let (s, p) = api
             .json(
                 "GET",
-                &format!("/api/v1/tenants/acme/log/proof/inclusion?index={i}&size=5"),
+                &format!("/api/v1/tenants/acme/log/proof/inclusion?index={i}&size=6"),
                 Some(&auditor),
                 None,
             )
@@ -495,7 +498,7 @@ async fn tenants_tokens_isolation_and_errors() {
         let p: InclusionProof = serde_json::from_value(p).unwrap();
         verify_inclusion(
             i,
-            5,
+            6,
             &leaf_hash(&leaf),
             &decode_hashes(&p.hashes).unwrap(),
             &cp.root,
@@ -505,30 +508,30 @@ async fn tenants_tokens_isolation_and_errors() {
     let (_, c) = api
         .json(
             "GET",
-            "/api/v1/tenants/acme/log/proof/consistency?old=2",
+            "/api/v1/tenants/acme/log/proof/consistency?old=3",
             Some(&auditor),
             None,
         )
         .await;
     let c: ConsistencyProof = serde_json::from_value(c).unwrap();
-    assert_eq!((c.old, c.new), (2, 5));
+    assert_eq!((c.old, c.new), (3, 6));
     let (_, old_note, _) = api
         .call(
             "GET",
-            "/api/v1/tenants/acme/log/checkpoint?size=2",
+            "/api/v1/tenants/acme/log/checkpoint?size=3",
             Some(&auditor),
             None,
         )
         .await;
     assert_eq!(
         old_note, first_cp,
-        "the checkpoint published at size 2 is kept"
+        "the checkpoint published at size 3 is kept"
     );
     let old = open_checkpoint(&String::from_utf8(old_note).unwrap(), &verifier, None).unwrap();
-    assert_eq!(old.size, 2);
+    assert_eq!(old.size, 3);
     verify_consistency(
-        2,
-        5,
+        3,
+        6,
         &old.root,
         &cp.root,
         &decode_hashes(&c.hashes).unwrap(),
@@ -537,14 +540,14 @@ async fn tenants_tokens_isolation_and_errors() {
 
     // 422s, each naming the bound.
     for uri in [
-        "/api/v1/tenants/acme/log/proof/inclusion?index=5&size=5",
-        "/api/v1/tenants/acme/log/proof/inclusion?index=0&size=6",
+        "/api/v1/tenants/acme/log/proof/inclusion?index=6&size=6",
+        "/api/v1/tenants/acme/log/proof/inclusion?index=0&size=7",
         "/api/v1/tenants/acme/log/proof/inclusion?index=x",
         "/api/v1/tenants/acme/log/proof/inclusion?index=0&format=pdf",
         "/api/v1/tenants/acme/log/proof/consistency?old=4&new=3",
         "/api/v1/tenants/acme/log/proof/consistency?old=1&new=99",
         "/api/v1/tenants/acme/log/entries?start=3&end=2",
-        "/api/v1/tenants/acme/log/entries?start=0&end=6",
+        "/api/v1/tenants/acme/log/entries?start=0&end=7",
         "/api/v1/tenants/acme/log/checkpoint?size=99",
         "/tlog/acme/tile/0/0001",
     ] {

@@ -78,7 +78,11 @@ fn export_signatures_verify_with_openssl() {
         .unwrap()
         .into_json()
         .unwrap();
-    assert_eq!(keys, json!([]), "no key before the first signature");
+    assert_eq!(
+        keys.as_array().unwrap().len(),
+        1,
+        "the tenant got its key when it was created: {keys}"
+    );
 
     let base = "/api/v1/tenants/acme/products/shop/releases/v1";
     let mut key_ids = Vec::new();
@@ -226,8 +230,34 @@ fn export_signatures_verify_with_openssl() {
         ok,
         "the old signature no longer verifies with the old key: {out}"
     );
+    // The export issued before the rotation keeps the key that issued it.
     let r = s
         .get(&format!("{base}/sbom.sig?format=spdx-json"), &push)
+        .call()
+        .unwrap();
+    assert_eq!(r.header("evident-key-id"), Some(key_ids[0].as_str()));
+    assert_eq!(
+        read(r),
+        old_sig,
+        "an issued export's signature never changes"
+    );
+    // An export issued after it (a new release) is signed by the new key.
+    s.post("/api/v1/tenants/acme/releases", &push)
+        .send_json(json!({
+            "product": "shop", "tag": "v2",
+            "artefacts": [{"name": "a", "digest": format!("sha256:{}", "d".repeat(64))}],
+            "sbom": {"content": base64::engine::general_purpose::STANDARD.encode(&sbom), "encoding": "base64"},
+        }))
+        .unwrap();
+    let base2 = "/api/v1/tenants/acme/products/shop/releases/v2";
+    let new_export = read(
+        s.get(&format!("{base2}/sbom?format=spdx-json"), &push)
+            .call()
+            .unwrap(),
+    );
+    std::fs::write(dir.join("export"), &new_export).unwrap();
+    let r = s
+        .get(&format!("{base2}/sbom.sig?format=spdx-json"), &push)
         .call()
         .unwrap();
     assert_eq!(r.header("evident-key-id"), new["key_id"].as_str());

@@ -6,16 +6,22 @@
 //! handle, opens no socket and has no async runtime. Everything here is a pure
 //! function of bytes: RFC 9162 Merkle hashing and proof verification
 //! ([`merkle`]), C2SP signed notes ([`note`]), C2SP tlog-checkpoint bodies
-//! ([`checkpoint`]) and the proof file formats ([`proof`]). Keeping the formats
+//! ([`checkpoint`]), the proof file formats ([`proof`]), RFC 3161 token
+//! checking ([`tsp`]), and the signed-export evidence: Sigstore bundles,
+//! DSSE and the in-toto statement ([`bundle`]) and the checks a customer
+//! runs on a download ([`export`]). Keeping the formats
 //! here means each one has exactly one implementation: the log signs with the
 //! same code that a regulator's copy of this binary verifies with.
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod error;
+pub mod export;
 pub mod merkle;
 pub mod note;
 pub mod proof;
 pub mod tiles;
+pub mod tsp;
 
 pub use error::VerifyError;
 pub use merkle::Hash;

@@ -78,6 +78,29 @@ enum Cmd {
         #[arg(long)]
         origin: Option<String>,
     },
+    /// Verify a downloaded SBOM export with its Sigstore bundles: digest,
+    /// signature, in-toto binding to the artefact digest, log inclusion,
+    /// checkpoint signature and RFC 3161 timestamp.
+    Export {
+        /// The downloaded export.
+        file: PathBuf,
+        /// A Sigstore bundle: give the signature bundle and the attestation
+        /// bundle (`--bundle A --bundle B`).
+        #[arg(long, required = true)]
+        bundle: Vec<PathBuf>,
+        /// The tenant's export public key (PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// The TSA certificates to trust (PEM).
+        #[arg(long)]
+        tsa_chain: Option<PathBuf>,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// Require the attestation to name this artefact (`sha256:<hex>`).
+        #[arg(long)]
+        artefact_digest: Option<String>,
+    },
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -228,6 +251,61 @@ fn run(cli: Cli) -> Result<(), String> {
                 "\u{2713} the tree of size {} is a prefix of the tree of size {}",
                 o.size, n.size
             );
+        }
+        Cmd::Export {
+            file,
+            bundle,
+            key,
+            tsa_chain,
+            log_key,
+            artefact_digest,
+        } => {
+            let bytes = read(&file)?;
+            let bundles = bundle
+                .iter()
+                .map(|p| {
+                    evident_verify::bundle::from_json(&read(p)?)
+                        .map_err(|e| format!("{}: {e}", p.display()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let key_pem = read_text(&key)?;
+            let chain = match &tsa_chain {
+                Some(p) => Some(
+                    evident_verify::tsp::certs_from_pem(&read(p)?)
+                        .map_err(|e| format!("{}: {e}", p.display()))?,
+                ),
+                None => None,
+            };
+            let log_key = log_key.as_deref().map(load_key).transpose()?;
+            let checks = evident_verify::export::verify_export(&evident_verify::export::Inputs {
+                file: &bytes,
+                bundles: &bundles,
+                key_pem: &key_pem,
+                tsa_chain: chain.as_deref(),
+                log_key: log_key.as_ref(),
+                artefact_digest: artefact_digest.as_deref(),
+            });
+            println!("{}", file.display());
+            let mut failed = Vec::new();
+            for c in &checks {
+                use evident_verify::export::Outcome;
+                let (mark, text) = match &c.outcome {
+                    Outcome::Pass(t) => ("\u{2713}", t),
+                    Outcome::Fail(t) => {
+                        failed.push(c.name);
+                        ("\u{2717}", t)
+                    }
+                    Outcome::NotChecked(t) => {
+                        failed.push(c.name);
+                        ("-", t)
+                    }
+                };
+                println!("{mark} {:<21} {text}", c.name);
+            }
+            if !failed.is_empty() {
+                return Err(format!("not verified: {}", failed.join(", ")));
+            }
+            println!("all {} checks passed", checks.len());
         }
     }
     Ok(())

@@ -1,0 +1,606 @@
+//! Signed-export evidence: what ships with every SBOM download.
+//!
+//! The first time an export (revision, format, exact bytes) is served it is
+//! *issued*: the tenant's current key signs the bytes and a DSSE envelope
+//! around an in-toto statement that pins the export's SHA-256 to the
+//! release's artefact digests; both signatures are checked with the
+//! `sigstore` crate's keyed verifier before anything is kept; and one batch
+//! stores the issuance record and appends `export_issued` (which names the
+//! key and the statement's digest). Later requests serve the same record, so
+//! an export keeps the key that issued it across rotations.
+//!
+//! From that record this module serves the detached signature and its RFC
+//! 3161 token, the two Sigstore bundles (signature and attestation, each
+//! with the log entry, its inclusion proof against the latest signed
+//! checkpoint, and a token over its signature), `verify.sh`, and the kit
+//! archive. The formats themselves live in `evident_verify::bundle`.
+
+use axum::{
+    extract::{Path, State},
+    http::HeaderValue,
+    response::Response,
+};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use evident_sbom::{ExportFormat, Release};
+use evident_verify::bundle::{
+    self as fmt, ExportPredicate, ExportRef, LogEvidence, SourceRef, Statement, Subject,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    auth::Principal,
+    error::{ApiError, ApiQuery},
+    events::EventBody,
+    releases::{self, ExportQuery, ReleaseRecord},
+    state::AppState,
+};
+
+/// What was fixed when an export was issued (`export/…/<format>/<sha256>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Issued {
+    /// The key that signed.
+    pub key_id: String,
+    /// DER ECDSA-SHA256 over the export bytes, base64.
+    pub signature: String,
+    /// The in-toto statement (DSSE payload) bytes, base64.
+    pub statement: String,
+    /// DER ECDSA-SHA256 over the DSSE PAE of the statement, base64.
+    pub dsse_signature: String,
+}
+
+impl Issued {
+    fn bytes(s: &str) -> Result<Vec<u8>, ApiError> {
+        STANDARD
+            .decode(s)
+            .map_err(|e| ApiError::Internal(format!("issuance record: {e}")))
+    }
+}
+
+/// An export as served, with its issuance.
+#[derive(Debug)]
+pub struct Served {
+    /// Format.
+    pub format: ExportFormat,
+    /// The release (file names).
+    pub release: Release,
+    /// The revision's record.
+    pub rec: ReleaseRecord,
+    /// The exact bytes.
+    pub bytes: Vec<u8>,
+    /// Their SHA-256.
+    pub sha: [u8; 32],
+    /// The issuance.
+    pub issued: Issued,
+    /// The storage key of the issuance (`export/…`).
+    pub key: String,
+}
+
+/// The in-toto statement for an export.
+fn statement(
+    tenant: &str,
+    rec: &ReleaseRecord,
+    release: &Release,
+    format: ExportFormat,
+    sha: &str,
+) -> Statement {
+    Statement {
+        type_: fmt::STATEMENT_TYPE.into(),
+        subject: rec
+            .artefacts
+            .iter()
+            .map(|a| Subject {
+                name: a.name.clone(),
+                digest: fmt::sha256_map(a.digest.trim_start_matches("sha256:")),
+            })
+            .collect(),
+        predicate_type: fmt::PREDICATE_TYPE.into(),
+        predicate: ExportPredicate {
+            tenant: tenant.to_owned(),
+            product: rec.product.clone(),
+            tag: rec.tag.clone(),
+            revision: rec.revision,
+            pushed_at: rec.pushed_at.clone(),
+            export: ExportRef {
+                format: format.name().into(),
+                media_type: format.media_type().into(),
+                file_name: release.file_name(format),
+                digest: fmt::sha256_map(sha),
+            },
+            source: SourceRef {
+                format: format!("{} {}", rec.sbom.format.label(), rec.sbom.spec_version),
+                digest: fmt::sha256_map(&rec.sbom.sha256),
+            },
+        },
+    }
+}
+
+/// Checks a signature with the `sigstore` crate's keyed verifier.
+fn sigstore_check(pem: &str, msg: &[u8], sig: &[u8]) -> Result<(), ApiError> {
+    use sigstore::crypto::{CosignVerificationKey, Signature, SigningScheme};
+    let key =
+        CosignVerificationKey::from_pem(pem.as_bytes(), &SigningScheme::ECDSA_P256_SHA256_ASN1)
+            .map_err(|e| ApiError::Internal(format!("export key: {e}")))?;
+    key.verify_signature(Signature::Raw(sig), msg)
+        .map_err(|e| ApiError::Internal(format!("a fresh signature does not verify: {e}")))
+}
+
+/// Loads (the latest or the asked) revision, writes the export, and issues
+/// it if this is the first time these bytes are served.
+pub async fn served(
+    state: &AppState,
+    principal: &Principal,
+    (tenant, product, tag): (&str, &str, &str),
+    q: &ExportQuery,
+) -> Result<Served, ApiError> {
+    principal.require(tenant, releases::READERS)?;
+    state.tenant_log(tenant)?;
+    let format = releases::export_format(q)?;
+    let (rec, release) = releases::load(state, tenant, product, tag, q.revision)?;
+    let m = releases::model(state, &rec)?;
+    let r = release.clone();
+    let bytes = tokio::task::spawn_blocking(move || format.write(&m, &r))
+        .await
+        .map_err(|e| ApiError::Internal(format!("export task failed: {e}")))?;
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    let sha_hex = hex::encode(sha);
+    let key = format!(
+        "export/{}{:010}/{}/{sha_hex}",
+        releases::prefix(tenant, &rec.product, &rec.tag),
+        rec.revision,
+        format.name()
+    );
+    let issued = match stored(state, &key)? {
+        Some(i) => i,
+        None => {
+            issue(
+                state, principal, tenant, &rec, &release, format, &bytes, &key,
+            )
+            .await?
+        }
+    };
+    Ok(Served {
+        format,
+        release,
+        rec,
+        bytes,
+        sha,
+        issued,
+        key,
+    })
+}
+
+fn stored(state: &AppState, key: &str) -> Result<Option<Issued>, ApiError> {
+    match state.store().app_get(key.as_bytes())? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| ApiError::Internal(format!("issuance record {key}: {e}"))),
+    }
+}
+
+/// Signs, self-checks, stores and logs an export, once. Runs in its own
+/// task under the release lock, so a client that goes away cannot leave it
+/// half done or let a second request issue the same export again.
+#[allow(clippy::too_many_arguments)]
+async fn issue(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    rec: &ReleaseRecord,
+    release: &Release,
+    format: ExportFormat,
+    bytes: &[u8],
+    key: &str,
+) -> Result<Issued, ApiError> {
+    let sha = hex::encode(Sha256::digest(bytes));
+    let st = statement(tenant, rec, release, format, &sha);
+    let payload =
+        serde_jcs::to_vec(&st).map_err(|e| ApiError::Internal(format!("statement: {e}")))?;
+    let (state, actor, tenant, key) = (
+        state.clone(),
+        principal.actor(),
+        tenant.to_owned(),
+        key.to_owned(),
+    );
+    let digest_of_bytes: Vec<u8> = bytes.to_vec();
+    let (product, tag, revision) = (rec.product.clone(), rec.tag.clone(), rec.revision);
+    tokio::spawn(async move {
+        let _lock = state.release_lock().await;
+        if let Some(i) = stored(&state, &key)? {
+            return Ok(i);
+        }
+        let (key_id, signing_key) =
+            crate::signing::current_key_locked(&state, &tenant, actor.clone()).await?;
+        let pem = crate::signing::public_pem(&state, &tenant, &key_id)?;
+        let signature = crate::signing::sign(&signing_key, &digest_of_bytes);
+        let pae = fmt::pae(fmt::IN_TOTO_PAYLOAD_TYPE, &payload);
+        let dsse_signature = crate::signing::sign(&signing_key, &pae);
+        sigstore_check(&pem, &digest_of_bytes, &signature)?;
+        sigstore_check(&pem, &pae, &dsse_signature)?;
+        let issued = Issued {
+            key_id: key_id.clone(),
+            signature: STANDARD.encode(&signature),
+            statement: STANDARD.encode(&payload),
+            dsse_signature: STANDARD.encode(&dsse_signature),
+        };
+        let event = EventBody::ExportIssued {
+            product,
+            tag,
+            revision,
+            format: format.name().to_owned(),
+            sha256: sha,
+            key_id: Some(key_id),
+            statement_sha256: Some(hex::encode(Sha256::digest(&payload))),
+        };
+        let record = serde_json::to_vec(&issued)
+            .map_err(|e| ApiError::Internal(format!("issuance record: {e}")))?;
+        let index_key = format!("export-log{}", &key["export".len()..]).into_bytes();
+        state
+            .record_indexed(
+                &tenant,
+                vec![(actor, event)],
+                vec![(key.into_bytes(), Some(record))],
+                vec![index_key],
+            )
+            .await?;
+        Ok(issued)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("export issue task failed: {e}")))?
+}
+
+/// The stored RFC 3161 reply over `sig`, made now if there is none yet.
+/// `ApiError::TsaUnavailable` when an external TSA gave none; nothing is
+/// kept then, so a later request tries again.
+async fn stamp(state: &AppState, key_id: &str, sig: Vec<u8>) -> Result<Vec<u8>, ApiError> {
+    let k = state.tsa().cache_key(&format!(
+        "sig-tsr/{key_id}/{}",
+        hex::encode(Sha256::digest(&sig))
+    ));
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        if let Some(r) = st.store().app_get(k.as_bytes())? {
+            return Ok(r);
+        }
+        let r = st.tsa().stamp(&sig)?;
+        st.store()
+            .app_write(&[(k.as_bytes(), Some(r.as_slice()))])?;
+        Ok(r)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("timestamp task failed: {e}")))?
+}
+
+/// [`stamp`] for evidence that may go out without a token: `None` when the
+/// external TSA gave none (the response then says so, see [`Bundles`]).
+async fn stamp_if_available(
+    state: &AppState,
+    key_id: &str,
+    sig: Vec<u8>,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    match stamp(state, key_id, sig).await {
+        Ok(t) => Ok(Some(t)),
+        Err(ApiError::TsaUnavailable(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The export's log entry proved against the latest signed checkpoint.
+async fn log_evidence(state: &AppState, tenant: &str, s: &Served) -> Result<LogEvidence, ApiError> {
+    let index_key = format!("export-log{}", &s.key["export".len()..]);
+    let index = releases::index_at(state, &index_key)?
+        .ok_or_else(|| ApiError::Internal(format!("{index_key} is missing")))?;
+    let log = state.log(tenant)?;
+    let cp = log.checkpoint().await?;
+    let leaf = log
+        .entries(index, index + 1, 1)?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(format!("log entry {index} is missing")))?;
+    let hashes = log.inclusion_proof(index, cp.size)?;
+    let root = log.root_at(cp.size)?;
+    let time = serde_json::from_slice::<serde_json::Value>(&leaf)
+        .ok()
+        .and_then(|v| v["time"].as_str().map(str::to_owned))
+        .and_then(|t| {
+            time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(|t| t.unix_timestamp())
+        .unwrap_or_default();
+    let v = log.verifier();
+    Ok(LogEvidence {
+        index,
+        leaf,
+        integrated_time: time,
+        log_id: fmt::log_id(v.name(), v.key().as_bytes()),
+        tree_size: cp.size,
+        root,
+        hashes,
+        checkpoint: cp.note,
+    })
+}
+
+/// Both bundles of an export, and the signature's token.
+struct Bundles {
+    signature: Vec<u8>,
+    attestation: Vec<u8>,
+    /// The token over the export signature (also in `signature`).
+    sig_token: Option<Vec<u8>>,
+    /// False when the TSA gave no token for one of the signatures.
+    stamped: bool,
+}
+
+impl Bundles {
+    async fn of(state: &AppState, tenant: &str, s: &Served) -> Result<Self, ApiError> {
+        let log = log_evidence(state, tenant, s).await?;
+        let sig = Issued::bytes(&s.issued.signature)?;
+        let dsse_sig = Issued::bytes(&s.issued.dsse_signature)?;
+        // Sigstore bundles carry the whole DER TimeStampResp (protobuf-specs).
+        let sig_token = stamp_if_available(state, &s.issued.key_id, sig.clone()).await?;
+        let dsse_token = stamp_if_available(state, &s.issued.key_id, dsse_sig.clone()).await?;
+        let stamped = sig_token.is_some() && dsse_token.is_some();
+        let signature = fmt::signature_bundle(
+            &s.issued.key_id,
+            &s.sha,
+            &sig,
+            Some(&log),
+            sig_token.clone(),
+        );
+        let attestation = fmt::attestation_bundle(
+            &s.issued.key_id,
+            &Issued::bytes(&s.issued.statement)?,
+            &dsse_sig,
+            Some(&log),
+            dsse_token,
+        );
+        Ok(Self {
+            signature: fmt::to_json(&signature),
+            attestation: fmt::to_json(&attestation),
+            sig_token,
+            stamped,
+        })
+    }
+
+    /// Adds `Evident-Timestamp: missing` when a token is missing, so a
+    /// caller learns it from the response, not only from the bundle.
+    fn mark(&self, mut res: Response) -> Response {
+        if !self.stamped {
+            res.headers_mut().insert(
+                "evident-timestamp",
+                HeaderValue::from_static(
+                    "missing; the time-stamping authority was unavailable, fetch again later",
+                ),
+            );
+        }
+        res
+    }
+}
+
+fn with_key_id(mut res: Response, key_id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(key_id) {
+        res.headers_mut().insert("evident-key-id", v);
+    }
+    res
+}
+
+type ReleasePath = Path<(String, String, String)>;
+
+/// `GET …/releases/{tag}/sbom?format=F&revision=N`: the export itself.
+pub async fn export(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
+    let name = s.release.file_name(s.format);
+    Ok(with_key_id(
+        releases::attachment_with(s.bytes, &s.sha, s.format.media_type(), &name),
+        &s.issued.key_id,
+    ))
+}
+
+/// `GET …/sbom.sig`: the DER ECDSA-SHA256 signature over the exact bytes
+/// `…/sbom` serves for the same query, by the key that issued the export
+/// (header `Evident-Key-Id`).
+pub async fn export_signature(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
+    let name = format!("{}.sig", s.release.file_name(s.format));
+    Ok(with_key_id(
+        releases::attachment(
+            Issued::bytes(&s.issued.signature)?,
+            "application/octet-stream",
+            &name,
+        ),
+        &s.issued.key_id,
+    ))
+}
+
+/// `GET …/sbom.sig.tsr`: an RFC 3161 reply over the bytes of `…/sbom.sig`,
+/// made once per signature and kept.
+pub async fn signature_timestamp(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
+    let name = format!("{}.sig.tsr", s.release.file_name(s.format));
+    let reply = stamp(
+        &state,
+        &s.issued.key_id,
+        Issued::bytes(&s.issued.signature)?,
+    )
+    .await?;
+    Ok(with_key_id(
+        releases::attachment(reply, "application/timestamp-reply", &name),
+        &s.issued.key_id,
+    ))
+}
+
+const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// `GET …/sbom.sigstore.json`: the signature bundle.
+pub async fn signature_bundle(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
+    let b = Bundles::of(&state, &tenant, &s).await?;
+    let name = format!("{}.sigstore.json", s.release.file_name(s.format));
+    Ok(b.mark(with_key_id(
+        releases::attachment(b.signature.clone(), BUNDLE_MEDIA_TYPE, &name),
+        &s.issued.key_id,
+    )))
+}
+
+/// `GET …/sbom.intoto.sigstore.json`: the attestation bundle.
+pub async fn attestation_bundle(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
+    let b = Bundles::of(&state, &tenant, &s).await?;
+    let name = format!("{}.intoto.sigstore.json", s.release.file_name(s.format));
+    Ok(b.mark(with_key_id(
+        releases::attachment(b.attestation.clone(), BUNDLE_MEDIA_TYPE, &name),
+        &s.issued.key_id,
+    )))
+}
+
+/// The SHA-256 (hex) of a PEM public key's SubjectPublicKeyInfo DER.
+fn spki_sha256(pem: &str) -> Result<String, ApiError> {
+    let (_, der) = pem_rfc7468::decode_vec(pem.as_bytes())
+        .map_err(|e| ApiError::Internal(format!("public key PEM: {e}")))?;
+    Ok(hex::encode(Sha256::digest(der)))
+}
+
+/// The `verify.sh` of an export.
+fn script(s: &Served, pem: &str) -> Result<String, ApiError> {
+    let file = s.release.file_name(s.format);
+    Ok(VERIFY_SH
+        .replace("@FILE@", &file)
+        .replace("@SHA256@", &hex::encode(s.sha))
+        .replace("@KEY_ID@", &s.issued.key_id)
+        .replace("@KEY_SHA256@", &spki_sha256(pem)?)
+        .replace(
+            "@RELEASE@",
+            &format!(
+                "{} {} revision {}",
+                s.rec.product, s.rec.tag, s.rec.revision
+            ),
+        ))
+}
+
+const VERIFY_SH: &str = include_str!("evidence/verify.sh");
+const README_TXT: &str = include_str!("evidence/README.txt");
+
+/// `GET …/verify.sh?format=F`: the POSIX sh check for this export.
+pub async fn verify_script(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
+    let pem = crate::signing::public_pem(&state, &tenant, &s.issued.key_id)?;
+    Ok(with_key_id(
+        releases::attachment(
+            script(&s, &pem)?.into_bytes(),
+            "text/x-shellscript; charset=utf-8",
+            "verify.sh",
+        ),
+        &s.issued.key_id,
+    ))
+}
+
+/// `GET …/sbom-kit.tar.gz?format=F`: the export with everything needed to
+/// verify it offline.
+pub async fn kit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
+    let pem = crate::signing::public_pem(&state, &tenant, &s.issued.key_id)?;
+    let b = Bundles::of(&state, &tenant, &s).await?;
+    let sig = Issued::bytes(&s.issued.signature)?;
+    let chain = state.tsa().kit_chain_pem(b.sig_token.as_deref(), &sig);
+    let file = s.release.file_name(s.format);
+    let vkey = state.log(&tenant)?.verifier().to_vkey();
+    let artefacts: Vec<String> = s.rec.artefacts.iter().map(|a| a.digest.clone()).collect();
+    let readme = README_TXT
+        .replace("@FILE@", &file)
+        .replace(
+            "@RELEASE@",
+            &format!(
+                "{} {} revision {}",
+                s.rec.product, s.rec.tag, s.rec.revision
+            ),
+        )
+        .replace("@TENANT@", &tenant)
+        .replace("@KEY_ID@", &s.issued.key_id)
+        .replace(
+            "@ARTEFACT@",
+            artefacts.first().map(String::as_str).unwrap_or(""),
+        );
+    let mut files: Vec<(String, Vec<u8>, u32)> = vec![
+        ("README.txt".into(), readme.into_bytes(), 0o644),
+        (file.clone(), s.bytes.clone(), 0o644),
+        (format!("{file}.sig"), sig, 0o644),
+        (format!("{file}.sigstore.json"), b.signature.clone(), 0o644),
+        (
+            format!("{file}.intoto.sigstore.json"),
+            b.attestation.clone(),
+            0o644,
+        ),
+        ("pubkey.pem".into(), pem.clone().into_bytes(), 0o644),
+        ("tsa-chain.pem".into(), chain.into_bytes(), 0o644),
+        ("log.vkey".into(), format!("{vkey}\n").into_bytes(), 0o644),
+        ("verify.sh".into(), script(&s, &pem)?.into_bytes(), 0o755),
+    ];
+    // Without a token the kit says so: verify.sh reports the missing file.
+    if let Some(tsr) = b.sig_token.clone() {
+        files.insert(3, (format!("{file}.sig.tsr"), tsr, 0o644));
+    }
+    let dir = format!("{}-kit", file);
+    let mtime = s.rec.pushed_at_unix.max(0) as u64;
+    let gz = tokio::task::spawn_blocking(move || tar_gz(&dir, &files, mtime))
+        .await
+        .map_err(|e| ApiError::Internal(format!("kit task failed: {e}")))??;
+    let name = format!("{file}-kit.tar.gz");
+    Ok(b.mark(with_key_id(
+        releases::attachment(gz, "application/gzip", &name),
+        &s.issued.key_id,
+    )))
+}
+
+/// A gzip'd ustar archive of `files` under `dir/`, owned by root, with one mtime.
+fn tar_gz(dir: &str, files: &[(String, Vec<u8>, u32)], mtime: u64) -> Result<Vec<u8>, ApiError> {
+    let err = |e: std::io::Error| ApiError::Internal(format!("kit archive: {e}"));
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    tar.mode(tar::HeaderMode::Deterministic);
+    for (name, bytes, mode) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(*mode);
+        h.set_mtime(mtime);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, format!("{dir}/{name}"), bytes.as_slice())
+            .map_err(err)?;
+    }
+    tar.into_inner().map_err(err)?.finish().map_err(err)
+}
