@@ -27,6 +27,9 @@ pub enum Scope {
     Push,
     /// Reads one tenant's log.
     Auditor,
+    /// A customer access token: sees only its customer's entitled releases
+    /// (the customer is in the token record).
+    Customer,
 }
 
 /// A stored token: never the secret, only its hash.
@@ -50,6 +53,16 @@ pub struct TokenRecord {
     pub revoked_at: Option<i64>,
     /// Hex SHA-256 of the secret.
     pub secret_sha256: String,
+    /// For scope `customer`: the customer id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+}
+
+impl TokenRecord {
+    /// Neither revoked nor expired at `now`.
+    pub fn live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
 }
 
 /// A freshly minted token: the string to show once, and what to store.
@@ -108,12 +121,22 @@ pub enum Principal {
         /// Scope.
         scope: Scope,
     },
+    /// A customer's user: by customer access token or OIDC session.
+    Customer {
+        /// Tenant slug.
+        tenant: String,
+        /// Customer id.
+        customer: String,
+        /// How they authenticated.
+        subject: crate::events::Subject,
+    },
 }
 
 impl Principal {
     /// Succeeds only for a token of `tenant` with one of `scopes`. Anything
-    /// else, including a valid token of another tenant, is answered 404 so
-    /// that no caller learns what exists outside its reach.
+    /// else, including a valid token of another tenant and every customer,
+    /// is answered 404 so that no caller learns what exists outside its
+    /// reach (customers reach releases through `customers::can_read`).
     pub fn require(&self, tenant: &str, scopes: &[Scope]) -> Result<(), ApiError> {
         match self {
             Self::Tenant {
@@ -127,7 +150,7 @@ impl Principal {
     pub fn require_operator(&self) -> Result<(), ApiError> {
         match self {
             Self::Operator { .. } => Ok(()),
-            Self::Tenant { .. } => Err(ApiError::not_found()),
+            Self::Tenant { .. } | Self::Customer { .. } => Err(ApiError::not_found()),
         }
     }
 
@@ -143,15 +166,84 @@ impl Principal {
                 token_id: token_id.clone(),
                 scope: *scope,
             },
+            Self::Customer {
+                customer, subject, ..
+            } => crate::events::Actor::Customer {
+                customer_id: customer.clone(),
+                subject: subject.clone(),
+            },
+        }
+    }
+}
+
+fn invalid() -> ApiError {
+    ApiError::Unauthorized("the bearer token is not valid, has expired or was revoked".into())
+}
+
+/// The principal of a live token record.
+fn principal_of(state: &AppState, rec: TokenRecord) -> Result<Principal, ApiError> {
+    Ok(match (rec.scope, rec.tenant, rec.customer) {
+        (Scope::Operator, _, _) => Principal::Operator { token_id: rec.id },
+        (Scope::Customer, Some(tenant), Some(customer)) => {
+            // A deleted customer's tokens are revoked with it; check anyway.
+            if crate::customers::load(state, &tenant, &customer)?.is_none() {
+                return Err(invalid());
+            }
+            Principal::Customer {
+                tenant,
+                customer,
+                subject: crate::events::Subject::Token { token_id: rec.id },
+            }
+        }
+        (Scope::Customer, _, _) | (_, None, _) => return Err(invalid()),
+        (scope, Some(tenant), _) => Principal::Tenant {
+            tenant,
+            token_id: rec.id,
+            scope,
+        },
+    })
+}
+
+/// The principal a live session stands for; its token (for token sign-ins)
+/// and its customer are checked again on every request.
+pub fn session_principal(
+    state: &AppState,
+    s: &crate::sessions::Session,
+) -> Result<Principal, ApiError> {
+    let expired = || ApiError::Unauthorized("the session has ended; sign in again".into());
+    match &s.kind {
+        crate::sessions::SessionKind::Customer {
+            customer,
+            issuer,
+            subject,
+            email,
+        } => {
+            if crate::customers::load(state, &s.tenant, customer)?.is_none() {
+                return Err(expired());
+            }
+            Ok(Principal::Customer {
+                tenant: s.tenant.clone(),
+                customer: customer.clone(),
+                subject: crate::events::Subject::Oidc {
+                    issuer: issuer.clone(),
+                    subject: subject.clone(),
+                    email: email.clone(),
+                },
+            })
+        }
+        crate::sessions::SessionKind::Admin { token_id }
+        | crate::sessions::SessionKind::CustomerToken { token_id } => {
+            let rec = state
+                .token(token_id)?
+                .filter(|r| r.live(now_unix()) && r.tenant.as_deref() == Some(s.tenant.as_str()))
+                .ok_or_else(expired)?;
+            principal_of(state, rec).map_err(|_| expired())
         }
     }
 }
 
 /// Checks a bearer token against the store.
 pub fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    let invalid = || {
-        ApiError::Unauthorized("the bearer token is not valid, has expired or was revoked".into())
-    };
     let (id, secret) = parse(token).ok_or_else(invalid)?;
     let rec = state
         .token(id)
@@ -163,19 +255,11 @@ pub fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError
         return Err(invalid());
     }
     let now = now_unix();
-    if rec.revoked_at.is_some() || rec.expires_at.is_some_and(|e| e <= now) {
+    if !rec.live(now) {
         return Err(invalid());
     }
     state.touch_token(&rec, now);
-    Ok(match (rec.scope, rec.tenant) {
-        (Scope::Operator, _) => Principal::Operator { token_id: rec.id },
-        (scope, Some(tenant)) => Principal::Tenant {
-            tenant,
-            token_id: rec.id,
-            scope,
-        },
-        (_, None) => return Err(invalid()),
-    })
+    principal_of(state, rec)
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -185,12 +269,22 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::Unauthorized("missing Authorization: Bearer <token> header".into())
-            })?;
+        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            // The portal's session cookie authenticates reads (its download
+            // links); anything that changes state needs a bearer token.
+            let read = matches!(
+                parts.method,
+                axum::http::Method::GET | axum::http::Method::HEAD
+            );
+            if read {
+                if let Some(s) = crate::sessions::current(state, &parts.headers)? {
+                    return session_principal(state, &s);
+                }
+            }
+            return Err(ApiError::Unauthorized(
+                "missing Authorization: Bearer <token> header".into(),
+            ));
+        };
         let value = header
             .to_str()
             .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))?;

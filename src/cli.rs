@@ -85,6 +85,14 @@ pub struct ServeArgs {
     /// How long to wait for the external TSA, in seconds. Default 10.
     #[arg(long, env = "EVIDENT_TSA_TIMEOUT_SECS")]
     pub tsa_timeout_secs: Option<u64>,
+    /// The portal's external base URL, e.g. https://evidence.example.com;
+    /// OIDC redirect URIs are `<url>/t/<tenant>/callback`. Default: the
+    /// listen address.
+    #[arg(long, env = "EVIDENT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Mark session cookies Secure (always on when --public-url is https).
+    #[arg(long, env = "EVIDENT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// The config file: the same settings as the flags.
@@ -113,6 +121,10 @@ pub struct FileConfig {
     pub tsa_ca_file: Option<PathBuf>,
     /// See `--tsa-timeout-secs`.
     pub tsa_timeout_secs: Option<u64>,
+    /// See `--public-url`.
+    pub public_url: Option<String>,
+    /// See `--secure-cookies`.
+    pub secure_cookies: Option<bool>,
 }
 
 /// Resolved settings for `serve`.
@@ -138,6 +150,10 @@ pub struct ServeConfig {
     pub external_tsa: Option<(String, PathBuf)>,
     /// How long to wait for the external TSA.
     pub tsa_timeout: Duration,
+    /// The portal's external base URL.
+    pub public_url: Option<String>,
+    /// Secure cookies.
+    pub secure_cookies: bool,
 }
 
 impl ServeArgs {
@@ -206,6 +222,8 @@ impl ServeArgs {
                     .unwrap_or(10)
                     .clamp(1, 120),
             ),
+            public_url: self.public_url.clone().or(file.public_url),
+            secure_cookies: self.secure_cookies || file.secure_cookies.unwrap_or(false),
         };
         cfg.validate()?;
         Ok(cfg)
@@ -217,6 +235,13 @@ impl ServeConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.max_push_bytes < 1 << 20 {
             anyhow::bail!("max push bytes must be at least 1 MiB (1048576)");
+        }
+        if let Some(u) = &self.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://"))
+                || u.contains(char::is_whitespace)
+            {
+                anyhow::bail!("public URL {u:?} must be an http:// or https:// URL");
+            }
         }
         let h = &self.public_host;
         if h.is_empty()
@@ -302,6 +327,8 @@ mod tests {
             tsa_url: None,
             tsa_ca_file: None,
             tsa_timeout_secs: None,
+            public_url: None,
+            secure_cookies: false,
         };
         let c = args.resolve().unwrap();
         assert_eq!(c.listen.port(), 9100);

@@ -45,10 +45,38 @@ pub enum Actor {
         /// The token's scope.
         scope: Scope,
     },
+    /// A customer's user.
+    Customer {
+        /// The customer.
+        customer_id: String,
+        /// How they authenticated.
+        subject: Subject,
+    },
 }
 
-/// The kinds of event. Later kinds (download served, share links, VEX,
-/// regulator bundles, key rotation) join this enum.
+/// Who, within a customer, authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Subject {
+    /// A token (a customer access token, or a tenant token).
+    Token {
+        /// Token id.
+        token_id: String,
+    },
+    /// A user signed in through the customer's OIDC provider.
+    Oidc {
+        /// The ID token's issuer.
+        issuer: String,
+        /// The ID token's subject.
+        subject: String,
+        /// The e-mail claim, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+    },
+}
+
+/// The kinds of event. Later kinds (share links, VEX, regulator bundles)
+/// join this enum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventBody {
@@ -72,6 +100,9 @@ pub enum EventBody {
         label: Option<String>,
         /// Expiry, RFC 3339 UTC.
         expires_at: String,
+        /// For a customer access token, its customer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        customer_id: Option<String>,
     },
     /// A token was revoked.
     TokenRevoked {
@@ -129,6 +160,48 @@ pub enum EventBody {
         /// pins the export to the artefact digests.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         statement_sha256: Option<String>,
+    },
+    /// Release evidence was downloaded; the response went out only after
+    /// this entry was durable.
+    DownloadServed {
+        /// The customer, when a customer downloaded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        customer_id: Option<String>,
+        /// Who authenticated: the OIDC issuer, subject and e-mail, or the token id.
+        subject: Subject,
+        /// Product.
+        product: String,
+        /// Release tag.
+        tag: String,
+        /// Revision.
+        revision: u32,
+        /// `export`, `signature`, `signature-timestamp`, `signature-bundle`,
+        /// `attestation-bundle`, `verify-script`, `kit`, `notice` or `original`.
+        artifact: String,
+        /// The export or NOTICE format, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
+        /// SHA-256 (hex) of the exact bytes served.
+        sha256: String,
+    },
+    /// A customer was created, changed or deleted: a snapshot of its access
+    /// (never a secret).
+    CustomerUpdated {
+        /// Customer id.
+        customer_id: String,
+        /// Name.
+        name: String,
+        /// Entitlements as `product:tag-pattern`.
+        entitlements: Vec<String>,
+        /// SSO bindings as `issuer claim op value`.
+        sso: Vec<String>,
+        /// True when the customer was deleted (its tokens revoked in the same batch).
+        deleted: bool,
+    },
+    /// Tenant settings changed.
+    SettingsUpdated {
+        /// Default share-link lifetime, seconds.
+        share_link_ttl_secs: i64,
     },
 }
 

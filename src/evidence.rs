@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::Principal,
+    downloads::{self, Artifact},
     error::{ApiError, ApiQuery},
     events::EventBody,
     releases::{self, ExportQuery, ReleaseRecord},
@@ -66,8 +67,8 @@ pub struct Served {
     pub release: Release,
     /// The revision's record.
     pub rec: ReleaseRecord,
-    /// The exact bytes.
-    pub bytes: Vec<u8>,
+    /// The exact bytes (shared with the export cache).
+    pub bytes: std::sync::Arc<Vec<u8>>,
     /// Their SHA-256.
     pub sha: [u8; 32],
     /// The issuance.
@@ -133,16 +134,30 @@ pub async fn served(
     (tenant, product, tag): (&str, &str, &str),
     q: &ExportQuery,
 ) -> Result<Served, ApiError> {
-    principal.require(tenant, releases::READERS)?;
+    crate::customers::can_read(state, principal, tenant, product, tag)?;
     state.tenant_log(tenant)?;
     let format = releases::export_format(q)?;
     let (rec, release) = releases::load(state, tenant, product, tag, q.revision)?;
-    let m = releases::model(state, &rec)?;
-    let r = release.clone();
-    let bytes = tokio::task::spawn_blocking(move || format.write(&m, &r))
-        .await
-        .map_err(|e| ApiError::Internal(format!("export task failed: {e}")))?;
-    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    let cache_key = format!(
+        "{}{}/{}",
+        releases::prefix(tenant, &rec.product, &rec.tag),
+        rec.revision,
+        format.name()
+    );
+    let (bytes, sha) = match state.cached_export(&cache_key) {
+        Some(hit) => hit,
+        None => {
+            let m = releases::model(state, &rec)?;
+            let r = release.clone();
+            let bytes = tokio::task::spawn_blocking(move || format.write(&m, &r))
+                .await
+                .map_err(|e| ApiError::Internal(format!("export task failed: {e}")))?;
+            let sha: [u8; 32] = Sha256::digest(&bytes).into();
+            let bytes = std::sync::Arc::new(bytes);
+            state.cache_export(&cache_key, bytes.clone(), sha);
+            (bytes, sha)
+        }
+    };
     let sha_hex = hex::encode(sha);
     let key = format!(
         "export/{}{:010}/{}/{sha_hex}",
@@ -394,10 +409,57 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
     let name = s.release.file_name(s.format);
-    Ok(with_key_id(
-        releases::attachment_with(s.bytes, &s.sha, s.format.media_type(), &name),
+    let res = with_key_id(
+        releases::attachment_with(s.bytes.to_vec(), &s.sha, s.format.media_type(), &name),
         &s.issued.key_id,
-    ))
+    );
+    let f = s.format.name();
+    downloads::deliver(
+        &state,
+        &principal,
+        &tenant,
+        &s.rec,
+        Artifact::EXPORT,
+        Some(f),
+        &s.sha,
+        res,
+    )
+    .await
+}
+
+/// Logs the download of `bytes` (see `crate::downloads`) and answers them
+/// as an attachment naming the key that issued the export.
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    s: &Served,
+    artifact: Artifact,
+    bytes: Vec<u8>,
+    media_type: &str,
+    name: &str,
+    stamped: Option<&Bundles>,
+) -> Result<Response, ApiError> {
+    let sha = Sha256::digest(&bytes);
+    let mut res = with_key_id(
+        releases::attachment_with(bytes, &sha, media_type, name),
+        &s.issued.key_id,
+    );
+    if let Some(b) = stamped {
+        res = b.mark(res);
+    }
+    downloads::deliver(
+        state,
+        principal,
+        tenant,
+        &s.rec,
+        artifact,
+        Some(s.format.name()),
+        &sha,
+        res,
+    )
+    .await
 }
 
 /// `GET …/sbom.sig`: the DER ECDSA-SHA256 signature over the exact bytes
@@ -411,14 +473,19 @@ pub async fn export_signature(
 ) -> Result<Response, ApiError> {
     let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
     let name = format!("{}.sig", s.release.file_name(s.format));
-    Ok(with_key_id(
-        releases::attachment(
-            Issued::bytes(&s.issued.signature)?,
-            "application/octet-stream",
-            &name,
-        ),
-        &s.issued.key_id,
-    ))
+    let sig = Issued::bytes(&s.issued.signature)?;
+    deliver(
+        &state,
+        &principal,
+        &tenant,
+        &s,
+        Artifact::SIGNATURE,
+        sig,
+        "application/octet-stream",
+        &name,
+        None,
+    )
+    .await
 }
 
 /// `GET …/sbom.sig.tsr`: an RFC 3161 reply over the bytes of `…/sbom.sig`,
@@ -437,10 +504,18 @@ pub async fn signature_timestamp(
         Issued::bytes(&s.issued.signature)?,
     )
     .await?;
-    Ok(with_key_id(
-        releases::attachment(reply, "application/timestamp-reply", &name),
-        &s.issued.key_id,
-    ))
+    deliver(
+        &state,
+        &principal,
+        &tenant,
+        &s,
+        Artifact::SIGNATURE_TIMESTAMP,
+        reply,
+        "application/timestamp-reply",
+        &name,
+        None,
+    )
+    .await
 }
 
 const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -455,10 +530,18 @@ pub async fn signature_bundle(
     let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
     let b = Bundles::of(&state, &tenant, &s).await?;
     let name = format!("{}.sigstore.json", s.release.file_name(s.format));
-    Ok(b.mark(with_key_id(
-        releases::attachment(b.signature.clone(), BUNDLE_MEDIA_TYPE, &name),
-        &s.issued.key_id,
-    )))
+    deliver(
+        &state,
+        &principal,
+        &tenant,
+        &s,
+        Artifact::SIGNATURE_BUNDLE,
+        b.signature.clone(),
+        BUNDLE_MEDIA_TYPE,
+        &name,
+        Some(&b),
+    )
+    .await
 }
 
 /// `GET …/sbom.intoto.sigstore.json`: the attestation bundle.
@@ -471,10 +554,18 @@ pub async fn attestation_bundle(
     let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
     let b = Bundles::of(&state, &tenant, &s).await?;
     let name = format!("{}.intoto.sigstore.json", s.release.file_name(s.format));
-    Ok(b.mark(with_key_id(
-        releases::attachment(b.attestation.clone(), BUNDLE_MEDIA_TYPE, &name),
-        &s.issued.key_id,
-    )))
+    deliver(
+        &state,
+        &principal,
+        &tenant,
+        &s,
+        Artifact::ATTESTATION_BUNDLE,
+        b.attestation.clone(),
+        BUNDLE_MEDIA_TYPE,
+        &name,
+        Some(&b),
+    )
+    .await
 }
 
 /// The SHA-256 (hex) of a PEM public key's SubjectPublicKeyInfo DER.
@@ -513,14 +604,19 @@ pub async fn verify_script(
 ) -> Result<Response, ApiError> {
     let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
     let pem = crate::signing::public_pem(&state, &tenant, &s.issued.key_id)?;
-    Ok(with_key_id(
-        releases::attachment(
-            script(&s, &pem)?.into_bytes(),
-            "text/x-shellscript; charset=utf-8",
-            "verify.sh",
-        ),
-        &s.issued.key_id,
-    ))
+    let sh = script(&s, &pem)?.into_bytes();
+    deliver(
+        &state,
+        &principal,
+        &tenant,
+        &s,
+        Artifact::VERIFY_SCRIPT,
+        sh,
+        "text/x-shellscript; charset=utf-8",
+        "verify.sh",
+        None,
+    )
+    .await
 }
 
 /// `GET …/sbom-kit.tar.gz?format=F`: the export with everything needed to
@@ -556,7 +652,7 @@ pub async fn kit(
         );
     let mut files: Vec<(String, Vec<u8>, u32)> = vec![
         ("README.txt".into(), readme.into_bytes(), 0o644),
-        (file.clone(), s.bytes.clone(), 0o644),
+        (file.clone(), s.bytes.to_vec(), 0o644),
         (format!("{file}.sig"), sig, 0o644),
         (format!("{file}.sigstore.json"), b.signature.clone(), 0o644),
         (
@@ -579,10 +675,18 @@ pub async fn kit(
         .await
         .map_err(|e| ApiError::Internal(format!("kit task failed: {e}")))??;
     let name = format!("{file}-kit.tar.gz");
-    Ok(b.mark(with_key_id(
-        releases::attachment(gz, "application/gzip", &name),
-        &s.issued.key_id,
-    )))
+    deliver(
+        &state,
+        &principal,
+        &tenant,
+        &s,
+        Artifact::KIT,
+        gz,
+        "application/gzip",
+        &name,
+        Some(&b),
+    )
+    .await
 }
 
 /// A gzip'd ustar archive of `files` under `dir/`, owned by root, with one mtime.

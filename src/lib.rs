@@ -9,28 +9,34 @@
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod customers;
 pub mod demo;
+pub mod downloads;
 pub mod error;
 pub mod events;
 pub mod evidence;
 pub mod keys;
 pub mod log_api;
 pub mod metrics;
+pub mod oidc;
 pub mod ops;
 pub mod push;
 pub mod releases;
 pub mod schema;
 pub mod server;
+pub mod sessions;
+pub mod settings;
 pub mod signing;
 pub mod state;
 pub mod tenants;
 pub mod timestamps;
 pub mod tsa;
+pub mod web;
 
 use axum::{
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, Path, State},
     http::header,
-    response::IntoResponse,
+    response::{IntoResponse, Redirect},
     routing::{delete, get, post},
     Router,
 };
@@ -85,6 +91,39 @@ pub fn app(state: AppState) -> Router {
             post(releases::push_handler).layer(DefaultBodyLimit::max(state.push_body_limit())),
         )
         .route("/tenants/{tenant}/products", get(releases::products))
+        .route(
+            "/tenants/{tenant}/customers",
+            post(customers::create).get(customers::list),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}",
+            get(customers::get).delete(customers::delete),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}/entitlements",
+            axum::routing::put(customers::set_entitlements),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}/sso",
+            post(customers::add_binding),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}/sso/{binding}",
+            delete(customers::remove_binding),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}/tokens",
+            post(customers::create_token).get(customers::list_tokens),
+        )
+        .route("/tenants/{tenant}/entitled", get(customers::entitled))
+        .route(
+            "/tenants/{tenant}/receipts/{index}",
+            get(downloads::receipt),
+        )
+        .route(
+            "/tenants/{tenant}/settings",
+            get(settings::get).put(settings::put),
+        )
         .route("/tenants/{tenant}/keys", get(signing::list_keys))
         .route("/tenants/{tenant}/keys/rotate", post(signing::rotate))
         .route(
@@ -135,6 +174,18 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/tlog/{tenant}/checkpoint", get(log_api::tlog_checkpoint))
         .route("/tlog/{tenant}/tile/{*path}", get(log_api::tlog_tile))
+        .route("/t/{tenant}/", get(web::home))
+        .route(
+            "/t/{tenant}",
+            get(|Path(t): Path<String>| async move { Redirect::to(&format!("/t/{t}/")) }),
+        )
+        .route("/t/{tenant}/login", get(oidc::login))
+        .route("/t/{tenant}/callback", get(oidc::callback))
+        .route("/t/{tenant}/token-login", post(web::token_login))
+        .route("/t/{tenant}/logout", post(web::logout))
+        .route("/t/{tenant}/releases/{product}/{tag}", get(web::release))
+        .route("/t/{tenant}/admin", get(web::admin))
+        .route("/t/{tenant}/admin/{*action}", post(web::admin_action))
         .route("/tsa", post(tsa_reply))
         .route("/tsa/certs", get(tsa_certs))
         .route("/healthz", get(healthz))

@@ -39,7 +39,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )?;
                 tracing::info!(master_key = ?started.master_key, data_dir = %cfg.data_dir.display(), "opened");
-                let mut state = started.state.with_push_body_limit(cfg.max_push_bytes);
+                let mut state = started
+                    .state
+                    .with_push_body_limit(cfg.max_push_bytes)
+                    .with_web(cfg.public_url.clone(), cfg.secure_cookies);
                 if let Some((url, ca_file)) = &cfg.external_tsa {
                     let ca = std::fs::read(ca_file).with_context(|| {
                         format!("reading the TSA CA bundle {}", ca_file.display())

@@ -530,6 +530,8 @@ async fn commit(
             Principal::Tenant { token_id, .. } | Principal::Operator { token_id } => {
                 token_id.clone()
             }
+            // Pushes need a push token; a customer never gets here.
+            Principal::Customer { customer, .. } => customer.clone(),
         },
         artefacts: artefacts.clone(),
         sbom: SbomInfo {
@@ -671,7 +673,7 @@ pub async fn list(
     principal: Principal,
     Path((tenant, product)): Path<(String, String)>,
 ) -> Result<ApiJson<Vec<ReleaseSummary>>, ApiError> {
-    principal.require(&tenant, READERS)?;
+    let customer = visible_customer(&state, &principal, &tenant)?;
     state.tenant_log(&tenant)?;
     let p = format!("release/{tenant}/{product}/");
     let mut tags: Vec<String> = Vec::new();
@@ -682,6 +684,10 @@ pub async fn list(
                 tags.push(tag.to_owned());
             }
         }
+    }
+    if let Some(c) = &customer {
+        let all = crate::customers::product_releases(&state, &tenant, &product)?;
+        tags.retain(|t| c.entitled(&product, t, &all));
     }
     if tags.is_empty() {
         return Err(ApiError::not_found());
@@ -711,8 +717,16 @@ pub async fn products(
     principal: Principal,
     Path(tenant): Path<String>,
 ) -> Result<ApiJson<Vec<String>>, ApiError> {
-    principal.require(&tenant, READERS)?;
+    let customer = visible_customer(&state, &principal, &tenant)?;
     state.tenant_log(&tenant)?;
+    if let Some(c) = customer {
+        let mut out: Vec<String> = crate::customers::entitled_releases(&state, &c)?
+            .into_iter()
+            .map(|(p, _, _)| p)
+            .collect();
+        out.dedup();
+        return Ok(ApiJson(out));
+    }
     let p = format!("release/{tenant}/");
     let mut out: Vec<String> = Vec::new();
     for (k, _) in state.store().app_scan(p.as_bytes())? {
@@ -732,7 +746,7 @@ pub async fn get_release(
     principal: Principal,
     Path((tenant, product, tag)): Path<(String, String, String)>,
 ) -> Result<ApiJson<ReleaseSummary>, ApiError> {
-    principal.require(&tenant, READERS)?;
+    crate::customers::can_read(&state, &principal, &tenant, &product, &tag)?;
     state.tenant_log(&tenant)?;
     let revs = revisions(&state, &tenant, &product, &tag)?;
     let last = revs.last().ok_or_else(ApiError::not_found)?;
@@ -808,13 +822,8 @@ pub(crate) fn model(state: &AppState, rec: &ReleaseRecord) -> Result<Arc<Model>,
     Ok(m)
 }
 
-/// A download: body, media type, attachment name, and `Repr-Digest`.
-pub(crate) fn attachment(bytes: Vec<u8>, media_type: &str, file_name: &str) -> Response {
-    let sha = Sha256::digest(&bytes);
-    attachment_with(bytes, &sha, media_type, file_name)
-}
-
-/// [`attachment`] for bytes whose SHA-256 is already known.
+/// A download: body, media type, attachment name, and `Repr-Digest` (of
+/// bytes whose SHA-256 is already known).
 pub(crate) fn attachment_with(
     bytes: Vec<u8>,
     sha: &[u8],
@@ -879,11 +888,19 @@ pub async fn original(
         SourceFormat::SpdxJson => ("application/spdx+json", "spdx.json"),
         SourceFormat::SpdxTagValue => ("text/spdx", "spdx"),
     };
-    Ok(attachment(
+    let name = format!("sbom-{product}-{tag}-original.{ext}");
+    crate::downloads::deliver_bytes(
+        &state,
+        &principal,
+        &tenant,
+        &rec,
+        crate::downloads::Artifact::ORIGINAL,
+        None,
         bytes,
         media,
-        &format!("sbom-{product}-{tag}-original.{ext}"),
-    ))
+        &name,
+    )
+    .await
 }
 
 /// `GET …/releases/{tag}/notice?format=text|markdown|html&revision=N`.
@@ -893,7 +910,7 @@ pub async fn notice(
     Path((tenant, product, tag)): Path<(String, String, String)>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    principal.require(&tenant, READERS)?;
+    crate::customers::can_read(&state, &principal, &tenant, &product, &tag)?;
     state.tenant_log(&tenant)?;
     let f = match q.format.as_deref() {
         None => NoticeFormat::Text,
@@ -904,11 +921,38 @@ pub async fn notice(
     let (rec, release) = load(&state, &tenant, &product, &tag, q.revision)?;
     let m = model(&state, &rec)?;
     let bytes = f.write(&m, &release);
-    Ok(attachment(
+    let name = format!("NOTICE-{product}-{tag}.{}", f.extension());
+    crate::downloads::deliver_bytes(
+        &state,
+        &principal,
+        &tenant,
+        &rec,
+        crate::downloads::Artifact::NOTICE,
+        Some(q.format.as_deref().unwrap_or("text")),
         bytes,
         f.media_type(),
-        &format!("NOTICE-{product}-{tag}.{}", f.extension()),
-    ))
+        &name,
+    )
+    .await
+}
+
+/// For a customer of `tenant`, its record (listings are filtered by it);
+/// `None` for the tenant's admin, auditor and push tokens; 404 for anyone else.
+fn visible_customer(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+) -> Result<Option<crate::customers::CustomerRecord>, ApiError> {
+    match principal {
+        Principal::Customer {
+            tenant: t,
+            customer,
+            ..
+        } if t == tenant => Ok(Some(
+            crate::customers::load(state, tenant, customer)?.ok_or_else(ApiError::not_found)?,
+        )),
+        _ => principal.require(tenant, READERS).map(|()| None),
+    }
 }
 
 /// The latest revision's model and export context, for `evident bench sbom`.

@@ -22,6 +22,10 @@ pub fn all() -> Vec<(&'static str, RootSchema)> {
             schema_for!(evident_verify::bundle::Statement),
         ),
         (
+            "receipt.schema.json",
+            schema_for!(evident_verify::receipt::Receipt),
+        ),
+        (
             "release.schema.json",
             schema_for!(crate::releases::ReleaseRecord),
         ),

@@ -57,6 +57,7 @@ pub fn open(
             last_used_at: None,
             revoked_at: None,
             secret_sha256: m.secret_sha256,
+            customer: None,
         });
         ops.push((b"operator-token".to_vec(), Some(m.id.clone().into_bytes())));
         let refs: Vec<(&[u8], Option<&[u8]>)> = ops
@@ -92,6 +93,7 @@ pub async fn serve(
     let shutdown = shutdown_signal()?;
     // Tests and scripts read this line to learn the port when given :0.
     println!("EVIDENT_LISTENING=http://{addr}");
+    state.default_public_url(&format!("http://{addr}"));
     let stamper = tokio::spawn(stamp_checkpoints(state.clone(), stamp_interval));
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(shutdown)

@@ -57,6 +57,16 @@ struct Inner {
     push_body_limit: usize,
     /// Recently used SBOM models by SBOM SHA-256 (they never change).
     models: Mutex<ModelCache>,
+    /// Recently served export bytes and their SHA-256, by
+    /// `<tenant>/<product>/<tag>/<revision>/<format>` (exports are byte-stable).
+    exports: Mutex<ExportCache>,
+    /// OIDC discovery and JWKS cache.
+    oidc: crate::oidc::Oidc,
+    /// The portal's external base URL (OIDC redirect URIs); set by
+    /// `--public-url`, else the listen address once bound.
+    public_url: std::sync::OnceLock<String>,
+    /// Mark cookies `Secure`.
+    secure_cookies: bool,
 }
 
 /// Models by SBOM SHA-256, and their insertion order.
@@ -67,6 +77,16 @@ type ModelCache = (
 
 /// Models kept in memory; a 10k-component model is a few MB.
 const MODEL_CACHE: usize = 32;
+
+/// Export bytes by revision and format, and their insertion order.
+type ExportCache = (
+    HashMap<String, (Arc<Vec<u8>>, [u8; 32])>,
+    std::collections::VecDeque<String>,
+);
+
+/// Exports kept in memory, and the largest one kept.
+const EXPORT_CACHE: usize = 64;
+const EXPORT_CACHE_MAX_BYTES: usize = 8 << 20;
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("records are plain data")
@@ -95,6 +115,10 @@ impl AppState {
                 releases: Arc::new(tokio::sync::Mutex::new(())),
                 push_body_limit: crate::DEFAULT_PUSH_BODY_BYTES,
                 models: Mutex::default(),
+                exports: Mutex::default(),
+                oidc: crate::oidc::Oidc::default(),
+                public_url: std::sync::OnceLock::new(),
+                secure_cookies: false,
             }),
         }
     }
@@ -117,6 +141,46 @@ impl AppState {
         self
     }
 
+    /// Sets the portal's public base URL (`https://evidence.example.com`)
+    /// and whether cookies are `Secure` (always when the URL is https).
+    /// Call before serving (while this is the only handle).
+    pub fn with_web(mut self, public_url: Option<String>, secure_cookies: bool) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            let https = public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"));
+            inner.secure_cookies = secure_cookies || https;
+            if let Some(u) = public_url {
+                let _ = inner.public_url.set(u.trim_end_matches('/').to_owned());
+            }
+        }
+        self
+    }
+
+    /// The public base URL unless one was configured (the bound address).
+    pub fn default_public_url(&self, url: &str) {
+        let _ = self.inner.public_url.set(url.to_owned());
+    }
+
+    /// The portal's public base URL.
+    pub fn public_url(&self) -> &str {
+        self.inner
+            .public_url
+            .get()
+            .map(String::as_str)
+            .unwrap_or("http://127.0.0.1:8080")
+    }
+
+    /// Whether cookies carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.inner.secure_cookies
+    }
+
+    /// The OIDC discovery cache.
+    pub fn oidc(&self) -> &crate::oidc::Oidc {
+        &self.inner.oidc
+    }
+
     /// Largest accepted release push body, bytes.
     pub fn push_body_limit(&self) -> usize {
         self.inner.push_body_limit
@@ -136,6 +200,28 @@ impl AppState {
             while m.1.len() > MODEL_CACHE {
                 if let Some(old) = m.1.pop_front() {
                     m.0.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Cached export bytes and SHA-256 for a revision and format.
+    pub fn cached_export(&self, key: &str) -> Option<(Arc<Vec<u8>>, [u8; 32])> {
+        let c = self.inner.exports.lock().unwrap_or_else(|e| e.into_inner());
+        c.0.get(key).cloned()
+    }
+
+    /// Caches export bytes (oldest out first; very large exports are not kept).
+    pub fn cache_export(&self, key: &str, bytes: Arc<Vec<u8>>, sha: [u8; 32]) {
+        if bytes.len() > EXPORT_CACHE_MAX_BYTES {
+            return;
+        }
+        let mut c = self.inner.exports.lock().unwrap_or_else(|e| e.into_inner());
+        if c.0.insert(key.to_owned(), (bytes, sha)).is_none() {
+            c.1.push_back(key.to_owned());
+            while c.1.len() > EXPORT_CACHE {
+                if let Some(old) = c.1.pop_front() {
+                    c.0.remove(&old);
                 }
             }
         }

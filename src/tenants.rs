@@ -261,6 +261,7 @@ fn new_token(
             last_used_at: None,
             revoked_at: None,
             secret_sha256: m.secret_sha256,
+            customer: None,
         },
         m.token,
     )
@@ -272,6 +273,7 @@ fn issued_event(rec: &TokenRecord) -> EventBody {
         scope: rec.scope,
         label: rec.label.clone(),
         expires_at: rfc3339(rec.expires_at.unwrap_or_default()),
+        customer_id: rec.customer.clone(),
     }
 }
 
@@ -312,6 +314,39 @@ async fn issue(
     Ok(shown(rec, token, log_index))
 }
 
+/// Issues a customer access token (scope `customer`), logged like any token.
+pub(crate) async fn issue_customer_token(
+    state: &AppState,
+    by: &Principal,
+    tenant: &str,
+    customer_id: &str,
+    req: crate::customers::NewCustomerToken,
+) -> Result<IssuedToken, ApiError> {
+    if req.label.as_ref().is_some_and(|l| l.chars().count() > 200) {
+        return Err(ApiError::Unprocessable(
+            "label must be at most 200 characters".into(),
+        ));
+    }
+    let ttl = req.expires_in.unwrap_or(DEFAULT_TTL);
+    if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
+        return Err(ApiError::Unprocessable(format!(
+            "expires_in must be between {MIN_TTL} seconds and {} days",
+            MAX_TTL / 86400
+        )));
+    }
+    let (mut rec, token) = new_token(tenant, Scope::Customer, req.label, now_unix() + ttl);
+    rec.customer = Some(customer_id.to_owned());
+    let log_index = state
+        .record(
+            tenant,
+            by.actor(),
+            issued_event(&rec),
+            AppState::token_ops(&rec),
+        )
+        .await?;
+    Ok(shown(rec, token, log_index))
+}
+
 /// `POST /api/v1/tenants/{tenant}/tokens` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,9 +373,9 @@ pub async fn create_token(
 ) -> Result<(StatusCode, ApiJson<IssuedToken>), ApiError> {
     principal.require(&tenant, &[Scope::Admin])?;
     state.tenant_log(&tenant)?;
-    if req.scope == Scope::Operator {
+    if matches!(req.scope, Scope::Operator | Scope::Customer) {
         return Err(ApiError::Unprocessable(
-            "scope must be one of admin, push, auditor".into(),
+            "scope must be one of admin, push, auditor (customer tokens are issued under …/customers/{id}/tokens)".into(),
         ));
     }
     if req.label.as_ref().is_some_and(|l| l.chars().count() > 200) {
@@ -479,17 +514,22 @@ pub struct WhoAmI {
     pub tenant: Option<String>,
     /// Scope.
     pub scope: Scope,
-    /// Token id.
-    pub token_id: String,
+    /// Token id (absent for an OIDC session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    /// The customer, for a customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
 }
 
-/// `GET /api/v1/whoami`: what the presented token is (any valid token).
+/// `GET /api/v1/whoami`: what the presented credential is (any valid one).
 pub async fn whoami(principal: Principal) -> ApiJson<WhoAmI> {
     ApiJson(match principal {
         Principal::Operator { token_id } => WhoAmI {
             tenant: None,
             scope: Scope::Operator,
-            token_id,
+            token_id: Some(token_id),
+            customer_id: None,
         },
         Principal::Tenant {
             tenant,
@@ -498,7 +538,21 @@ pub async fn whoami(principal: Principal) -> ApiJson<WhoAmI> {
         } => WhoAmI {
             tenant: Some(tenant),
             scope,
-            token_id,
+            token_id: Some(token_id),
+            customer_id: None,
+        },
+        Principal::Customer {
+            tenant,
+            customer,
+            subject,
+        } => WhoAmI {
+            tenant: Some(tenant),
+            scope: Scope::Customer,
+            token_id: match subject {
+                crate::events::Subject::Token { token_id } => Some(token_id),
+                crate::events::Subject::Oidc { .. } => None,
+            },
+            customer_id: Some(customer),
         },
     })
 }

@@ -88,6 +88,8 @@ pub struct Store {
     open_logs: Arc<Mutex<HashMap<String, Log>>>,
     integrators: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     observer: Option<Arc<dyn Observer>>,
+    /// See [`Store::fail_commits`].
+    failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -162,6 +164,7 @@ impl Store {
             open_logs: Arc::default(),
             integrators: Arc::default(),
             observer: None,
+            failing: Arc::default(),
         })
     }
 
@@ -278,6 +281,7 @@ impl Store {
             latest: RwLock::new(None),
             verifier: signer.verifier().clone(),
             fault: RwLock::new(None),
+            failing: self.failing.clone(),
         });
         let log = Log { inner, tx };
         // Load and check the latest published checkpoint before signing anything new.
@@ -405,6 +409,15 @@ impl Store {
         Ok(total)
     }
 
+    /// Fault injection for tests: while on, every batch commit of every log
+    /// fails before it reaches RocksDB, exactly as a full disk's failed WAL
+    /// write is handled (the log fails closed until the store is reopened).
+    /// Never on in a server.
+    #[doc(hidden)]
+    pub fn fail_commits(&self, on: bool) {
+        self.failing.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Flushes memtables to SST files (for measuring on-disk size).
     pub fn flush(&self) -> Result<()> {
         for cf in [CF_LEAVES, CF_NODES, CF_CHECKPOINTS, CF_META, CF_APP] {
@@ -508,6 +521,8 @@ struct Inner {
     /// Set when stored data disagrees with itself: the log then refuses to
     /// append, sign or serve proofs, and `audit` says where.
     fault: RwLock<Option<String>>,
+    /// The store's [`Store::fail_commits`] switch.
+    failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Inner {
@@ -970,6 +985,12 @@ fn commit(
     signer: &NoteSigner,
     sync: bool,
 ) -> Result<Committed> {
+    if log.failing.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(LogError::Inconsistent {
+            name: log.name.clone(),
+            reason: "injected commit failure (Store::fail_commits)".into(),
+        });
+    }
     let id = log.id;
     let db = &log.db;
     let cf_leaves = db.cf_handle(CF_LEAVES).expect("leaves");

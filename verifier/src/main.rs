@@ -101,6 +101,22 @@ enum Cmd {
         #[arg(long)]
         artefact_digest: Option<String>,
     },
+    /// Verify a download receipt: checkpoint signature, inclusion proof,
+    /// that the entry is a logged download, and optionally the file and the
+    /// checkpoint's RFC 3161 token.
+    Receipt {
+        /// The receipt (JSON from GET …/receipts/N).
+        receipt: PathBuf,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        log_key: String,
+        /// The downloaded file: its SHA-256 must be the one logged.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// The TSA certificates (PEM): also check the checkpoint's token.
+        #[arg(long)]
+        tsa_chain: Option<PathBuf>,
+    },
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -306,6 +322,34 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Err(format!("not verified: {}", failed.join(", ")));
             }
             println!("all {} checks passed", checks.len());
+        }
+        Cmd::Receipt {
+            receipt,
+            log_key,
+            file,
+            tsa_chain,
+        } => {
+            let r: evident_verify::receipt::Receipt = serde_json::from_slice(&read(&receipt)?)
+                .map_err(|e| format!("{}: not a receipt: {e}", receipt.display()))?;
+            let key = load_key(&log_key)?;
+            let bytes = file.as_ref().map(read).transpose()?;
+            let chain = match &tsa_chain {
+                Some(p) => Some(
+                    evident_verify::tsp::certs_from_pem(&read(p)?)
+                        .map_err(|e| format!("{}: {e}", p.display()))?,
+                ),
+                None => None,
+            };
+            let v = evident_verify::receipt::verify_receipt(
+                &r,
+                &key,
+                bytes.as_deref(),
+                chain.as_deref(),
+            )?;
+            for c in &v.checks {
+                println!("\u{2713} {c}");
+            }
+            println!("receipt verified");
         }
     }
     Ok(())

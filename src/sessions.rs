@@ -1,0 +1,169 @@
+//! Browser sessions for the web portal.
+//!
+//! A session is a random 256-bit cookie value; only its SHA-256 is stored
+//! (`session/<hash>`). The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`,
+//! and `Secure` when the public URL is https or `--secure-cookies` is set.
+//! A session ends after [`IDLE`] without use or [`ABSOLUTE`] after sign-in,
+//! whichever comes first, and at logout. Each session has its own CSRF
+//! token, which every form carries and every POST checks. Cookies
+//! authenticate reads (GET) of the API too, so the portal's download links
+//! work; anything that changes state over the API still needs a bearer
+//! token.
+
+use axum::http::HeaderMap;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{error::ApiError, events::now_unix, state::AppState};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "evident_session";
+/// Idle timeout, seconds.
+pub const IDLE: i64 = 30 * 60;
+/// Absolute lifetime, seconds.
+pub const ABSOLUTE: i64 = 12 * 3600;
+
+/// Who a session is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SessionKind {
+    /// A customer's user, signed in through OIDC.
+    Customer {
+        /// Customer id.
+        customer: String,
+        /// OIDC issuer.
+        issuer: String,
+        /// OIDC subject.
+        subject: String,
+        /// E-mail claim, if any.
+        email: Option<String>,
+    },
+    /// A tenant admin who signed in with an admin token (re-checked on every request).
+    Admin {
+        /// The admin token's id.
+        token_id: String,
+    },
+    /// A customer's user who signed in with a customer access token (re-checked on every request).
+    CustomerToken {
+        /// The token's id.
+        token_id: String,
+    },
+}
+
+/// A stored session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Who.
+    pub kind: SessionKind,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, updated at most once a minute.
+    pub seen_at: i64,
+    /// The CSRF token of this session's forms.
+    pub csrf: String,
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+fn key(cookie: &str) -> Vec<u8> {
+    format!("session/{}", hex::encode(Sha256::digest(cookie.as_bytes()))).into_bytes()
+}
+
+/// A `Set-Cookie` value; `max_age` `Some(0)` deletes the cookie.
+pub fn cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<i64>,
+) -> String {
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+    if let Some(a) = max_age {
+        c.push_str(&format!("; Max-Age={a}"));
+    }
+    if state.secure_cookies() {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// A cookie's value from the request headers.
+pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Starts a session; returns the `Set-Cookie` value.
+pub fn create(state: &AppState, tenant: &str, kind: SessionKind) -> Result<String, ApiError> {
+    let token = random_token();
+    let now = now_unix();
+    let s = Session {
+        tenant: tenant.to_owned(),
+        kind,
+        created_at: now,
+        seen_at: now,
+        csrf: random_token(),
+    };
+    let v = serde_json::to_vec(&s).expect("plain data");
+    state
+        .store()
+        .app_write(&[(key(&token).as_slice(), Some(v.as_slice()))])?;
+    Ok(cookie(state, COOKIE, &token, "/", Some(ABSOLUTE)))
+}
+
+/// The live session the request's cookie names, if any; an expired one is
+/// deleted.
+pub fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+    let Some(token) = read_cookie(headers, COOKIE) else {
+        return Ok(None);
+    };
+    let k = key(&token);
+    let Some(mut s) = state
+        .store()
+        .app_get(&k)?
+        .and_then(|v| serde_json::from_slice::<Session>(&v).ok())
+    else {
+        return Ok(None);
+    };
+    let now = now_unix();
+    if now - s.seen_at > IDLE || now - s.created_at > ABSOLUTE {
+        state.store().app_write(&[(k.as_slice(), None)])?;
+        return Ok(None);
+    }
+    if now - s.seen_at >= 60 {
+        s.seen_at = now;
+        let v = serde_json::to_vec(&s).expect("plain data");
+        state
+            .store()
+            .app_write(&[(k.as_slice(), Some(v.as_slice()))])?;
+    }
+    Ok(Some(s))
+}
+
+/// Ends the request's session; returns the cookie that clears it.
+pub fn end(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if let Some(token) = read_cookie(headers, COOKIE) {
+        state.store().app_write(&[(key(&token).as_slice(), None)])?;
+    }
+    Ok(cookie(state, COOKIE, "", "/", Some(0)))
+}
+
+/// Whether a form's CSRF field is this session's token (constant time).
+pub fn csrf_ok(s: &Session, presented: &str) -> bool {
+    bool::from(s.csrf.as_bytes().ct_eq(presented.as_bytes()))
+}

@@ -1,0 +1,143 @@
+//! Download receipts: proof that a download was logged.
+//!
+//! A receipt is the log entry of a `download_served` event, its RFC 9162
+//! inclusion proof, the signed checkpoint the proof is against, and (when
+//! one exists) the RFC 3161 token over that checkpoint's exact bytes.
+//! [`verify_receipt`] checks it offline; with the downloaded file it also
+//! checks that the file is what the entry says was served.
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{checkpoint::open_checkpoint, merkle, note::NoteVerifier, tsp};
+
+/// A download receipt (`GET /api/v1/tenants/{t}/receipts/{index}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// Always `evident-receipt/v1`.
+    pub format: String,
+    /// The entry's index in the tenant's log.
+    pub index: u64,
+    /// The entry: the leaf bytes (RFC 8785 JSON of the event), as text.
+    pub entry: String,
+    /// Tree size of the checkpoint (equals the checkpoint's size line).
+    pub tree_size: u64,
+    /// Inclusion proof hashes (RFC 9162 §2.1.3), base64, leaf to root.
+    pub inclusion_proof: Vec<String>,
+    /// The signed checkpoint (C2SP signed note).
+    pub checkpoint: String,
+    /// RFC 3161 `TimeStampResp` over the checkpoint bytes, base64, when one exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_timestamp: Option<String>,
+}
+
+/// The receipt format line.
+pub const FORMAT: &str = "evident-receipt/v1";
+
+/// What a verified receipt establishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// One line per check that held.
+    pub checks: Vec<String>,
+    /// The event (`download_served`).
+    pub event: serde_json::Value,
+}
+
+/// Checks a receipt: the checkpoint signature with `log_key`, the
+/// inclusion proof, that the entry is a `download_served` event, and,
+/// when given, that `file` is what was served and that the checkpoint's
+/// token verifies with `tsa_chain`. The first failure is the error.
+pub fn verify_receipt(
+    r: &Receipt,
+    log_key: &NoteVerifier,
+    file: Option<&[u8]>,
+    tsa_chain: Option<&[x509_cert::Certificate]>,
+) -> Result<Verified, String> {
+    let mut checks = Vec::new();
+    if r.format != FORMAT {
+        return Err(format!("receipt format is {:?}, not {FORMAT}", r.format));
+    }
+    let cp = open_checkpoint(&r.checkpoint, log_key, None)
+        .map_err(|e| format!("checkpoint signature: {e}"))?;
+    checks.push(format!(
+        "checkpoint signed by {} (size {})",
+        log_key.name(),
+        cp.size
+    ));
+    if cp.size != r.tree_size {
+        return Err(format!(
+            "inclusion proof: the receipt says tree size {}, the checkpoint has {}",
+            r.tree_size, cp.size
+        ));
+    }
+    let hashes = r
+        .inclusion_proof
+        .iter()
+        .map(|h| {
+            STANDARD
+                .decode(h)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| "inclusion proof: a hash is not 32 bytes of base64".to_owned())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    merkle::verify_inclusion(
+        r.index,
+        cp.size,
+        &merkle::leaf_hash(r.entry.as_bytes()),
+        &hashes,
+        &cp.root,
+    )
+    .map_err(|e| format!("inclusion proof: {e}"))?;
+    checks.push(format!(
+        "entry {} is in the tree of size {}",
+        r.index, cp.size
+    ));
+    let v: serde_json::Value =
+        serde_json::from_str(&r.entry).map_err(|e| format!("entry: not JSON: {e}"))?;
+    let ev = v["event"].clone();
+    if ev["kind"] != "download_served" {
+        return Err(format!(
+            "entry: a {} event, not download_served",
+            ev["kind"]
+        ));
+    }
+    checks.push(format!(
+        "download of {} {} revision {} ({} {}) served at {}",
+        ev["product"].as_str().unwrap_or("?"),
+        ev["tag"].as_str().unwrap_or("?"),
+        ev["revision"],
+        ev["artifact"].as_str().unwrap_or("?"),
+        ev["format"].as_str().unwrap_or("-"),
+        v["time"].as_str().unwrap_or("?"),
+    ));
+    if let Some(bytes) = file {
+        let got = hex::encode(Sha256::digest(bytes));
+        if ev["sha256"] != got.as_str() {
+            return Err(format!(
+                "file digest: the file is sha256:{got}, the entry records sha256:{}",
+                ev["sha256"].as_str().unwrap_or("?")
+            ));
+        }
+        checks.push(format!("the file is what was served (sha256:{got})"));
+    }
+    if let Some(chain) = tsa_chain {
+        let t = r
+            .checkpoint_timestamp
+            .as_ref()
+            .ok_or("timestamp: the receipt carries no checkpoint token")?;
+        let der = STANDARD
+            .decode(t)
+            .map_err(|e| format!("timestamp: not base64: {e}"))?;
+        let s = tsp::verify_token(&der, r.checkpoint.as_bytes(), chain)
+            .map_err(|e| format!("timestamp: {e}"))?;
+        checks.push(format!(
+            "the checkpoint existed at {} (unix), stamped by {}",
+            s.gen_time_unix, s.tsa_subject
+        ));
+    }
+    Ok(Verified { checks, event: ev })
+}
