@@ -208,7 +208,7 @@ fn semver(tag: &str) -> Option<semver::Version> {
 
 /// The newest of a product's releases, given as (tag, push time of its
 /// first revision): by semver when every tag is semver, else by push time.
-pub fn latest<'a>(releases: &'a [(String, String)]) -> Option<&'a str> {
+pub fn latest(releases: &[(String, String)]) -> Option<&str> {
     let all_semver: Option<Vec<(semver::Version, &str)>> = releases
         .iter()
         .map(|(t, _)| semver(t).map(|v| (v, t.as_str())))

@@ -556,7 +556,7 @@ fn verify(
     let nonce = Nonce::new(p.nonce.clone());
     let checked = {
         let v = c.id_token_verifier();
-        id_token.claims(&v, &nonce).map(|cl| cl.clone())
+        id_token.claims(&v, &nonce).cloned()
     };
     let claims = match checked {
         Ok(cl) => cl,
@@ -568,7 +568,7 @@ fn verify(
             let v = c2.id_token_verifier();
             id_token
                 .claims(&v, &nonce)
-                .map(|cl| cl.clone())
+                .cloned()
                 .map_err(|e| id_token_failure(&e))?
         }
         Err(e) => return Err(id_token_failure(&e)),

@@ -267,8 +267,8 @@ fn signed_in(
     state: &AppState,
     tenant: &str,
     headers: &HeaderMap,
-) -> Result<(Session, Principal), Response> {
-    let to_login = || Redirect::to(&format!("/t/{tenant}/login")).into_response();
+) -> Result<(Session, Principal), Box<Response>> {
+    let to_login = || Box::new(Redirect::to(&format!("/t/{tenant}/login")).into_response());
     let s = match sessions::current(state, headers) {
         Ok(Some(s)) if s.tenant == tenant => s,
         _ => return Err(to_login()),
@@ -287,7 +287,7 @@ pub async fn home(
 ) -> Response {
     let (s, p) = match signed_in(&state, &tenant, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Principal::Customer {
         customer, subject, ..
@@ -355,7 +355,7 @@ pub async fn release(
 ) -> Response {
     let (s, p) = match signed_in(&state, &tenant, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(e) = customers::can_read(&state, &p, &tenant, &product, &tag) {
         return match e {
@@ -422,7 +422,7 @@ pub async fn admin(
 ) -> Response {
     let (s, p) = match signed_in(&state, &tenant, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if p.require(&tenant, &[Scope::Admin]).is_err() {
         return failure(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
@@ -545,21 +545,21 @@ fn admin_post(
     tenant: &str,
     headers: &HeaderMap,
     csrf: &str,
-) -> Result<Principal, Response> {
+) -> Result<Principal, Box<Response>> {
     let (s, p) = signed_in(state, tenant, headers)?;
     if p.require(tenant, &[Scope::Admin]).is_err() {
-        return Err(failure(
+        return Err(Box::new(failure(
             StatusCode::NOT_FOUND,
             "Not found",
             "There is no such page.",
-        ));
+        )));
     }
     if !sessions::csrf_ok(&s, csrf) {
-        return Err(failure(
+        return Err(Box::new(failure(
             StatusCode::FORBIDDEN,
             "Not saved",
             "The form has expired; reload the page and try again.",
-        ));
+        )));
     }
     Ok(p)
 }
@@ -614,7 +614,7 @@ pub async fn admin_action(
 ) -> Response {
     let p = match admin_post(&state, &tenant, &headers, &f.csrf) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let parts: Vec<&str> = action.split('/').collect();
     let st = || State(state.clone());

@@ -405,7 +405,7 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
     // 5. Every endpoint that holds something of acme's, or of Ann's.
     let r = "/api/v1/tenants/acme/products/shop/releases/v1.0.0";
     let endpoints: Vec<String> = [
-        format!("{r}"),
+        r.to_string(),
         format!("{r}/sbom?format=cyclonedx-json"),
         format!("{r}/sbom?format=cyclonedx-xml"),
         format!("{r}/sbom?format=spdx-json"),
@@ -436,7 +436,7 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
         "/tlog/acme/checkpoint".into(),
         "/tlog/acme/tile/entries/000.p/1".into(),
         "/t/acme/".into(),
-        format!("/t/acme/releases/shop/v1.0.0"),
+        "/t/acme/releases/shop/v1.0.0".into(),
         "/t/acme/admin".into(),
     ]
     .into_iter()
