@@ -12,6 +12,7 @@
 //! the signed checkpoint and the checkpoint's RFC 3161 token.
 
 use axum::{
+    body::Bytes,
     extract::{Path, State},
     http::{header, HeaderValue},
     response::{IntoResponse, Response},
@@ -29,7 +30,7 @@ use crate::{
 };
 
 /// What was downloaded.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Artifact(pub &'static str);
 
 impl Artifact {
@@ -68,33 +69,73 @@ fn who(principal: &Principal) -> (Option<String>, Subject) {
     }
 }
 
-/// Logs the download of `res` (whose body is `bytes`) and adds the index
-/// and receipt headers. Nothing is served when the append fails.
-#[allow(clippy::too_many_arguments)]
+/// One file as it is downloaded: the release it belongs to, what it is,
+/// its exact bytes and their SHA-256, and how it is named.
+#[derive(Debug)]
+pub struct Download<'a> {
+    /// The release revision.
+    pub rec: &'a ReleaseRecord,
+    /// What the file is.
+    pub artifact: Artifact,
+    /// The format asked for, if the artifact has one.
+    pub format: Option<&'a str>,
+    /// The exact bytes served.
+    pub body: Bytes,
+    /// Their SHA-256.
+    pub sha256: [u8; 32],
+    /// `Content-Type`.
+    pub media_type: &'a str,
+    /// The attachment's file name.
+    pub file_name: String,
+}
+
+impl<'a> Download<'a> {
+    /// A download of `body`, whose digest is computed here.
+    pub fn new(
+        rec: &'a ReleaseRecord,
+        artifact: Artifact,
+        format: Option<&'a str>,
+        body: impl Into<Bytes>,
+        media_type: &'a str,
+        file_name: String,
+    ) -> Self {
+        let body = body.into();
+        Self {
+            rec,
+            artifact,
+            format,
+            sha256: Sha256::digest(&body).into(),
+            body,
+            media_type,
+            file_name,
+        }
+    }
+}
+
+/// Logs the download and only then answers it: an attachment with
+/// `Repr-Digest`, `X-Evident-Log-Index` and the receipt's `Link`. Nothing
+/// is served when the append fails.
 pub async fn deliver(
     state: &AppState,
     principal: &Principal,
     tenant: &str,
-    rec: &ReleaseRecord,
-    artifact: Artifact,
-    format: Option<&str>,
-    sha256: &[u8],
-    mut res: Response,
+    d: Download<'_>,
 ) -> Result<Response, ApiError> {
     let (customer_id, subject) = who(principal);
     let event = EventBody::DownloadServed {
         customer_id,
         subject,
-        product: rec.product.clone(),
-        tag: rec.tag.clone(),
-        revision: rec.revision,
-        artifact: artifact.0.to_owned(),
-        format: format.map(str::to_owned),
-        sha256: hex::encode(sha256),
+        product: d.rec.product.clone(),
+        tag: d.rec.tag.clone(),
+        revision: d.rec.revision,
+        artifact: d.artifact.0.to_owned(),
+        format: d.format.map(str::to_owned),
+        sha256: hex::encode(d.sha256),
     };
     let index = state
         .record(tenant, principal.actor(), event, Vec::new())
         .await?;
+    let mut res = crate::releases::attachment_with(d.body, &d.sha256, d.media_type, &d.file_name);
     let h = res.headers_mut();
     h.insert("x-evident-log-index", HeaderValue::from(index));
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -103,24 +144,6 @@ pub async fn deliver(
         h.insert(header::LINK, v);
     }
     Ok(res)
-}
-
-/// [`deliver`] for a body whose digest is not known yet.
-#[allow(clippy::too_many_arguments)]
-pub async fn deliver_bytes(
-    state: &AppState,
-    principal: &Principal,
-    tenant: &str,
-    rec: &ReleaseRecord,
-    artifact: Artifact,
-    format: Option<&str>,
-    bytes: Vec<u8>,
-    media_type: &str,
-    file_name: &str,
-) -> Result<Response, ApiError> {
-    let sha = Sha256::digest(&bytes);
-    let res = crate::releases::attachment_with(bytes, &sha, media_type, file_name);
-    deliver(state, principal, tenant, rec, artifact, format, &sha, res).await
 }
 
 /// `GET /api/v1/tenants/{t}/receipts/{index}`: the receipt of a download,

@@ -16,6 +16,7 @@
 //! archive. The formats themselves live in `evident_verify::bundle`.
 
 use axum::{
+    body::Bytes,
     extract::{Path, State},
     http::HeaderValue,
     response::Response,
@@ -30,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::Principal,
-    downloads::{self, Artifact},
+    downloads::{self, Artifact, Download},
     error::{ApiError, ApiQuery},
     events::EventBody,
     releases::{self, ExportQuery, ReleaseRecord},
@@ -68,7 +69,7 @@ pub struct Served {
     /// The revision's record.
     pub rec: ReleaseRecord,
     /// The exact bytes (shared with the export cache).
-    pub bytes: std::sync::Arc<Vec<u8>>,
+    pub bytes: Bytes,
     /// Their SHA-256.
     pub sha: [u8; 32],
     /// The issuance.
@@ -153,7 +154,7 @@ pub async fn served(
                 .await
                 .map_err(|e| ApiError::Internal(format!("export task failed: {e}")))?;
             let sha: [u8; 32] = Sha256::digest(&bytes).into();
-            let bytes = std::sync::Arc::new(bytes);
+            let bytes = Bytes::from(bytes);
             state.cache_export(&cache_key, bytes.clone(), sha);
             (bytes, sha)
         }
@@ -391,13 +392,6 @@ impl Bundles {
     }
 }
 
-fn with_key_id(mut res: Response, key_id: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(key_id) {
-        res.headers_mut().insert("evident-key-id", v);
-    }
-    res
-}
-
 type ReleasePath = Path<(String, String, String)>;
 
 /// `GET …/releases/{tag}/sbom?format=F&revision=N`: the export itself.
@@ -408,164 +402,37 @@ pub async fn export(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let name = s.release.file_name(s.format);
-    let res = with_key_id(
-        releases::attachment_with(s.bytes.to_vec(), &s.sha, s.format.media_type(), &name),
-        &s.issued.key_id,
-    );
-    let f = s.format.name();
-    downloads::deliver(
-        &state,
-        &principal,
-        &tenant,
-        &s.rec,
-        Artifact::EXPORT,
-        Some(f),
-        &s.sha,
-        res,
-    )
-    .await
+    let d = Download {
+        rec: &s.rec,
+        artifact: Artifact::EXPORT,
+        format: Some(s.format.name()),
+        body: s.bytes.clone(),
+        sha256: s.sha,
+        media_type: s.format.media_type(),
+        file_name: s.release.file_name(s.format),
+    };
+    deliver(&state, &principal, &tenant, &s, d, None).await
 }
 
-/// Logs the download of `bytes` (see `crate::downloads`) and answers them
-/// as an attachment naming the key that issued the export.
-#[allow(clippy::too_many_arguments)]
+/// Logs the download (see `crate::downloads`) and answers it, naming the
+/// key that issued the export and, with `bundles`, whether a token is
+/// missing.
 async fn deliver(
     state: &AppState,
     principal: &Principal,
     tenant: &str,
     s: &Served,
-    artifact: Artifact,
-    bytes: Vec<u8>,
-    media_type: &str,
-    name: &str,
-    stamped: Option<&Bundles>,
+    d: Download<'_>,
+    bundles: Option<&Bundles>,
 ) -> Result<Response, ApiError> {
-    let sha = Sha256::digest(&bytes);
-    let mut res = with_key_id(
-        releases::attachment_with(bytes, &sha, media_type, name),
-        &s.issued.key_id,
-    );
-    if let Some(b) = stamped {
-        res = b.mark(res);
+    let mut res = downloads::deliver(state, principal, tenant, d).await?;
+    if let Ok(v) = HeaderValue::from_str(&s.issued.key_id) {
+        res.headers_mut().insert("evident-key-id", v);
     }
-    downloads::deliver(
-        state,
-        principal,
-        tenant,
-        &s.rec,
-        artifact,
-        Some(s.format.name()),
-        &sha,
-        res,
-    )
-    .await
-}
-
-/// `GET …/sbom.sig`: the DER ECDSA-SHA256 signature over the exact bytes
-/// `…/sbom` serves for the same query, by the key that issued the export
-/// (header `Evident-Key-Id`).
-pub async fn export_signature(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((tenant, product, tag)): ReleasePath,
-    ApiQuery(q): ApiQuery<ExportQuery>,
-) -> Result<Response, ApiError> {
-    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let name = format!("{}.sig", s.release.file_name(s.format));
-    let sig = Issued::bytes(&s.issued.signature)?;
-    deliver(
-        &state,
-        &principal,
-        &tenant,
-        &s,
-        Artifact::SIGNATURE,
-        sig,
-        "application/octet-stream",
-        &name,
-        None,
-    )
-    .await
-}
-
-/// `GET …/sbom.sig.tsr`: an RFC 3161 reply over the bytes of `…/sbom.sig`,
-/// made once per signature and kept.
-pub async fn signature_timestamp(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((tenant, product, tag)): ReleasePath,
-    ApiQuery(q): ApiQuery<ExportQuery>,
-) -> Result<Response, ApiError> {
-    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let name = format!("{}.sig.tsr", s.release.file_name(s.format));
-    let reply = stamp(
-        &state,
-        &s.issued.key_id,
-        Issued::bytes(&s.issued.signature)?,
-    )
-    .await?;
-    deliver(
-        &state,
-        &principal,
-        &tenant,
-        &s,
-        Artifact::SIGNATURE_TIMESTAMP,
-        reply,
-        "application/timestamp-reply",
-        &name,
-        None,
-    )
-    .await
-}
-
-const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-
-/// `GET …/sbom.sigstore.json`: the signature bundle.
-pub async fn signature_bundle(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((tenant, product, tag)): ReleasePath,
-    ApiQuery(q): ApiQuery<ExportQuery>,
-) -> Result<Response, ApiError> {
-    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let b = Bundles::of(&state, &tenant, &s).await?;
-    let name = format!("{}.sigstore.json", s.release.file_name(s.format));
-    deliver(
-        &state,
-        &principal,
-        &tenant,
-        &s,
-        Artifact::SIGNATURE_BUNDLE,
-        b.signature.clone(),
-        BUNDLE_MEDIA_TYPE,
-        &name,
-        Some(&b),
-    )
-    .await
-}
-
-/// `GET …/sbom.intoto.sigstore.json`: the attestation bundle.
-pub async fn attestation_bundle(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((tenant, product, tag)): ReleasePath,
-    ApiQuery(q): ApiQuery<ExportQuery>,
-) -> Result<Response, ApiError> {
-    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let b = Bundles::of(&state, &tenant, &s).await?;
-    let name = format!("{}.intoto.sigstore.json", s.release.file_name(s.format));
-    deliver(
-        &state,
-        &principal,
-        &tenant,
-        &s,
-        Artifact::ATTESTATION_BUNDLE,
-        b.attestation.clone(),
-        BUNDLE_MEDIA_TYPE,
-        &name,
-        Some(&b),
-    )
-    .await
+    Ok(match bundles {
+        Some(b) => b.mark(res),
+        None => res,
+    })
 }
 
 /// The SHA-256 (hex) of a PEM public key's SubjectPublicKeyInfo DER.
@@ -595,45 +462,100 @@ fn script(s: &Served, pem: &str) -> Result<String, ApiError> {
 const VERIFY_SH: &str = include_str!("evidence/verify.sh");
 const README_TXT: &str = include_str!("evidence/README.txt");
 
-/// `GET …/verify.sh?format=F`: the POSIX sh check for this export.
-pub async fn verify_script(
+const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// The evidence files that ship with an export, by their name under
+/// `…/releases/{tag}/`.
+const FILES: [(&str, Artifact); 6] = [
+    ("sbom.sig", Artifact::SIGNATURE),
+    ("sbom.sig.tsr", Artifact::SIGNATURE_TIMESTAMP),
+    ("sbom.sigstore.json", Artifact::SIGNATURE_BUNDLE),
+    ("sbom.intoto.sigstore.json", Artifact::ATTESTATION_BUNDLE),
+    ("verify.sh", Artifact::VERIFY_SCRIPT),
+    ("sbom-kit.tar.gz", Artifact::KIT),
+];
+
+/// `GET …/releases/{tag}/{file}?format=F&revision=N`, the evidence of the
+/// export that `…/sbom` serves for the same query:
+/// - `sbom.sig`: the DER ECDSA-SHA256 signature over its exact bytes, by
+///   the key that issued it (header `Evident-Key-Id`);
+/// - `sbom.sig.tsr`: an RFC 3161 reply over the bytes of `sbom.sig`, made
+///   once per signature and kept (503 without a TSA: fail closed);
+/// - `sbom.sigstore.json` and `sbom.intoto.sigstore.json`: the signature
+///   and attestation bundles (`Evident-Timestamp: missing` without a token);
+/// - `verify.sh`: the POSIX sh check;
+/// - `sbom-kit.tar.gz`: the export with everything needed to verify it
+///   offline.
+///
+/// Any other name is 404.
+pub async fn file(
     State(state): State<AppState>,
     principal: Principal,
-    Path((tenant, product, tag)): ReleasePath,
+    Path((tenant, product, tag, file)): Path<(String, String, String, String)>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
+    let Some(&(_, artifact)) = FILES.iter().find(|(n, _)| *n == file) else {
+        return Err(ApiError::not_found());
+    };
     let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let pem = crate::signing::public_pem(&state, &tenant, &s.issued.key_id)?;
-    let sh = script(&s, &pem)?.into_bytes();
-    deliver(
-        &state,
-        &principal,
-        &tenant,
-        &s,
-        Artifact::VERIFY_SCRIPT,
-        sh,
-        "text/x-shellscript; charset=utf-8",
-        "verify.sh",
-        None,
-    )
-    .await
+    let base = s.release.file_name(s.format);
+    let sig = Issued::bytes(&s.issued.signature)?;
+    let (body, media_type, name, bundles) = if artifact == Artifact::SIGNATURE {
+        (sig, "application/octet-stream", format!("{base}.sig"), None)
+    } else if artifact == Artifact::SIGNATURE_TIMESTAMP {
+        let reply = stamp(&state, &s.issued.key_id, sig).await?;
+        let name = format!("{base}.sig.tsr");
+        (reply, "application/timestamp-reply", name, None)
+    } else if artifact == Artifact::SIGNATURE_BUNDLE {
+        let b = Bundles::of(&state, &tenant, &s).await?;
+        let name = format!("{base}.sigstore.json");
+        (b.signature.clone(), BUNDLE_MEDIA_TYPE, name, Some(b))
+    } else if artifact == Artifact::ATTESTATION_BUNDLE {
+        let b = Bundles::of(&state, &tenant, &s).await?;
+        let name = format!("{base}.intoto.sigstore.json");
+        (b.attestation.clone(), BUNDLE_MEDIA_TYPE, name, Some(b))
+    } else if artifact == Artifact::VERIFY_SCRIPT {
+        let pem = crate::signing::public_pem(&state, &tenant, &s.issued.key_id)?;
+        let sh = script(&s, &pem)?.into_bytes();
+        (
+            sh,
+            "text/x-shellscript; charset=utf-8",
+            "verify.sh".into(),
+            None,
+        )
+    } else {
+        let b = Bundles::of(&state, &tenant, &s).await?;
+        let gz = kit(&state, &tenant, &s, &b, sig).await?;
+        (
+            gz,
+            "application/gzip",
+            format!("{base}-kit.tar.gz"),
+            Some(b),
+        )
+    };
+    let d = Download::new(
+        &s.rec,
+        artifact,
+        Some(s.format.name()),
+        body,
+        media_type,
+        name,
+    );
+    deliver(&state, &principal, &tenant, &s, d, bundles.as_ref()).await
 }
 
-/// `GET …/sbom-kit.tar.gz?format=F`: the export with everything needed to
-/// verify it offline.
-pub async fn kit(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((tenant, product, tag)): ReleasePath,
-    ApiQuery(q): ApiQuery<ExportQuery>,
-) -> Result<Response, ApiError> {
-    let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
-    let pem = crate::signing::public_pem(&state, &tenant, &s.issued.key_id)?;
-    let b = Bundles::of(&state, &tenant, &s).await?;
-    let sig = Issued::bytes(&s.issued.signature)?;
+/// The kit archive of an export.
+async fn kit(
+    state: &AppState,
+    tenant: &str,
+    s: &Served,
+    b: &Bundles,
+    sig: Vec<u8>,
+) -> Result<Vec<u8>, ApiError> {
+    let pem = crate::signing::public_pem(state, tenant, &s.issued.key_id)?;
     let chain = state.tsa().kit_chain_pem(b.sig_token.as_deref(), &sig);
     let file = s.release.file_name(s.format);
-    let vkey = state.log(&tenant)?.verifier().to_vkey();
+    let vkey = state.log(tenant)?.verifier().to_vkey();
     let artefacts: Vec<String> = s.rec.artefacts.iter().map(|a| a.digest.clone()).collect();
     let readme = README_TXT
         .replace("@FILE@", &file)
@@ -644,7 +566,7 @@ pub async fn kit(
                 s.rec.product, s.rec.tag, s.rec.revision
             ),
         )
-        .replace("@TENANT@", &tenant)
+        .replace("@TENANT@", tenant)
         .replace("@KEY_ID@", &s.issued.key_id)
         .replace(
             "@ARTEFACT@",
@@ -663,30 +585,17 @@ pub async fn kit(
         ("pubkey.pem".into(), pem.clone().into_bytes(), 0o644),
         ("tsa-chain.pem".into(), chain.into_bytes(), 0o644),
         ("log.vkey".into(), format!("{vkey}\n").into_bytes(), 0o644),
-        ("verify.sh".into(), script(&s, &pem)?.into_bytes(), 0o755),
+        ("verify.sh".into(), script(s, &pem)?.into_bytes(), 0o755),
     ];
     // Without a token the kit says so: verify.sh reports the missing file.
     if let Some(tsr) = b.sig_token.clone() {
         files.insert(3, (format!("{file}.sig.tsr"), tsr, 0o644));
     }
-    let dir = format!("{}-kit", file);
+    let dir = format!("{file}-kit");
     let mtime = s.rec.pushed_at_unix.max(0) as u64;
-    let gz = tokio::task::spawn_blocking(move || tar_gz(&dir, &files, mtime))
+    tokio::task::spawn_blocking(move || tar_gz(&dir, &files, mtime))
         .await
-        .map_err(|e| ApiError::Internal(format!("kit task failed: {e}")))??;
-    let name = format!("{file}-kit.tar.gz");
-    deliver(
-        &state,
-        &principal,
-        &tenant,
-        &s,
-        Artifact::KIT,
-        gz,
-        "application/gzip",
-        &name,
-        Some(&b),
-    )
-    .await
+        .map_err(|e| ApiError::Internal(format!("kit task failed: {e}")))?
 }
 
 /// A gzip'd ustar archive of `files` under `dir/`, owned by root, with one mtime.

@@ -127,28 +127,8 @@ pub fn app(state: AppState) -> Router {
         .route("/tenants/{tenant}/keys", get(signing::list_keys))
         .route("/tenants/{tenant}/keys/rotate", post(signing::rotate))
         .route(
-            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sig",
-            get(evidence::export_signature),
-        )
-        .route(
-            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sig.tsr",
-            get(evidence::signature_timestamp),
-        )
-        .route(
-            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.sigstore.json",
-            get(evidence::signature_bundle),
-        )
-        .route(
-            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom.intoto.sigstore.json",
-            get(evidence::attestation_bundle),
-        )
-        .route(
-            "/tenants/{tenant}/products/{product}/releases/{tag}/verify.sh",
-            get(evidence::verify_script),
-        )
-        .route(
-            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom-kit.tar.gz",
-            get(evidence::kit),
+            "/tenants/{tenant}/products/{product}/releases/{tag}/{file}",
+            get(evidence::file),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases",

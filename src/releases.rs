@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::{Principal, Scope},
+    downloads::{Artifact, Download},
     error::{ApiError, ApiJson, ApiQuery},
     events::{now_unix, rfc3339, EventBody},
     state::AppState,
@@ -825,13 +826,13 @@ pub(crate) fn model(state: &AppState, rec: &ReleaseRecord) -> Result<Arc<Model>,
 /// A download: body, media type, attachment name, and `Repr-Digest` (of
 /// bytes whose SHA-256 is already known).
 pub(crate) fn attachment_with(
-    bytes: Vec<u8>,
+    bytes: impl Into<Body>,
     sha: &[u8],
     media_type: &str,
     file_name: &str,
 ) -> Response {
     let digest = base64::engine::general_purpose::STANDARD.encode(sha);
-    let mut res = Response::new(Body::from(bytes));
+    let mut res = Response::new(bytes.into());
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(media_type) {
         h.insert(header::CONTENT_TYPE, v);
@@ -889,18 +890,8 @@ pub async fn original(
         SourceFormat::SpdxTagValue => ("text/spdx", "spdx"),
     };
     let name = format!("sbom-{product}-{tag}-original.{ext}");
-    crate::downloads::deliver_bytes(
-        &state,
-        &principal,
-        &tenant,
-        &rec,
-        crate::downloads::Artifact::ORIGINAL,
-        None,
-        bytes,
-        media,
-        &name,
-    )
-    .await
+    let d = Download::new(&rec, Artifact::ORIGINAL, None, bytes, media, name);
+    crate::downloads::deliver(&state, &principal, &tenant, d).await
 }
 
 /// `GET …/releases/{tag}/notice?format=text|markdown|html&revision=N`.
@@ -922,18 +913,9 @@ pub async fn notice(
     let m = model(&state, &rec)?;
     let bytes = f.write(&m, &release);
     let name = format!("NOTICE-{product}-{tag}.{}", f.extension());
-    crate::downloads::deliver_bytes(
-        &state,
-        &principal,
-        &tenant,
-        &rec,
-        crate::downloads::Artifact::NOTICE,
-        Some(q.format.as_deref().unwrap_or("text")),
-        bytes,
-        f.media_type(),
-        &name,
-    )
-    .await
+    let format = Some(q.format.as_deref().unwrap_or("text"));
+    let d = Download::new(&rec, Artifact::NOTICE, format, bytes, f.media_type(), name);
+    crate::downloads::deliver(&state, &principal, &tenant, d).await
 }
 
 /// For a customer of `tenant`, its record (listings are filtered by it);

@@ -5,6 +5,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use axum::body::Bytes;
 use evident_log::{AppOp, Log, Store};
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +81,7 @@ const MODEL_CACHE: usize = 32;
 
 /// Export bytes by revision and format, and their insertion order.
 type ExportCache = (
-    HashMap<String, (Arc<Vec<u8>>, [u8; 32])>,
+    HashMap<String, (Bytes, [u8; 32])>,
     std::collections::VecDeque<String>,
 );
 
@@ -206,13 +207,13 @@ impl AppState {
     }
 
     /// Cached export bytes and SHA-256 for a revision and format.
-    pub fn cached_export(&self, key: &str) -> Option<(Arc<Vec<u8>>, [u8; 32])> {
+    pub fn cached_export(&self, key: &str) -> Option<(Bytes, [u8; 32])> {
         let c = self.inner.exports.lock().unwrap_or_else(|e| e.into_inner());
         c.0.get(key).cloned()
     }
 
     /// Caches export bytes (oldest out first; very large exports are not kept).
-    pub fn cache_export(&self, key: &str, bytes: Arc<Vec<u8>>, sha: [u8; 32]) {
+    pub fn cache_export(&self, key: &str, bytes: Bytes, sha: [u8; 32]) {
         if bytes.len() > EXPORT_CACHE_MAX_BYTES {
             return;
         }

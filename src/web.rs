@@ -171,38 +171,25 @@ pub async fn token_login(
     Path(tenant): Path<String>,
     Form(f): Form<TokenLogin>,
 ) -> Response {
-    let p = match crate::auth::authenticate(&state, f.token.trim()) {
-        Ok(p) => p,
-        Err(_) => {
-            return failure(
-                StatusCode::UNAUTHORIZED,
-                "Sign-in failed",
-                "That token is not valid, has expired or was revoked.",
-            )
-        }
-    };
-    let kind = match &p {
-        Principal::Customer {
+    let kind = match crate::auth::authenticate(&state, f.token.trim()) {
+        Ok(Principal::Customer {
             tenant: t,
             subject: crate::events::Subject::Token { token_id },
             ..
-        } if *t == tenant => SessionKind::CustomerToken {
-            token_id: token_id.clone(),
-        },
-        Principal::Tenant {
+        }) if t == tenant => Some(SessionKind::CustomerToken { token_id }),
+        Ok(Principal::Tenant {
             tenant: t,
             token_id,
             scope: Scope::Admin,
-        } if *t == tenant => SessionKind::Admin {
-            token_id: token_id.clone(),
-        },
-        _ => {
-            return failure(
-                StatusCode::UNAUTHORIZED,
-                "Sign-in failed",
-                "That token is not valid, has expired or was revoked.",
-            )
-        }
+        }) if t == tenant => Some(SessionKind::Admin { token_id }),
+        _ => None,
+    };
+    let Some(kind) = kind else {
+        return failure(
+            StatusCode::UNAUTHORIZED,
+            "Sign-in failed",
+            "That token is not valid, has expired or was revoked.",
+        );
     };
     let admin = matches!(kind, SessionKind::Admin { .. });
     match sessions::create(&state, &tenant, kind) {
@@ -641,32 +628,17 @@ pub async fn admin_action(
                 customers::create(st(), p, Path(tenant.clone()), ApiJson(req)).await,
             )
         }
-        ["customers", c, "entitlements"] => {
+        ["customers", c, "entitlements", rest @ ..] if rest.is_empty() || rest == ["remove"] => {
             let mut cur = match customers::load(&state, &tenant, c) {
                 Ok(Some(c)) => c.entitlements,
                 _ => return failure(StatusCode::NOT_FOUND, "Not found", "No such customer."),
             };
-            cur.push(Entitlement {
-                product: s(&f.product).trim().into(),
-                tag: s(&f.tag).trim().into(),
-            });
-            done(
-                &tenant,
-                customers::set_entitlements(
-                    st(),
-                    p,
-                    Path((tenant.clone(), c.to_string())),
-                    ApiJson(cur),
-                )
-                .await,
-            )
-        }
-        ["customers", c, "entitlements", "remove"] => {
-            let mut cur = match customers::load(&state, &tenant, c) {
-                Ok(Some(c)) => c.entitlements,
-                _ => return failure(StatusCode::NOT_FOUND, "Not found", "No such customer."),
-            };
-            if let Some(i) = f.index.filter(|i| *i < cur.len()) {
+            if rest.is_empty() {
+                cur.push(Entitlement {
+                    product: s(&f.product).trim().into(),
+                    tag: s(&f.tag).trim().into(),
+                });
+            } else if let Some(i) = f.index.filter(|i| *i < cur.len()) {
                 cur.remove(i);
             }
             done(

@@ -13,7 +13,7 @@ use std::{
 };
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use common::Server;
+use common::{sbom_fixture, Server};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -178,38 +178,14 @@ fn bundles_and_kits_verify_with_third_party_tools_and_catch_tampering() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path();
     let s = Server::start(&root.join("data"));
-    let op = s.operator_token.clone().unwrap();
-    let v: Value = s
-        .post("/api/v1/tenants", &op)
-        .send_json(json!({"slug": "acme", "name": "Acme"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
-    let vkey = v["log_key"].as_str().unwrap().to_owned();
-    let push: Value = s
-        .post("/api/v1/tenants/acme/tokens", &admin)
-        .send_json(json!({"scope": "push"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let push = push["token"].as_str().unwrap().to_owned();
-    let sbom = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/sboms/cargo-sbom-evidence-demo.cdx-1.6.json"),
-    )
-    .unwrap();
+    let acme = s.tenant("acme", "Acme");
+    let (admin, vkey, push) = (acme.admin.clone(), acme.vkey.clone(), acme.push.clone());
+    let sbom = sbom_fixture("cargo-sbom-evidence-demo.cdx-1.6.json");
     let artefact = format!(
         "sha256:{}",
         hex::encode(Sha256::digest(b"shop-1.0.0-linux-amd64"))
     );
-    s.post("/api/v1/tenants/acme/releases", &push)
-        .send_json(json!({
-            "product": "shop", "tag": "v1",
-            "artefacts": [{"name": "shop-linux-amd64", "digest": artefact}],
-            "sbom": {"content": STANDARD.encode(&sbom), "encoding": "base64"},
-        }))
-        .unwrap();
+    s.push_release(&acme, "shop", "v1", &artefact, &sbom);
     let base = "/api/v1/tenants/acme/products/shop/releases/v1";
 
     for f in FORMATS {
@@ -483,13 +459,13 @@ print("verified" if v.verify_message(resp, open(sys.argv[4], "rb").read()) else 
             )
     });
     assert!(listed, "the old key is no longer listed: {keys}");
-    s.post("/api/v1/tenants/acme/releases", &push)
-        .send_json(json!({
-            "product": "shop", "tag": "v2",
-            "artefacts": [{"name": "shop-linux-amd64", "digest": format!("sha256:{}", "e".repeat(64))}],
-            "sbom": {"content": STANDARD.encode(&sbom), "encoding": "base64"},
-        }))
-        .unwrap();
+    s.push_release(
+        &acme,
+        "shop",
+        "v2",
+        &format!("sha256:{}", "e".repeat(64)),
+        &sbom,
+    );
     let kit2 = fetch_kit(
         &s,
         &push,
@@ -676,35 +652,17 @@ fn external_openssl_tsa_is_validated_and_an_outage_is_reported() {
         .unwrap();
     assert_eq!(certs, std::fs::read_to_string(&ca).unwrap());
 
-    let op = s.operator_token.clone().unwrap();
-    let v: Value = s
-        .post("/api/v1/tenants", &op)
-        .send_json(json!({"slug": "acme", "name": "Acme"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
-    let vkey = v["log_key"].as_str().unwrap().to_owned();
-    let sbom = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/sboms/cargo-sbom-evidence-demo.cdx-1.6.json"),
-    )
-    .unwrap();
-    let push: Value = s
-        .post("/api/v1/tenants/acme/tokens", &admin)
-        .send_json(json!({"scope": "push"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let push = push["token"].as_str().unwrap().to_owned();
+    let acme = s.tenant("acme", "Acme");
+    let (admin, vkey, push) = (acme.admin.clone(), acme.vkey.clone(), acme.push.clone());
+    let sbom = sbom_fixture("cargo-sbom-evidence-demo.cdx-1.6.json");
     let push_release = |tag: &str| {
-        s.post("/api/v1/tenants/acme/releases", &push)
-            .send_json(json!({
-                "product": "shop", "tag": tag,
-                "artefacts": [{"name": "shop", "digest": format!("sha256:{}", "a".repeat(64))}],
-                "sbom": {"content": STANDARD.encode(&sbom), "encoding": "base64"},
-            }))
-            .unwrap();
+        s.push_release(
+            &acme,
+            "shop",
+            tag,
+            &format!("sha256:{}", "a".repeat(64)),
+            &sbom,
+        )
     };
 
     // 2.

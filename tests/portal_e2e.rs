@@ -28,8 +28,7 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-use base64::{engine::general_purpose::STANDARD, Engine as _};
-use common::Server;
+use common::{sbom_fixture, Server};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -91,35 +90,12 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
     // 1.
     let s = Server::start(&root.join("data"));
     let redirect = format!("{}/t/acme/callback", s.url);
-    let op = s.operator_token.clone().unwrap();
-    let v: Value = s
-        .post("/api/v1/tenants", &op)
-        .send_json(json!({"slug": "acme", "name": "Acme Vendor"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
-    let vkey = v["log_key"].as_str().unwrap().to_owned();
-    let push: Value = s
-        .post("/api/v1/tenants/acme/tokens", &admin)
-        .send_json(json!({"scope": "push"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let push = push["token"].as_str().unwrap().to_owned();
-    let sbom = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/sboms/cargo-sbom-evidence-demo.cdx-1.6.json"),
-    )
-    .unwrap();
+    let t = s.tenant("acme", "Acme Vendor");
+    let (admin, vkey) = (t.admin.clone(), t.vkey.clone());
+    let sbom = sbom_fixture("cargo-sbom-evidence-demo.cdx-1.6.json");
     for tag in ["v1.0.0", "v1.1.0", "v2.0.0"] {
-        s.post("/api/v1/tenants/acme/releases", &push)
-            .send_json(json!({
-                "product": "shop", "tag": tag,
-                "artefacts": [{"name": "shop", "digest": format!("sha256:{}", hex::encode(Sha256::digest(tag)))}],
-                "sbom": {"content": STANDARD.encode(&sbom), "encoding": "base64"},
-            }))
-            .unwrap();
+        let artefact = format!("sha256:{}", hex::encode(Sha256::digest(tag)));
+        s.push_release(&t, "shop", tag, &artefact, &sbom);
     }
     // 2.
     let normal = Idp::start(

@@ -49,24 +49,6 @@ fn real_sboms() -> Vec<String> {
     v
 }
 
-fn tenant(s: &Server) -> String {
-    let op = s.operator_token.clone().unwrap();
-    let v: Value = s
-        .post("/api/v1/tenants", &op)
-        .send_json(json!({"slug": "acme", "name": "Acme"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
-    let v: Value = s
-        .post("/api/v1/tenants/acme/tokens", &admin)
-        .send_json(json!({"scope": "push"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    v["token"].as_str().unwrap().to_owned()
-}
-
 fn push_cli(
     s: &Server,
     token: &str,
@@ -123,7 +105,7 @@ fn real_sboms_round_trip_through_four_formats_and_third_party_validators() {
     let out = dir.path().join("exports");
     std::fs::create_dir_all(&out).unwrap();
     let s = Server::start(&data);
-    let token = tenant(&s);
+    let token = s.tenant("acme", "Acme").push;
     let sboms = real_sboms();
     assert!(sboms.len() >= 40, "{} fixtures", sboms.len());
 

@@ -6,9 +6,8 @@ mod common;
 
 use std::{path::Path, process::Command};
 
-use base64::Engine as _;
-use common::Server;
-use serde_json::{json, Value};
+use common::{sbom_fixture, Server};
+use serde_json::Value;
 
 fn read(r: ureq::Response) -> Vec<u8> {
     let mut b = Vec::new();
@@ -45,33 +44,16 @@ fn export_signatures_verify_with_openssl() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     let s = Server::start(&dir.join("data"));
-    let op = s.operator_token.clone().unwrap();
-    let v: Value = s
-        .post("/api/v1/tenants", &op)
-        .send_json(json!({"slug": "acme", "name": "Acme"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
-    let v: Value = s
-        .post("/api/v1/tenants/acme/tokens", &admin)
-        .send_json(json!({"scope": "push"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let push = v["token"].as_str().unwrap().to_owned();
-    let sbom = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/sboms/pixi-sbom-jupyter-venv.spdx.json"),
-    )
-    .unwrap();
-    s.post("/api/v1/tenants/acme/releases", &push)
-        .send_json(json!({
-            "product": "shop", "tag": "v1",
-            "artefacts": [{"name": "a", "digest": format!("sha256:{}", "c".repeat(64))}],
-            "sbom": {"content": base64::engine::general_purpose::STANDARD.encode(&sbom), "encoding": "base64"},
-        }))
-        .unwrap();
+    let t = s.tenant("acme", "Acme");
+    let (admin, push) = (t.admin.clone(), t.push.clone());
+    let sbom = sbom_fixture("pixi-sbom-jupyter-venv.spdx.json");
+    s.push_release(
+        &t,
+        "shop",
+        "v1",
+        &format!("sha256:{}", "c".repeat(64)),
+        &sbom,
+    );
     let keys: Value = s
         .get("/api/v1/tenants/acme/keys", &admin)
         .call()
@@ -242,13 +224,13 @@ fn export_signatures_verify_with_openssl() {
         "an issued export's signature never changes"
     );
     // An export issued after it (a new release) is signed by the new key.
-    s.post("/api/v1/tenants/acme/releases", &push)
-        .send_json(json!({
-            "product": "shop", "tag": "v2",
-            "artefacts": [{"name": "a", "digest": format!("sha256:{}", "d".repeat(64))}],
-            "sbom": {"content": base64::engine::general_purpose::STANDARD.encode(&sbom), "encoding": "base64"},
-        }))
-        .unwrap();
+    s.push_release(
+        &t,
+        "shop",
+        "v2",
+        &format!("sha256:{}", "d".repeat(64)),
+        &sbom,
+    );
     let base2 = "/api/v1/tenants/acme/products/shop/releases/v2";
     let new_export = read(
         s.get(&format!("{base2}/sbom?format=spdx-json"), &push)
@@ -288,13 +270,7 @@ fn export_signatures_verify_with_openssl() {
     assert!(v.to_string().contains("export_key_created"), "{v}");
     assert!(v.to_string().contains("export_key_rotated"), "{v}");
     // Another tenant sees nothing.
-    let v: Value = s
-        .post("/api/v1/tenants", &op)
-        .send_json(json!({"slug": "globex", "name": "Globex"}))
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let other = v["admin_token"]["token"].as_str().unwrap().to_owned();
+    let other = s.tenant("globex", "Globex").admin;
     for u in [
         "/api/v1/tenants/acme/keys".to_owned(),
         format!("{base}/sbom.sig"),

@@ -182,6 +182,65 @@ impl Server {
     pub fn post(&self, path: &str, token: &str) -> ureq::Request {
         ureq::post(&format!("{}{path}", self.url)).set("Authorization", &format!("Bearer {token}"))
     }
+
+    /// Creates tenant `slug` with the operator token, and a push token for it.
+    pub fn tenant(&self, slug: &str, name: &str) -> Tenant {
+        let op = self.operator_token.clone().expect("a first start");
+        let v: serde_json::Value = self
+            .post("/api/v1/tenants", &op)
+            .send_json(serde_json::json!({"slug": slug, "name": name}))
+            .unwrap()
+            .into_json()
+            .unwrap();
+        let admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
+        let vkey = v["log_key"].as_str().unwrap().to_owned();
+        let p: serde_json::Value = self
+            .post(&format!("/api/v1/tenants/{slug}/tokens"), &admin)
+            .send_json(serde_json::json!({"scope": "push"}))
+            .unwrap()
+            .into_json()
+            .unwrap();
+        Tenant {
+            slug: slug.to_owned(),
+            admin,
+            push: p["token"].as_str().unwrap().to_owned(),
+            vkey,
+        }
+    }
+
+    /// Pushes release `product` `tag` of one artefact with `sbom`; panics
+    /// unless the server takes it.
+    pub fn push_release(&self, t: &Tenant, product: &str, tag: &str, artefact: &str, sbom: &[u8]) {
+        use base64::Engine as _;
+        self.post(&format!("/api/v1/tenants/{}/releases", t.slug), &t.push)
+            .send_json(serde_json::json!({
+                "product": product, "tag": tag,
+                "artefacts": [{"name": product, "digest": artefact}],
+                "sbom": {"content": base64::engine::general_purpose::STANDARD.encode(sbom), "encoding": "base64"},
+            }))
+            .unwrap();
+    }
+}
+
+/// A tenant made by [`Server::tenant`].
+pub struct Tenant {
+    pub slug: String,
+    /// Its first admin token.
+    pub admin: String,
+    /// A push token.
+    pub push: String,
+    /// Its log's verifier key.
+    pub vkey: String,
+}
+
+/// A file of `tests/fixtures/sboms/`.
+pub fn sbom_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sboms")
+            .join(name),
+    )
+    .unwrap()
 }
 
 impl Drop for Server {
