@@ -351,7 +351,16 @@ pub fn can_read(
             ..
         } if t == tenant => {
             let c = load(state, tenant, customer)?.ok_or_else(ApiError::not_found)?;
-            let releases = product_releases(state, tenant, product)?;
+            // Only `latest` needs the product's other releases.
+            let latest_wanted = c
+                .entitlements
+                .iter()
+                .any(|e| e.product == product && matches!(e.pattern(), TagPattern::Latest));
+            let releases = if latest_wanted {
+                product_releases(state, tenant, product)?
+            } else {
+                Vec::new()
+            };
             if c.entitled(product, tag, &releases) {
                 Ok(())
             } else {

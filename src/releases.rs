@@ -910,8 +910,22 @@ pub async fn notice(
         })?,
     };
     let (rec, release) = load(&state, &tenant, &product, &tag, q.revision)?;
-    let m = model(&state, &rec)?;
-    let bytes = f.write(&m, &release);
+    // A NOTICE is as byte-stable as an export: kept in the same cache.
+    let cache_key = format!(
+        "{}{}/notice.{}",
+        prefix(&tenant, &rec.product, &rec.tag),
+        rec.revision,
+        f.extension()
+    );
+    let bytes = match state.cached_export(&cache_key) {
+        Some((bytes, _)) => bytes,
+        None => {
+            let m = model(&state, &rec)?;
+            let bytes = axum::body::Bytes::from(f.write(&m, &release));
+            state.cache_export(&cache_key, bytes.clone(), Sha256::digest(&bytes).into());
+            bytes
+        }
+    };
     let name = format!("NOTICE-{product}-{tag}.{}", f.extension());
     let format = Some(q.format.as_deref().unwrap_or("text"));
     let d = Download::new(&rec, Artifact::NOTICE, format, bytes, f.media_type(), name);

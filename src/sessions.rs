@@ -141,7 +141,7 @@ pub fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>,
         return Ok(None);
     };
     let now = now_unix();
-    if now - s.seen_at > IDLE || now - s.created_at > ABSOLUTE {
+    if expired(&s, now) {
         state.store().app_write(&[(k.as_slice(), None)])?;
         return Ok(None);
     }
@@ -155,6 +155,11 @@ pub fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>,
     Ok(Some(s))
 }
 
+/// Whether a session is past its idle timeout or its absolute lifetime at `now`.
+fn expired(s: &Session, now: i64) -> bool {
+    now - s.seen_at > IDLE || now - s.created_at > ABSOLUTE
+}
+
 /// Ends the request's session; returns the cookie that clears it.
 pub fn end(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     if let Some(token) = read_cookie(headers, COOKIE) {
@@ -166,4 +171,111 @@ pub fn end(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
 /// Whether a form's CSRF field is this session's token (constant time).
 pub fn csrf_ok(s: &Session, presented: &str) -> bool {
     bool::from(s.csrf.as_bytes().ct_eq(presented.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn state() -> (tempfile::TempDir, AppState) {
+        let d = tempfile::tempdir().unwrap();
+        let started = crate::server::open(
+            d.path(),
+            Some(&"44".repeat(32)),
+            "evident.test",
+            evident_log::StoreOptions::default(),
+        )
+        .unwrap();
+        (d, started.state)
+    }
+
+    fn headers(set_cookie: &str) -> HeaderMap {
+        let value = set_cookie.split(';').next().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_str(&format!("other=1; {value}")).unwrap(),
+        );
+        h
+    }
+
+    fn admin() -> SessionKind {
+        SessionKind::Admin {
+            token_id: "t1".into(),
+        }
+    }
+
+    #[test]
+    fn expiry_is_idle_or_absolute_whichever_comes_first() {
+        let s = |created_at, seen_at| Session {
+            tenant: "acme".into(),
+            kind: admin(),
+            created_at,
+            seen_at,
+            csrf: "x".into(),
+        };
+        assert!(!expired(&s(0, 0), IDLE));
+        assert!(expired(&s(0, 0), IDLE + 1));
+        // Kept alive by use, but never past the absolute lifetime.
+        assert!(!expired(&s(0, ABSOLUTE - 10), ABSOLUTE));
+        assert!(expired(&s(0, ABSOLUTE - 10), ABSOLUTE + 1));
+    }
+
+    #[test]
+    fn cookies_are_httponly_lax_and_stored_hashed() {
+        let (_d, st) = state();
+        let c = create(&st, "acme", admin()).unwrap();
+        assert!(c.starts_with("evident_session="), "{c}");
+        assert!(c.contains("; HttpOnly; SameSite=Lax"), "{c}");
+        assert!(c.contains(&format!("Max-Age={ABSOLUTE}")), "{c}");
+        assert!(
+            !c.contains("Secure"),
+            "plain http without --secure-cookies: {c}"
+        );
+        let h = headers(&c);
+        let value = read_cookie(&h, COOKIE).unwrap();
+        assert_eq!(value.len(), 43, "256 bits, base64url");
+        // Only the hash is a key; the cookie value itself is stored nowhere.
+        assert!(st.store().app_get(&key(&value)).unwrap().is_some());
+        assert!(st
+            .store()
+            .app_get(format!("session/{value}").as_bytes())
+            .unwrap()
+            .is_none());
+        let s = current(&st, &h).unwrap().expect("a live session");
+        assert_eq!(s.kind, admin());
+        assert!(csrf_ok(&s, &s.csrf.clone()));
+        assert!(!csrf_ok(&s, ""));
+        assert!(!csrf_ok(&s, &s.csrf[1..]));
+    }
+
+    #[test]
+    fn an_expired_session_is_gone_and_logout_ends_one() {
+        let (_d, st) = state();
+        let h = headers(&create(&st, "acme", admin()).unwrap());
+        let k = key(&read_cookie(&h, COOKIE).unwrap());
+        let mut s: Session =
+            serde_json::from_slice(&st.store().app_get(&k).unwrap().unwrap()).unwrap();
+        s.seen_at -= IDLE + 1;
+        let v = serde_json::to_vec(&s).unwrap();
+        st.store()
+            .app_write(&[(k.as_slice(), Some(v.as_slice()))])
+            .unwrap();
+        assert!(current(&st, &h).unwrap().is_none());
+        assert!(
+            st.store().app_get(&k).unwrap().is_none(),
+            "deleted on sight"
+        );
+
+        let h = headers(&create(&st, "acme", admin()).unwrap());
+        assert!(current(&st, &h).unwrap().is_some());
+        let cleared = end(&st, &h).unwrap();
+        assert!(cleared.starts_with("evident_session=;") && cleared.contains("Max-Age=0"));
+        assert!(current(&st, &h).unwrap().is_none());
+        // A made-up cookie is no session.
+        assert!(current(&st, &headers("evident_session=AAAA"))
+            .unwrap()
+            .is_none());
+    }
 }
