@@ -7,7 +7,7 @@
 #
 #   bash tests/bench/downloads.sh [DURATION_SECONDS] [CONNECTIONS]
 #
-# Needs wrk, curl and a built `evident` ($EVIDENT_BIN, else the debug build
+# Needs wrk (Debian: apt-get install wrk), curl and a built `evident` ($EVIDENT_BIN, else the debug build
 # in $CARGO_TARGET_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
