@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// What was downloaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Artifact(pub &'static str);
 
 impl Artifact {

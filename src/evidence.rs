@@ -466,14 +466,41 @@ const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
 /// The evidence files that ship with an export, by their name under
 /// `…/releases/{tag}/`.
-const FILES: [(&str, Artifact); 6] = [
-    ("sbom.sig", Artifact::SIGNATURE),
-    ("sbom.sig.tsr", Artifact::SIGNATURE_TIMESTAMP),
-    ("sbom.sigstore.json", Artifact::SIGNATURE_BUNDLE),
-    ("sbom.intoto.sigstore.json", Artifact::ATTESTATION_BUNDLE),
-    ("verify.sh", Artifact::VERIFY_SCRIPT),
-    ("sbom-kit.tar.gz", Artifact::KIT),
-];
+#[derive(Debug, Clone, Copy)]
+enum File {
+    Signature,
+    SignatureTimestamp,
+    SignatureBundle,
+    AttestationBundle,
+    VerifyScript,
+    Kit,
+}
+
+impl File {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "sbom.sig" => Self::Signature,
+            "sbom.sig.tsr" => Self::SignatureTimestamp,
+            "sbom.sigstore.json" => Self::SignatureBundle,
+            "sbom.intoto.sigstore.json" => Self::AttestationBundle,
+            "verify.sh" => Self::VerifyScript,
+            "sbom-kit.tar.gz" => Self::Kit,
+            _ => return None,
+        })
+    }
+
+    /// How its download is logged.
+    fn artifact(self) -> Artifact {
+        match self {
+            Self::Signature => Artifact::SIGNATURE,
+            Self::SignatureTimestamp => Artifact::SIGNATURE_TIMESTAMP,
+            Self::SignatureBundle => Artifact::SIGNATURE_BUNDLE,
+            Self::AttestationBundle => Artifact::ATTESTATION_BUNDLE,
+            Self::VerifyScript => Artifact::VERIFY_SCRIPT,
+            Self::Kit => Artifact::KIT,
+        }
+    }
+}
 
 /// `GET …/releases/{tag}/{file}?format=F&revision=N`, the evidence of the
 /// export that `…/sbom` serves for the same query:
@@ -487,55 +514,60 @@ const FILES: [(&str, Artifact); 6] = [
 /// - `sbom-kit.tar.gz`: the export with everything needed to verify it
 ///   offline.
 ///
-/// Any other name is 404.
+/// Any other name is 404 (after the credentials are checked, as for every
+/// other API path).
 pub async fn file(
     State(state): State<AppState>,
     principal: Principal,
     Path((tenant, product, tag, file)): Path<(String, String, String, String)>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(&(_, artifact)) = FILES.iter().find(|(n, _)| *n == file) else {
-        return Err(ApiError::not_found());
-    };
+    let file = File::parse(&file).ok_or_else(ApiError::not_found)?;
     let s = served(&state, &principal, (&tenant, &product, &tag), &q).await?;
     let base = s.release.file_name(s.format);
-    let sig = Issued::bytes(&s.issued.signature)?;
-    let (body, media_type, name, bundles) = if artifact == Artifact::SIGNATURE {
-        (sig, "application/octet-stream", format!("{base}.sig"), None)
-    } else if artifact == Artifact::SIGNATURE_TIMESTAMP {
-        let reply = stamp(&state, &s.issued.key_id, sig).await?;
-        let name = format!("{base}.sig.tsr");
-        (reply, "application/timestamp-reply", name, None)
-    } else if artifact == Artifact::SIGNATURE_BUNDLE {
-        let b = Bundles::of(&state, &tenant, &s).await?;
-        let name = format!("{base}.sigstore.json");
-        (b.signature.clone(), BUNDLE_MEDIA_TYPE, name, Some(b))
-    } else if artifact == Artifact::ATTESTATION_BUNDLE {
-        let b = Bundles::of(&state, &tenant, &s).await?;
-        let name = format!("{base}.intoto.sigstore.json");
-        (b.attestation.clone(), BUNDLE_MEDIA_TYPE, name, Some(b))
-    } else if artifact == Artifact::VERIFY_SCRIPT {
-        let pem = crate::signing::public_pem(&state, &tenant, &s.issued.key_id)?;
-        let sh = script(&s, &pem)?.into_bytes();
-        (
-            sh,
-            "text/x-shellscript; charset=utf-8",
-            "verify.sh".into(),
+    let sig = || Issued::bytes(&s.issued.signature);
+    let (body, media_type, name, bundles) = match file {
+        File::Signature => (
+            sig()?,
+            "application/octet-stream",
+            format!("{base}.sig"),
             None,
-        )
-    } else {
-        let b = Bundles::of(&state, &tenant, &s).await?;
-        let gz = kit(&state, &tenant, &s, &b, sig).await?;
-        (
-            gz,
-            "application/gzip",
-            format!("{base}-kit.tar.gz"),
-            Some(b),
-        )
+        ),
+        File::SignatureTimestamp => {
+            let reply = stamp(&state, &s.issued.key_id, sig()?).await?;
+            let name = format!("{base}.sig.tsr");
+            (reply, "application/timestamp-reply", name, None)
+        }
+        File::SignatureBundle => {
+            let b = Bundles::of(&state, &tenant, &s).await?;
+            let name = format!("{base}.sigstore.json");
+            (b.signature.clone(), BUNDLE_MEDIA_TYPE, name, Some(b))
+        }
+        File::AttestationBundle => {
+            let b = Bundles::of(&state, &tenant, &s).await?;
+            let name = format!("{base}.intoto.sigstore.json");
+            (b.attestation.clone(), BUNDLE_MEDIA_TYPE, name, Some(b))
+        }
+        File::VerifyScript => {
+            let pem = crate::signing::public_pem(&state, &tenant, &s.issued.key_id)?;
+            let sh = script(&s, &pem)?.into_bytes();
+            let media = "text/x-shellscript; charset=utf-8";
+            (sh, media, "verify.sh".into(), None)
+        }
+        File::Kit => {
+            let b = Bundles::of(&state, &tenant, &s).await?;
+            let gz = kit(&state, &tenant, &s, &b, sig()?).await?;
+            (
+                gz,
+                "application/gzip",
+                format!("{base}-kit.tar.gz"),
+                Some(b),
+            )
+        }
     };
     let d = Download::new(
         &s.rec,
-        artifact,
+        file.artifact(),
         Some(s.format.name()),
         body,
         media_type,

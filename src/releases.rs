@@ -917,18 +917,25 @@ pub async fn notice(
         rec.revision,
         f.extension()
     );
-    let bytes = match state.cached_export(&cache_key) {
-        Some((bytes, _)) => bytes,
+    let (body, sha256) = match state.cached_export(&cache_key) {
+        Some(hit) => hit,
         None => {
             let m = model(&state, &rec)?;
             let bytes = axum::body::Bytes::from(f.write(&m, &release));
-            state.cache_export(&cache_key, bytes.clone(), Sha256::digest(&bytes).into());
-            bytes
+            let sha: [u8; 32] = Sha256::digest(&bytes).into();
+            state.cache_export(&cache_key, bytes.clone(), sha);
+            (bytes, sha)
         }
     };
-    let name = format!("NOTICE-{product}-{tag}.{}", f.extension());
-    let format = Some(q.format.as_deref().unwrap_or("text"));
-    let d = Download::new(&rec, Artifact::NOTICE, format, bytes, f.media_type(), name);
+    let d = Download {
+        rec: &rec,
+        artifact: Artifact::NOTICE,
+        format: Some(q.format.as_deref().unwrap_or("text")),
+        body,
+        sha256,
+        media_type: f.media_type(),
+        file_name: format!("NOTICE-{product}-{tag}.{}", f.extension()),
+    };
     crate::downloads::deliver(&state, &principal, &tenant, d).await
 }
 

@@ -503,6 +503,22 @@ async fn push_revisions_exports_and_isolation() {
         .json("GET", &format!("{base}/sbom?revision=7"), &auditor, None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // Evidence files are a fixed set of names: anything else is 404, and
+    // nothing is logged for it.
+    let before = api.log_size("acme").await;
+    for f in ["sbom.sig.bak", "sbom.SIG", "..", "sbom-kit.tar"] {
+        let (s, v) = api
+            .json(
+                "GET",
+                &format!("{base}/{f}?format=spdx-json"),
+                &auditor,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{f}: {v}");
+        assert_eq!(v["error"], "not_found", "{f}: {v}");
+    }
+    assert_eq!(api.log_size("acme").await, before);
 
     // Isolation: globex's tokens see nothing of acme; an auditor cannot push.
     for t in [&other, &other_push] {
