@@ -204,8 +204,8 @@ fn principal_of(state: &AppState, rec: TokenRecord) -> Result<Principal, ApiErro
     })
 }
 
-/// The principal a live session stands for; its token (for token sign-ins)
-/// and its customer are checked again on every request.
+/// The principal a live session stands for; its token (for token sign-ins),
+/// or its customer and SSO binding, are checked again on every request.
 pub fn session_principal(
     state: &AppState,
     s: &crate::sessions::Session,
@@ -214,11 +214,18 @@ pub fn session_principal(
     match &s.kind {
         crate::sessions::SessionKind::Customer {
             customer,
+            binding,
             issuer,
             subject,
             email,
         } => {
-            if crate::customers::load(state, &s.tenant, customer)?.is_none() {
+            // The customer and the binding signed in through must still exist.
+            let c = crate::customers::load(state, &s.tenant, customer)?.ok_or_else(expired)?;
+            if !c
+                .sso
+                .iter()
+                .any(|b| b.id == *binding && b.issuer == *issuer)
+            {
                 return Err(expired());
             }
             Ok(Principal::Customer {

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// The request conflicts with what exists (409).
     #[error("{0}")]
     Conflict(String),
+    /// The method is not served at this path (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The body is larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
@@ -63,6 +66,7 @@ impl ApiError {
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")

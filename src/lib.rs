@@ -35,9 +35,10 @@ pub mod web;
 
 use axum::{
     extract::{DefaultBodyLimit, Path, State},
+    handler::Handler,
     http::header,
     response::{IntoResponse, Redirect},
-    routing::{delete, get, post},
+    routing::{delete, get, post, MethodRouter},
     Router,
 };
 
@@ -128,7 +129,7 @@ pub fn app(state: AppState) -> Router {
         .route("/tenants/{tenant}/keys/rotate", post(signing::rotate))
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/{file}",
-            get(evidence::file),
+            download(evidence::file),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases",
@@ -140,15 +141,15 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/sbom",
-            get(evidence::export),
+            download(evidence::export),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/sbom/original",
-            get(releases::original),
+            download(releases::original),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/notice",
-            get(releases::notice),
+            download(releases::notice),
         );
     Router::new()
         .nest("/api/v1", api)
@@ -173,6 +174,20 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// A download route: GET only. axum would answer HEAD with the GET handler
+/// and drop the body, which would log a download that was never sent.
+fn download<H, T>(h: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    get(h).head(|| async {
+        ApiError::MethodNotAllowed(
+            "downloads answer GET only: each one is logged, so HEAD is not served".into(),
+        )
+    })
 }
 
 /// `POST /tsa`: RFC 3161 over HTTP (RFC 3161 §3.4). Unauthenticated, like

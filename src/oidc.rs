@@ -435,13 +435,22 @@ async fn finish(
             "This sign-in was not started in this browser. Start again from the sign-in page.",
         ));
     }
-    // Consumed at once: a state works one time only.
+    // Consumed at once: a state works one time only. Read and delete run
+    // under one lock, and a state whose delete failed is not used.
     let key = login_key(&st);
-    let pending: PendingLogin = state
-        .store()
-        .app_get(&key)
-        .ok()
-        .flatten()
+    let taken = {
+        static CONSUME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = CONSUME.lock().unwrap_or_else(|e| e.into_inner());
+        match state.store().app_get(&key) {
+            Ok(Some(v)) => state
+                .store()
+                .app_write(&[(key.as_slice(), None)])
+                .ok()
+                .map(|()| v),
+            _ => None,
+        }
+    };
+    let pending: PendingLogin = taken
         .and_then(|v| serde_json::from_slice(&v).ok())
         .ok_or_else(|| {
             fail(
@@ -449,7 +458,6 @@ async fn finish(
                 "This sign-in is unknown or was already used. Start again.",
             )
         })?;
-    let _ = state.store().app_write(&[(key.as_slice(), None)]);
     if pending.tenant != tenant || now_unix() - pending.created_at > LOGIN_TTL {
         return Err(fail(
             StatusCode::BAD_REQUEST,
@@ -490,6 +498,7 @@ async fn finish(
     }
     let kind = SessionKind::Customer {
         customer: c.id.clone(),
+        binding: b.id.clone(),
         issuer: b.issuer.clone(),
         subject: claims["sub"].as_str().unwrap_or_default().to_owned(),
         email: claims["email"].as_str().map(str::to_owned),
@@ -558,18 +567,19 @@ fn verify(
         let v = c.id_token_verifier();
         id_token.claims(&v, &nonce).cloned()
     };
-    let claims = match checked {
-        Ok(cl) => cl,
+    // `c` becomes the client whose JWKS verified the token, for `at_hash` too.
+    let (claims, c) = match checked {
+        Ok(cl) => (cl, c),
         // The IdP may have rotated its keys: fetch the JWKS once more.
         Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
             let m = oidc.refresh_jwks(&b.issuer).map_err(unreachable)?;
             let c2 = client(state, tenant, m, b)
                 .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-            let v = c2.id_token_verifier();
-            id_token
-                .claims(&v, &nonce)
+            let cl = id_token
+                .claims(&c2.id_token_verifier(), &nonce)
                 .cloned()
-                .map_err(|e| id_token_failure(&e))?
+                .map_err(|e| id_token_failure(&e))?;
+            (cl, c2)
         }
         Err(e) => return Err(id_token_failure(&e)),
     };

@@ -34,6 +34,9 @@ pub enum SessionKind {
     Customer {
         /// Customer id.
         customer: String,
+        /// The SSO binding signed in through; the session ends when the
+        /// binding is removed (a changed rule is a new binding).
+        binding: String,
         /// OIDC issuer.
         issuer: String,
         /// OIDC subject.

@@ -165,12 +165,34 @@ pub struct TokenLogin {
     token: String,
 }
 
+/// Whether a browser's `Origin` (when it sends one) is the portal's own:
+/// a sign-in form posted from another site is refused (login CSRF), since
+/// there is no session yet whose CSRF token it could carry.
+fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let url = state.public_url();
+    let host_at = url.find("://").map_or(0, |i| i + 3);
+    let end = url[host_at..].find('/').map_or(url.len(), |j| host_at + j);
+    origin.as_bytes() == &url.as_bytes()[..end]
+}
+
 /// `POST /t/{tenant}/token-login`: a customer access token or an admin token.
 pub async fn token_login(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
+    headers: HeaderMap,
     Form(f): Form<TokenLogin>,
 ) -> Response {
+    if !same_origin(&state, &headers) {
+        return failure(
+            StatusCode::FORBIDDEN,
+            "Sign-in refused",
+            "This sign-in form was sent from another site. Sign in from this portal's own page \
+             (if this is the portal, its --public-url is not the address you used).",
+        );
+    }
     let kind = match crate::auth::authenticate(&state, f.token.trim()) {
         Ok(Principal::Customer {
             tenant: t,

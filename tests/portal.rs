@@ -51,7 +51,22 @@ impl Api {
         cred: &Cred<'_>,
         body: Option<(&str, Vec<u8>)>,
     ) -> (StatusCode, Vec<u8>, HeaderMap) {
+        self.call_with(method, uri, cred, body, &[]).await
+    }
+
+    /// [`Api::call`] with extra request headers.
+    async fn call_with(
+        &self,
+        method: &str,
+        uri: &str,
+        cred: &Cred<'_>,
+        body: Option<(&str, Vec<u8>)>,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, Vec<u8>, HeaderMap) {
         let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
         match cred {
             Cred::None => {}
             Cred::Bearer(t) => req = req.header(header::AUTHORIZATION, format!("Bearer {t}")),
@@ -292,16 +307,39 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
     assert_eq!(s, StatusCode::OK, "auditors read every receipt");
 
     // 4.
-    let (s, _, h) = api
-        .call(
+    let form = || {
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("token={ann}").into_bytes(),
+        ))
+    };
+    // A sign-in form posted from another site is refused (login CSRF).
+    let (s, page, h) = api
+        .call_with(
             "POST",
             "/t/acme/token-login",
             &Cred::None,
-            Some((
-                "application/x-www-form-urlencoded",
-                format!("token={ann}").into_bytes(),
-            )),
+            form(),
+            &[("origin", "https://attacker.example")],
         )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(cookie_of(&h).is_none(), "no session from a foreign form");
+    assert!(String::from_utf8_lossy(&page).contains("another site"));
+    // The portal's own origin (the default public URL here) signs in.
+    let (s, _, h) = api
+        .call_with(
+            "POST",
+            "/t/acme/token-login",
+            &Cred::None,
+            form(),
+            &[("origin", "http://127.0.0.1:8080")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(cookie_of(&h).is_some());
+    let (s, _, h) = api
+        .call("POST", "/t/acme/token-login", &Cred::None, form())
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let cookie = cookie_of(&h).expect("a session cookie");
@@ -322,6 +360,66 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
     let (s, _, h) = api.call("GET", export, &Cred::Cookie(&cookie), None).await;
     assert_eq!(s, StatusCode::OK, "the session downloads");
     assert!(h.contains_key("x-evident-log-index"));
+    // HEAD would log a download whose bytes were never sent: refused.
+    let size = api.state.log("acme").unwrap().size();
+    let (s, _, _) = api.call("HEAD", export, &Cred::Bearer(&ann), None).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        api.state.log("acme").unwrap().size(),
+        size,
+        "nothing logged"
+    );
+
+    // An OIDC session lasts only as long as the SSO binding it came through.
+    let (s, c) = api
+        .json(
+            "POST",
+            &format!("/api/v1/tenants/acme/customers/{ann_id}/sso"),
+            &admin,
+            Some(json!({"issuer": "http://127.0.0.1:9/idp", "client_id": "ann-portal",
+                        "client_secret": "s3cret", "rule": {"claim": "email", "op": "ends_with", "value": "@ann.example"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let binding = c["sso"][0]["id"].as_str().unwrap().to_owned();
+    let set = evident::sessions::create(
+        &api.state,
+        "acme",
+        evident::sessions::SessionKind::Customer {
+            customer: ann_id.clone(),
+            binding: binding.clone(),
+            issuer: "http://127.0.0.1:9/idp".into(),
+            subject: "ann-1".into(),
+            email: Some("ann@ann.example".into()),
+        },
+    )
+    .unwrap();
+    let oidc_cookie = set
+        .strip_prefix("evident_session=")
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let (s, _, _) = api
+        .call("GET", export, &Cred::Cookie(&oidc_cookie), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "the OIDC session downloads");
+    let (s, v) = api
+        .json(
+            "DELETE",
+            &format!("/api/v1/tenants/acme/customers/{ann_id}/sso/{binding}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _, _) = api
+        .call("GET", export, &Cred::Cookie(&oidc_cookie), None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the binding is gone, so is the session"
+    );
     // A POST through the API with only the cookie is refused.
     let (s, _, _) = api
         .call(
@@ -401,6 +499,22 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
             Some(serde_json::to_vec(&rec).unwrap().as_slice()),
         )])
         .unwrap();
+
+    // The product list answers customers too, with only their own products.
+    for (token, want) in [
+        (&ann, json!(["shop"])),
+        (&nia, json!(["app"])),
+        (&admin, json!(["app", "shop"])),
+    ] {
+        let (s, v) = api
+            .json("GET", "/api/v1/tenants/acme/products", token, None)
+            .await;
+        assert_eq!((s, &v), (StatusCode::OK, &want));
+    }
+    let (s, _) = api
+        .json("GET", "/api/v1/tenants/acme/products", &globex_admin, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another tenant's admin");
 
     // 5. Every endpoint that holds something of acme's, or of Ann's.
     let r = "/api/v1/tenants/acme/products/shop/releases/v1.0.0";
