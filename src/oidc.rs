@@ -57,17 +57,18 @@ pub const LOGIN_TTL: i64 = 600;
 /// The cookie that binds a pending login to the browser that started it.
 const LOGIN_COOKIE: &str = "evident_login";
 
-/// The `groups` claim, which rules may use; everything else is standard.
+/// The ID token's claims beyond the standard ones (`groups`, or whatever
+/// else the IdP sends), so that a claim rule may name any claim.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GroupsClaim {
-    /// Group names, when the IdP sends them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Vec<String>>,
+pub struct ExtraClaims {
+    /// Every other claim, as sent.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
-impl AdditionalClaims for GroupsClaim {}
+impl AdditionalClaims for ExtraClaims {}
 
 type Fields = IdTokenFields<
-    GroupsClaim,
+    ExtraClaims,
     EmptyExtraTokenFields,
     CoreGenderClaim,
     CoreJweContentEncryptionAlgorithm,
@@ -75,7 +76,7 @@ type Fields = IdTokenFields<
 >;
 type Tokens = StandardTokenResponse<Fields, CoreTokenType>;
 type OidcClient<A, D, I, R, T, U> = Client<
-    GroupsClaim,
+    ExtraClaims,
     CoreAuthDisplay,
     CoreGenderClaim,
     CoreJweContentEncryptionAlgorithm,

@@ -18,7 +18,9 @@
 //! 5. Bob of Globex (by group) sees only v2.0.0, marked latest;
 //! 6. refused, each with its reason and no session: a user whose claims match
 //!    no rule, a wrong nonce, an expired ID token, a token from another issuer;
-//! 7. the session cookie after logout is refused by the API (401).
+//! 7. the session cookie after logout is refused by the API (401);
+//! 8. the IdP restarts at the same issuer with a new signing key (a key
+//!    rotation): Ann signs in again, through one more fetch of the JWKS.
 
 mod common;
 
@@ -44,10 +46,16 @@ struct Idp {
 
 impl Idp {
     fn start(mode: &str, clients: Value) -> Self {
+        Self::start_at(mode, clients, 0)
+    }
+
+    /// Starts on `port` (0: any), with a fresh signing key.
+    fn start_at(mode: &str, clients: Value, port: u16) -> Self {
         let cfg = json!({
             "mode": mode,
             "clients": clients,
             "groups": {"bob@globex.example": ["globex-sbom"]},
+            "port": port,
         });
         let mut child = Command::new("node")
             .arg(interop().join("oidc_idp.mjs"))
@@ -363,6 +371,7 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
         .output()
         .unwrap();
     let line = String::from_utf8_lossy(&res.stdout).into_owned();
+    assert!(res.status.success(), "portal_browser.mjs: {line}");
     let bob: Value =
         serde_json::from_str(line.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
     assert!(bob["error"].is_null(), "{bob}");
@@ -370,7 +379,40 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
     assert_eq!(rows.len(), 1, "{bob}");
     let row = rows[0].as_str().unwrap();
     assert!(row.contains("v2.0.0") && row.contains("(latest)"), "{row}");
-    drop(bent);
+
+    // 8. The IdP rotates its signing key: the same issuer, restarted with
+    // a new key under a new kid. The server's cached JWKS no longer has the
+    // key; it fetches the JWKS once more and Ann signs in again.
+    let port: u16 = normal.issuer.rsplit(':').next().unwrap().parse().unwrap();
+    let clients = json!([
+        client("acme-portal", &redirect),
+        client("globex-portal", &redirect)
+    ]);
     drop(normal);
+    let rotated = Idp::start_at("normal", clients, port);
+    let scenarios = json!({
+        "base": s.url, "tenant": "acme", "out": out,
+        "scenarios": [{"name": "ann-rotated", "email": "ann@acme.example",
+                       "login": "ann@acme.example"}],
+    });
+    std::fs::write(&cfg, scenarios.to_string()).unwrap();
+    let res = Command::new("node")
+        .arg(interop().join("portal_browser.mjs"))
+        .arg(&cfg)
+        .env("NODE_PATH", interop().join("node_modules"))
+        .current_dir(interop())
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&res.stdout).into_owned();
+    assert!(res.status.success(), "portal_browser.mjs: {line}");
+    let again: Value =
+        serde_json::from_str(line.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert!(again["error"].is_null(), "{again}");
+    assert!(
+        again["url"].as_str().unwrap().ends_with("/t/acme/"),
+        "signed in after the key rotation: {again}"
+    );
+    drop(bent);
+    drop(rotated);
     s.stop();
 }

@@ -18,12 +18,19 @@
 //   other-issuer  the provider's issuer is another URL; the discovery
 //                 document is rewritten to name this URL, so discovery passes
 //                 but every ID token's iss is the other issuer
+//
+// Each start signs with a fresh RSA key under a fresh kid; `"port": N`
+// starts on a given port, so a restart at the same issuer URL is a key
+// rotation as a relying party sees it.
 import http from 'node:http';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 
 const cfg = JSON.parse(process.argv[2]);
 const mode = cfg.mode || 'normal';
 const server = http.createServer();
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+await new Promise((r) => server.listen(cfg.port || 0, '127.0.0.1', r));
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
 const url = `http://127.0.0.1:${server.address().port}`;
 const issuer = mode === 'other-issuer' ? `${url}/other-issuer` : url;
 
@@ -35,6 +42,7 @@ const provider = new Provider(issuer, {
     token_endpoint_auth_method: 'client_secret_basic',
     ...c,
   })),
+  jwks: { keys: [signingKey] },
   scopes: ['openid', 'email', 'profile', 'groups'],
   claims: {
     openid: ['sub'],
