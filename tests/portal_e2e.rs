@@ -91,6 +91,31 @@ fn client(id: &str, redirect: &str) -> Value {
     json!({"client_id": id, "client_secret": format!("{id}-secret"), "redirect_uris": [redirect]})
 }
 
+/// Runs `portal_browser.mjs` on `scenarios` (written to `cfg`) and returns
+/// its result lines, one JSON object per scenario, with its whole stdout.
+fn browse(cfg: &Path, scenarios: &Value) -> (Vec<Value>, String) {
+    std::fs::write(cfg, scenarios.to_string()).unwrap();
+    let res = Command::new("node")
+        .arg(interop().join("portal_browser.mjs"))
+        .arg(cfg)
+        .env("NODE_PATH", interop().join("node_modules"))
+        .current_dir(interop())
+        .output()
+        .expect("node (installed by .ci/setup)");
+    let stdout = String::from_utf8_lossy(&res.stdout).into_owned();
+    assert!(
+        res.status.success(),
+        "portal_browser.mjs: {stdout}{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let results = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (results, stdout)
+}
+
 #[test]
 fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
     let d = tempfile::tempdir().unwrap();
@@ -182,25 +207,7 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
         ],
     });
     let cfg = root.join("scenarios.json");
-    std::fs::write(&cfg, scenarios.to_string()).unwrap();
-    let res = Command::new("node")
-        .arg(interop().join("portal_browser.mjs"))
-        .arg(&cfg)
-        .env("NODE_PATH", interop().join("node_modules"))
-        .current_dir(interop())
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&res.stdout).into_owned();
-    assert!(
-        res.status.success(),
-        "portal_browser.mjs: {stdout}{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
-    let results: Vec<Value> = stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (results, stdout) = browse(&cfg, &scenarios);
     let by = |n: &str| -> &Value {
         results
             .iter()
@@ -362,18 +369,7 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
         "scenarios": [{"name": "bob", "login": "bob@globex.example",
                        "start": globex_link}],
     });
-    std::fs::write(&cfg, scenarios.to_string()).unwrap();
-    let res = Command::new("node")
-        .arg(interop().join("portal_browser.mjs"))
-        .arg(&cfg)
-        .env("NODE_PATH", interop().join("node_modules"))
-        .current_dir(interop())
-        .output()
-        .unwrap();
-    let line = String::from_utf8_lossy(&res.stdout).into_owned();
-    assert!(res.status.success(), "portal_browser.mjs: {line}");
-    let bob: Value =
-        serde_json::from_str(line.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let bob = browse(&cfg, &scenarios).0.remove(0);
     assert!(bob["error"].is_null(), "{bob}");
     let rows = bob["releases"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{bob}");
@@ -395,18 +391,7 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
         "scenarios": [{"name": "ann-rotated", "email": "ann@acme.example",
                        "login": "ann@acme.example"}],
     });
-    std::fs::write(&cfg, scenarios.to_string()).unwrap();
-    let res = Command::new("node")
-        .arg(interop().join("portal_browser.mjs"))
-        .arg(&cfg)
-        .env("NODE_PATH", interop().join("node_modules"))
-        .current_dir(interop())
-        .output()
-        .unwrap();
-    let line = String::from_utf8_lossy(&res.stdout).into_owned();
-    assert!(res.status.success(), "portal_browser.mjs: {line}");
-    let again: Value =
-        serde_json::from_str(line.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let again = browse(&cfg, &scenarios).0.remove(0);
     assert!(again["error"].is_null(), "{again}");
     assert!(
         again["url"].as_str().unwrap().ends_with("/t/acme/"),
