@@ -207,6 +207,26 @@ struct PendingLogin {
     created_at: i64,
 }
 
+/// Deletes pending logins older than [`LOGIN_TTL`] (a sign-in started and
+/// never finished), and rows that no longer parse; returns how many went.
+pub fn sweep_logins(state: &AppState, now: i64) -> Result<usize, crate::error::ApiError> {
+    let dead: Vec<Vec<u8>> = state
+        .store()
+        .app_scan(b"login/")?
+        .into_iter()
+        .filter(|(_, v)| {
+            serde_json::from_slice::<PendingLogin>(v)
+                .map_or(true, |p| now - p.created_at > LOGIN_TTL)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let ops: Vec<(&[u8], Option<&[u8]>)> = dead.iter().map(|k| (k.as_slice(), None)).collect();
+    if !ops.is_empty() {
+        state.store().app_write(&ops)?;
+    }
+    Ok(dead.len())
+}
+
 fn login_key(state_param: &str) -> Vec<u8> {
     format!(
         "login/{}",
@@ -623,4 +643,42 @@ fn id_token_failure(e: &openidconnect::ClaimsVerificationError) -> Failure {
         StatusCode::UNAUTHORIZED,
         format!("The identity provider's ID token was refused: {what} ({e})."),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_deletes_only_stale_pending_logins() {
+        let d = tempfile::tempdir().unwrap();
+        let st = crate::server::open(
+            d.path(),
+            Some(&"55".repeat(32)),
+            "evident.test",
+            evident_log::StoreOptions::default(),
+        )
+        .unwrap()
+        .state;
+        let now = now_unix();
+        let put = |state_param: &str, created_at: i64| {
+            let p = PendingLogin {
+                tenant: "acme".into(),
+                customer: "c".into(),
+                binding: "b".into(),
+                pkce_verifier: "v".into(),
+                nonce: "n".into(),
+                created_at,
+            };
+            let v = serde_json::to_vec(&p).unwrap();
+            st.store()
+                .app_write(&[(login_key(state_param).as_slice(), Some(v.as_slice()))])
+                .unwrap();
+        };
+        put("fresh", now);
+        put("stale", now - LOGIN_TTL - 1);
+        assert_eq!(sweep_logins(&st, now).unwrap(), 1);
+        assert!(st.store().app_get(&login_key("stale")).unwrap().is_none());
+        assert!(st.store().app_get(&login_key("fresh")).unwrap().is_some());
+    }
 }

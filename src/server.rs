@@ -95,11 +95,13 @@ pub async fn serve(
     println!("EVIDENT_LISTENING=http://{addr}");
     state.default_public_url(&format!("http://{addr}"));
     let stamper = tokio::spawn(stamp_checkpoints(state.clone(), stamp_interval));
+    let sweeper = tokio::spawn(sweep_sign_ins(state.clone()));
     axum::serve(listener, crate::app(state))
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
     stamper.abort();
+    sweeper.abort();
     tracing::info!("shut down");
     Ok(())
 }
@@ -129,6 +131,33 @@ async fn stamp_checkpoints(state: AppState, interval: std::time::Duration) {
             if let Ok(Err(e)) = res {
                 tracing::warn!(tenant = %t.slug, error = %e, "could not timestamp the checkpoint");
             }
+        }
+    }
+}
+
+/// Every five minutes (and at start), deletes expired sessions and
+/// sign-ins that were started and never finished, so neither piles up.
+async fn sweep_sign_ins(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let st = state.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            let now = crate::events::now_unix();
+            Ok::<_, crate::error::ApiError>((
+                crate::sessions::sweep(&st, now)?,
+                crate::oidc::sweep_logins(&st, now)?,
+            ))
+        })
+        .await;
+        match res {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((sessions, logins))) => {
+                tracing::info!(sessions, logins, "swept expired sessions and sign-ins")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not sweep sessions"),
+            Err(e) => tracing::warn!(error = %e, "the session sweep failed"),
         }
     }
 }

@@ -163,6 +163,25 @@ fn expired(s: &Session, now: i64) -> bool {
     now - s.seen_at > IDLE || now - s.created_at > ABSOLUTE
 }
 
+/// Deletes every session past its idle timeout or absolute lifetime, and
+/// any row that no longer parses; returns how many went. Sessions are also
+/// deleted when a request presents them expired, but one that is never
+/// presented again would otherwise stay.
+pub fn sweep(state: &AppState, now: i64) -> Result<usize, ApiError> {
+    let dead: Vec<Vec<u8>> = state
+        .store()
+        .app_scan(b"session/")?
+        .into_iter()
+        .filter(|(_, v)| serde_json::from_slice::<Session>(v).map_or(true, |s| expired(&s, now)))
+        .map(|(k, _)| k)
+        .collect();
+    let ops: Vec<(&[u8], Option<&[u8]>)> = dead.iter().map(|k| (k.as_slice(), None)).collect();
+    if !ops.is_empty() {
+        state.store().app_write(&ops)?;
+    }
+    Ok(dead.len())
+}
+
 /// Ends the request's session; returns the cookie that clears it.
 pub fn end(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     if let Some(token) = read_cookie(headers, COOKIE) {
@@ -280,5 +299,30 @@ mod tests {
         assert!(current(&st, &headers("evident_session=AAAA"))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn the_sweep_deletes_only_expired_sessions() {
+        let (_d, st) = state();
+        let live = headers(&create(&st, "acme", admin()).unwrap());
+        let old = headers(&create(&st, "acme", admin()).unwrap());
+        let k = key(&read_cookie(&old, COOKIE).unwrap());
+        let mut s: Session =
+            serde_json::from_slice(&st.store().app_get(&k).unwrap().unwrap()).unwrap();
+        s.created_at -= ABSOLUTE + 1;
+        let v = serde_json::to_vec(&s).unwrap();
+        st.store()
+            .app_write(&[(k.as_slice(), Some(v.as_slice()))])
+            .unwrap();
+        st.store()
+            .app_write(&[(b"session/garbage".as_slice(), Some(b"{".as_slice()))])
+            .unwrap();
+        assert_eq!(sweep(&st, now_unix()).unwrap(), 2);
+        assert!(st.store().app_get(&k).unwrap().is_none());
+        assert!(
+            current(&st, &live).unwrap().is_some(),
+            "a live session stays"
+        );
+        assert_eq!(sweep(&st, now_unix()).unwrap(), 0);
     }
 }
