@@ -139,8 +139,10 @@ pub async fn served(
     state.tenant_log(tenant)?;
     let format = releases::export_format(q)?;
     let (rec, release) = releases::load(state, tenant, product, tag, q.revision)?;
+    // `<tenant>/<product>/<tag>/<revision, 10 digits>/<format>`: the cache
+    // key, and with the bytes' digest the issuance record's key.
     let cache_key = format!(
-        "{}{}/{}",
+        "{}{:010}/{}",
         releases::prefix(tenant, &rec.product, &rec.tag),
         rec.revision,
         format.name()
@@ -160,12 +162,7 @@ pub async fn served(
         }
     };
     let sha_hex = hex::encode(sha);
-    let key = format!(
-        "export/{}{:010}/{}/{sha_hex}",
-        releases::prefix(tenant, &rec.product, &rec.tag),
-        rec.revision,
-        format.name()
-    );
+    let key = format!("export/{cache_key}/{sha_hex}");
     let issued = match stored(state, &key)? {
         Some(i) => i,
         None => {

@@ -210,21 +210,9 @@ struct PendingLogin {
 /// Deletes pending logins older than [`LOGIN_TTL`] (a sign-in started and
 /// never finished), and rows that no longer parse; returns how many went.
 pub fn sweep_logins(state: &AppState, now: i64) -> Result<usize, crate::error::ApiError> {
-    let dead: Vec<Vec<u8>> = state
-        .store()
-        .app_scan(b"login/")?
-        .into_iter()
-        .filter(|(_, v)| {
-            serde_json::from_slice::<PendingLogin>(v)
-                .map_or(true, |p| now - p.created_at > LOGIN_TTL)
-        })
-        .map(|(k, _)| k)
-        .collect();
-    let ops: Vec<(&[u8], Option<&[u8]>)> = dead.iter().map(|k| (k.as_slice(), None)).collect();
-    if !ops.is_empty() {
-        state.store().app_write(&ops)?;
-    }
-    Ok(dead.len())
+    state.delete_where(b"login/", |v| {
+        serde_json::from_slice::<PendingLogin>(v).map_or(true, |p| now - p.created_at > LOGIN_TTL)
+    })
 }
 
 fn login_key(state_param: &str) -> Vec<u8> {

@@ -168,18 +168,9 @@ fn expired(s: &Session, now: i64) -> bool {
 /// deleted when a request presents them expired, but one that is never
 /// presented again would otherwise stay.
 pub fn sweep(state: &AppState, now: i64) -> Result<usize, ApiError> {
-    let dead: Vec<Vec<u8>> = state
-        .store()
-        .app_scan(b"session/")?
-        .into_iter()
-        .filter(|(_, v)| serde_json::from_slice::<Session>(v).map_or(true, |s| expired(&s, now)))
-        .map(|(k, _)| k)
-        .collect();
-    let ops: Vec<(&[u8], Option<&[u8]>)> = dead.iter().map(|k| (k.as_slice(), None)).collect();
-    if !ops.is_empty() {
-        state.store().app_write(&ops)?;
-    }
-    Ok(dead.len())
+    state.delete_where(b"session/", |v| {
+        serde_json::from_slice::<Session>(v).map_or(true, |s| expired(&s, now))
+    })
 }
 
 /// Ends the request's session; returns the cookie that clears it.

@@ -212,6 +212,27 @@ impl AppState {
         c.0.get(key).cloned()
     }
 
+    /// Deletes, in one batch, every application record under `prefix` whose
+    /// value `dead` condemns; returns how many went.
+    pub fn delete_where(
+        &self,
+        prefix: &[u8],
+        dead: impl Fn(&[u8]) -> bool,
+    ) -> Result<usize, ApiError> {
+        let keys: Vec<Vec<u8>> = self
+            .store()
+            .app_scan(prefix)?
+            .into_iter()
+            .filter(|(_, v)| dead(v))
+            .map(|(k, _)| k)
+            .collect();
+        let ops: Vec<(&[u8], Option<&[u8]>)> = keys.iter().map(|k| (k.as_slice(), None)).collect();
+        if !ops.is_empty() {
+            self.store().app_write(&ops)?;
+        }
+        Ok(keys.len())
+    }
+
     /// Caches export bytes (oldest out first; very large exports are not kept).
     pub fn cache_export(&self, key: &str, bytes: Bytes, sha: [u8; 32]) {
         if bytes.len() > EXPORT_CACHE_MAX_BYTES {
