@@ -7,7 +7,7 @@ use std::{
 
 use crate::{
     model::{Component, DocumentInfo, Model, SourceFormat, Warning},
-    Ingested,
+    text, Ingested,
 };
 
 /// A component as a reader found it, with the document's own ref.
@@ -76,6 +76,8 @@ pub(crate) fn order_of(a: &Component, b: &Component) -> Ordering {
         .then_with(|| a.hashes.cmp(&b.hashes))
         .then_with(|| a.declared.cmp(&b.declared))
         .then_with(|| a.concluded.cmp(&b.concluded))
+        .then_with(|| a.supplier_kind.cmp(&b.supplier_kind))
+        .then_with(|| a.supplier_email.cmp(&b.supplier_email))
 }
 
 /// Replaces characters XML 1.0 cannot carry (controls other than tab, line
@@ -97,9 +99,14 @@ fn clean(s: &mut String) -> bool {
 
 fn clean_component(c: &mut Component) -> bool {
     let mut changed = clean(&mut c.name) | clean(&mut c.kind);
-    for s in [&mut c.version, &mut c.purl, &mut c.supplier]
-        .into_iter()
-        .flatten()
+    for s in [
+        &mut c.version,
+        &mut c.purl,
+        &mut c.supplier,
+        &mut c.supplier_email,
+    ]
+    .into_iter()
+    .flatten()
     {
         changed |= clean(s);
     }
@@ -116,24 +123,86 @@ fn clean_component(c: &mut Component) -> bool {
     changed
 }
 
+/// Puts the single-line values of a component on one line, and quotes the
+/// names and versions SPDX tag-value would misread (see [`crate::text`]).
+/// Returns whether line breaks were joined and whether anything was quoted.
+pub(crate) fn one_line_component(c: &mut Component) -> (bool, bool) {
+    let (mut joined, mut quoted) = (false, false);
+    for (s, quote) in [
+        (Some(&mut c.name), true),
+        (c.version.as_mut(), true),
+        (c.supplier.as_mut(), false),
+    ] {
+        let Some(s) = s else { continue };
+        let line = text::single_line(s);
+        let new = if quote {
+            text::line_value(&line)
+        } else {
+            line.clone()
+        };
+        joined |= line != s.as_str();
+        quoted |= new != line;
+        if new != s.as_str() {
+            *s = new.into_owned();
+        }
+    }
+    (joined, quoted)
+}
+
 pub(crate) fn finish(mut raw: RawDoc) -> Ingested {
     let mut comps = std::mem::take(&mut raw.components);
     let mut dirty = Vec::new();
     let mut odd_versions = Vec::new();
+    let (mut joined, mut quoted) = (Vec::new(), Vec::new());
     for rc in comps.iter_mut().chain(raw.subject.iter_mut()) {
         if clean_component(&mut rc.c) {
             dirty.push(rc.at.clone());
         }
-        // SPDX keywords are not versions; CycloneDX caps versions at 1024.
+        // SPDX keywords are not versions.
         if rc
             .c
             .version
             .as_deref()
-            .is_some_and(|v| v == "NOASSERTION" || v == "NONE" || v.chars().count() > 1024)
+            .is_some_and(|v| v == "NOASSERTION" || v == "NONE")
         {
             rc.c.version = None;
             odd_versions.push(rc.at.clone());
         }
+        let (j, q) = one_line_component(&mut rc.c);
+        if j {
+            joined.push(rc.at.clone());
+        }
+        if q {
+            quoted.push(rc.at.clone());
+        }
+        // CycloneDX caps versions at 1024 characters.
+        if rc
+            .c
+            .version
+            .as_deref()
+            .is_some_and(|v| v.chars().count() > 1024)
+        {
+            rc.c.version = None;
+            odd_versions.push(rc.at.clone());
+        }
+    }
+    if let Some(first) = joined.first() {
+        raw.warn(
+            first.clone(),
+            format!(
+                "{} component(s) had line breaks in a name, version or supplier; SPDX needs those on one line, so each break became a space",
+                joined.len()
+            ),
+        );
+    }
+    if let Some(first) = quoted.first() {
+        raw.warn(
+            first.clone(),
+            format!(
+                "{} component(s) have a name or version that SPDX tag-value would read as a keyword, tag, actor, checksum or date (such as NONE or 2024-01-01T00:00:00Z); it is kept in double quotes",
+                quoted.len()
+            ),
+        );
     }
     if let Some(first) = odd_versions.first() {
         let n = odd_versions.len();
@@ -312,28 +381,16 @@ pub(crate) fn add_hash(raw: &mut RawDoc, c: &mut Component, at: &str, alg: &str,
     c.hashes.insert(cdx.to_owned(), v);
 }
 
-/// Checks a purl's shape (`pkg:type/name…`); warns and drops it otherwise.
+/// Checks a purl against the purl grammar ([`crate::check::purl`]); warns
+/// and drops it otherwise.
 pub(crate) fn purl(raw: &mut RawDoc, at: &str, p: &str) -> Option<String> {
     let p = p.trim();
-    let ok = p
-        .strip_prefix("pkg:")
-        .and_then(|rest| rest.trim_start_matches('/').split_once('/'))
-        .is_some_and(|(ty, name)| {
-            !ty.is_empty()
-                && ty
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
-                && !name.is_empty()
-        })
-        && !p.chars().any(char::is_whitespace);
-    if ok {
-        Some(p.to_owned())
-    } else {
-        raw.warn(
-            at,
-            format!("{p:?} is not a package URL (pkg:type/name@version); dropped"),
-        );
-        None
+    match crate::check::purl(p) {
+        Ok(()) => Some(p.to_owned()),
+        Err(why) => {
+            raw.warn(at, format!("{why}; dropped"));
+            None
+        }
     }
 }
 
@@ -360,5 +417,37 @@ mod tests {
         assert_eq!(s, "a\u{FFFD}b\tc\u{FFFD}");
         let mut ok = "plain\nline".to_owned();
         assert!(!clean(&mut ok));
+    }
+
+    #[test]
+    fn single_line_values_are_joined_and_quoted_with_a_warning_each() {
+        let doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+            {"type":"library","name":"NONE","version":"1.0\n-rc1"},
+            {"type":"library","name":"a\r\nb","version":"2024-01-01T00:00:00Z","supplier":{"name":"Acme\nInc"}},
+            {"type":"library","name":"plain","version":"NONE"}]}"#;
+        let ing = crate::ingest(doc).unwrap();
+        let got: Vec<_> = ing
+            .model
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.version.as_deref(), c.supplier.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("\"NONE\"", Some("1.0 -rc1"), None),
+                ("a b", Some("\"2024-01-01T00:00:00Z\""), Some("Acme Inc")),
+                ("plain", None, None),
+            ]
+        );
+        let says = |w: &str| {
+            ing.warnings
+                .iter()
+                .filter(|x| x.message.contains(w))
+                .count()
+        };
+        assert_eq!(says("line breaks"), 1, "{:?}", ing.warnings);
+        assert_eq!(says("double quotes"), 1, "{:?}", ing.warnings);
+        assert_eq!(says("were NOASSERTION, NONE"), 1, "{:?}", ing.warnings);
     }
 }

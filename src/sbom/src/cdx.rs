@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::{
+    actor,
     build::{add_hash, purl, RawComponent, RawDoc},
     license,
     model::{Component, SourceFormat},
@@ -293,6 +294,7 @@ fn component(
             "library".to_owned()
         }
     };
+    let supplier = actor::read_cdx(raw, &format!("{at}/supplier"), v.get("supplier"));
     let mut c = Component {
         name,
         version: str_at(v, "version", at)?
@@ -301,13 +303,9 @@ fn component(
             .map(str::to_owned),
         purl: None,
         kind,
-        supplier: v
-            .get("supplier")
-            .and_then(|s| s.get("name"))
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned),
+        supplier_kind: supplier.as_ref().map(|a| a.kind),
+        supplier_email: supplier.as_ref().and_then(|a| a.email.clone()),
+        supplier: supplier.map(|a| a.name),
         hashes: Default::default(),
         declared: None,
         concluded: None,

@@ -13,6 +13,11 @@ const NS_PREFIX: &str = "http://cyclonedx.org/schema/bom/";
 const NODES_LIMIT: u32 = 20_000_000;
 
 pub(crate) fn read(text: &str) -> Result<RawDoc, SbomError> {
+    cdx::read_as(&to_json(text)?, SourceFormat::CyclonedxXml)
+}
+
+/// Parses CycloneDX XML into the JSON shape (the parts we read).
+pub(crate) fn to_json(text: &str) -> Result<Value, SbomError> {
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: NODES_LIMIT,
@@ -84,7 +89,7 @@ pub(crate) fn read(text: &str) -> Result<RawDoc, SbomError> {
             _ => {}
         }
     }
-    cdx::read_as(&Value::Object(bom), SourceFormat::CyclonedxXml)
+    Ok(Value::Object(bom))
 }
 
 fn elements<'a, 'i>(n: roxmltree::Node<'a, 'i>) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
@@ -142,6 +147,37 @@ fn tool(t: roxmltree::Node) -> Value {
     Value::Object(o)
 }
 
+/// An `organizationalEntity` (name, url*, contact* of name/email/phone).
+fn entity(e: roxmltree::Node) -> Value {
+    let mut o = Map::new();
+    if let Some(n) = first(e, "name") {
+        o.insert("name".into(), json!(text_of(n)));
+    }
+    let urls: Vec<String> = elements(e)
+        .filter(|u| u.tag_name().name() == "url")
+        .map(text_of)
+        .collect();
+    if !urls.is_empty() {
+        o.insert("url".into(), json!(urls));
+    }
+    let contacts: Vec<Value> = elements(e)
+        .filter(|c| c.tag_name().name() == "contact")
+        .map(|c| {
+            let mut o = Map::new();
+            for k in ["name", "email"] {
+                if let Some(x) = first(c, k) {
+                    o.insert(k.into(), json!(text_of(x)));
+                }
+            }
+            Value::Object(o)
+        })
+        .collect();
+    if !contacts.is_empty() {
+        o.insert("contact".into(), Value::Array(contacts));
+    }
+    Value::Object(o)
+}
+
 fn components(list: roxmltree::Node, depth: usize) -> Result<Value, SbomError> {
     deep(depth, list)?;
     elements(list)
@@ -166,9 +202,7 @@ fn component(c: roxmltree::Node, depth: usize) -> Result<Value, SbomError> {
                 o.insert(name.into(), json!(text_of(e)));
             }
             "supplier" => {
-                if let Some(n) = first(e, "name") {
-                    o.insert("supplier".into(), json!({"name": text_of(n)}));
-                }
+                o.insert("supplier".into(), entity(e));
             }
             "hashes" => {
                 let hs: Vec<Value> = elements(e)
@@ -236,4 +270,51 @@ fn dependencies(
         dependencies(d, depth + 1, out)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::ActorKind;
+
+    #[test]
+    fn suppliers_keep_contact_and_url() {
+        let doc = r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.5"><components>
+            <component type="library"><supplier><name>Jane</name><url>https://jane.example</url>
+              <contact><name>Jane</name><email>jane@x.example</email></contact></supplier><name>a</name></component>
+            <component type="library"><supplier><contact><email>t@x.example</email></contact></supplier><name>b</name></component>
+            <component type="library"><supplier><url>https://c.example</url></supplier><name>c</name></component>
+            </components></bom>"#;
+        let m = crate::ingest(doc.as_bytes()).unwrap().model;
+        let s: Vec<_> = m
+            .components
+            .iter()
+            .map(|c| {
+                (
+                    c.supplier.as_deref(),
+                    c.supplier_kind,
+                    c.supplier_email.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            s,
+            [
+                (
+                    Some("Jane"),
+                    Some(ActorKind::Person),
+                    Some("jane@x.example")
+                ),
+                (
+                    Some("t@x.example"),
+                    Some(ActorKind::Organization),
+                    Some("t@x.example")
+                ),
+                (
+                    Some("https://c.example"),
+                    Some(ActorKind::Organization),
+                    None
+                ),
+            ]
+        );
+    }
 }

@@ -5,8 +5,15 @@
 //! the artefact digests. Every byte is a function of the model and the
 //! [`Release`]: components in the model's canonical order, identifiers derived
 //! from tenant, product, tag and revision, and the push time as the only time.
+//!
+//! Suppliers keep their kind: SPDX writes `Person: name (email)` or
+//! `Organization: name (email)`. CycloneDX's `supplier` is an
+//! `organizationalEntity`, so a person is written as an entity named after
+//! them whose one contact is that same person (`name`, `email`), and an
+//! organization's e-mail as a contact with only an `email`; ingest reads that
+//! shape back as a person.
 
-use std::{collections::BTreeMap, fmt::Write as _};
+use std::{borrow::Cow, collections::BTreeMap, fmt::Write as _};
 
 use serde::Serialize;
 
@@ -14,6 +21,7 @@ use crate::{
     build::KINDS,
     license::{self, is_single_id},
     model::{Component, License, Model},
+    text,
 };
 
 mod cdx_json;
@@ -85,11 +93,16 @@ impl Release {
         )
     }
 
+    /// The push time as `YYYY-MM-DDThh:mm:ssZ`, the one date-time shape
+    /// both SPDX (§6.9, and the tag-value lexer's date token) and CycloneDX
+    /// (`date-time`) accept. A time outside years 1970–9999 (which RFC 3339
+    /// cannot write as four digits) is clamped into that range.
     fn timestamp(&self) -> String {
-        time::OffsetDateTime::from_unix_timestamp(self.pushed_at)
+        const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+        time::OffsetDateTime::from_unix_timestamp(self.pushed_at.clamp(0, LAST))
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
             .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
+            .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
     }
 
     /// The attachment file name: `sbom-<product>-<tag>.<ext>`.
@@ -215,9 +228,17 @@ impl NoticeFormat {
 
 /// What every writer works from: the product, then the components (the
 /// model's subject merged into its canonical place) with their refs.
+///
+/// Components that a model stored by an earlier version may hold in a shape
+/// no export can carry (a line break in a name, a name SPDX tag-value would
+/// misread) are repaired here the way ingest now repairs them, so every
+/// format writes the same value; other components are borrowed as they are.
 pub(crate) struct View<'a> {
     pub release: &'a Release,
-    pub items: Vec<&'a Component>,
+    /// The product's name and version (release tag), as written.
+    pub product: Cow<'a, str>,
+    pub product_version: Cow<'a, str>,
+    pub items: Vec<Cow<'a, Component>>,
     /// Dependencies of each item, as positions in `items`.
     pub deps: Vec<Vec<usize>>,
     /// What the product depends on.
@@ -243,7 +264,7 @@ impl<'a> View<'a> {
             Some(a) if i >= a => i + 1,
             _ => i,
         };
-        let mut items: Vec<&Component> = Vec::with_capacity(n + 1);
+        let mut items: Vec<Cow<'a, Component>> = Vec::with_capacity(n + 1);
         let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n + 1);
         for (i, c) in model.components.iter().enumerate() {
             if at == Some(i) {
@@ -251,10 +272,10 @@ impl<'a> View<'a> {
                     .subject
                     .as_ref()
                     .expect("at is set only with a subject");
-                items.push(s);
+                items.push(export_ready(s));
                 deps.push(s.depends_on.iter().map(|d| pos(*d as usize)).collect());
             }
-            items.push(c);
+            items.push(export_ready(c));
             deps.push(c.depends_on.iter().map(|d| pos(*d as usize)).collect());
         }
         if at == Some(n) {
@@ -262,7 +283,7 @@ impl<'a> View<'a> {
                 .subject
                 .as_ref()
                 .expect("at is set only with a subject");
-            items.push(s);
+            items.push(export_ready(s));
             deps.push(s.depends_on.iter().map(|d| pos(*d as usize)).collect());
         }
         let product_deps = match at {
@@ -307,6 +328,8 @@ impl<'a> View<'a> {
             .collect();
         Self {
             release,
+            product: text::line_value(&release.product),
+            product_version: text::line_value(&release.tag),
             items,
             deps,
             product_deps,
@@ -322,6 +345,27 @@ impl<'a> View<'a> {
     pub fn tool(&self) -> String {
         format!("evident-{}", self.release.tool_version)
     }
+}
+
+/// The component as the exports can carry it: borrowed when it already is
+/// (everything ingest made), repaired otherwise (see [`View`]).
+fn export_ready(c: &Component) -> Cow<'_, Component> {
+    let plain = |s: &str, quote: bool| {
+        if quote {
+            matches!(text::line_value(s), Cow::Borrowed(_))
+        } else {
+            matches!(text::single_line(s), Cow::Borrowed(_))
+        }
+    };
+    if plain(&c.name, true)
+        && c.version.as_deref().is_none_or(|v| plain(v, true))
+        && c.supplier.as_deref().is_none_or(|s| plain(s, false))
+    {
+        return Cow::Borrowed(c);
+    }
+    let mut owned = c.clone();
+    crate::build::one_line_component(&mut owned);
+    Cow::Owned(owned)
 }
 
 /// A licence entry of a CycloneDX export.
@@ -371,13 +415,23 @@ pub(crate) fn cdx_licenses(c: &Component) -> (Vec<CdxLicense<'_>>, Option<String
     (declared, c.concluded.as_ref().map(License::display))
 }
 
-/// SPDX `primaryPackagePurpose` for a CycloneDX type.
+/// SPDX `primaryPackagePurpose` for a CycloneDX type, as tag-value spells
+/// it (SPDX 2.3 §7.24: `OPERATING-SYSTEM`).
 pub(crate) fn spdx_purpose(kind: &str) -> &'static str {
     KINDS
         .iter()
         .find(|(k, _)| *k == kind)
         .map(|(_, p)| *p)
         .unwrap_or("OTHER")
+}
+
+/// The same purpose as SPDX JSON spells it: the SPDX 2.3 JSON schema's enum
+/// has `OPERATING_SYSTEM`, with an underscore.
+pub(crate) fn spdx_json_purpose(kind: &str) -> &'static str {
+    match spdx_purpose(kind) {
+        "OPERATING-SYSTEM" => "OPERATING_SYSTEM",
+        p => p,
+    }
 }
 
 /// SPDX checksum algorithm name for a CycloneDX one.
@@ -391,17 +445,12 @@ pub(crate) fn spdx_alg(alg: &str) -> String {
     }
 }
 
-/// Writes `value` as SPDX tag-value (wrapping multi-line text).
+/// Writes `Tag: value` as SPDX tag-value. Every tag we write is a single
+/// line of text, which the SPDX tools refuse as `<text>…</text>`; the values
+/// are on one line already ([`View`] and ingest see to it), and a line break
+/// that got here anyway becomes a space rather than a broken document.
 pub(crate) fn tv_line(out: &mut String, tag: &str, value: &str) {
-    if value.contains('\n') || value.starts_with("<text>") {
-        let _ = writeln!(
-            out,
-            "{tag}: <text>{}</text>",
-            value.replace("</text>", "&lt;/text>")
-        );
-    } else {
-        let _ = writeln!(out, "{tag}: {value}");
-    }
+    let _ = writeln!(out, "{tag}: {}", text::single_line(value));
 }
 
 /// Serialises with two-space indentation and a final newline.
@@ -410,4 +459,79 @@ pub(crate) fn pretty_json<T: Serialize>(v: &T, size_hint: usize) -> Vec<u8> {
     serde_json::to_writer_pretty(&mut out, v).expect("export documents are plain data");
     out.push(b'\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release(pushed_at: i64) -> Release {
+        Release {
+            tenant: "t".into(),
+            product: "p".into(),
+            tag: "v1".into(),
+            revision: 1,
+            artefacts: Vec::new(),
+            pushed_at,
+            spdx_namespace: "https://evident.test/spdx/t/p/v1/r1".into(),
+            tool_version: "0".into(),
+        }
+    }
+
+    #[test]
+    fn the_push_time_is_always_a_four_digit_utc_date_time() {
+        for (at, want) in [
+            (1_800_000_000, "2027-01-15T08:00:00Z"),
+            (-1, "1970-01-01T00:00:00Z"),
+            (i64::MIN, "1970-01-01T00:00:00Z"),
+            (i64::MAX, "9999-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(release(at).timestamp(), want);
+            crate::check::date_time(want).unwrap();
+        }
+    }
+
+    #[test]
+    fn purposes_are_spelled_per_encoding() {
+        assert_eq!(spdx_purpose("operating-system"), "OPERATING-SYSTEM");
+        assert_eq!(spdx_json_purpose("operating-system"), "OPERATING_SYSTEM");
+        assert_eq!(spdx_json_purpose("library"), "LIBRARY");
+        assert_eq!(spdx_json_purpose("platform"), "OTHER");
+    }
+
+    #[test]
+    fn tag_value_lines_never_span_lines() {
+        let mut out = String::new();
+        tv_line(&mut out, "PackageName", "a\nb");
+        tv_line(&mut out, "PackageVersion", "1");
+        assert_eq!(out, "PackageName: a b\nPackageVersion: 1\n");
+    }
+
+    #[test]
+    fn components_are_borrowed_unless_a_format_cannot_carry_them() {
+        let c = Component {
+            name: "fastapi".into(),
+            version: Some("0.115.0".into()),
+            purl: None,
+            kind: "library".into(),
+            supplier: Some("Jane Doe (jane@example.org)".into()),
+            supplier_kind: None,
+            supplier_email: None,
+            hashes: BTreeMap::new(),
+            declared: None,
+            concluded: None,
+            depends_on: Vec::new(),
+        };
+        assert!(matches!(export_ready(&c), Cow::Borrowed(_)));
+        let odd = Component {
+            name: "NONE".into(),
+            version: Some("1\n2".into()),
+            supplier: Some("Jane\nDoe".into()),
+            ..c
+        };
+        let fixed = export_ready(&odd);
+        assert_eq!(fixed.name, "\"NONE\"");
+        assert_eq!(fixed.version.as_deref(), Some("1 2"));
+        assert_eq!(fixed.supplier.as_deref(), Some("Jane Doe"));
+    }
 }

@@ -6,22 +6,28 @@
 //! document's meaning is not clear, it is refused with an [`SbomError`] that
 //! says what is wrong and where. The [`export`] module writes a model back out
 //! as CycloneDX 1.6 (JSON, XML) and SPDX 2.3 (JSON, tag-value), byte-stable,
-//! plus NOTICE attribution files.
+//! plus NOTICE attribution files. Lenient in, strict out: whatever ingest
+//! accepts is written so that the official validators accept it, and the
+//! [`check`] module holds the grammar checks every export must pass (the
+//! tests and the fuzz target apply them).
 //!
 //! This crate has no I/O, so the fuzz targets and the server share one
 //! implementation of every parser.
 
+mod actor;
 mod build;
 mod cdx;
 mod cdx_xml;
+pub mod check;
 pub mod export;
 mod license;
 pub mod model;
 mod spdx_json;
 mod spdx_tv;
+mod text;
 
 pub use export::{ExportFormat, NoticeFormat, Release};
-pub use model::{Component, DocumentInfo, License, Model, SourceFormat, Warning};
+pub use model::{ActorKind, Component, DocumentInfo, License, Model, SourceFormat, Warning};
 
 /// Nesting deeper than this (JSON arrays/objects, XML elements) is refused.
 pub const MAX_DEPTH: usize = 64;

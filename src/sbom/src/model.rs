@@ -90,6 +90,35 @@ impl License {
     }
 }
 
+/// Who an actor is, in SPDX's terms (`Person:`, `Organization:`, `Tool:`).
+/// CycloneDX has no kinds: its `supplier` is always an organizational
+/// entity, and a person is written as an entity whose one contact is that
+/// same person (see [`crate::export`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// A natural person.
+    Person,
+    /// A company, project or team.
+    Organization,
+    /// A program. SPDX allows tools only as creators and annotators, so
+    /// ingest reads a tool named as a supplier as an organization.
+    Tool,
+}
+
+impl ActorKind {
+    /// The SPDX prefix, without the colon.
+    pub fn spdx_label(self) -> &'static str {
+        match self {
+            Self::Person => "Person",
+            Self::Organization => "Organization",
+            Self::Tool => "Tool",
+        }
+    }
+}
+
 /// One component (CycloneDX component, SPDX package).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Component {
@@ -103,9 +132,20 @@ pub struct Component {
     pub purl: Option<String>,
     /// CycloneDX component type (`library`, `application`, …).
     pub kind: String,
-    /// Supplier name.
+    /// Supplier name (never empty: a supplier known only by its e-mail
+    /// address has the address as its name). Models stored before
+    /// [`Component::supplier_kind`] existed may hold a whole SPDX actor body
+    /// here (`Jane Doe (jane@example.org)`); exports read those leniently.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier: Option<String>,
+    /// Whether the supplier is a person or an organization. `None` only in
+    /// models stored before kinds were kept; exports write those as an
+    /// organization, as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_kind: Option<ActorKind>,
+    /// The supplier's e-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_email: Option<String>,
     /// Hashes: CycloneDX algorithm name → lowercase hex.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hashes: BTreeMap<String, String>,

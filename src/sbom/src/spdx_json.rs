@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::{
+    actor,
     build::{add_hash, purl, RawComponent, RawDoc, KINDS},
     license,
     model::{Component, SourceFormat},
@@ -202,23 +203,15 @@ fn package(raw: &mut RawDoc, p: &Value, at: &str) -> Result<RawComponent, SbomEr
             }
         },
     };
-    let supplier = s(p, "supplier").and_then(|sup| {
-        if sup == "NOASSERTION" {
-            return None;
-        }
-        let name = sup
-            .strip_prefix("Organization:")
-            .or_else(|| sup.strip_prefix("Person:"))
-            .unwrap_or(sup)
-            .trim();
-        (!name.is_empty()).then(|| name.to_owned())
-    });
+    let supplier = s(p, "supplier").and_then(|sup| actor::read_spdx(raw, &ptr("supplier"), sup));
     let mut c = Component {
         name: name.to_owned(),
         version: s(p, "versionInfo").map(str::to_owned),
         purl: None,
         kind,
-        supplier,
+        supplier_kind: supplier.as_ref().map(|a| a.kind),
+        supplier_email: supplier.as_ref().and_then(|a| a.email.clone()),
+        supplier: supplier.map(|a| a.name),
         hashes: Default::default(),
         declared: None,
         concluded: None,

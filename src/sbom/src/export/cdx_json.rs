@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{cdx_licenses, pretty_json, CdxLicense, View};
-use crate::cdx::CONCLUDED_PROPERTY;
+use crate::{actor::supplier_of, cdx::CONCLUDED_PROPERTY};
 
 #[derive(Serialize)]
 struct Bom<'a> {
@@ -62,9 +62,20 @@ struct Comp<'a> {
     properties: Vec<Property<'a>>,
 }
 
+/// An `organizationalEntity`; a person supplier is its own one contact.
 #[derive(Serialize)]
 struct Supplier<'a> {
     name: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    contact: Vec<Contact<'a>>,
+}
+
+#[derive(Serialize)]
+struct Contact<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -114,8 +125,8 @@ pub(crate) fn write(v: &View) -> Vec<u8> {
         kind: "application",
         bom_ref: product_ref.clone(),
         supplier: None,
-        name: &v.release.product,
-        version: Some(&v.release.tag),
+        name: &v.product,
+        version: Some(&v.product_version),
         hashes: v
             .release
             .artefacts
@@ -146,7 +157,14 @@ pub(crate) fn write(v: &View) -> Vec<u8> {
             Comp {
                 kind: &c.kind,
                 bom_ref: v.bom_refs[i].clone(),
-                supplier: c.supplier.as_deref().map(|name| Supplier { name }),
+                supplier: supplier_of(c).map(|s| Supplier {
+                    name: s.cdx_name(),
+                    contact: s
+                        .cdx_contact()
+                        .map(|(name, email)| Contact { name, email })
+                        .into_iter()
+                        .collect(),
+                }),
                 name: &c.name,
                 version: c.version.as_deref(),
                 hashes: c

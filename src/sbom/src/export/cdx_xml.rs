@@ -8,7 +8,7 @@ use quick_xml::{
 };
 
 use super::{cdx_licenses, CdxLicense, View};
-use crate::{cdx::CONCLUDED_PROPERTY, model::Component};
+use crate::{actor::supplier_of, cdx::CONCLUDED_PROPERTY, model::Component};
 
 type W = Writer<Cursor<Vec<u8>>>;
 
@@ -53,8 +53,8 @@ fn doc(w: &mut W, v: &View) -> io::Result<()> {
                     .with_attribute(("type", "application"))
                     .with_attribute(("bom-ref", pref.as_str()))
                     .write_inner_content(|w| {
-                        text(w, "name", &v.release.product)?;
-                        text(w, "version", &v.release.tag)?;
+                        text(w, "name", &v.product)?;
+                        text(w, "version", &v.product_version)?;
                         if !v.release.artefacts.is_empty() {
                             w.create_element("hashes").write_inner_content(|w| {
                                 for (_, d) in &v.release.artefacts {
@@ -130,9 +130,23 @@ fn component(w: &mut W, c: &Component, bom_ref: &str) -> io::Result<()> {
         .with_attribute(("type", c.kind.as_str()))
         .with_attribute(("bom-ref", bom_ref))
         .write_inner_content(|w| {
-            if let Some(s) = &c.supplier {
-                w.create_element("supplier")
-                    .write_inner_content(|w| text(w, "name", s))?;
+            if let Some(s) = supplier_of(c) {
+                // organizationalEntity: name, then contact (name, email).
+                w.create_element("supplier").write_inner_content(|w| {
+                    text(w, "name", s.cdx_name())?;
+                    if let Some((name, email)) = s.cdx_contact() {
+                        w.create_element("contact").write_inner_content(|w| {
+                            if let Some(n) = name {
+                                text(w, "name", n)?;
+                            }
+                            if let Some(e) = email {
+                                text(w, "email", e)?;
+                            }
+                            Ok(())
+                        })?;
+                    }
+                    Ok(())
+                })?;
             }
             text(w, "name", &c.name)?;
             if let Some(ver) = &c.version {

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::{pretty_json, spdx_alg, spdx_purpose, tv_line, View, PRODUCT_SPDXID};
-use crate::license::to_spdx_field;
+use super::{pretty_json, spdx_alg, spdx_json_purpose, tv_line, View, PRODUCT_SPDXID};
+use crate::{actor::supplier_of, license::to_spdx_field, text};
 
 #[derive(Serialize)]
 struct Doc<'a> {
@@ -86,8 +86,8 @@ fn build<'a>(v: &'a View) -> Doc<'a> {
     let mut packages = Vec::with_capacity(v.items.len() + 1);
     packages.push(Package {
         spdxid: PRODUCT_SPDXID,
-        name: &v.release.product,
-        version: Some(&v.release.tag),
+        name: &v.product,
+        version: Some(&v.product_version),
         supplier: None,
         download_location: "NOASSERTION",
         files_analyzed: false,
@@ -111,7 +111,7 @@ fn build<'a>(v: &'a View) -> Doc<'a> {
             spdxid: &v.spdx_ids[i],
             name: &c.name,
             version: c.version.as_deref(),
-            supplier: c.supplier.as_ref().map(|s| format!("Organization: {s}")),
+            supplier: supplier_of(c).map(|s| s.spdx()),
             download_location: "NOASSERTION",
             files_analyzed: false,
             checksums: c
@@ -134,7 +134,7 @@ fn build<'a>(v: &'a View) -> Doc<'a> {
                     locator: p,
                 })
                 .collect(),
-            purpose: spdx_purpose(&c.kind),
+            purpose: spdx_json_purpose(&c.kind),
         });
     }
     let mut relationships = vec![Relationship {
@@ -162,7 +162,8 @@ fn build<'a>(v: &'a View) -> Doc<'a> {
         spdx_version: "SPDX-2.3",
         data_license: "CC0-1.0",
         spdxid: "SPDXRef-DOCUMENT",
-        name: format!("sbom-{}-{}", v.release.product, v.release.tag),
+        name: text::single_line(&format!("sbom-{}-{}", v.release.product, v.release.tag))
+            .into_owned(),
         namespace: v.release.spdx_namespace.clone(),
         creation_info: CreationInfo {
             created: v.release.timestamp(),
@@ -222,7 +223,12 @@ pub(crate) fn write_tv(v: &View) -> Vec<u8> {
                 &format!("{} {} {}", r.category, r.kind, r.locator),
             );
         }
-        tv_line(&mut out, "PrimaryPackagePurpose", p.purpose);
+        // Tag-value spells it `OPERATING-SYSTEM` (SPDX 2.3 §7.24).
+        tv_line(
+            &mut out,
+            "PrimaryPackagePurpose",
+            &p.purpose.replace('_', "-"),
+        );
     }
     out.push('\n');
     for r in &d.relationships {
