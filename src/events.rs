@@ -198,6 +198,17 @@ pub enum EventBody {
         /// True when the customer was deleted (its tokens revoked in the same batch).
         deleted: bool,
     },
+    /// The log moved to a new signing key. The statement (a C2SP signed
+    /// note, see `evident_verify::rotation`) names both keys and is signed
+    /// by both; the checkpoint that covers this entry is the old key's last.
+    LogKeyRotated {
+        /// The verifier key that signed until now.
+        old_log_key: String,
+        /// The verifier key that signs from the next checkpoint on.
+        new_log_key: String,
+        /// The rotation statement.
+        statement: String,
+    },
     /// Tenant settings changed.
     SettingsUpdated {
         /// Default share-link lifetime, seconds.

@@ -146,10 +146,9 @@ pub fn stamp_checkpoint(
         return Ok(r);
     }
     let reply = state.tsa().stamp(note.as_bytes())?;
-    state
-        .store()
-        .app_write(&[(key.as_bytes(), Some(reply.as_slice()))])?;
-    Ok(reply)
+    // Written once: a concurrent first request that stamped too gets the
+    // token that was kept, not its own.
+    state.put_once(key.as_bytes(), reply)
 }
 
 /// `GET …/log/key`: the C2SP verifier key string of the log's checkpoints.
@@ -163,6 +162,84 @@ pub async fn key(
         format!("{}\n", log.verifier().to_vkey()),
         "private, max-age=300",
     ))
+}
+
+/// `GET …/log/keys` answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LogKeys {
+    /// The log's origin (every key is named after it).
+    pub origin: String,
+    /// The verifier key that signs new checkpoints.
+    pub current: String,
+    /// Every key the log has been signed with, oldest first, with the
+    /// checkpoint sizes each signed and the statement that handed over.
+    pub keys: Vec<crate::log_keys::LogKeyInfo>,
+}
+
+/// `GET …/log/keys`: the log's key history.
+pub async fn keys(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+) -> Result<ApiJson<LogKeys>, ApiError> {
+    let log = tenant_log(&state, &p, &tenant, ANY)?;
+    let mut keys = crate::log_keys::history(state.store(), &tenant)?;
+    let current = log.verifier().to_vkey();
+    if keys.is_empty() {
+        // A log created before each log had its own key, never moved.
+        keys.push(crate::log_keys::LogKeyInfo {
+            log_key: current.clone(),
+            from_size: 0,
+            until_size: None,
+            platform_key: true,
+            rotated: None,
+        });
+    }
+    Ok(ApiJson(LogKeys {
+        origin: log.origin().to_owned(),
+        current,
+        keys,
+    }))
+}
+
+/// `POST …/log/key/rotate` (operator, or the tenant's admin): moves the
+/// log to a new key of its own, from the platform key of a log created
+/// before each log had its own, or from its previous key. See
+/// `crate::log_keys` and docs/operations.md.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+) -> Result<(axum::http::StatusCode, ApiJson<crate::log_keys::Rotated>), ApiError> {
+    if !matches!(p, Principal::Operator { .. }) {
+        p.require(&tenant, &[Scope::Admin])?;
+    }
+    let log = state.tenant_log(&tenant)?;
+    let st = state.clone();
+    // Its own task: a client that goes away cannot cut the move in half.
+    let rotated = tokio::spawn(async move {
+        let _lock = st.tenant_lock(&tenant).await;
+        let old = match crate::log_keys::load(st.store(), st.master(), &tenant)? {
+            Some(k) => k.current,
+            None => st.keys().log_key.clone(),
+        };
+        let (actor, t) = (p.actor(), tenant.clone());
+        crate::log_keys::rotate(st.store(), st.master(), &log, old, &tenant, move |r, s| {
+            AppState::event_leaf(
+                &t,
+                actor,
+                crate::events::EventBody::LogKeyRotated {
+                    old_log_key: r.old.to_vkey(),
+                    new_log_key: r.new.to_vkey(),
+                    statement: s.to_owned(),
+                },
+            )
+        })
+        .await
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("log key rotation task failed: {e}")))??;
+    Ok((axum::http::StatusCode::CREATED, ApiJson(rotated)))
 }
 
 /// Inclusion proof query.

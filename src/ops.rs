@@ -31,7 +31,8 @@ pub async fn audit(data_dir: &Path, tenant: Option<&str>) -> anyhow::Result<bool
     };
     let mut clean = true;
     for name in names {
-        let log = store.open_log(&name, &keys.log_key)?;
+        let log = crate::log_keys::open(&store, &master, &keys.log_key, &name)
+            .map_err(|e| anyhow::anyhow!("opening the log of {name}: {e}"))?;
         let r = log.audit()?;
         println!(
             "log {}: size {}, {} leaves, {} nodes, {} checkpoints checked, root {}",

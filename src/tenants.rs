@@ -129,6 +129,9 @@ pub(crate) async fn create(
         )));
     }
     let origin = format!("{}/{}", state.public_host(), slug);
+    // The log's own key, stored before the log is opened with it (so a
+    // creation retried after a failed batch signs with the key that is kept).
+    crate::log_keys::for_new_log(state.store(), state.master(), &slug, &origin)?;
     match state.store().create_log(&slug, &origin) {
         // A log without a tenant record is what a creation whose batch never
         // committed leaves behind; it is empty and is reused.

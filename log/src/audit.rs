@@ -203,9 +203,7 @@ impl Log {
             };
             let parsed = std::str::from_utf8(&v)
                 .map_err(|_| "not UTF-8".to_string())
-                .and_then(|s| {
-                    evident_verify::note::open(s, self.verifier()).map_err(|e| e.to_string())
-                })
+                .and_then(|s| self.open_note(s).map_err(|e| e.to_string()))
                 .and_then(|t| Checkpoint::parse_text(&t).map_err(|e| e.to_string()))
                 .and_then(|c| {
                     if c.size != at {

@@ -19,7 +19,9 @@ pub mod tree;
 
 pub use audit::{AuditProblem, AuditReport};
 pub use error::{LogError, Result};
-pub use store::{AppOp, Log, Observer, SignedCheckpoint, Store, StoreOptions, MAX_LEAF_BYTES};
+pub use store::{
+    AppOp, Log, Observer, RekeyBuild, SignedCheckpoint, Store, StoreOptions, MAX_LEAF_BYTES,
+};
 pub use tiles::{TileKind, TilePath};
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use evident_verify::{
     checkpoint::Checkpoint,
     merkle::{leaf_hash, Hash},
@@ -217,6 +217,15 @@ impl Store {
         Ok(())
     }
 
+    /// The log `name` if it is open already (no database read).
+    pub fn cached_log(&self, name: &str) -> Option<Log> {
+        self.open_logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
     /// The names of all logs in the store.
     pub fn log_names(&self) -> Result<Vec<String>> {
         let meta = self.cf(CF_META);
@@ -235,6 +244,18 @@ impl Store {
     /// integrator task runs on the current tokio runtime. Opening the same
     /// name twice returns the same handle.
     pub fn open_log(&self, name: &str, key: &SigningKey) -> Result<Log> {
+        self.open_log_with_history(name, key, &[])
+    }
+
+    /// Like [`Store::open_log`], for a log whose checkpoints were signed by
+    /// other keys before `key` (see [`Log::rekey`]): checkpoints stored
+    /// under any of `previous` still read and verify.
+    pub fn open_log_with_history(
+        &self,
+        name: &str,
+        key: &SigningKey,
+        previous: &[VerifyingKey],
+    ) -> Result<Log> {
         let mut logs = self.open_logs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(l) = logs.get(name) {
             return Ok(l.clone());
@@ -258,6 +279,10 @@ impl Store {
             None => 0,
         };
         let signer = NoteSigner::new(&origin, key.clone())?;
+        let previous = previous
+            .iter()
+            .map(|k| NoteVerifier::new(&origin, *k))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let reader = DbReader {
             db: self.db.clone(),
             log: id,
@@ -279,7 +304,10 @@ impl Store {
             db: self.db.clone(),
             size: AtomicU64::new(size),
             latest: RwLock::new(None),
-            verifier: signer.verifier().clone(),
+            keys: RwLock::new(LogKeys {
+                current: signer.verifier().clone(),
+                previous,
+            }),
             fault: RwLock::new(None),
             failing: self.failing.clone(),
         });
@@ -397,6 +425,34 @@ impl Store {
         Ok(out)
     }
 
+    /// At most `limit` application keys and values that start with
+    /// `prefix` and sort after `after` (from the first when `None`), in key
+    /// order: a scan in pages, so no caller holds a whole prefix at once.
+    pub fn app_scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let start = after.unwrap_or(prefix);
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.cf(CF_APP),
+            IteratorMode::From(start, Direction::Forward),
+        );
+        for kv in it {
+            let (k, v) = kv?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            if after.is_some_and(|a| &*k <= a) {
+                continue;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
     /// The live size of the database files on disk, in bytes.
     pub fn disk_bytes(&self) -> Result<u64> {
         let mut total = 0;
@@ -492,6 +548,11 @@ pub struct SignedCheckpoint {
 /// A write to the application key space: a put (`Some`) or a delete (`None`).
 pub type AppOp = (Vec<u8>, Option<Vec<u8>>);
 
+/// Builds the leaves and application writes of a rekey from the index its
+/// first leaf will have (see [`Log::rekey`]); an error aborts the rekey.
+pub type RekeyBuild =
+    Box<dyn FnOnce(u64) -> std::result::Result<(Vec<Vec<u8>>, Vec<AppOp>), String> + Send>;
+
 enum Cmd {
     /// Consecutive leaves; the reply is the index of the first.
     Append {
@@ -505,6 +566,15 @@ enum Cmd {
     Publish {
         reply: oneshot::Sender<Result<SignedCheckpoint>>,
     },
+    /// Appends what `build` makes for the index it is given, publishes a
+    /// checkpoint that covers it signed by the current key, then signs with
+    /// `key` from the next checkpoint on. The reply is the first index and
+    /// that checkpoint.
+    Rekey {
+        key: SigningKey,
+        build: RekeyBuild,
+        reply: oneshot::Sender<Result<(u64, SignedCheckpoint)>>,
+    },
     /// Finish what was queued before this, then stop.
     Stop,
 }
@@ -517,7 +587,8 @@ struct Inner {
     /// Committed (durable) tree size. Readers never look past it.
     size: AtomicU64,
     latest: RwLock<Option<SignedCheckpoint>>,
-    verifier: NoteVerifier,
+    /// The key that signs new checkpoints, and those that signed before it.
+    keys: RwLock<LogKeys>,
     /// Set when stored data disagrees with itself: the log then refuses to
     /// append, sign or serve proofs, and `audit` says where.
     fault: RwLock<Option<String>>,
@@ -525,7 +596,34 @@ struct Inner {
     failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// The verifier of the signing key, and those of keys it replaced.
+#[derive(Clone, Debug)]
+struct LogKeys {
+    current: NoteVerifier,
+    previous: Vec<NoteVerifier>,
+}
+
 impl Inner {
+    fn keys(&self) -> LogKeys {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Opens a stored checkpoint note with the key that signed it: the
+    /// current one or one it replaced.
+    fn open_note(&self, note: &str) -> std::result::Result<String, evident_verify::VerifyError> {
+        let keys = self.keys();
+        let mut first_err = None;
+        for v in std::iter::once(&keys.current).chain(keys.previous.iter().rev()) {
+            match evident_verify::note::open(note, v) {
+                Ok(t) => return Ok(t),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_err.expect("there is always a current key"))
+    }
+
     fn check_fault(&self) -> Result<()> {
         match &*self.fault.read().unwrap_or_else(|e| e.into_inner()) {
             None => Ok(()),
@@ -572,9 +670,42 @@ impl Log {
         &self.inner.origin
     }
 
-    /// The C2SP verifier key for its checkpoints.
-    pub fn verifier(&self) -> &NoteVerifier {
-        &self.inner.verifier
+    /// The C2SP verifier key of the key that signs its checkpoints now.
+    pub fn verifier(&self) -> NoteVerifier {
+        self.inner.keys().current
+    }
+
+    /// The verifier keys of earlier signing keys, oldest first (see
+    /// [`Log::rekey`]); checkpoints published before a rekey verify with them.
+    pub fn previous_verifiers(&self) -> Vec<NoteVerifier> {
+        self.inner.keys().previous
+    }
+
+    /// Opens a checkpoint note this log signed, with whichever of its keys
+    /// signed it; returns the note text.
+    pub fn open_note(&self, note: &str) -> Result<String> {
+        Ok(self.inner.open_note(note)?)
+    }
+
+    /// Moves the log to a new signing key, as one logged step. `build` is
+    /// called by the integrator with the index the first of its leaves will
+    /// have (the tree size then), and returns the leaves (the event that
+    /// records the move, e.g. a statement naming the new key signed by the
+    /// old one) and application writes; they are appended in one batch with
+    /// a checkpoint that covers them, signed by the current key, and every
+    /// later checkpoint is signed by `key`. So a verifier that trusts the
+    /// old key can verify the checkpoint that contains the move, and learn
+    /// the new key from it. Returns the first index and that checkpoint.
+    pub async fn rekey(
+        &self,
+        key: SigningKey,
+        build: RekeyBuild,
+    ) -> Result<(u64, SignedCheckpoint)> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Rekey { key, build, reply })
+            .map_err(|_| self.closed())?;
+        rx.await.map_err(|_| self.closed())?
     }
 
     /// The committed (durable) number of entries.
@@ -694,7 +825,7 @@ impl Log {
             name: self.inner.name.clone(),
             reason: "stored checkpoint is not UTF-8".into(),
         })?;
-        let text = evident_verify::note::open(&note, &self.inner.verifier)?;
+        let text = self.inner.open_note(&note)?;
         let cp = Checkpoint::parse_text(&text)?;
         Ok(SignedCheckpoint {
             size: cp.size,
@@ -840,13 +971,87 @@ impl Integrator {
                 // Commands queued after the stop are dropped: their callers see `Closed`.
                 cmds.truncate(at);
             }
-            if !cmds.is_empty() {
-                self.batch(std::mem::take(&mut cmds)).await;
+            // A rekey commits on its own, between the commands before it
+            // and those after it, so each checkpoint is signed by the key
+            // that was current when its entries were appended.
+            let mut rest = std::mem::take(&mut cmds);
+            while !rest.is_empty() {
+                let at = rest.iter().position(|c| matches!(c, Cmd::Rekey { .. }));
+                match at {
+                    Some(0) => {
+                        let c = rest.remove(0);
+                        self.rekey(c).await;
+                    }
+                    Some(p) => {
+                        let tail = rest.split_off(p);
+                        self.batch(rest).await;
+                        rest = tail;
+                    }
+                    None => self.batch(std::mem::take(&mut rest)).await,
+                }
             }
             if stop.is_some() {
                 return;
             }
         }
+    }
+
+    async fn rekey(&mut self, cmd: Cmd) {
+        let Cmd::Rekey { key, build, reply } = cmd else {
+            return;
+        };
+        let signer = match NoteSigner::new(&self.log.origin, key) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+                return;
+            }
+        };
+        let (leaves, ops) = match build(self.frontier.size()) {
+            Ok(x) => x,
+            Err(reason) => {
+                let _ = reply.send(Err(LogError::Inconsistent {
+                    name: self.log.name.clone(),
+                    reason: format!("the rekey could not be prepared: {reason}"),
+                }));
+                return;
+            }
+        };
+        if leaves.is_empty() || leaves.iter().any(|l| l.len() > MAX_LEAF_BYTES) {
+            let _ = reply.send(Err(LogError::LeafTooLarge {
+                len: leaves.iter().map(Vec::len).max().unwrap_or(0),
+                max: MAX_LEAF_BYTES,
+            }));
+            return;
+        }
+        let (atx, arx) = oneshot::channel();
+        let (ptx, prx) = oneshot::channel();
+        self.batch(vec![
+            Cmd::Append {
+                leaves,
+                ops,
+                index_keys: Vec::new(),
+                at: Instant::now(),
+                reply: atx,
+            },
+            Cmd::Publish { reply: ptx },
+        ])
+        .await;
+        let res = match (arx.await, prx.await) {
+            (Ok(Ok(index)), Ok(Ok(cp))) => {
+                let mut k = self.log.keys.write().unwrap_or_else(|e| e.into_inner());
+                let old = std::mem::replace(&mut k.current, signer.verifier().clone());
+                k.previous.push(old);
+                drop(k);
+                self.signer = Arc::new(signer);
+                Ok((index, cp))
+            }
+            (Ok(Err(e)), _) | (_, Ok(Err(e))) => Err(e),
+            _ => Err(LogError::Closed {
+                name: self.log.name.clone(),
+            }),
+        };
+        let _ = reply.send(res);
     }
 
     async fn batch(&mut self, cmds: Vec<Cmd>) {
@@ -875,8 +1080,9 @@ impl Integrator {
                     app_ops.extend(ops);
                 }
                 Cmd::Publish { reply } => publishes.push(reply),
-                // run() truncates every batch at a Stop, so none reaches here.
-                Cmd::Stop => {}
+                // run() truncates every batch at a Stop and commits each
+                // Rekey on its own, so neither reaches here.
+                Cmd::Stop | Cmd::Rekey { .. } => {}
             }
         }
         if let Err(LogError::Inconsistent { reason, .. }) = self.log.check_fault() {

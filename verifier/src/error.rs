@@ -96,6 +96,25 @@ pub enum VerifyError {
         /// Origin in the checkpoint.
         got: String,
     },
+    /// The checkpoint's origin line is not the name of the key it is
+    /// checked with. Each log has its own key named after its origin, so a
+    /// checkpoint of one log (or a signature line renamed to another log's
+    /// key) never passes as another log's.
+    #[error("checkpoint origin {origin:?} is not the name of the log key {key_name:?}: this checkpoint belongs to another log")]
+    OriginNotKeyName {
+        /// The checkpoint's origin line.
+        origin: String,
+        /// The verifier key's name.
+        key_name: String,
+    },
+    /// A log entry names a tenant whose log is not the checkpoint's.
+    #[error("the entry names tenant {tenant:?}, but the checkpoint is of log {origin:?}")]
+    TenantNotOrigin {
+        /// The `tenant` field of the entry.
+        tenant: String,
+        /// The checkpoint's origin.
+        origin: String,
+    },
     /// A proof's tree size does not match the checkpoint it is checked against.
     #[error("proof is for tree size {proof}, but the checkpoint has size {checkpoint}")]
     SizeMismatch {

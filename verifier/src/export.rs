@@ -310,6 +310,33 @@ impl Ctx<'_> {
                 ));
             }
         }
+        // The entry must be the issuance of this very release and format,
+        // not another release's entry for bytes that happen to match.
+        if let Some((_, payload, _, _)) = self.dsse {
+            if let Ok(st) = serde_json::from_slice::<Statement>(payload) {
+                let p = &st.predicate;
+                let same = ev["product"] == p.product.as_str()
+                    && ev["tag"] == p.tag.as_str()
+                    && ev["revision"] == p.revision
+                    && ev["format"] == p.export.format.as_str()
+                    && v["tenant"] == p.tenant.as_str();
+                if !same {
+                    return Outcome::Fail(format!(
+                        "the log entry is for {}/{} {} revision {} {}, the statement for {}/{} {} revision {} {}",
+                        v["tenant"].as_str().unwrap_or("?"),
+                        ev["product"].as_str().unwrap_or("?"),
+                        ev["tag"].as_str().unwrap_or("?"),
+                        ev["revision"],
+                        ev["format"].as_str().unwrap_or("?"),
+                        p.tenant,
+                        p.product,
+                        p.tag,
+                        p.revision,
+                        p.export.format
+                    ));
+                }
+            }
+        }
         if let (Ok((_, id)), Some(logged)) = (&self.key, ev["key_id"].as_str()) {
             if logged != id {
                 return Outcome::Fail(format!(
@@ -393,14 +420,38 @@ impl Ctx<'_> {
         };
         match self.checkpoint_text() {
             Err(e) => Outcome::Fail(e),
-            Ok((_, note)) => match open_checkpoint(note, key, None) {
-                Ok(cp) => Outcome::Pass(format!(
-                    "signed by {}+{:08x} (origin {}, size {})",
-                    key.name(),
-                    key.key_id(),
-                    cp.origin,
-                    cp.size
-                )),
+            Ok((e, note)) => match open_checkpoint(note, key, None) {
+                Ok(cp) => {
+                    // The entry and the statement each name their tenant:
+                    // both must be the log's own (origin `<host>/<tenant>`).
+                    let entry_tenant =
+                        serde_json::from_slice::<serde_json::Value>(&e.canonicalized_body)
+                            .ok()
+                            .and_then(|v| v["tenant"].as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                    if let Err(err) =
+                        crate::checkpoint::check_entry_tenant(&cp.origin, &entry_tenant)
+                    {
+                        return Outcome::Fail(format!("log entry: {err}"));
+                    }
+                    if let Some((_, payload, _, _)) = self.dsse {
+                        if let Ok(st) = serde_json::from_slice::<Statement>(payload) {
+                            if let Err(err) = crate::checkpoint::check_entry_tenant(
+                                &cp.origin,
+                                &st.predicate.tenant,
+                            ) {
+                                return Outcome::Fail(format!("in-toto statement: {err}"));
+                            }
+                        }
+                    }
+                    Outcome::Pass(format!(
+                        "signed by {}+{:08x} (origin {}, size {})",
+                        key.name(),
+                        key.key_id(),
+                        cp.origin,
+                        cp.size
+                    ))
+                }
                 Err(e) => Outcome::Fail(format!("checkpoint: {e}")),
             },
         }

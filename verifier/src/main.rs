@@ -101,6 +101,16 @@ enum Cmd {
         #[arg(long)]
         artefact_digest: Option<String>,
     },
+    /// Verify a log key rotation statement (from GET …/log/keys, or the
+    /// `log_key_rotated` log entry) against the old key you trust; prints
+    /// the new key it hands over to.
+    LogKeyRotation {
+        /// The statement (a signed note) file ("-" for stdin).
+        statement: PathBuf,
+        /// The old log key you already trust (verifier key string or file).
+        #[arg(long)]
+        old_key: String,
+    },
     /// Verify a download receipt: checkpoint signature, inclusion proof,
     /// that the entry is a logged download, and optionally the file and the
     /// checkpoint's RFC 3161 token.
@@ -322,6 +332,28 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Err(format!("not verified: {}", failed.join(", ")));
             }
             println!("all {} checks passed", checks.len());
+        }
+        Cmd::LogKeyRotation { statement, old_key } => {
+            let old = load_key(&old_key)?;
+            let r = evident_verify::rotation::verify(&read_text(&statement)?, &old)
+                .map_err(|e| format!("{}: {e}", statement.display()))?;
+            println!(
+                "\u{2713} signed by the old key {}+{:08x}",
+                old.name(),
+                old.key_id()
+            );
+            println!(
+                "\u{2713} signed by the new key {}+{:08x} (it holds the key it names)",
+                r.new.name(),
+                r.new.key_id()
+            );
+            println!(
+                "the log {} moved to a new key at tree size {}; checkpoints after size {} are signed by:\n{}",
+                r.origin,
+                r.size,
+                r.size + 1,
+                r.new.to_vkey()
+            );
         }
         Cmd::Receipt {
             receipt,

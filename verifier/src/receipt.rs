@@ -98,6 +98,8 @@ pub fn verify_receipt(
     ));
     let v: serde_json::Value =
         serde_json::from_str(&r.entry).map_err(|e| format!("entry: not JSON: {e}"))?;
+    crate::checkpoint::check_entry_tenant(&cp.origin, v["tenant"].as_str().unwrap_or(""))
+        .map_err(|e| format!("entry: {e}"))?;
     let ev = v["event"].clone();
     if ev["kind"] != "download_served" {
         return Err(format!(
