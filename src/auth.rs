@@ -269,6 +269,18 @@ pub fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError
     principal_of(state, rec)
 }
 
+/// Whether a cookie-authenticated request came from the portal itself: a
+/// browser says so with `Sec-Fetch-Site: same-origin` (a link on a portal
+/// page) or `none` (typed or bookmarked). Anything else, and a request that
+/// does not say, is refused: another site must not make a signed-in
+/// customer's browser append downloads to the log in their name.
+fn same_site_navigation(headers: &axum::http::HeaderMap) -> bool {
+    matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("same-origin" | "none")
+    )
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -285,6 +297,13 @@ impl FromRequestParts<AppState> for Principal {
             );
             if read {
                 if let Some(s) = crate::sessions::current(state, &parts.headers)? {
+                    if !same_site_navigation(&parts.headers) {
+                        return Err(ApiError::Unauthorized(
+                            "a portal session authenticates only links followed within the portal \
+                             (Sec-Fetch-Site: same-origin); use a bearer token from elsewhere"
+                                .into(),
+                        ));
+                    }
                     return session_principal(state, &s);
                 }
             }
@@ -292,16 +311,25 @@ impl FromRequestParts<AppState> for Principal {
                 "missing Authorization: Bearer <token> header".into(),
             ));
         };
+        // An address that used up its budget of failed authentications is
+        // refused before its credentials are looked at.
+        let addr = crate::limits::client_addr(&parts.extensions);
+        state.limits().check_auth_allowed(addr)?;
         let value = header
             .to_str()
-            .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header is not a Bearer token".into())
-            })?;
-        authenticate(state, token.trim())
+            .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()));
+        let token = value.and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("the Authorization header is not a Bearer token".into())
+                })
+        });
+        let r = token.and_then(|t| authenticate(state, t.trim()));
+        if let Err(ApiError::Unauthorized(_)) = &r {
+            state.limits().auth_failed(addr);
+        }
+        r
     }
 }
 

@@ -93,6 +93,76 @@ pub struct ServeArgs {
     /// Mark session cookies Secure (always on when --public-url is https).
     #[arg(long, env = "EVIDENT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Allow SSO bindings whose issuer (and every endpoint it names) is a
+    /// plain http:// URL on loopback (127.0.0.1, ::1, localhost): for tests
+    /// and local IdPs only. Off by default: IdPs are https:// only.
+    #[arg(long, env = "EVIDENT_ALLOW_HTTP_IDP_ON_LOOPBACK")]
+    pub allow_http_idp_on_loopback: bool,
+    /// Serve /metrics on the public listener to holders of this bearer
+    /// token. Without it (and without --metrics-listen) /metrics is not served.
+    #[arg(long, env = "EVIDENT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve /metrics, unauthenticated, on this separate address (keep it
+    /// private, e.g. 127.0.0.1:9464).
+    #[arg(long, env = "EVIDENT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Rate limits, per minute (each also the burst size).
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Byte budget of the in-memory cache of SBOM models. Default 268435456 (256 MiB).
+    #[arg(long, env = "EVIDENT_MODEL_CACHE_BYTES")]
+    pub model_cache_bytes: Option<usize>,
+}
+
+/// Rate limits of `evident serve` (per minute; 0 is not allowed).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LimitArgs {
+    /// Sign-in requests (/t/{t}/login, /callback, /token-login) per client address. Default 60.
+    #[arg(long, env = "EVIDENT_RATE_SIGN_IN_PER_ADDRESS")]
+    pub rate_sign_in_per_address: Option<u32>,
+    /// Sign-in requests per tenant, all addresses together. Default 1200.
+    #[arg(long, env = "EVIDENT_RATE_SIGN_IN_PER_TENANT")]
+    pub rate_sign_in_per_tenant: Option<u32>,
+    /// POST /tsa requests per client address. Default 600.
+    #[arg(long, env = "EVIDENT_RATE_TSA_PER_ADDRESS")]
+    pub rate_tsa_per_address: Option<u32>,
+    /// Failed bearer authentications per client address; over it, the
+    /// address is refused until the budget refills. Default 30.
+    #[arg(long, env = "EVIDENT_RATE_AUTH_FAILURES_PER_ADDRESS")]
+    pub rate_auth_failures_per_address: Option<u32>,
+    /// Share-link requests per client address. Default 120.
+    #[arg(long, env = "EVIDENT_RATE_SHARE_PER_ADDRESS")]
+    pub rate_share_per_address: Option<u32>,
+}
+
+impl LimitArgs {
+    /// The limits, defaults filled in.
+    pub fn config(&self) -> anyhow::Result<crate::limits::LimitConfig> {
+        let d = crate::limits::LimitConfig::default();
+        let c = crate::limits::LimitConfig {
+            sign_in_per_address: self
+                .rate_sign_in_per_address
+                .unwrap_or(d.sign_in_per_address),
+            sign_in_per_tenant: self.rate_sign_in_per_tenant.unwrap_or(d.sign_in_per_tenant),
+            tsa_per_address: self.rate_tsa_per_address.unwrap_or(d.tsa_per_address),
+            auth_failures_per_address: self
+                .rate_auth_failures_per_address
+                .unwrap_or(d.auth_failures_per_address),
+            share_per_address: self.rate_share_per_address.unwrap_or(d.share_per_address),
+        };
+        if [
+            c.sign_in_per_address,
+            c.sign_in_per_tenant,
+            c.tsa_per_address,
+            c.auth_failures_per_address,
+            c.share_per_address,
+        ]
+        .contains(&0)
+        {
+            anyhow::bail!("rate limits must be at least 1 per minute");
+        }
+        Ok(c)
+    }
 }
 
 /// The config file: the same settings as the flags.
@@ -154,6 +224,16 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// Secure cookies.
     pub secure_cookies: bool,
+    /// http:// IdPs on loopback allowed.
+    pub allow_http_idp_on_loopback: bool,
+    /// The bearer token of /metrics on the public listener.
+    pub metrics_token: Option<String>,
+    /// A private listener for /metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Rate limits.
+    pub limits: crate::limits::LimitConfig,
+    /// Model cache budget, bytes.
+    pub model_cache_bytes: usize,
 }
 
 impl ServeArgs {
@@ -224,6 +304,13 @@ impl ServeArgs {
             ),
             public_url: self.public_url.clone().or(file.public_url),
             secure_cookies: self.secure_cookies || file.secure_cookies.unwrap_or(false),
+            allow_http_idp_on_loopback: self.allow_http_idp_on_loopback,
+            metrics_token: self.metrics_token.clone(),
+            metrics_listen: self.metrics_listen,
+            limits: self.limits.config()?,
+            model_cache_bytes: self
+                .model_cache_bytes
+                .unwrap_or(crate::state::DEFAULT_MODEL_CACHE_BYTES),
         };
         cfg.validate()?;
         Ok(cfg)
@@ -329,6 +416,11 @@ mod tests {
             tsa_timeout_secs: None,
             public_url: None,
             secure_cookies: false,
+            allow_http_idp_on_loopback: false,
+            metrics_token: None,
+            metrics_listen: None,
+            limits: LimitArgs::default(),
+            model_cache_bytes: None,
         };
         let c = args.resolve().unwrap();
         assert_eq!(c.listen.port(), 9100);

@@ -47,6 +47,11 @@ pub struct ClaimRule {
     pub op: RuleOp,
     /// The value compared with.
     pub value: String,
+    /// For an `email` rule: admit addresses the IdP does not say are
+    /// verified (`email_verified` absent or false). Off by default: an
+    /// unverified address proves nothing about who signed in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_unverified_email: bool,
 }
 
 /// Comparison of a [`ClaimRule`].
@@ -62,13 +67,18 @@ pub enum RuleOp {
 }
 
 impl ClaimRule {
-    /// Whether `claims` (the ID token's claims as JSON) satisfy the rule.
-    /// Email comparisons ignore ASCII case, and an `email` claim counts only
-    /// when the IdP did not say `email_verified: false`.
+    /// Whether `claims` (the ID token's claims, with UserInfo's where the
+    /// ID token lacks them) satisfy the rule. Email comparisons ignore ASCII
+    /// case, and an `email` claim counts only when the IdP says
+    /// `email_verified: true` (absent counts as not verified), unless the
+    /// rule allows unverified addresses.
     pub fn matches(&self, claims: &serde_json::Value) -> bool {
         let v = &claims[self.claim.as_str()];
         let email = self.claim == "email";
-        if email && claims["email_verified"] == serde_json::Value::Bool(false) {
+        if email
+            && !self.allow_unverified_email
+            && claims["email_verified"] != serde_json::Value::Bool(true)
+        {
             return false;
         }
         let norm = |s: &str| {
@@ -89,11 +99,23 @@ impl ClaimRule {
         }
     }
 
-    /// The e-mail domain this rule selects, if it is an `email` suffix rule
-    /// (used to pick a binding from the address a user types).
+    /// The e-mail domain this rule selects, if it is an `email` rule that
+    /// names one: the suffix of an `ends_with` rule, or the domain of the
+    /// one address of an `equals` rule (used to pick a binding from the
+    /// address a user types).
     pub fn email_domain(&self) -> Option<String> {
-        (self.claim == "email" && self.op == RuleOp::EndsWith)
-            .then(|| self.value.trim_start_matches('@').to_ascii_lowercase())
+        if self.claim != "email" {
+            return None;
+        }
+        match self.op {
+            RuleOp::EndsWith => Some(self.value.trim_start_matches('@').to_ascii_lowercase()),
+            RuleOp::Equals => self
+                .value
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_ascii_lowercase())
+                .filter(|d| !d.is_empty()),
+            RuleOp::Contains => None,
+        }
     }
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -135,6 +157,27 @@ pub struct Entitlement {
     pub product: String,
     /// An exact tag, a glob (`*` any run, `?` one character), or `latest`.
     pub tag: String,
+    /// How `tag` is matched. When absent: `latest` for the word `latest`,
+    /// `glob` when the tag has `*` or `?`, `exact` otherwise. Give `exact`
+    /// to grant a tag literally named `latest` (or containing `*`).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub match_kind: Option<MatchKind>,
+    /// For `latest`: let semver pre-releases (`1.2.0-rc.1`) be the latest.
+    /// Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_prereleases: bool,
+}
+
+/// How an entitlement's tag is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// The tag as written.
+    Exact,
+    /// `*` matches any run of characters, `?` one character.
+    Glob,
+    /// The product's latest release (see [`latest`]); the tag must be `latest`.
+    Latest,
 }
 
 /// How an entitlement's tag is matched.
@@ -144,21 +187,36 @@ pub enum TagPattern<'a> {
     Exact(&'a str),
     /// Tags matching the glob.
     Glob(&'a str),
-    /// The newest release of the product: by semver when every tag parses
-    /// as semver (an optional leading `v`), by push time otherwise.
-    Latest,
+    /// The newest release of the product (see [`latest`]); with whether
+    /// pre-releases count.
+    Latest {
+        /// Semver pre-releases may be the latest.
+        include_prereleases: bool,
+    },
 }
 
 impl Entitlement {
     /// The tag pattern.
     pub fn pattern(&self) -> TagPattern<'_> {
-        if self.tag == "latest" {
-            TagPattern::Latest
+        let kind = self.match_kind.unwrap_or(if self.tag == "latest" {
+            MatchKind::Latest
         } else if self.tag.contains(['*', '?']) {
-            TagPattern::Glob(&self.tag)
+            MatchKind::Glob
         } else {
-            TagPattern::Exact(&self.tag)
+            MatchKind::Exact
+        });
+        match kind {
+            MatchKind::Latest => TagPattern::Latest {
+                include_prereleases: self.include_prereleases,
+            },
+            MatchKind::Glob => TagPattern::Glob(&self.tag),
+            MatchKind::Exact => TagPattern::Exact(&self.tag),
         }
+    }
+
+    /// Checks one entitlement (as [`check_entitlements`] does).
+    pub fn validate_public(&self) -> Result<(), ApiError> {
+        self.validate()
     }
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -170,6 +228,18 @@ impl Entitlement {
         if !ok(&self.product) || !ok(&self.tag) {
             return Err(ApiError::Unprocessable(format!(
                 "entitlement {}:{} needs a product and a tag pattern of 1 to 128 visible characters without '/'",
+                self.product, self.tag
+            )));
+        }
+        if self.match_kind == Some(MatchKind::Latest) && self.tag != "latest" {
+            return Err(ApiError::Unprocessable(format!(
+                "entitlement {}:{}: with \"match\": \"latest\" the tag must be \"latest\"",
+                self.product, self.tag
+            )));
+        }
+        if self.include_prereleases && !matches!(self.pattern(), TagPattern::Latest { .. }) {
+            return Err(ApiError::Unprocessable(format!(
+                "entitlement {}:{}: include_prereleases applies to latest only",
                 self.product, self.tag
             )));
         }
@@ -206,20 +276,33 @@ fn semver(tag: &str) -> Option<semver::Version> {
     semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok()
 }
 
-/// The newest of a product's releases, given as (tag, push time of its
-/// first revision): by semver when every tag is semver, else by push time.
-pub fn latest(releases: &[(String, String)]) -> Option<&str> {
-    let all_semver: Option<Vec<(semver::Version, &str)>> = releases
+/// The latest of a product's releases, given as (tag, push time of its
+/// first revision). The order (docs/api.md, "Entitlements"):
+/// - if any tag is semver (`1.2.3`, `v1.2.3`), the latest is the highest
+///   semver tag; pre-releases (`1.3.0-rc.1`) count only with
+///   `include_prereleases`, and tags that are not semver never count (one
+///   `nightly` tag does not change a semver product's order);
+/// - if no tag is semver, the latest is the tag pushed last (ties: the
+///   greater tag).
+///
+/// So a product whose only semver tags are pre-releases has no latest
+/// release for an entitlement that does not include them.
+pub fn latest(releases: &[(String, String)], include_prereleases: bool) -> Option<&str> {
+    let semvers: Vec<(semver::Version, &str)> = releases
         .iter()
-        .map(|(t, _)| semver(t).map(|v| (v, t.as_str())))
+        .filter_map(|(t, _)| semver(t).map(|v| (v, t.as_str())))
         .collect();
-    match all_semver {
-        Some(v) => v.into_iter().max_by(|a, b| a.0.cmp(&b.0)).map(|(_, t)| t),
-        None => releases
+    if semvers.is_empty() {
+        return releases
             .iter()
             .max_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)))
-            .map(|(t, _)| t.as_str()),
+            .map(|(t, _)| t.as_str());
     }
+    semvers
+        .into_iter()
+        .filter(|(v, _)| include_prereleases || v.pre.is_empty())
+        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+        .map(|(_, t)| t)
 }
 
 /// A customer.
@@ -286,7 +369,9 @@ impl CustomerRecord {
             .any(|e| match e.pattern() {
                 TagPattern::Exact(t) => t == tag,
                 TagPattern::Glob(g) => glob_matches(g, tag),
-                TagPattern::Latest => latest(releases) == Some(tag),
+                TagPattern::Latest {
+                    include_prereleases,
+                } => latest(releases, include_prereleases) == Some(tag),
             })
     }
 }
@@ -355,7 +440,7 @@ pub fn can_read(
             let latest_wanted = c
                 .entitlements
                 .iter()
-                .any(|e| e.product == product && matches!(e.pattern(), TagPattern::Latest));
+                .any(|e| e.product == product && matches!(e.pattern(), TagPattern::Latest { .. }));
             let releases = if latest_wanted {
                 product_releases(state, tenant, product)?
             } else {
@@ -382,7 +467,7 @@ pub fn entitled_releases(
     let mut out = Vec::new();
     for p in products {
         let releases = product_releases(state, &c.tenant, p)?;
-        let newest = latest(&releases).map(str::to_owned);
+        let newest = latest(&releases, false).map(str::to_owned);
         for (tag, _) in &releases {
             if c.entitled(p, tag, &releases) {
                 out.push((p.to_owned(), tag.clone(), newest.as_deref() == Some(tag)));
@@ -414,14 +499,16 @@ pub struct NewBinding {
 
 impl NewBinding {
     fn seal(self, state: &AppState) -> Result<SsoBinding, ApiError> {
-        let u = self.issuer.trim_end_matches('/');
-        let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
-            .iter()
-            .any(|p| u.starts_with(p));
-        if !(u.starts_with("https://") || loopback) || u.len() > 512 {
+        let loopback_ok = state.oidc().allows_http_loopback();
+        if !crate::oidc::url_allowed(&self.issuer, loopback_ok) || self.issuer.len() > 512 {
             return Err(ApiError::Unprocessable(format!(
-                "issuer {:?} must be an https:// URL (http:// only on loopback)",
-                self.issuer
+                "issuer {:?} must be an https:// URL{}",
+                self.issuer,
+                if loopback_ok {
+                    " (or http:// on loopback)"
+                } else {
+                    " (http:// on loopback only when the server runs with --allow-http-idp-on-loopback)"
+                }
             )));
         }
         if self.client_id.is_empty()
@@ -526,7 +613,8 @@ impl CustomerInfo {
     }
 }
 
-fn check_entitlements(e: &[Entitlement]) -> Result<(), ApiError> {
+/// Checks a list of entitlements (count and each one).
+pub fn check_entitlements(e: &[Entitlement]) -> Result<(), ApiError> {
     if e.len() > MAX_ENTITLEMENTS {
         return Err(ApiError::Unprocessable(format!(
             "at most {MAX_ENTITLEMENTS} entitlements per customer"
@@ -606,6 +694,24 @@ pub async fn list(
     ))
 }
 
+/// Changes one customer under its lock: load, `change`, store and log, so
+/// two concurrent edits (an entitlement change and a binding removal, say)
+/// apply one after the other and neither is lost.
+pub async fn edit(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    id: &str,
+    change: impl FnOnce(&mut CustomerRecord) -> Result<(), ApiError>,
+) -> Result<(CustomerRecord, u64), ApiError> {
+    principal.require(tenant, &[Scope::Admin])?;
+    let _one = state.record_lock(format!("customer/{tenant}/{id}")).await;
+    let mut c = load(state, tenant, id)?.ok_or_else(ApiError::not_found)?;
+    change(&mut c)?;
+    let i = save(state, principal, &c, false, Vec::new()).await?;
+    Ok((c, i))
+}
+
 fn admin_load(
     state: &AppState,
     principal: &Principal,
@@ -633,10 +739,12 @@ pub async fn set_entitlements(
     Path((tenant, id)): Path<(String, String)>,
     ApiJson(e): ApiJson<Vec<Entitlement>>,
 ) -> Result<ApiJson<CustomerInfo>, ApiError> {
-    let mut c = admin_load(&state, &principal, &tenant, &id)?;
     check_entitlements(&e)?;
-    c.entitlements = e;
-    let i = save(&state, &principal, &c, false, Vec::new()).await?;
+    let (c, i) = edit(&state, &principal, &tenant, &id, |c| {
+        c.entitlements = e;
+        Ok(())
+    })
+    .await?;
     Ok(ApiJson(CustomerInfo::of(&c, Some(i))))
 }
 
@@ -647,14 +755,18 @@ pub async fn add_binding(
     Path((tenant, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<NewBinding>,
 ) -> Result<(StatusCode, ApiJson<CustomerInfo>), ApiError> {
-    let mut c = admin_load(&state, &principal, &tenant, &id)?;
-    if c.sso.len() >= MAX_BINDINGS {
-        return Err(ApiError::Unprocessable(format!(
-            "at most {MAX_BINDINGS} SSO bindings per customer"
-        )));
-    }
-    c.sso.push(b.seal(&state)?);
-    let i = save(&state, &principal, &c, false, Vec::new()).await?;
+    principal.require(&tenant, &[Scope::Admin])?;
+    let sealed = b.seal(&state)?;
+    let (c, i) = edit(&state, &principal, &tenant, &id, |c| {
+        if c.sso.len() >= MAX_BINDINGS {
+            return Err(ApiError::Unprocessable(format!(
+                "at most {MAX_BINDINGS} SSO bindings per customer"
+            )));
+        }
+        c.sso.push(sealed);
+        Ok(())
+    })
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(CustomerInfo::of(&c, Some(i)))))
 }
 
@@ -664,13 +776,15 @@ pub async fn remove_binding(
     principal: Principal,
     Path((tenant, id, binding)): Path<(String, String, String)>,
 ) -> Result<ApiJson<CustomerInfo>, ApiError> {
-    let mut c = admin_load(&state, &principal, &tenant, &id)?;
-    let before = c.sso.len();
-    c.sso.retain(|b| b.id != binding);
-    if c.sso.len() == before {
-        return Err(ApiError::not_found());
-    }
-    let i = save(&state, &principal, &c, false, Vec::new()).await?;
+    let (c, i) = edit(&state, &principal, &tenant, &id, |c| {
+        let before = c.sso.len();
+        c.sso.retain(|b| b.id != binding);
+        if c.sso.len() == before {
+            return Err(ApiError::not_found());
+        }
+        Ok(())
+    })
+    .await?;
     Ok(ApiJson(CustomerInfo::of(&c, Some(i))))
 }
 
@@ -681,6 +795,8 @@ pub async fn delete(
     principal: Principal,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<ApiJson<CustomerInfo>, ApiError> {
+    principal.require(&tenant, &[Scope::Admin])?;
+    let _one = state.record_lock(format!("customer/{tenant}/{id}")).await;
     let c = admin_load(&state, &principal, &tenant, &id)?;
     let now = now_unix();
     let mut ops = Vec::new();
@@ -832,10 +948,22 @@ mod tests {
             ("v1.9.0", "2026-02-01"),
             ("v1.10.0-rc.1", "2026-03-01"),
         ]);
-        assert_eq!(latest(&semver), Some("v1.10.0"));
+        assert_eq!(latest(&semver, false), Some("v1.10.0"));
+        let pre = r(&[("v1.10.0", "2026-01-01"), ("v1.11.0-rc.1", "2026-03-01")]);
+        assert_eq!(
+            latest(&pre, false),
+            Some("v1.10.0"),
+            "pre-releases do not count"
+        );
+        assert_eq!(latest(&pre, true), Some("v1.11.0-rc.1"), "unless asked for");
+        // One non-semver tag does not switch a semver product to push order.
         let mixed = r(&[("v1.10.0", "2026-01-01"), ("nightly", "2026-02-01")]);
-        assert_eq!(latest(&mixed), Some("nightly"));
-        assert_eq!(latest(&[]), None);
+        assert_eq!(latest(&mixed, false), Some("v1.10.0"));
+        let none_semver = r(&[("alpha", "2026-01-01"), ("beta", "2026-02-01")]);
+        assert_eq!(latest(&none_semver, false), Some("beta"));
+        let only_pre = r(&[("1.0.0-rc.1", "2026-01-01")]);
+        assert_eq!(latest(&only_pre, false), None);
+        assert_eq!(latest(&[], false), None);
     }
 
     #[test]
@@ -844,26 +972,55 @@ mod tests {
             claim: "email".into(),
             op: RuleOp::EndsWith,
             value: "@acme.example".into(),
+            allow_unverified_email: false,
         };
-        assert!(email.matches(&json!({"email": "Ann@ACME.example"})));
-        assert!(!email.matches(&json!({"email": "ann@evilacme.example"})));
+        let v = |e: &str| json!({"email": e, "email_verified": true});
+        assert!(email.matches(&v("Ann@ACME.example")));
+        assert!(!email.matches(&v("ann@evilacme.example")));
         assert!(!email.matches(&json!({"email": "ann@acme.example", "email_verified": false})));
+        // Absent counts as not verified.
+        assert!(!email.matches(&json!({"email": "ann@acme.example"})));
+        assert!(!email.matches(&json!({"email": "ann@acme.example", "email_verified": "true"})));
+        let lax = ClaimRule {
+            allow_unverified_email: true,
+            ..email.clone()
+        };
+        assert!(lax.matches(&json!({"email": "ann@acme.example"})));
         assert!(!email.matches(&json!({"groups": ["acme.example"]})));
         assert_eq!(email.email_domain().as_deref(), Some("acme.example"));
+        let exact = ClaimRule {
+            claim: "email".into(),
+            op: RuleOp::Equals,
+            value: "Ann@Acme.Example".into(),
+            allow_unverified_email: false,
+        };
+        assert_eq!(exact.email_domain().as_deref(), Some("acme.example"));
         let groups = ClaimRule {
             claim: "groups".into(),
             op: RuleOp::Contains,
             value: "acme-sbom".into(),
+            allow_unverified_email: false,
         };
         assert!(groups.matches(&json!({"groups": ["x", "acme-sbom"]})));
         assert!(!groups.matches(&json!({"groups": "acme-sbom"})));
         assert!(!groups.matches(&json!({})));
+        assert_eq!(groups.email_domain(), None);
         let bad = ClaimRule {
             claim: "email".into(),
             op: RuleOp::EndsWith,
             value: "acme.example".into(),
+            allow_unverified_email: false,
         };
         assert!(bad.validate().is_err());
+    }
+
+    fn ent(p: &str, t: &str) -> Entitlement {
+        Entitlement {
+            product: p.into(),
+            tag: t.into(),
+            match_kind: None,
+            include_prereleases: false,
+        }
     }
 
     #[test]
@@ -875,17 +1032,12 @@ mod tests {
             created_at: 0,
             sso: vec![],
             entitlements: vec![
+                ent("shop", "v1.*"),
+                ent("app", "latest"),
+                ent("cli", "2.0.0"),
                 Entitlement {
-                    product: "shop".into(),
-                    tag: "v1.*".into(),
-                },
-                Entitlement {
-                    product: "app".into(),
-                    tag: "latest".into(),
-                },
-                Entitlement {
-                    product: "cli".into(),
-                    tag: "2.0.0".into(),
+                    match_kind: Some(MatchKind::Exact),
+                    ..ent("odd", "latest")
                 },
             ],
         };
@@ -904,5 +1056,24 @@ mod tests {
         assert!(c.entitled("cli", "2.0.0", &[]));
         assert!(!c.entitled("cli", "2.0.1", &[]));
         assert!(!c.entitled("other", "v1.0", &shop));
+        // A tag literally named `latest`, granted exactly.
+        let odd = vec![
+            ("latest".to_owned(), "a".to_owned()),
+            ("2.0.0".to_owned(), "b".to_owned()),
+        ];
+        assert!(c.entitled("odd", "latest", &odd));
+        assert!(!c.entitled("odd", "2.0.0", &odd));
+        assert!(Entitlement {
+            match_kind: Some(MatchKind::Latest),
+            ..ent("x", "v1")
+        }
+        .validate()
+        .is_err());
+        assert!(Entitlement {
+            include_prereleases: true,
+            ..ent("x", "v1")
+        }
+        .validate()
+        .is_err());
     }
 }

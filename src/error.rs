@@ -40,6 +40,15 @@ pub enum ApiError {
     /// The body's media type is not the one the endpoint takes (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many requests from this client or for this portal (429, with
+    /// `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+        /// What was limited.
+        message: String,
+    },
     /// Something failed on our side (500); the detail is logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -71,6 +80,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::TsaUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "timestamp_unavailable"),
@@ -81,19 +91,41 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::NotFound("no such resource".into())
     }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// What a caller is told: the message for client errors, a generic
+    /// text for server errors (whose detail goes only to the server log).
+    /// The JSON body and the portal's pages both show this, never
+    /// `to_string()` of a server error.
+    pub fn public_message(&self) -> String {
+        if let Self::TsaUnavailable(_) = self {
+            "no RFC 3161 timestamp could be had from the configured time-stamping authority; try again later".into()
+        } else if self.status().is_server_error() {
+            "the server could not complete the request; the operator's log has the details".into()
+        } else {
+            self.to_string()
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
-        let message = if let Self::TsaUnavailable(_) = self {
+        if let Self::TsaUnavailable(_) = self {
             tracing::warn!(error = %self, "request failed");
-            "no RFC 3161 timestamp could be had from the configured time-stamping authority; try again later".into()
         } else if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
-            "the server could not complete the request; the operator's log has the details".into()
-        } else {
-            self.to_string()
+        }
+        let message = self.public_message();
+        let retry = match &self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         };
         let mut res = (
             status,
@@ -103,6 +135,10 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let Some(secs) = retry {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -219,7 +219,7 @@ async fn issue(
     let digest_of_bytes: Vec<u8> = bytes.to_vec();
     let (product, tag, revision) = (rec.product.clone(), rec.tag.clone(), rec.revision);
     tokio::spawn(async move {
-        let _lock = state.release_lock().await;
+        let _lock = state.tenant_lock(&tenant).await;
         if let Some(i) = stored(&state, &key)? {
             return Ok(i);
         }
@@ -277,9 +277,8 @@ async fn stamp(state: &AppState, key_id: &str, sig: Vec<u8>) -> Result<Vec<u8>, 
             return Ok(r);
         }
         let r = st.tsa().stamp(&sig)?;
-        st.store()
-            .app_write(&[(k.as_bytes(), Some(r.as_slice()))])?;
-        Ok(r)
+        // Written once: concurrent first requests all get the kept token.
+        st.put_once(k.as_bytes(), r)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("timestamp task failed: {e}")))?

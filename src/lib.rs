@@ -16,7 +16,9 @@ pub mod error;
 pub mod events;
 pub mod evidence;
 pub mod keys;
+pub mod limits;
 pub mod log_api;
+pub mod log_keys;
 pub mod metrics;
 pub mod oidc;
 pub mod ops;
@@ -34,10 +36,11 @@ pub mod tsa;
 pub mod web;
 
 use axum::{
-    extract::{DefaultBodyLimit, Path, State},
+    extract::{DefaultBodyLimit, Path, Request, State},
     handler::Handler,
     http::header,
-    response::{IntoResponse, Redirect},
+    middleware::{from_fn_with_state, Next},
+    response::{IntoResponse, Redirect, Response},
     routing::{delete, get, post, MethodRouter},
     Router,
 };
@@ -74,6 +77,11 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/tenants/{tenant}/log/checkpoint", get(log_api::checkpoint))
         .route("/tenants/{tenant}/log/key", get(log_api::key))
+        .route("/tenants/{tenant}/log/keys", get(log_api::keys))
+        .route(
+            "/tenants/{tenant}/log/key/rotate",
+            post(log_api::rotate_key),
+        )
         .route(
             "/tenants/{tenant}/log/checkpoint.tsr",
             get(log_api::checkpoint_token),
@@ -160,20 +168,62 @@ pub fn app(state: AppState) -> Router {
             "/t/{tenant}",
             get(|Path(t): Path<String>| async move { Redirect::to(&format!("/t/{t}/")) }),
         )
-        .route("/t/{tenant}/login", get(oidc::login))
-        .route("/t/{tenant}/callback", get(oidc::callback))
-        .route("/t/{tenant}/token-login", post(web::token_login))
+        .route(
+            "/t/{tenant}/login",
+            get(oidc::login).route_layer(from_fn_with_state(state.clone(), limit_sign_in)),
+        )
+        .route(
+            "/t/{tenant}/callback",
+            get(oidc::callback).route_layer(from_fn_with_state(state.clone(), limit_sign_in)),
+        )
+        .route(
+            "/t/{tenant}/token-login",
+            post(web::token_login).route_layer(from_fn_with_state(state.clone(), limit_sign_in)),
+        )
         .route("/t/{tenant}/logout", post(web::logout))
         .route("/t/{tenant}/releases/{product}/{tag}", get(web::release))
         .route("/t/{tenant}/admin", get(web::admin))
         .route("/t/{tenant}/admin/{*action}", post(web::admin_action))
-        .route("/tsa", post(tsa_reply))
+        .route(
+            "/tsa",
+            post(tsa_reply).route_layer(from_fn_with_state(state.clone(), limit_tsa)),
+        )
         .route("/tsa/certs", get(tsa_certs))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Counts a sign-in request (`/t/{tenant}/login|callback|token-login`)
+/// against the per-address limit and, for a tenant that exists, the
+/// per-tenant limit; 429 when over either.
+async fn limit_sign_in(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let addr = limits::client_addr(req.extensions());
+    let tenant = req
+        .uri()
+        .path()
+        .strip_prefix("/t/")
+        .and_then(|r| r.split('/').next())
+        .filter(|t| matches!(state.tenant(t), Ok(Some(_))))
+        .map(str::to_owned);
+    match state
+        .limits()
+        .check(limits::Anonymous::SignIn, addr, tenant.as_deref())
+    {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Counts a `POST /tsa` against the per-address limit.
+async fn limit_tsa(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let addr = limits::client_addr(req.extensions());
+    match state.limits().check(limits::Anonymous::Tsa, addr, None) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 /// A download route: GET only. axum would answer HEAD with the GET handler
@@ -236,7 +286,34 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics` on the public listener: only with the bearer token given
+/// by `--metrics-token` (otherwise 404; `--metrics-listen` serves it on a
+/// separate, private listener instead).
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(want) = state.metrics_token() else {
+        return Err(ApiError::not_found());
+    };
+    let got = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        got.as_bytes(),
+        want.as_bytes(),
+    )) {
+        return Err(ApiError::Unauthorized(
+            "/metrics needs the metrics bearer token".into(),
+        ));
+    }
+    Ok(metrics_body(&state))
+}
+
+/// The OpenMetrics text of the server's metrics.
+pub fn metrics_body(state: &AppState) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -244,4 +321,5 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics().render(),
     )
+        .into_response()
 }

@@ -42,7 +42,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let mut state = started
                     .state
                     .with_push_body_limit(cfg.max_push_bytes)
-                    .with_web(cfg.public_url.clone(), cfg.secure_cookies);
+                    .with_web(cfg.public_url.clone(), cfg.secure_cookies)
+                    .with_http_idp_on_loopback(cfg.allow_http_idp_on_loopback)
+                    .with_metrics_token(cfg.metrics_token.clone())
+                    .with_limits(cfg.limits)
+                    .with_model_cache_bytes(cfg.model_cache_bytes);
                 if let Some((url, ca_file)) = &cfg.external_tsa {
                     let ca = std::fs::read(ca_file).with_context(|| {
                         format!("reading the TSA CA bundle {}", ca_file.display())
@@ -68,7 +72,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         );
                     }
                 }
-                evident::server::serve(state, cfg.listen, cfg.checkpoint_stamp_interval).await
+                evident::server::serve(
+                    state,
+                    cfg.listen,
+                    cfg.checkpoint_stamp_interval,
+                    cfg.metrics_listen,
+                )
+                .await
             })?;
             Ok(ExitCode::SUCCESS)
         }

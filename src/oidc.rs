@@ -1,24 +1,40 @@
 //! OIDC sign-in for customers (authorization code flow with PKCE, state
 //! and nonce), done by the `openidconnect` crate.
 //!
-//! `GET /t/{tenant}/login` picks the customer's SSO binding (by the e-mail
-//! domain a user types, or an explicit choice), fetches the issuer's
-//! discovery document and JWKS (cached for [`DISCOVERY_TTL`]), and
-//! redirects to the IdP with a PKCE S256 challenge, a random `state` and a
-//! random `nonce`. The pending login is stored under the state's hash and
-//! bound to the browser by an HttpOnly cookie, so a callback URL planted by
-//! someone else is refused. `GET /t/{tenant}/callback` consumes the pending
-//! login (at most once, within [`LOGIN_TTL`]), exchanges the code with the
-//! PKCE verifier, and has `openidconnect` check the ID token: signature
-//! against the issuer's JWKS, issuer, audience, nonce, expiry. A signature
-//! that fails with the cached JWKS triggers one refetch, which is how key
-//! rotation at the IdP is followed. Then the binding's claim rule decides,
-//! and only then is a session made. Every failure is a plain page that says
-//! what went wrong, and leaves no session.
+//! `GET /t/{tenant}/login` picks the customer's SSO binding (by the domain
+//! of the e-mail address a user types, or an explicit choice), fetches the
+//! issuer's discovery document and JWKS, and redirects to the IdP with a
+//! PKCE S256 challenge, a random `state` and a random `nonce`. Nothing is
+//! stored for an anonymous visitor: the pending login (state, PKCE verifier,
+//! nonce, binding, time) travels in a short-lived cookie sealed under the
+//! master key (ChaCha20-Poly1305), bound to the browser that started it.
+//! `GET /t/{tenant}/callback` opens that cookie, requires its state to be
+//! the one in the callback, its age within [`LOGIN_TTL`], and the state not
+//! used before (an in-memory, bounded set); only then is the code
+//! exchanged with the PKCE verifier, and `openidconnect` checks the ID
+//! token: signature against the issuer's JWKS, issuer, audience, nonce,
+//! expiry. A signature that fails with the cached JWKS triggers one refetch
+//! (at most one a minute), which is how key rotation at the IdP is followed.
+//! When a claim that the binding's rule needs is not in the ID token (an
+//! IdP may keep claims out of it when it issues an access token, OpenID
+//! Connect Core §5.4), the claims come from the UserInfo endpoint, whose
+//! `sub` must be the ID token's. Then the binding's claim rule decides, and
+//! only then is a session made.
+//!
+//! Outbound calls to an IdP are guarded ([`IdpHttp`]): `https://` only
+//! (plain `http://` on loopback only when the operator allows it), no
+//! redirects, short timeouts, answers capped in size, and they run on their
+//! own small pool of threads, never on the blocking pool the log's commits
+//! use. Discovery results and failures are cached per issuer, failures with
+//! exponential backoff, and concurrent visitors wait for one fetch, so a
+//! slow or dead IdP costs one outbound call per interval, not one per
+//! visitor. An anonymous visitor is never told why a call failed; the
+//! server log is.
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    io::Read,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -27,6 +43,7 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use openidconnect::{
     core::{
         CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
@@ -35,12 +52,14 @@ use openidconnect::{
         CoreTokenType,
     },
     AccessTokenHash, AdditionalClaims, AuthenticationFlow, AuthorizationCode, Client, ClientId,
-    ClientSecret, CsrfToken, EmptyExtraTokenFields, IdTokenFields, IssuerUrl, JsonWebKeySet, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    ClientSecret, CsrfToken, EmptyExtraTokenFields, HttpRequest, HttpResponse, IdTokenFields,
+    IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, SubjectIdentifier,
+    TokenResponse, UserInfoClaims,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::{
     customers::{self, CustomerRecord, SsoBinding},
@@ -52,10 +71,30 @@ use crate::{
 
 /// How long a fetched discovery document and JWKS are used.
 pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+/// A stale discovery document is still used while refetching fails, up to this age.
+const STALE_MAX: Duration = Duration::from_secs(24 * 3600);
+/// The first wait after a failed fetch; it doubles up to [`BACKOFF_MAX`].
+const BACKOFF_MIN: Duration = Duration::from_secs(5);
+/// The longest wait between fetches of a failing issuer.
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// At most one JWKS refetch per issuer in this time.
+const JWKS_REFETCH_EVERY: Duration = Duration::from_secs(60);
 /// How long a started login may take.
 pub const LOGIN_TTL: i64 = 600;
-/// The cookie that binds a pending login to the browser that started it.
+/// The cookie that carries the sealed pending login.
 const LOGIN_COOKIE: &str = "evident_login";
+/// The largest answer read from an IdP.
+const MAX_IDP_BYTES: u64 = 512 * 1024;
+/// Connect and whole-call timeouts of IdP calls.
+const IDP_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const IDP_TIMEOUT: Duration = Duration::from_secs(8);
+/// IdP calls running at once, and how long a call waits for a free slot.
+const IDP_POOL: usize = 4;
+const IDP_QUEUE_WAIT: Duration = Duration::from_secs(10);
+/// Used login states remembered (each for [`LOGIN_TTL`]).
+const MAX_CONSUMED: usize = 200_000;
+/// The associated data of sealed pending logins.
+const LOGIN_PURPOSE: &str = "login-state/v1";
 
 /// The ID token's claims beyond the standard ones (`groups`, or whatever
 /// else the IdP sends), so that a claim rule may name any claim.
@@ -95,62 +134,338 @@ type OidcClient<A, D, I, R, T, U> = Client<
     U,
 >;
 
-/// Discovery documents (with their JWKS) by issuer, and the HTTP agent.
+/// Why an IdP call failed (for the server log only).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct IdpError(String);
+
+/// The HTTP client of every IdP call: scheme check on every URL, no
+/// redirects, short timeouts, capped answers.
+#[derive(Debug, Clone)]
+pub struct IdpHttp {
+    agent: ureq::Agent,
+    allow_http_loopback: bool,
+}
+
+/// Whether `url` may be called: `https://`, or `http://` to a loopback host
+/// when the operator allowed it (tests and local IdPs).
+pub fn url_allowed(url: &str, allow_http_loopback: bool) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    match u.scheme() {
+        "https" => u.host().is_some(),
+        "http" if allow_http_loopback => match u.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(a)) => a.is_loopback(),
+            Some(url::Host::Ipv6(a)) => a.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+impl IdpHttp {
+    fn new(allow_http_loopback: bool) -> Self {
+        Self {
+            // openidconnect's advice: never follow redirects (SSRF).
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(IDP_CONNECT_TIMEOUT)
+                .timeout(IDP_TIMEOUT)
+                .redirects(0)
+                .build(),
+            allow_http_loopback,
+        }
+    }
+}
+
+impl openidconnect::SyncHttpClient for IdpHttp {
+    type Error = IdpError;
+
+    fn call(&self, request: HttpRequest) -> Result<HttpResponse, IdpError> {
+        let url = request.uri().to_string();
+        if !url_allowed(&url, self.allow_http_loopback) {
+            return Err(IdpError(format!(
+                "{url} is not an https:// URL (plain http:// only on loopback, and only with --allow-http-idp-on-loopback)"
+            )));
+        }
+        let mut req = match *request.method() {
+            openidconnect::http::Method::POST => self.agent.post(&url),
+            openidconnect::http::Method::GET => self.agent.get(&url),
+            ref m => return Err(IdpError(format!("method {m} is not used with IdPs"))),
+        };
+        for (name, value) in request.headers() {
+            let v = value
+                .to_str()
+                .map_err(|_| IdpError(format!("header {name} is not text")))?;
+            req = req.set(name.as_str(), v);
+        }
+        let res = if *request.method() == openidconnect::http::Method::POST {
+            req.send_bytes(request.body())
+        } else {
+            req.call()
+        };
+        // An error status still carries a body openidconnect can read
+        // (an OAuth error response).
+        let res = match res {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(IdpError(format!("{url}: {e}"))),
+        };
+        let mut b = openidconnect::http::Response::builder().status(res.status());
+        if let Some(ct) = res.header("content-type") {
+            b = b.header(openidconnect::http::header::CONTENT_TYPE, ct);
+        }
+        let mut body = Vec::new();
+        res.into_reader()
+            .take(MAX_IDP_BYTES + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| IdpError(format!("{url}: reading the answer: {e}")))?;
+        if body.len() as u64 > MAX_IDP_BYTES {
+            return Err(IdpError(format!(
+                "{url}: the answer is larger than {MAX_IDP_BYTES} bytes"
+            )));
+        }
+        b.body(body).map_err(|e| IdpError(e.to_string()))
+    }
+}
+
+/// What is known of one issuer.
+#[derive(Debug, Default)]
+struct IssuerState {
+    ok: Option<(CoreProviderMetadata, Instant)>,
+    /// No fetch before this instant (after a failure).
+    next_try: Option<Instant>,
+    backoff: Duration,
+    last_error: Option<String>,
+    /// No JWKS refetch before this instant.
+    jwks_next: Option<Instant>,
+}
+
+/// Discovery documents (with their JWKS) by issuer, the guarded HTTP
+/// client, the pool IdP calls run on, and the used login states.
 #[derive(Debug)]
 pub struct Oidc {
-    cache: Mutex<HashMap<String, (CoreProviderMetadata, Instant)>>,
-    agent: ureq::Agent,
+    issuers: Mutex<HashMap<String, IssuerState>>,
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    http: IdpHttp,
+    pool: Arc<tokio::sync::Semaphore>,
+    consumed: Mutex<HashMap<[u8; 32], i64>>,
+    /// Outbound calls made (for tests and metrics).
+    calls: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Oidc {
     fn default() -> Self {
-        Self {
-            cache: Mutex::default(),
-            // openidconnect's advice: never follow redirects (SSRF).
-            agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(10))
-                .redirects(0)
-                .build(),
-        }
+        Self::new(false)
     }
 }
 
 impl Oidc {
-    /// The issuer's metadata and JWKS, from the cache unless `refresh`.
-    /// Blocking.
-    fn metadata(&self, issuer: &str, refresh: bool) -> Result<CoreProviderMetadata, String> {
-        if !refresh {
-            let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((m, at)) = c.get(issuer) {
-                if at.elapsed() < DISCOVERY_TTL {
-                    return Ok(m.clone());
+    /// The cache and client; `allow_http_loopback` admits `http://` IdPs on
+    /// loopback (tests and local IdPs only).
+    pub fn new(allow_http_loopback: bool) -> Self {
+        Self {
+            issuers: Mutex::default(),
+            fetching: Mutex::default(),
+            http: IdpHttp::new(allow_http_loopback),
+            pool: Arc::new(tokio::sync::Semaphore::new(IDP_POOL)),
+            consumed: Mutex::default(),
+            calls: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Whether `http://` IdPs on loopback are allowed.
+    pub fn allows_http_loopback(&self) -> bool {
+        self.http.allow_http_loopback
+    }
+
+    /// Outbound IdP calls made so far (discovery, JWKS, token, UserInfo).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Runs a blocking IdP call on the IdP pool (never on tokio's blocking
+    /// pool, which the log's commits use).
+    async fn on_pool<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&IdpHttp) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let permit = tokio::time::timeout(IDP_QUEUE_WAIT, self.pool.clone().acquire_owned())
+            .await
+            .map_err(|_| "too many identity-provider calls are waiting".to_owned())?
+            .map_err(|_| "the identity-provider pool is closed".to_owned())?;
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let http = self.http.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("evident-idp".into())
+            .spawn(move || {
+                let r = f(&http);
+                drop(permit);
+                let _ = tx.send(r);
+            })
+            .map_err(|e| format!("starting an identity-provider call: {e}"))?;
+        rx.await
+            .map_err(|_| "the identity-provider call ended without an answer".to_owned())
+    }
+
+    fn fetch_lock(&self, issuer: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.fetching
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(issuer.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// The cached answer for `issuer` if it may be used now without a
+    /// fetch: a fresh document, or (within a failure's backoff) the stale
+    /// one or the failure.
+    fn cached(&self, issuer: &str) -> Option<Result<CoreProviderMetadata, String>> {
+        let map = self.issuers.lock().unwrap_or_else(|e| e.into_inner());
+        let st = map.get(issuer)?;
+        if let Some((m, at)) = &st.ok {
+            if at.elapsed() < DISCOVERY_TTL {
+                return Some(Ok(m.clone()));
+            }
+        }
+        if st.next_try.is_some_and(|t| Instant::now() < t) {
+            return Some(match &st.ok {
+                Some((m, at)) if at.elapsed() < STALE_MAX => Ok(m.clone()),
+                _ => Err(st
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "discovery failed".into())),
+            });
+        }
+        None
+    }
+
+    /// The issuer's metadata and JWKS: from the cache, or fetched by one
+    /// caller while the others wait for it.
+    async fn metadata(&self, issuer: &str) -> Result<CoreProviderMetadata, String> {
+        if let Some(r) = self.cached(issuer) {
+            return r;
+        }
+        let lock = self.fetch_lock(issuer);
+        let _one = lock.lock().await;
+        if let Some(r) = self.cached(issuer) {
+            return r;
+        }
+        let iss = issuer.to_owned();
+        let res = self
+            .on_pool(move |http| discover(http, &iss))
+            .await
+            .and_then(|r| r);
+        let mut map = self.issuers.lock().unwrap_or_else(|e| e.into_inner());
+        let st = map.entry(issuer.to_owned()).or_default();
+        match res {
+            Ok(m) => {
+                st.ok = Some((m.clone(), Instant::now()));
+                st.next_try = None;
+                st.backoff = Duration::ZERO;
+                st.last_error = None;
+                Ok(m)
+            }
+            Err(e) => {
+                st.backoff = (st.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+                st.next_try = Some(Instant::now() + st.backoff);
+                st.last_error = Some(e.clone());
+                tracing::warn!(issuer, error = %e, backoff_secs = st.backoff.as_secs(), "OIDC discovery failed");
+                match &st.ok {
+                    Some((m, at)) if at.elapsed() < STALE_MAX => Ok(m.clone()),
+                    _ => Err(e),
                 }
             }
         }
-        let url = IssuerUrl::new(issuer.to_owned()).map_err(|e| format!("issuer URL: {e}"))?;
-        // discover() fetches the document, checks that its issuer is this
-        // one, and fetches the JWKS.
-        let m = CoreProviderMetadata::discover(&url, &self.agent)
-            .map_err(|e| format!("discovery at {issuer} failed: {}", chain(&e)))?;
-        self.cache
+    }
+
+    /// Refetches only the JWKS of an issuer (key rotation), at most once
+    /// per [`JWKS_REFETCH_EVERY`].
+    async fn refresh_jwks(&self, issuer: &str) -> Result<CoreProviderMetadata, String> {
+        let m = self.metadata(issuer).await?;
+        let lock = self.fetch_lock(issuer);
+        let _one = lock.lock().await;
+        {
+            let mut map = self.issuers.lock().unwrap_or_else(|e| e.into_inner());
+            let st = map.entry(issuer.to_owned()).or_default();
+            if st.jwks_next.is_some_and(|t| Instant::now() < t) {
+                // Refetched a moment ago: use what that fetch got.
+                return Ok(st.ok.as_ref().map_or(m, |(m, _)| m.clone()));
+            }
+            st.jwks_next = Some(Instant::now() + JWKS_REFETCH_EVERY);
+        }
+        let uri = m.jwks_uri().clone();
+        let jwks = self
+            .on_pool(move |http| JsonWebKeySet::fetch(&uri, http).map_err(|e| chain(&e)))
+            .await
+            .and_then(|r| r)
+            .map_err(|e| format!("fetching the JWKS of {issuer}: {e}"))?;
+        let m = m.set_jwks(jwks);
+        self.issuers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(issuer.to_owned(), (m.clone(), Instant::now()));
+            .entry(issuer.to_owned())
+            .or_default()
+            .ok = Some((m.clone(), Instant::now()));
         Ok(m)
     }
 
-    /// Refetches only the JWKS of a cached issuer (key rotation).
-    fn refresh_jwks(&self, issuer: &str) -> Result<CoreProviderMetadata, String> {
-        let mut m = self.metadata(issuer, false)?;
-        let jwks = JsonWebKeySet::fetch(m.jwks_uri(), &self.agent)
-            .map_err(|e| format!("fetching the JWKS of {issuer}: {}", chain(&e)))?;
-        m = m.set_jwks(jwks);
-        self.cache
+    /// Records a login state as used; false if it was used before.
+    fn consume(&self, state_param: &str, now: i64) -> bool {
+        let h: [u8; 32] = Sha256::digest(state_param.as_bytes()).into();
+        let mut c = self.consumed.lock().unwrap_or_else(|e| e.into_inner());
+        if c.len() >= MAX_CONSUMED {
+            c.retain(|_, at| now - *at <= LOGIN_TTL);
+        }
+        if c.contains_key(&h) {
+            return false;
+        }
+        if c.len() < MAX_CONSUMED {
+            c.insert(h, now);
+        }
+        true
+    }
+
+    /// Forgets used states older than [`LOGIN_TTL`] (their cookies have
+    /// expired, so they cannot come back).
+    pub fn prune(&self, now: i64) {
+        self.consumed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(issuer.to_owned(), (m.clone(), Instant::now()));
-        Ok(m)
+            .retain(|_, at| now - *at <= LOGIN_TTL);
     }
+}
+
+/// Fetches and checks a discovery document (blocking).
+fn discover(http: &IdpHttp, issuer: &str) -> Result<CoreProviderMetadata, String> {
+    let url = IssuerUrl::new(issuer.to_owned()).map_err(|e| format!("issuer URL: {e}"))?;
+    // discover() fetches the document, checks that its issuer is this one,
+    // and fetches the JWKS (through `http`, which checks every URL).
+    let m = CoreProviderMetadata::discover(&url, http)
+        .map_err(|e| format!("discovery at {issuer} failed: {}", chain(&e)))?;
+    let mut named = vec![
+        (
+            "authorization_endpoint",
+            m.authorization_endpoint().to_string(),
+        ),
+        ("jwks_uri", m.jwks_uri().to_string()),
+    ];
+    if let Some(t) = m.token_endpoint() {
+        named.push(("token_endpoint", t.to_string()));
+    }
+    if let Some(u) = m.userinfo_endpoint() {
+        named.push(("userinfo_endpoint", u.to_string()));
+    }
+    for (what, u) in named {
+        if !url_allowed(&u, http.allow_http_loopback) {
+            return Err(format!(
+                "the discovery document of {issuer} names {what} {u}, which is not https://"
+            ));
+        }
+    }
+    Ok(m)
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
@@ -196,9 +511,11 @@ fn client(
     .set_redirect_uri(redirect))
 }
 
-/// A login in progress (`login/<sha256 of state>`).
-#[derive(Debug, Serialize, Deserialize)]
+/// A login in progress: what the callback needs, sealed into a cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct PendingLogin {
+    /// The `state` parameter sent to the IdP.
+    state: String,
     tenant: String,
     customer: String,
     binding: String,
@@ -207,20 +524,19 @@ struct PendingLogin {
     created_at: i64,
 }
 
-/// Deletes pending logins older than [`LOGIN_TTL`] (a sign-in started and
-/// never finished), and rows that no longer parse; returns how many went.
-pub fn sweep_logins(state: &AppState, now: i64) -> Result<usize, crate::error::ApiError> {
-    state.delete_where(b"login/", |v| {
-        serde_json::from_slice::<PendingLogin>(v).map_or(true, |p| now - p.created_at > LOGIN_TTL)
-    })
-}
+impl PendingLogin {
+    /// The cookie value: the pending login sealed under the master key.
+    fn seal(&self, state: &AppState) -> String {
+        let json = serde_json::to_vec(self).expect("plain data");
+        URL_SAFE_NO_PAD.encode(state.master().seal(LOGIN_PURPOSE, &json))
+    }
 
-fn login_key(state_param: &str) -> Vec<u8> {
-    format!(
-        "login/{}",
-        hex::encode(Sha256::digest(state_param.as_bytes()))
-    )
-    .into_bytes()
+    /// Opens a cookie value; `None` for anything not sealed by this server.
+    fn open(state: &AppState, cookie: &str) -> Option<Self> {
+        let sealed = URL_SAFE_NO_PAD.decode(cookie.trim()).ok()?;
+        let json = state.master().open(LOGIN_PURPOSE, &sealed).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
 }
 
 /// `?email=` or `?binding=<customer>.<binding>`.
@@ -240,6 +556,9 @@ fn bindings_for_email(customers: &[CustomerRecord], email: &str) -> Vec<(String,
         .rsplit_once('@')
         .map(|(_, d)| d.trim().to_ascii_lowercase())
         .unwrap_or_default();
+    if domain.is_empty() {
+        return Vec::new();
+    }
     customers
         .iter()
         .flat_map(|c| {
@@ -270,16 +589,31 @@ fn fail(code: StatusCode, msg: impl Into<String>) -> Failure {
     Failure(code, msg.into())
 }
 
+/// What every visitor is told when no single sign-on applies: the same for
+/// an unknown portal, an address with no binding, and an unknown binding,
+/// so the page reveals neither tenants nor customers nor issuers.
+const NO_SSO: &str = "No single sign-on is set up for that address. Use the sign-in link your vendor gave you, or an access token.";
+
+/// The generic answer when an IdP cannot be used; the server log says why.
+fn idp_unreachable(tenant: &str, e: &str) -> Failure {
+    tracing::warn!(tenant, error = %e, "OIDC: the identity provider could not be used");
+    fail(
+        StatusCode::BAD_GATEWAY,
+        "Your identity provider could not be reached. Try again in a few minutes; if it keeps failing, tell your vendor.",
+    )
+}
+
 async fn start(state: &AppState, tenant: &str, q: LoginQuery) -> Result<Response, Failure> {
-    if state.tenant(tenant).ok().flatten().is_none() {
-        return Err(fail(StatusCode::NOT_FOUND, "There is no such portal."));
-    }
-    let all = customers::all(state, tenant).map_err(|_| {
-        fail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The portal is unavailable.",
-        )
-    })?;
+    // An unknown portal looks like a real one with no single sign-on.
+    let all = match state.tenant(tenant) {
+        Ok(Some(_)) => customers::all(state, tenant).map_err(|_| {
+            fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The portal is unavailable.",
+            )
+        })?,
+        _ => Vec::new(),
+    };
     let choice = match (&q.binding, &q.email) {
         (Some(b), _) => {
             let (c, b) = b.split_once('.').unwrap_or(("", ""));
@@ -288,37 +622,24 @@ async fn start(state: &AppState, tenant: &str, q: LoginQuery) -> Result<Response
         (None, Some(e)) => bindings_for_email(&all, e),
         (None, None) => return Ok(web::login_page(tenant, None)),
     };
-    let (customer_id, binding_id) = match choice.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Ok(web::login_page(
-                tenant,
-                Some("No single sign-on is set up for that address. Use the sign-in link your vendor gave you, or an access token."),
-            ))
-        }
+    let found = |(c, b): &(String, String)| {
+        all.iter()
+            .find(|x| x.id == *c)
+            .and_then(|x| x.sso.iter().find(|y| y.id == *b).map(|y| (x, y.clone())))
+    };
+    let (c, b) = match choice.as_slice() {
+        [one] => match found(one) {
+            Some(x) => x,
+            None => return Ok(web::login_page(tenant, Some(NO_SSO))),
+        },
+        [] => return Ok(web::login_page(tenant, Some(NO_SSO))),
         _ => return Ok(web::binding_choice_page(tenant, &all, &choice)),
     };
-    let c = all
-        .iter()
-        .find(|c| c.id == customer_id)
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, "That sign-in choice does not exist."))?;
-    let b = c
-        .sso
-        .iter()
-        .find(|b| b.id == binding_id)
-        .ok_or_else(|| fail(StatusCode::NOT_FOUND, "That sign-in choice does not exist."))?
-        .clone();
-    let (st, issuer) = (state.clone(), b.issuer.clone());
-    let m = tokio::task::spawn_blocking(move || st.oidc().metadata(&issuer, false))
+    let m = state
+        .oidc()
+        .metadata(&b.issuer)
         .await
-        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| {
-            tracing::warn!(tenant, error = %e, "OIDC discovery failed");
-            fail(
-                StatusCode::BAD_GATEWAY,
-                format!("Your identity provider could not be reached ({e})."),
-            )
-        })?;
+        .map_err(|e| idp_unreachable(tenant, &e))?;
     let client = client(state, tenant, m, &b).map_err(|e| {
         tracing::error!(tenant, error = %e, "OIDC client");
         fail(
@@ -341,6 +662,7 @@ async fn start(state: &AppState, tenant: &str, q: LoginQuery) -> Result<Response
     }
     let (url, csrf, nonce) = req.url();
     let pending = PendingLogin {
+        state: csrf.secret().clone(),
         tenant: tenant.to_owned(),
         customer: c.id.clone(),
         binding: b.id.clone(),
@@ -348,20 +670,11 @@ async fn start(state: &AppState, tenant: &str, q: LoginQuery) -> Result<Response
         nonce: nonce.secret().clone(),
         created_at: now_unix(),
     };
-    let v = serde_json::to_vec(&pending).expect("plain data");
-    state
-        .store()
-        .app_write(&[(login_key(csrf.secret()).as_slice(), Some(v.as_slice()))])
-        .map_err(|_| {
-            fail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The portal is unavailable.",
-            )
-        })?;
+    // Nothing is stored: the pending login is the sealed cookie.
     let cookie = sessions::cookie(
         state,
         LOGIN_COOKIE,
-        csrf.secret(),
+        &pending.seal(state),
         &format!("/t/{tenant}/"),
         Some(LOGIN_TTL),
     );
@@ -414,6 +727,44 @@ pub async fn callback(
     res
 }
 
+/// Checks the callback against the sealed pending login, before anything
+/// is sent to the IdP: the cookie must open, name this tenant and this
+/// state, be younger than [`LOGIN_TTL`], and the state must be unused.
+fn pending_login(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    st: &str,
+    now: i64,
+) -> Result<PendingLogin, Failure> {
+    let not_here = || {
+        fail(
+            StatusCode::BAD_REQUEST,
+            "This sign-in was not started in this browser, or took too long. Start again from the sign-in page.",
+        )
+    };
+    let pending = sessions::read_cookie(headers, LOGIN_COOKIE)
+        .and_then(|c| PendingLogin::open(state, &c))
+        .ok_or_else(not_here)?;
+    let same_state: bool = pending.state.as_bytes().ct_eq(st.as_bytes()).into();
+    if !same_state || pending.tenant != tenant {
+        return Err(not_here());
+    }
+    if now - pending.created_at > LOGIN_TTL || pending.created_at > now + 60 {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "This sign-in took too long. Start again.",
+        ));
+    }
+    if !state.oidc().consume(st, now) {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "This sign-in was already used. Start again.",
+        ));
+    }
+    Ok(pending)
+}
+
 async fn finish(
     state: &AppState,
     tenant: &str,
@@ -437,42 +788,7 @@ async fn finish(
             "The sign-in response is incomplete.",
         ));
     };
-    let bound = sessions::read_cookie(headers, LOGIN_COOKIE);
-    if bound.as_deref() != Some(st.as_str()) {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "This sign-in was not started in this browser. Start again from the sign-in page.",
-        ));
-    }
-    // Consumed at once: a state works one time only. Read and delete run
-    // under one lock, and a state whose delete failed is not used.
-    let key = login_key(&st);
-    let taken = {
-        static CONSUME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _one = CONSUME.lock().unwrap_or_else(|e| e.into_inner());
-        match state.store().app_get(&key) {
-            Ok(Some(v)) => state
-                .store()
-                .app_write(&[(key.as_slice(), None)])
-                .ok()
-                .map(|()| v),
-            _ => None,
-        }
-    };
-    let pending: PendingLogin = taken
-        .and_then(|v| serde_json::from_slice(&v).ok())
-        .ok_or_else(|| {
-            fail(
-                StatusCode::BAD_REQUEST,
-                "This sign-in is unknown or was already used. Start again.",
-            )
-        })?;
-    if pending.tenant != tenant || now_unix() - pending.created_at > LOGIN_TTL {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "This sign-in took too long. Start again.",
-        ));
-    }
+    let pending = pending_login(state, tenant, headers, &st, now_unix())?;
     let c = customers::load(state, tenant, &pending.customer)
         .ok()
         .flatten()
@@ -488,20 +804,22 @@ async fn finish(
         .find(|b| b.id == pending.binding)
         .cloned()
         .ok_or_else(|| fail(StatusCode::UNAUTHORIZED, "This sign-in method was removed."))?;
-    let (st, t, b2) = (state.clone(), tenant.to_owned(), b.clone());
-    let claims = tokio::task::spawn_blocking(move || verify(&st, &t, &b2, code, &pending))
-        .await
-        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let claims = verify(state, tenant, &b, code, &pending).await?;
     if !b.rule.matches(&claims) {
         return Err(fail(
             StatusCode::FORBIDDEN,
             format!(
-                "You signed in as {}, but this portal's rule for {} ({} {:?} {:?}) does not admit you.",
+                "You signed in as {}, but this portal's rule for {} ({} {:?} {:?}{}) does not admit you.",
                 claims["email"].as_str().or(claims["sub"].as_str()).unwrap_or("?"),
                 c.name,
                 b.rule.claim,
                 b.rule.op,
-                b.rule.value
+                b.rule.value,
+                if b.rule.claim == "email" && claims["email_verified"] != serde_json::Value::Bool(true) && !b.rule.allow_unverified_email {
+                    ", with a verified e-mail address"
+                } else {
+                    ""
+                }
             ),
         ));
     }
@@ -528,8 +846,54 @@ async fn finish(
         .into_response())
 }
 
-/// The code exchange and ID token checks; the claims as JSON. Blocking.
-fn verify(
+/// The claims a rule needs: its claim, and `email_verified` for an e-mail rule.
+fn needed_claims(b: &SsoBinding) -> Vec<&str> {
+    let mut v = vec![b.rule.claim.as_str()];
+    if b.rule.claim == "email" {
+        v.push("email_verified");
+    }
+    v
+}
+
+/// Merges UserInfo claims into the ID token's: a claim present in both
+/// keeps the ID token's value. The UserInfo `sub` must be the ID token's
+/// (OpenID Connect Core §5.3.2): otherwise it is another user's answer.
+/// Returns, for each of `needed`, where its value came from.
+fn merge_user_info(
+    id_claims: &mut serde_json::Value,
+    user_info: &serde_json::Value,
+    needed: &[&str],
+) -> Result<Vec<(String, &'static str)>, String> {
+    let (Some(id), Some(ui)) = (id_claims.as_object_mut(), user_info.as_object()) else {
+        return Err("the claims are not JSON objects".into());
+    };
+    if ui.get("sub") != id.get("sub") {
+        return Err(format!(
+            "the UserInfo answer is for subject {}, the ID token for {}",
+            ui.get("sub").unwrap_or(&serde_json::Value::Null),
+            id.get("sub").unwrap_or(&serde_json::Value::Null)
+        ));
+    }
+    let mut sources = Vec::new();
+    for n in needed {
+        let src = if id.contains_key(*n) {
+            "id_token"
+        } else if ui.contains_key(*n) {
+            "userinfo"
+        } else {
+            "absent"
+        };
+        sources.push(((*n).to_owned(), src));
+    }
+    for (k, v) in ui {
+        id.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    Ok(sources)
+}
+
+/// The code exchange, the ID token checks, and UserInfo when the rule
+/// needs a claim the ID token lacks; the claims as JSON.
+async fn verify(
     state: &AppState,
     tenant: &str,
     b: &SsoBinding,
@@ -537,32 +901,28 @@ fn verify(
     p: &PendingLogin,
 ) -> Result<serde_json::Value, Failure> {
     let oidc = state.oidc();
-    let unreachable = |e: String| {
-        tracing::warn!(tenant, error = %e, "OIDC");
-        fail(
-            StatusCode::BAD_GATEWAY,
-            format!("Your identity provider could not be reached ({e})."),
-        )
-    };
-    let m = oidc.metadata(&b.issuer, false).map_err(unreachable)?;
+    let m = oidc
+        .metadata(&b.issuer)
+        .await
+        .map_err(|e| idp_unreachable(tenant, &e))?;
     let c = client(state, tenant, m, b).map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    let tokens = c
-        .exchange_code(AuthorizationCode::new(code))
+    let verifier = PkceCodeVerifier::new(p.pkce_verifier.clone());
+    let c2 = c.clone();
+    let tokens = oidc
+        .on_pool(move |http| -> Result<Tokens, String> {
+            c2.exchange_code(AuthorizationCode::new(code))
+                .map_err(|e| format!("the IdP has no token endpoint ({e})"))?
+                .set_pkce_verifier(verifier)
+                .request(http)
+                .map_err(|e| chain(&e))
+        })
+        .await
+        .map_err(|e| idp_unreachable(tenant, &e))?
         .map_err(|e| {
-            fail(
-                StatusCode::BAD_GATEWAY,
-                format!("The identity provider has no token endpoint ({e})."),
-            )
-        })?
-        .set_pkce_verifier(PkceCodeVerifier::new(p.pkce_verifier.clone()))
-        .request(&oidc.agent)
-        .map_err(|e| {
+            tracing::info!(tenant, error = %e, "OIDC code exchange refused");
             fail(
                 StatusCode::UNAUTHORIZED,
-                format!(
-                    "The identity provider did not accept the sign-in code: {}",
-                    chain(&e)
-                ),
+                "The identity provider did not accept the sign-in code. Start again.",
             )
         })?;
     let id_token = tokens.id_token().ok_or_else(|| {
@@ -581,7 +941,10 @@ fn verify(
         Ok(cl) => (cl, c),
         // The IdP may have rotated its keys: fetch the JWKS once more.
         Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
-            let m = oidc.refresh_jwks(&b.issuer).map_err(unreachable)?;
+            let m = oidc
+                .refresh_jwks(&b.issuer)
+                .await
+                .map_err(|e| idp_unreachable(tenant, &e))?;
             let c2 = client(state, tenant, m, b)
                 .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e))?;
             let cl = id_token
@@ -609,8 +972,44 @@ fn verify(
             ));
         }
     }
-    serde_json::to_value(&claims)
-        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    let mut json = serde_json::to_value(&claims)
+        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let needed = needed_claims(b);
+    if needed.iter().all(|n| json.get(*n).is_some()) {
+        tracing::info!(tenant, binding = %b.id, claims = ?needed, "OIDC: rule claims from the ID token");
+        return Ok(json);
+    }
+    // A thin ID token: the rule's claims come from UserInfo.
+    let subject = claims.subject().clone();
+    let access = tokens.access_token().clone();
+    let c3 = c.clone();
+    let ui = oidc
+        .on_pool(move |http| -> Result<serde_json::Value, String> {
+            let info: UserInfoClaims<ExtraClaims, CoreGenderClaim> = c3
+                .user_info(access, Some(SubjectIdentifier::new(subject.to_string())))
+                .map_err(|e| format!("the IdP has no UserInfo endpoint ({e})"))?
+                .request(http)
+                .map_err(|e| chain(&e))?;
+            serde_json::to_value(&info).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| idp_unreachable(tenant, &e))?
+        .map_err(|e| {
+            tracing::warn!(tenant, error = %e, "OIDC UserInfo refused");
+            fail(
+                StatusCode::UNAUTHORIZED,
+                "The identity provider's UserInfo answer was refused.",
+            )
+        })?;
+    let sources = merge_user_info(&mut json, &ui, &needed).map_err(|e| {
+        tracing::warn!(tenant, error = %e, "OIDC UserInfo refused");
+        fail(
+            StatusCode::UNAUTHORIZED,
+            "The identity provider's UserInfo answer is for another user.",
+        )
+    })?;
+    tracing::info!(tenant, binding = %b.id, sources = ?sources, "OIDC: rule claims merged from the ID token and UserInfo");
+    Ok(json)
 }
 
 fn id_token_failure(e: &openidconnect::ClaimsVerificationError) -> Failure {
@@ -629,7 +1028,7 @@ fn id_token_failure(e: &openidconnect::ClaimsVerificationError) -> Failure {
     };
     fail(
         StatusCode::UNAUTHORIZED,
-        format!("The identity provider's ID token was refused: {what} ({e})."),
+        format!("The identity provider's ID token was refused: {what}."),
     )
 }
 
@@ -637,8 +1036,7 @@ fn id_token_failure(e: &openidconnect::ClaimsVerificationError) -> Failure {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_sweep_deletes_only_stale_pending_logins() {
+    fn state() -> (tempfile::TempDir, AppState) {
         let d = tempfile::tempdir().unwrap();
         let st = crate::server::open(
             d.path(),
@@ -648,25 +1046,133 @@ mod tests {
         )
         .unwrap()
         .state;
+        (d, st)
+    }
+
+    #[test]
+    fn only_https_or_allowed_loopback_http_is_called() {
+        for (u, strict, lax) in [
+            ("https://idp.example/", true, true),
+            ("http://idp.example/", false, false),
+            ("http://127.0.0.1:9/", false, true),
+            ("http://[::1]:9/", false, true),
+            ("http://localhost:9/x", false, true),
+            ("http://10.0.0.1/", false, false),
+            ("file:///etc/passwd", false, false),
+            ("gopher://idp.example/", false, false),
+            ("not a url", false, false),
+        ] {
+            assert_eq!(url_allowed(u, false), strict, "{u}");
+            assert_eq!(url_allowed(u, true), lax, "{u} (loopback allowed)");
+        }
+    }
+
+    #[test]
+    fn a_userinfo_answer_for_another_subject_is_refused() {
+        let mut id = serde_json::json!({"sub": "alice", "iss": "x"});
+        let other = serde_json::json!({"sub": "mallory", "email": "m@acme.example", "email_verified": true});
+        assert!(merge_user_info(&mut id, &other, &["email"]).is_err());
+        assert!(id.get("email").is_none(), "nothing merged");
+        let same = serde_json::json!({"sub": "alice", "email": "a@acme.example", "email_verified": true, "iss": "y"});
+        let src = merge_user_info(&mut id, &same, &["email", "email_verified", "iss"]).unwrap();
+        assert_eq!(id["email"], "a@acme.example");
+        assert_eq!(id["iss"], "x", "the ID token's claim wins");
+        assert_eq!(
+            src,
+            vec![
+                ("email".into(), "userinfo"),
+                ("email_verified".into(), "userinfo"),
+                ("iss".into(), "id_token")
+            ]
+        );
+    }
+
+    /// A callback whose state is not the sealed one (or with no cookie, a
+    /// foreign cookie, a replay) is refused before any IdP call.
+    #[tokio::test]
+    async fn a_bad_state_is_refused_before_any_idp_call() {
+        let (_d, st) = state();
         let now = now_unix();
-        let put = |state_param: &str, created_at: i64| {
-            let p = PendingLogin {
-                tenant: "acme".into(),
-                customer: "c".into(),
-                binding: "b".into(),
-                pkce_verifier: "v".into(),
-                nonce: "n".into(),
-                created_at,
-            };
-            let v = serde_json::to_vec(&p).unwrap();
-            st.store()
-                .app_write(&[(login_key(state_param).as_slice(), Some(v.as_slice()))])
-                .unwrap();
+        let pending = PendingLogin {
+            state: "the-state".into(),
+            tenant: "acme".into(),
+            customer: "c".into(),
+            binding: "b".into(),
+            pkce_verifier: "v".into(),
+            nonce: "n".into(),
+            created_at: now,
         };
-        put("fresh", now);
-        put("stale", now - LOGIN_TTL - 1);
-        assert_eq!(sweep_logins(&st, now).unwrap(), 1);
-        assert!(st.store().app_get(&login_key("stale")).unwrap().is_none());
-        assert!(st.store().app_get(&login_key("fresh")).unwrap().is_some());
+        let headers = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::COOKIE,
+                format!("{LOGIN_COOKIE}={v}").parse().unwrap(),
+            );
+            h
+        };
+        let sealed = pending.seal(&st);
+        let finish_with = |h: HeaderMap, s: &str| {
+            let st = st.clone();
+            let s = s.to_owned();
+            async move {
+                finish(
+                    &st,
+                    "acme",
+                    &h,
+                    CallbackQuery {
+                        code: Some("code".into()),
+                        state: Some(s),
+                        error: None,
+                        error_description: None,
+                    },
+                )
+                .await
+            }
+        };
+        for (h, s) in [
+            (HeaderMap::new(), "the-state"),
+            (headers(&sealed), "another-state"),
+            (headers("forged"), "the-state"),
+            (headers(&sealed.replace('A', "B")), "the-state"),
+        ] {
+            let r = finish_with(h, s).await;
+            assert!(matches!(r, Err(Failure(StatusCode::BAD_REQUEST, _))));
+        }
+        // Another tenant's portal does not take it either.
+        assert!(pending_login(&st, "globex", &headers(&sealed), "the-state", now).is_err());
+        // Expired.
+        assert!(pending_login(
+            &st,
+            "acme",
+            &headers(&sealed),
+            "the-state",
+            now + LOGIN_TTL + 1
+        )
+        .is_err());
+        // The right one passes once, then is a replay.
+        assert!(pending_login(&st, "acme", &headers(&sealed), "the-state", now).is_ok());
+        assert!(pending_login(&st, "acme", &headers(&sealed), "the-state", now).is_err());
+        assert_eq!(st.oidc().calls(), 0, "no call reached an IdP");
+    }
+
+    #[test]
+    fn sealed_logins_round_trip_and_store_nothing() {
+        let (_d, st) = state();
+        let p = PendingLogin {
+            state: "s".into(),
+            tenant: "acme".into(),
+            customer: "c".into(),
+            binding: "b".into(),
+            pkce_verifier: "v".into(),
+            nonce: "n".into(),
+            created_at: 1,
+        };
+        let c = p.seal(&st);
+        assert!(
+            !c.contains("acme"),
+            "the cookie is sealed, not just encoded"
+        );
+        assert_eq!(PendingLogin::open(&st, &c), Some(p));
+        assert!(st.store().app_scan(b"login/").unwrap().is_empty());
     }
 }

@@ -383,8 +383,12 @@ pub async fn push(
     let stored_model = state
         .store()
         .app_get(format!("model/{sbom_sha256}").as_bytes())?;
+    // At most one ingest per core at once: each holds a document and its
+    // model in memory, and a burst of large pushes must queue, not pile up.
+    let permit = state.ingest_permit().await;
     let (ingested, sbom_bytes) = tokio::task::spawn_blocking(move || {
         let r = evident_sbom::ingest(&sbom_bytes);
+        drop(permit);
         (r, sbom_bytes)
     })
     .await
@@ -496,7 +500,7 @@ async fn commit(
         content_sha256,
         warnings,
     } = p;
-    let _lock = state.release_lock().await;
+    let _lock = state.tenant_lock(tenant).await;
     let existing = revisions(state, tenant, &product, &tag)?;
     if let Some(last) = existing.last() {
         if last.content_sha256 == content_sha256 {
@@ -819,7 +823,7 @@ pub(crate) fn model(state: &AppState, rec: &ReleaseRecord) -> Result<Arc<Model>,
     let m = Arc::new(
         Model::from_json(&bytes).map_err(|e| ApiError::Internal(format!("model {sha}: {e}")))?,
     );
-    state.cache_model(sha, m.clone());
+    state.cache_model(sha, m.clone(), bytes.len());
     Ok(m)
 }
 

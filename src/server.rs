@@ -81,6 +81,7 @@ pub async fn serve(
     state: AppState,
     listen: SocketAddr,
     stamp_interval: std::time::Duration,
+    metrics_listen: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -96,12 +97,42 @@ pub async fn serve(
     state.default_public_url(&format!("http://{addr}"));
     let stamper = tokio::spawn(stamp_checkpoints(state.clone(), stamp_interval));
     let sweeper = tokio::spawn(sweep_sign_ins(state.clone()));
-    axum::serve(listener, crate::app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+    let pruner = tokio::spawn(prune_limits(state.clone()));
+    let metrics = match metrics_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener {addr}"))?;
+            tracing::info!(addr = %l.local_addr()?, "metrics listening");
+            let st = state.clone();
+            let router = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let st = st.clone();
+                    async move { crate::metrics_body(&st) }
+                }),
+            );
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(l, router).await;
+            }))
+        }
+        None => None,
+    };
+    log_platform_keyed_logs(&state);
+    // The peer address feeds the per-address rate limits.
+    axum::serve(
+        listener,
+        crate::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")?;
     stamper.abort();
     sweeper.abort();
+    pruner.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     tracing::info!("shut down");
     Ok(())
 }
@@ -135,8 +166,42 @@ async fn stamp_checkpoints(state: AppState, interval: std::time::Duration) {
     }
 }
 
-/// Every five minutes (and at start), deletes expired sessions and
-/// sign-ins that were started and never finished, so neither piles up.
+/// Says at start which tenant logs are still signed with the platform's
+/// shared key (created before each log had its own): docs/operations.md
+/// says how to move each to its own key.
+fn log_platform_keyed_logs(state: &AppState) {
+    let Ok(tenants) = state.tenants() else {
+        return;
+    };
+    let shared: Vec<String> = tenants
+        .into_iter()
+        .filter(
+            |t| matches!(crate::log_keys::history(state.store(), &t.slug), Ok(h) if h.is_empty()),
+        )
+        .map(|t| t.slug)
+        .collect();
+    if !shared.is_empty() {
+        tracing::warn!(
+            tenants = ?shared,
+            "these logs are still signed with the platform's shared log key; move each to its own key with POST /api/v1/tenants/<t>/log/key/rotate (docs/operations.md)"
+        );
+    }
+}
+
+/// Every minute, drops rate-limit state of addresses whose budgets are
+/// full again, and used login states whose cookies have expired.
+async fn prune_limits(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        state.limits().prune();
+        state.oidc().prune(crate::events::now_unix());
+    }
+}
+
+/// Every five minutes (and at start), deletes expired sessions, so none
+/// piles up (a sign-in that was started and never finished stores nothing).
 async fn sweep_sign_ins(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -145,16 +210,13 @@ async fn sweep_sign_ins(state: AppState) {
         let st = state.clone();
         let res = tokio::task::spawn_blocking(move || {
             let now = crate::events::now_unix();
-            Ok::<_, crate::error::ApiError>((
-                crate::sessions::sweep(&st, now)?,
-                crate::oidc::sweep_logins(&st, now)?,
-            ))
+            crate::sessions::sweep(&st, now)
         })
         .await;
         match res {
-            Ok(Ok((0, 0))) => {}
-            Ok(Ok((sessions, logins))) => {
-                tracing::info!(sessions, logins, "swept expired sessions and sign-ins")
+            Ok(Ok(0)) => {}
+            Ok(Ok(sessions)) => {
+                tracing::info!(sessions, "swept expired sessions")
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "could not sweep sessions"),
             Err(e) => tracing::warn!(error = %e, "the session sweep failed"),

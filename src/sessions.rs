@@ -81,6 +81,48 @@ fn key(cookie: &str) -> Vec<u8> {
     format!("session/{}", hex::encode(Sha256::digest(cookie.as_bytes()))).into_bytes()
 }
 
+/// Where a session's last use is kept: its own key, so recording a use can
+/// never bring back a session that a logout or the sweep deleted meanwhile
+/// (a session exists exactly when its `session/` record does).
+fn seen_key(session_key: &[u8]) -> Vec<u8> {
+    let hash = session_key.strip_prefix(b"session/").unwrap_or(session_key);
+    [b"session-seen/".as_slice(), hash].concat()
+}
+
+/// Records a use of the session stored under `k` (the seen key only).
+fn touch(state: &AppState, k: &[u8], now: i64) -> Result<(), ApiError> {
+    state
+        .store()
+        .app_write(&[(seen_key(k).as_slice(), Some(now.to_be_bytes().as_slice()))])?;
+    Ok(())
+}
+
+/// A stored session with its last use applied.
+fn load(state: &AppState, k: &[u8]) -> Result<Option<Session>, ApiError> {
+    let Some(mut s) = state
+        .store()
+        .app_get(k)?
+        .and_then(|v| serde_json::from_slice::<Session>(&v).ok())
+    else {
+        return Ok(None);
+    };
+    if let Some(seen) = state
+        .store()
+        .app_get(&seen_key(k))?
+        .and_then(|v| v.as_slice().try_into().ok().map(i64::from_be_bytes))
+    {
+        s.seen_at = s.seen_at.max(seen);
+    }
+    Ok(Some(s))
+}
+
+fn delete(state: &AppState, k: &[u8]) -> Result<(), ApiError> {
+    state
+        .store()
+        .app_write(&[(k, None), (seen_key(k).as_slice(), None)])?;
+    Ok(())
+}
+
 /// A `Set-Cookie` value; `max_age` `Some(0)` deletes the cookie.
 pub fn cookie(
     state: &AppState,
@@ -136,24 +178,17 @@ pub fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>,
         return Ok(None);
     };
     let k = key(&token);
-    let Some(mut s) = state
-        .store()
-        .app_get(&k)?
-        .and_then(|v| serde_json::from_slice::<Session>(&v).ok())
-    else {
+    let Some(mut s) = load(state, &k)? else {
         return Ok(None);
     };
     let now = now_unix();
     if expired(&s, now) {
-        state.store().app_write(&[(k.as_slice(), None)])?;
+        delete(state, &k)?;
         return Ok(None);
     }
     if now - s.seen_at >= 60 {
         s.seen_at = now;
-        let v = serde_json::to_vec(&s).expect("plain data");
-        state
-            .store()
-            .app_write(&[(k.as_slice(), Some(v.as_slice()))])?;
+        touch(state, &k, now)?;
     }
     Ok(Some(s))
 }
@@ -168,15 +203,32 @@ fn expired(s: &Session, now: i64) -> bool {
 /// deleted when a request presents them expired, but one that is never
 /// presented again would otherwise stay.
 pub fn sweep(state: &AppState, now: i64) -> Result<usize, ApiError> {
-    state.delete_where(b"session/", |v| {
-        serde_json::from_slice::<Session>(v).map_or(true, |s| expired(&s, now))
-    })
+    let n = state.delete_where(b"session/", |k, v| {
+        match serde_json::from_slice::<Session>(v) {
+            Err(_) => true,
+            Ok(mut s) => {
+                if let Ok(Some(seen)) = state.store().app_get(&seen_key(k)) {
+                    if let Ok(b) = <[u8; 8]>::try_from(seen.as_slice()) {
+                        s.seen_at = s.seen_at.max(i64::from_be_bytes(b));
+                    }
+                }
+                expired(&s, now)
+            }
+        }
+    })?;
+    // Last-use records whose session is gone.
+    state.delete_where(b"session-seen/", |k, _| {
+        let hash = &k[b"session-seen/".len()..];
+        let sk = [b"session/".as_slice(), hash].concat();
+        !matches!(state.store().app_get(&sk), Ok(Some(_)))
+    })?;
+    Ok(n)
 }
 
 /// Ends the request's session; returns the cookie that clears it.
 pub fn end(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     if let Some(token) = read_cookie(headers, COOKIE) {
-        state.store().app_write(&[(key(&token).as_slice(), None)])?;
+        delete(state, &key(&token))?;
     }
     Ok(cookie(state, COOKIE, "", "/", Some(0)))
 }
@@ -290,6 +342,27 @@ mod tests {
         assert!(current(&st, &headers("evident_session=AAAA"))
             .unwrap()
             .is_none());
+    }
+
+    /// A request that read the session just before a logout records its
+    /// use after it: the session must stay ended.
+    #[test]
+    fn a_late_use_does_not_bring_back_an_ended_session() {
+        let (_d, st) = state();
+        let h = headers(&create(&st, "acme", admin()).unwrap());
+        let k = key(&read_cookie(&h, COOKIE).unwrap());
+        assert!(current(&st, &h).unwrap().is_some());
+        end(&st, &h).unwrap();
+        // The concurrent request's `seen_at` write lands now.
+        touch(&st, &k, now_unix() + 120).unwrap();
+        assert!(
+            current(&st, &h).unwrap().is_none(),
+            "the session stays ended"
+        );
+        assert!(st.store().app_get(&k).unwrap().is_none());
+        // The orphaned last-use record goes with the next sweep.
+        sweep(&st, now_unix()).unwrap();
+        assert!(st.store().app_get(&seen_key(&k)).unwrap().is_none());
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub async fn current_key(
     if let Some(k) = load_current(state, tenant)? {
         return Ok(k);
     }
-    let _lock = state.release_lock().await;
+    let _lock = state.tenant_lock(tenant).await;
     if let Some(k) = load_current(state, tenant)? {
         return Ok(k);
     }
@@ -163,7 +163,7 @@ pub async fn rotate(
     let st = state.clone();
     // Its own task: a client that goes away cannot cut the rotation in half.
     let (key_id, tenant) = tokio::spawn(async move {
-        let _lock = st.release_lock().await;
+        let _lock = st.tenant_lock(&tenant).await;
         let old = load_current(&st, &tenant)?.map(|(id, _)| id);
         let tenant_key = create_key(&st, &tenant, actor, old).await;
         tenant_key.map(|k| (k.0, tenant))

@@ -51,13 +51,20 @@ struct Inner {
     touched: Mutex<HashMap<String, i64>>,
     /// Serialises tenant creation, so two requests for one slug cannot both create it.
     creating: Arc<tokio::sync::Mutex<()>>,
-    /// Serialises the commit step of release pushes and first exports, so
-    /// revisions are numbered without gaps and an export is logged once.
-    releases: Arc<tokio::sync::Mutex<()>>,
+    /// Named locks: per tenant (the commit step of release pushes, first
+    /// exports and key changes, so revisions are numbered without gaps and
+    /// an export is logged once), per customer (edits), and so on.
+    locks: KeyedLocks,
+    /// At most this many SBOM ingests run at once (each holds a document
+    /// and its model in memory).
+    ingests: Arc<tokio::sync::Semaphore>,
     /// Largest accepted release push body, bytes.
     push_body_limit: usize,
-    /// Recently used SBOM models by SBOM SHA-256 (they never change).
+    /// Recently used SBOM models by SBOM SHA-256 (they never change),
+    /// bounded by their estimated size in bytes.
     models: Mutex<ModelCache>,
+    /// The byte budget of `models`.
+    model_cache_bytes: usize,
     /// Recently served export bytes and their SHA-256, by
     /// `<tenant>/<product>/<tag>/<revision>/<format>` (exports are byte-stable).
     exports: Mutex<ExportCache>,
@@ -68,22 +75,56 @@ struct Inner {
     public_url: std::sync::OnceLock<String>,
     /// Mark cookies `Secure`.
     secure_cookies: bool,
+    /// Serialises [`AppState::put_once`]'s check-and-write.
+    put_once: Mutex<()>,
+    /// Rate limits of anonymous endpoints and failed authentications.
+    limits: crate::limits::Limits,
+    /// The bearer token that may read `/metrics` on the public listener
+    /// (`None`: `/metrics` is not served there).
+    metrics_token: Option<String>,
 }
 
-/// Models by SBOM SHA-256, and their insertion order.
-type ModelCache = (
-    HashMap<String, Arc<evident_sbom::Model>>,
-    std::collections::VecDeque<String>,
-);
+/// Models by SBOM SHA-256 with their estimated size, their insertion
+/// order, and the total of the sizes.
+#[derive(Debug, Default)]
+struct ModelCache {
+    map: HashMap<String, (Arc<evident_sbom::Model>, usize)>,
+    order: std::collections::VecDeque<String>,
+    bytes: usize,
+}
 
-/// Models kept in memory; a 10k-component model is a few MB.
-const MODEL_CACHE: usize = 32;
+/// The default byte budget of the model cache (a 10k-component model is
+/// about 10 MB in memory).
+pub const DEFAULT_MODEL_CACHE_BYTES: usize = 256 << 20;
+
+/// Locks by name, made on first use. The names are tenants, customers and
+/// releases, which exist in bounded numbers; an unused lock is dropped when
+/// the map is pruned.
+#[derive(Debug, Default)]
+struct KeyedLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl KeyedLocks {
+    async fn lock(&self, name: String) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() > 4096 {
+                // Drop the locks nobody holds or waits for.
+                map.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            map.entry(name).or_default().clone()
+        };
+        m.lock_owned().await
+    }
+}
 
 /// Export bytes by revision and format, and their insertion order.
 type ExportCache = (
     HashMap<String, (Bytes, [u8; 32])>,
     std::collections::VecDeque<String>,
 );
+
+/// How many records a sweep reads at once.
+pub const SWEEP_PAGE: usize = 1000;
 
 /// Exports kept in memory, and the largest one kept.
 const EXPORT_CACHE: usize = 64;
@@ -113,13 +154,20 @@ impl AppState {
                 metrics,
                 touched: Mutex::default(),
                 creating: Arc::new(tokio::sync::Mutex::new(())),
-                releases: Arc::new(tokio::sync::Mutex::new(())),
+                locks: KeyedLocks::default(),
+                ingests: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                )),
                 push_body_limit: crate::DEFAULT_PUSH_BODY_BYTES,
                 models: Mutex::default(),
+                model_cache_bytes: DEFAULT_MODEL_CACHE_BYTES,
                 exports: Mutex::default(),
                 oidc: crate::oidc::Oidc::default(),
                 public_url: std::sync::OnceLock::new(),
                 secure_cookies: false,
+                put_once: Mutex::new(()),
+                limits: crate::limits::Limits::new(crate::limits::LimitConfig::default()),
+                metrics_token: None,
             }),
         }
     }
@@ -177,6 +225,58 @@ impl AppState {
         self.inner.secure_cookies
     }
 
+    /// Sets the rate limits. Call before serving.
+    pub fn with_limits(mut self, config: crate::limits::LimitConfig) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.limits = crate::limits::Limits::new(config);
+        }
+        self
+    }
+
+    /// Allows `http://` IdPs on loopback (tests and local IdPs). Call
+    /// before serving.
+    pub fn with_http_idp_on_loopback(mut self, allow: bool) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.oidc = crate::oidc::Oidc::new(allow);
+        }
+        self
+    }
+
+    /// Serves `/metrics` on the public listener to holders of `token`
+    /// (without one it is not served there). Call before serving.
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.metrics_token = token.filter(|t| !t.is_empty());
+        }
+        self
+    }
+
+    /// The token that reads `/metrics` on the public listener, if any.
+    pub fn metrics_token(&self) -> Option<&str> {
+        self.inner.metrics_token.as_deref()
+    }
+
+    /// The rate limits.
+    pub fn limits(&self) -> &crate::limits::Limits {
+        &self.inner.limits
+    }
+
+    /// Stores `value` under `key` unless a value is there already, and
+    /// returns what is stored: so concurrent first requests for a timestamp
+    /// (or anything made once) all get the same bytes. Blocking.
+    pub fn put_once(&self, key: &[u8], value: Vec<u8>) -> Result<Vec<u8>, ApiError> {
+        let _one = self
+            .inner
+            .put_once
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = self.store().app_get(key)? {
+            return Ok(v);
+        }
+        self.store().app_write(&[(key, Some(value.as_slice()))])?;
+        Ok(value)
+    }
+
     /// The OIDC discovery cache.
     pub fn oidc(&self) -> &crate::oidc::Oidc {
         &self.inner.oidc
@@ -187,23 +287,65 @@ impl AppState {
         self.inner.push_body_limit
     }
 
+    /// Sets the byte budget of the model cache. Call before serving.
+    pub fn with_model_cache_bytes(mut self, bytes: usize) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.model_cache_bytes = bytes;
+        }
+        self
+    }
+
     /// A cached model, by SBOM SHA-256.
     pub fn cached_model(&self, sha: &str) -> Option<Arc<evident_sbom::Model>> {
         let m = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
-        m.0.get(sha).cloned()
+        m.map.get(sha).map(|(m, _)| m.clone())
     }
 
-    /// Caches a model (oldest out first).
-    pub fn cache_model(&self, sha: &str, model: Arc<evident_sbom::Model>) {
+    /// Caches a model whose stored JSON is `json_len` bytes (oldest out
+    /// first, until the estimated total fits the byte budget; a model
+    /// larger than the whole budget is not kept).
+    pub fn cache_model(&self, sha: &str, model: Arc<evident_sbom::Model>, json_len: usize) {
+        // In memory a model takes about twice its JSON (strings, vectors,
+        // maps and their headers).
+        let size = json_len.saturating_mul(2).max(1024);
+        let budget = self.inner.model_cache_bytes;
+        if size > budget {
+            return;
+        }
         let mut m = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
-        if m.0.insert(sha.to_owned(), model).is_none() {
-            m.1.push_back(sha.to_owned());
-            while m.1.len() > MODEL_CACHE {
-                if let Some(old) = m.1.pop_front() {
-                    m.0.remove(&old);
-                }
+        if m.map.contains_key(sha) {
+            return;
+        }
+        while m.bytes + size > budget {
+            let Some(old) = m.order.pop_front() else {
+                break;
+            };
+            if let Some((_, s)) = m.map.remove(&old) {
+                m.bytes -= s;
             }
         }
+        m.map.insert(sha.to_owned(), (model, size));
+        m.order.push_back(sha.to_owned());
+        m.bytes += size;
+    }
+
+    /// The estimated bytes the model cache holds now.
+    pub fn model_cache_bytes(&self) -> usize {
+        self.inner
+            .models
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .bytes
+    }
+
+    /// A permit to run one SBOM ingest (at most one per core at once).
+    pub async fn ingest_permit(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.inner
+            .ingests
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the ingest semaphore is never closed")
     }
 
     /// Cached export bytes and SHA-256 for a revision and format.
@@ -212,25 +354,38 @@ impl AppState {
         c.0.get(key).cloned()
     }
 
-    /// Deletes, in one batch, every application record under `prefix` whose
-    /// value `dead` condemns; returns how many went.
+    /// Deletes every application record under `prefix` whose value `dead`
+    /// condemns; returns how many went. Reads and deletes in pages of
+    /// [`SWEEP_PAGE`] records, so a large prefix is never held at once.
     pub fn delete_where(
         &self,
         prefix: &[u8],
-        dead: impl Fn(&[u8]) -> bool,
+        dead: impl Fn(&[u8], &[u8]) -> bool,
     ) -> Result<usize, ApiError> {
-        let keys: Vec<Vec<u8>> = self
-            .store()
-            .app_scan(prefix)?
-            .into_iter()
-            .filter(|(_, v)| dead(v))
-            .map(|(k, _)| k)
-            .collect();
-        let ops: Vec<(&[u8], Option<&[u8]>)> = keys.iter().map(|k| (k.as_slice(), None)).collect();
-        if !ops.is_empty() {
-            self.store().app_write(&ops)?;
+        let mut after: Option<Vec<u8>> = None;
+        let mut n = 0;
+        loop {
+            let page = self
+                .store()
+                .app_scan_page(prefix, after.as_deref(), SWEEP_PAGE)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(n);
+            };
+            after = Some(last.clone());
+            let keys: Vec<&[u8]> = page
+                .iter()
+                .filter(|(k, v)| dead(k, v))
+                .map(|(k, _)| k.as_slice())
+                .collect();
+            if !keys.is_empty() {
+                let ops: Vec<(&[u8], Option<&[u8]>)> = keys.iter().map(|k| (*k, None)).collect();
+                self.store().app_write(&ops)?;
+                n += keys.len();
+            }
+            if page.len() < SWEEP_PAGE {
+                return Ok(n);
+            }
         }
-        Ok(keys.len())
     }
 
     /// Caches export bytes (oldest out first; very large exports are not kept).
@@ -249,9 +404,17 @@ impl AppState {
         }
     }
 
-    /// Held while a release push or a first export commits.
-    pub async fn release_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        self.inner.releases.clone().lock_owned().await
+    /// Held while a tenant's release push, first export or key change
+    /// commits (owned, so a spawned task can hold it until its batch has
+    /// committed). Other tenants are not held up.
+    pub async fn tenant_lock(&self, tenant: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.inner.locks.lock(format!("tenant/{tenant}")).await
+    }
+
+    /// Held while one record (a customer, a session…) is read, changed and
+    /// written, so concurrent edits cannot lose an update.
+    pub async fn record_lock(&self, name: String) -> tokio::sync::OwnedMutexGuard<()> {
+        self.inner.locks.lock(format!("record/{name}")).await
     }
 
     /// Closes the store once this is the last handle (the router dropped),
@@ -372,12 +535,16 @@ impl AppState {
             .collect())
     }
 
-    /// The log of a tenant, opened (and its integrator started) on first use.
+    /// The log of a tenant, opened (and its integrator started) on first
+    /// use, with its own key (or the platform key, for a log created before
+    /// each log had its own and not moved since).
     pub fn log(&self, tenant: &str) -> Result<Log, ApiError> {
-        Ok(self
-            .inner
-            .store
-            .open_log(tenant, &self.inner.keys.log_key)?)
+        crate::log_keys::open(
+            &self.inner.store,
+            &self.inner.master,
+            &self.inner.keys.log_key,
+            tenant,
+        )
     }
 
     /// The log of a tenant that the caller has already been checked against;
@@ -421,24 +588,26 @@ impl AppState {
         ops: Vec<AppOp>,
         index_keys: Vec<Vec<u8>>,
     ) -> Result<u64, ApiError> {
-        let time = crate::events::rfc3339(now_unix());
         let leaves = events
             .into_iter()
-            .map(|(actor, event)| {
-                LogEvent {
-                    v: EVENT_VERSION,
-                    time: time.clone(),
-                    tenant: tenant.to_owned(),
-                    actor,
-                    event,
-                }
-                .to_leaf()
-            })
+            .map(|(actor, event)| Self::event_leaf(tenant, actor, event))
             .collect();
         Ok(self
             .log(tenant)?
             .append_indexed(leaves, ops, index_keys)
             .await?)
+    }
+
+    /// The leaf of one event of `tenant`'s log, stamped now.
+    pub fn event_leaf(tenant: &str, actor: Actor, event: EventBody) -> Vec<u8> {
+        LogEvent {
+            v: EVENT_VERSION,
+            time: crate::events::rfc3339(now_unix()),
+            tenant: tenant.to_owned(),
+            actor,
+            event,
+        }
+        .to_leaf()
     }
 
     /// Held while a tenant is being created (owned, so a spawned task can

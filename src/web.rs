@@ -89,15 +89,11 @@ pub fn failure(code: StatusCode, title: &str, msg: &str) -> Response {
     )
 }
 
-/// The sign-in page.
+/// The sign-in page. It looks the same for every tenant slug, existing or
+/// not, and with or without a notice, so it reveals nothing of who exists.
 pub fn login_page(tenant: &str, error: Option<&str>) -> Response {
-    let code = if error.is_some() {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::OK
-    };
     respond(
-        code,
+        StatusCode::OK,
         page(
             "Sign in",
             None,
@@ -121,21 +117,28 @@ pub fn login_page(tenant: &str, error: Option<&str>) -> Response {
     )
 }
 
-/// The sign-in choices among `only` (bindings that matched the address the
-/// user typed). Customers are never listed to someone who has not named
-/// them: that would disclose the vendor's customer list.
+/// The sign-in choices among `only` (bindings that matched the domain of
+/// the address the user typed), named by their identity provider's host
+/// only: customer names are never shown to someone who has not signed in,
+/// as that would disclose the vendor's customer list.
 fn choices(tenant: &str, customers: &[CustomerRecord], only: &[(String, String)]) -> Markup {
     let list: Vec<(&CustomerRecord, &customers::SsoBinding)> = customers
         .iter()
         .flat_map(|c| c.sso.iter().map(move |b| (c, b)))
         .filter(|(c, b)| only.iter().any(|(ci, bi)| *ci == c.id && *bi == b.id))
         .collect();
+    let host = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "identity provider".into())
+    };
     html! {
         @if !list.is_empty() {
-            h2 { "Choose your organisation" }
+            h2 { "Choose your sign-in" }
             ul {
-                @for (c, b) in &list {
-                    li { a href={"/t/" (tenant) "/login?binding=" (c.id) "." (b.id)} { (c.name) } " (" (b.issuer) ")" }
+                @for (i, (c, b)) in list.iter().enumerate() {
+                    li { a href={"/t/" (tenant) "/login?binding=" (c.id) "." (b.id)} { "Sign-in " (i + 1) " at " (host(&b.issuer)) } }
                 }
             }
         }
@@ -182,9 +185,13 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
 pub async fn token_login(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
+    crate::limits::ClientAddr(addr): crate::limits::ClientAddr,
     headers: HeaderMap,
     Form(f): Form<TokenLogin>,
 ) -> Response {
+    if let Err(e) = state.limits().check_auth_allowed(addr) {
+        return e.into_response();
+    }
     if !same_origin(&state, &headers) {
         return failure(
             StatusCode::FORBIDDEN,
@@ -207,6 +214,7 @@ pub async fn token_login(
         _ => None,
     };
     let Some(kind) = kind else {
+        state.limits().auth_failed(addr);
         return failure(
             StatusCode::UNAUTHORIZED,
             "Sign-in failed",
@@ -576,11 +584,8 @@ fn admin_post(
 fn done<T>(tenant: &str, r: Result<T, ApiError>) -> Response {
     match r {
         Ok(_) => Redirect::to(&format!("/t/{tenant}/admin")).into_response(),
-        Err(e) => failure(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Not saved",
-            &e.to_string(),
-        ),
+        // The same public message as the API: never a server error's detail.
+        Err(e) => failure(e.status(), "Not saved", &e.public_message()),
     }
 }
 
@@ -651,26 +656,35 @@ pub async fn admin_action(
             )
         }
         ["customers", c, "entitlements", rest @ ..] if rest.is_empty() || rest == ["remove"] => {
-            let mut cur = match customers::load(&state, &tenant, c) {
-                Ok(Some(c)) => c.entitlements,
-                _ => return failure(StatusCode::NOT_FOUND, "Not found", "No such customer."),
-            };
-            if rest.is_empty() {
-                cur.push(Entitlement {
-                    product: s(&f.product).trim().into(),
-                    tag: s(&f.tag).trim().into(),
-                });
-            } else if let Some(i) = f.index.filter(|i| *i < cur.len()) {
-                cur.remove(i);
+            // One locked edit of the customer: the change applies to the
+            // entitlements as they are now, not as the page showed them.
+            let add = rest.is_empty().then(|| Entitlement {
+                product: s(&f.product).trim().into(),
+                tag: s(&f.tag).trim().into(),
+                match_kind: None,
+                include_prereleases: false,
+            });
+            if let Some(e) = &add {
+                if let Err(e) = e.validate_public() {
+                    return done(&tenant, Err::<(), _>(e));
+                }
             }
+            let index = f.index;
             done(
                 &tenant,
-                customers::set_entitlements(
-                    st(),
-                    p,
-                    Path((tenant.clone(), c.to_string())),
-                    ApiJson(cur),
-                )
+                customers::edit(&state, &p, &tenant, c, move |rec| match add {
+                    Some(e) => {
+                        rec.entitlements.push(e);
+                        customers::check_entitlements(&rec.entitlements)
+                    }
+                    None => match index.filter(|i| *i < rec.entitlements.len()) {
+                        Some(i) => {
+                            rec.entitlements.remove(i);
+                            Ok(())
+                        }
+                        None => Err(ApiError::not_found()),
+                    },
+                })
                 .await,
             )
         }
@@ -688,6 +702,7 @@ pub async fn admin_action(
                     claim: s(&f.claim).trim().into(),
                     op,
                     value: s(&f.value).trim().into(),
+                    allow_unverified_email: false,
                 },
             };
             done(
@@ -732,11 +747,7 @@ pub async fn admin_action(
                         },
                     ),
                 ),
-                Err(e) => failure(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Not issued",
-                    &e.to_string(),
-                ),
+                Err(e) => failure(e.status(), "Not issued", &e.public_message()),
             }
         }
         ["tokens", id, "revoke"] => done(

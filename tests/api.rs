@@ -51,7 +51,9 @@ async fn api() -> Api {
         .create_log("orphan", "evident.test/orphan")
         .unwrap();
     Api {
-        router: app(started.state),
+        router: app(started
+            .state
+            .with_metrics_token(Some("metrics-token".into()))),
         operator: started
             .operator_token
             .expect("first start mints the operator token"),
@@ -602,7 +604,11 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(ts.as_array().unwrap().len(), 3);
     let (s, v) = api.json("GET", "/healthz", None, None).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
-    let (s, m, _) = api.call("GET", "/metrics", None, None).await;
+    let (s, _, _) = api.call("GET", "/metrics", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "metrics need their token");
+    let (s, m, _) = api
+        .call("GET", "/metrics", Some("metrics-token"), None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     let m = String::from_utf8(m).unwrap();
     assert!(m.contains("evident_log_appends_total"), "{m}");

@@ -20,72 +20,22 @@
 //!    no rule, a wrong nonce, an expired ID token, a token from another issuer;
 //! 7. the session cookie after logout is refused by the API (401);
 //! 8. the IdP restarts at the same issuer with a new signing key (a key
-//!    rotation): Ann signs in again, through one more fetch of the JWKS.
+//!    rotation): Ann signs in again, through one more fetch of the JWKS;
+//! 9. an IdP at oidc-provider's own defaults (`conformIdTokenClaims`), whose
+//!    ID token carries only `sub`: Dana of Initech (`email` equals
+//!    `dana@initech.example`, found by the domain she types) signs in with
+//!    the e-mail claim from UserInfo, and her download names her address.
 
 mod common;
 
 use std::{
-    io::BufRead,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
 };
 
-use common::{sbom_fixture, Server};
+use common::{interop, sbom_fixture, Idp, Server};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-fn interop() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
-}
-
-/// A running oidc_idp.mjs, killed on drop.
-struct Idp {
-    child: Child,
-    issuer: String,
-}
-
-impl Idp {
-    fn start(mode: &str, clients: Value) -> Self {
-        Self::start_at(mode, clients, 0)
-    }
-
-    /// Starts on `port` (0: any), with a fresh signing key.
-    fn start_at(mode: &str, clients: Value, port: u16) -> Self {
-        let cfg = json!({
-            "mode": mode,
-            "clients": clients,
-            "groups": {"bob@globex.example": ["globex-sbom"]},
-            "port": port,
-        });
-        let mut child = Command::new("node")
-            .arg(interop().join("oidc_idp.mjs"))
-            .arg(cfg.to_string())
-            .env("NODE_PATH", interop().join("node_modules"))
-            .current_dir(interop())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node (installed by .ci/setup)");
-        let mut line = String::new();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        out.read_line(&mut line).unwrap();
-        // Keep draining, so the IdP never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        let issuer = line
-            .trim()
-            .strip_prefix("IDP_LISTENING=")
-            .unwrap_or_else(|| panic!("oidc_idp.mjs printed {line:?}"))
-            .to_owned();
-        Self { child, issuer }
-    }
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn client(id: &str, redirect: &str) -> Value {
     json!({"client_id": id, "client_secret": format!("{id}-secret"), "redirect_uris": [redirect]})
@@ -121,7 +71,8 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path();
     // 1.
-    let s = Server::start(&root.join("data"));
+    // The IdPs of this test are plain http:// on loopback.
+    let s = Server::start_with(&root.join("data"), &["--allow-http-idp-on-loopback"]);
     let redirect = format!("{}/t/acme/callback", s.url);
     let t = s.tenant("acme", "Acme Vendor");
     let (admin, vkey) = (t.admin.clone(), t.vkey.clone());
@@ -397,6 +348,61 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
         again["url"].as_str().unwrap().ends_with("/t/acme/"),
         "signed in after the key rotation: {again}"
     );
+
+    // 9. oidc-provider at its defaults: a thin ID token, claims from UserInfo.
+    let defaults = Idp::start("defaults", json!([client("initech-portal", &redirect)]));
+    add(
+        "Initech",
+        &defaults.issuer,
+        "initech-portal",
+        json!({"claim": "email", "op": "equals", "value": "dana@initech.example"}),
+        "v1.*",
+    );
+    let scenarios = json!({
+        "base": s.url, "tenant": "acme", "out": root.join("browser"),
+        "scenarios": [{"name": "dana", "email": "dana@initech.example",
+                       "login": "dana@initech.example",
+                       "download": {"tag": "v1.0.0", "format": "CycloneDX 1.6 JSON"}}],
+    });
+    let dana = browse(&cfg, &scenarios).0.remove(0);
+    assert!(dana["error"].is_null(), "{dana}");
+    assert!(
+        dana["url"].as_str().unwrap().ends_with("/t/acme/"),
+        "signed in with claims from UserInfo: {dana}"
+    );
+    let size: u64 = s
+        .get("/api/v1/tenants/acme/log/checkpoint", &admin)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let entries: Value = s
+        .get(
+            &format!(
+                "/api/v1/tenants/acme/log/entries?start={}&end={size}",
+                size.saturating_sub(20)
+            ),
+            &admin,
+        )
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(
+        entries["entries"].as_array().unwrap().iter().any(|e| {
+            let ev = &e["event"]["event"];
+            ev["kind"] == "download_served"
+                && ev["subject"]["email"] == "dana@initech.example"
+                && ev["subject"]["issuer"] == defaults.issuer.as_str()
+        }),
+        "Dana's download names the address UserInfo gave: {entries}"
+    );
+    drop(defaults);
     drop(bent);
     drop(rotated);
     s.stop();

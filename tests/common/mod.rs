@@ -43,35 +43,33 @@ pub fn verify(args: &[&str]) -> (bool, String, String) {
 }
 
 /// Builds the Go reference verifier (golang.org/x/mod/sumdb/note and
-/// sumdb/tlog from Debian's golang-golang-x-mod-dev) once per test binary.
+/// sumdb/tlog, pinned in tests/interop/go/go.mod) once per test binary.
 pub fn go_verifier() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let out =
-                std::env::temp_dir().join(format!("evident-go-verify-{}", std::process::id()));
-            let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/go_verify.go");
-            let gocache = std::env::temp_dir().join("evident-gocache");
-            let res = Command::new("go")
-                .args(["build", "-o"])
-                .arg(&out)
-                .arg(&src)
-                .env("GO111MODULE", "off")
-                .env("GOPATH", "/usr/share/gocode")
-                .env("GOCACHE", &gocache)
-                .env("GOFLAGS", "")
-                .output()
-                .expect(
-                    "the Go toolchain (Debian golang-go) must be installed; .ci/run installs it",
-                );
-            assert!(
-                res.status.success(),
-                "go build failed (needs Debian golang-golang-x-mod-dev): {}",
-                String::from_utf8_lossy(&res.stderr)
-            );
-            out
-        })
+        .get_or_init(|| go_build("goverify", "evident-go-verify"))
         .clone()
+}
+
+/// Builds the Go program `tests/interop/go/<pkg>` (a module pinned by
+/// go.mod and go.sum) into a temporary file named after `name` and the pid.
+pub fn go_build(pkg: &str, name: &str) -> PathBuf {
+    let out = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/go");
+    let res = Command::new("go")
+        .args(["build", "-mod=readonly", "-o"])
+        .arg(&out)
+        .arg(format!("./{pkg}"))
+        .current_dir(&dir)
+        .env("GOFLAGS", "")
+        .output()
+        .expect("the Go toolchain must be on PATH (/usr/local/go/bin); .ci/run adds it");
+    assert!(
+        res.status.success(),
+        "go build ./{pkg} failed (modules come from tests/interop/go/go.mod): {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    out
 }
 
 /// Runs the Go verifier; returns (success, output).
@@ -255,4 +253,58 @@ pub fn write(dir: &Path, name: &str, body: impl AsRef<[u8]>) -> String {
     let p = dir.join(name);
     std::fs::write(&p, body).unwrap();
     p.to_string_lossy().into_owned()
+}
+
+/// `tests/interop`, where the node and Go peers live.
+pub fn interop() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+}
+
+/// A running oidc_idp.mjs, killed on drop.
+pub struct Idp {
+    pub child: Child,
+    pub issuer: String,
+}
+
+impl Idp {
+    pub fn start(mode: &str, clients: serde_json::Value) -> Self {
+        Self::start_at(mode, clients, 0)
+    }
+
+    /// Starts on `port` (0: any), with a fresh signing key.
+    pub fn start_at(mode: &str, clients: serde_json::Value, port: u16) -> Self {
+        let cfg = serde_json::json!({
+            "mode": mode,
+            "clients": clients,
+            "groups": {"bob@globex.example": ["globex-sbom"]},
+            "port": port,
+        });
+        let mut child = Command::new("node")
+            .arg(interop().join("oidc_idp.mjs"))
+            .arg(cfg.to_string())
+            .env("NODE_PATH", interop().join("node_modules"))
+            .current_dir(interop())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node (installed by .ci/setup)");
+        let mut line = String::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        // Keep draining, so the IdP never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let issuer = line
+            .trim()
+            .strip_prefix("IDP_LISTENING=")
+            .unwrap_or_else(|| panic!("oidc_idp.mjs printed {line:?}"))
+            .to_owned();
+        Self { child, issuer }
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

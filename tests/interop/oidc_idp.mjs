@@ -7,6 +7,12 @@
 // are accepted (the provider's development interactions); the login is the
 // user's e-mail address (email_verified true) and subject.
 //
+// The mode `defaults` runs oidc-provider at its own defaults for claims
+// (`conformIdTokenClaims: true`, as a certified provider): the code flow's
+// ID token then carries only `sub`, and the e-mail and profile claims come
+// from the UserInfo endpoint (OpenID Connect Core §5.4). Every other mode
+// puts the claims into the ID token itself.
+//
 // Modes, each a way an ID token must be refused by the relying party. The
 // tokens are still made and signed by oidc-provider itself; only the request
 // or the published metadata is bent:
@@ -50,8 +56,9 @@ const provider = new Provider(issuer, {
     profile: ['name'],
     groups: ['groups'],
   },
-  // Claims go into the ID token itself, not only the userinfo endpoint.
-  conformIdTokenClaims: false,
+  // Claims go into the ID token itself, not only the userinfo endpoint,
+  // except in `defaults`, which keeps the provider's default.
+  ...(mode === 'defaults' ? {} : { conformIdTokenClaims: false }),
   pkce: { required: () => true },
   cookies: { keys: ['evident-test-cookie-key'] },
   features: { devInteractions: { enabled: true } },
