@@ -18,7 +18,7 @@ use axum::{
     Router,
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use evident::{app, server};
+use evident::app::{app, Builder};
 use evident_verify::{
     checkpoint::open_checkpoint,
     merkle::{leaf_hash, verify_consistency, verify_inclusion},
@@ -37,13 +37,11 @@ struct Api {
 
 async fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
-    let started = server::open(
-        dir.path(),
-        Some(&"22".repeat(32)),
-        "evident.test",
-        evident_log::StoreOptions::default(),
-    )
-    .unwrap();
+    let started = Builder::new(dir.path())
+        .master_key_hex(&"22".repeat(32))
+        .metrics_token(Some("metrics-token".into()))
+        .open()
+        .unwrap();
     // A log left behind by a creation whose batch never committed.
     started
         .state
@@ -51,9 +49,7 @@ async fn api() -> Api {
         .create_log("orphan", "evident.test/orphan")
         .unwrap();
     Api {
-        router: app(started
-            .state
-            .with_metrics_token(Some("metrics-token".into()))),
+        router: app(started.state),
         operator: started
             .operator_token
             .expect("first start mints the operator token"),

@@ -20,7 +20,7 @@ use std::{
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use ed25519_dalek::SigningKey;
-use evident::ops::CRASH_LOG_KEY;
+use evident::cli::ops::CRASH_LOG_KEY;
 use evident_log::{Store, StoreOptions};
 use evident_verify::{
     checkpoint::open_checkpoint, merkle::verify_consistency, note::NoteVerifier, Hash,

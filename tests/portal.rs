@@ -24,7 +24,10 @@ use axum::{
     Router,
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use evident::{app, server, AppState};
+use evident::{
+    app::{app, Builder},
+    AppState,
+};
 use evident_verify::{note::NoteVerifier, receipt::Receipt};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -122,26 +125,21 @@ fn cookie_of(h: &HeaderMap) -> Option<String> {
 #[tokio::test]
 async fn customers_see_only_their_releases_and_every_download_is_logged() {
     let dir = tempfile::tempdir().unwrap();
-    let started = server::open(
-        dir.path(),
-        Some(&"33".repeat(32)),
-        "evident.test",
-        evident_log::StoreOptions::default(),
-    )
-    .unwrap();
-    let op = started.operator_token.clone().unwrap();
     // Step 4 binds an SSO issuer on loopback http.
     // The isolation matrix (step 5) makes hundreds of failed
     // authentications from one (absent) client address: let it, so each
     // answer is the 401 or 404 the step checks, not the rate limiter's 429.
-    let state =
-        started
-            .state
-            .with_http_idp_on_loopback(true)
-            .with_limits(evident::limits::LimitConfig {
-                auth_failures_per_address: 1_000_000,
-                ..Default::default()
-            });
+    let started = Builder::new(dir.path())
+        .master_key_hex(&"33".repeat(32))
+        .http_idp_on_loopback(true)
+        .limits(evident::service::limits::LimitConfig {
+            auth_failures_per_address: 1_000_000,
+            ..Default::default()
+        })
+        .open()
+        .unwrap();
+    let op = started.operator_token.clone().unwrap();
+    let state = started.state;
     let api = Api {
         router: app(state.clone()),
         state,
@@ -399,10 +397,10 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     let binding = c["sso"][0]["id"].as_str().unwrap().to_owned();
-    let set = evident::sessions::create(
+    let oidc_cookie = evident::service::identity::create_session(
         &api.state,
         "acme",
-        evident::sessions::SessionKind::Customer {
+        evident::core::records::SessionKind::Customer {
             customer: ann_id.clone(),
             binding: binding.clone(),
             issuer: "http://127.0.0.1:9/idp".into(),
@@ -411,11 +409,6 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
         },
     )
     .unwrap();
-    let oidc_cookie = set
-        .strip_prefix("evident_session=")
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
     let (s, _, _) = api
         .call("GET", export, &Cred::Cookie(&oidc_cookie), None)
         .await;

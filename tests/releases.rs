@@ -21,7 +21,7 @@ use axum::{
     Router,
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use evident::{app, server};
+use evident::app::{app, Builder};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -44,8 +44,12 @@ struct Api {
 }
 
 fn open(dir: &Path) -> (Api, Option<String>) {
-    let started = server::open(dir, Some(MASTER), "evident.test", Default::default()).unwrap();
-    let state = started.state.with_push_body_limit(16 << 20);
+    let started = Builder::new(dir)
+        .master_key_hex(MASTER)
+        .push_body_limit(16 << 20)
+        .open()
+        .unwrap();
+    let state = started.state;
     (
         Api {
             router: app(state.clone()),

@@ -31,7 +31,11 @@ use axum::{
     Router,
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use evident::{app, limits::LimitConfig, server, AppState};
+use evident::{
+    app::{app, Builder},
+    service::limits::LimitConfig,
+    AppState,
+};
 use evident_verify::{
     note::{Note, NoteVerifier},
     receipt::{verify_receipt, Receipt},
@@ -96,17 +100,17 @@ impl<'a> Call<'a> {
 }
 
 impl Api {
-    fn new(limits: LimitConfig, configure: impl FnOnce(AppState) -> AppState) -> Self {
+    fn new(limits: LimitConfig, configure: impl FnOnce(Builder) -> Builder) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let started = server::open(
-            dir.path(),
-            Some(&"66".repeat(32)),
-            "evident.test",
-            evident_log::StoreOptions::default(),
+        let started = configure(
+            Builder::new(dir.path())
+                .master_key_hex(&"66".repeat(32))
+                .limits(limits),
         )
+        .open()
         .unwrap();
         let op = started.operator_token.clone().unwrap();
-        let state = configure(started.state.with_limits(limits));
+        let state = started.state;
         Self {
             router: app(state.clone()),
             state,
@@ -403,7 +407,7 @@ async fn only_https_issuers_unless_the_operator_allows_loopback() {
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{issuer}: {v}");
     }
-    let lax = Api::new(loose(), |s| s.with_http_idp_on_loopback(true));
+    let lax = Api::new(loose(), |s| s.http_idp_on_loopback(true));
     let (admin, _, _) = lax.tenant("acme").await;
     let (s, v) = lax
         .json(Call::get("/api/v1/tenants/acme/customers").bearer(&admin).json(
@@ -425,7 +429,7 @@ async fn only_https_issuers_unless_the_operator_allows_loopback() {
 
 #[tokio::test]
 async fn anonymous_sign_in_starts_store_nothing_and_call_the_idp_once() {
-    let api = Api::new(loose(), |s| s.with_http_idp_on_loopback(true));
+    let api = Api::new(loose(), |s| s.http_idp_on_loopback(true));
     let (admin, _, _) = api.tenant("acme").await;
     let idp = common::Idp::start(
         "normal",
@@ -466,7 +470,7 @@ async fn anonymous_sign_in_starts_store_nothing_and_call_the_idp_once() {
 
 #[tokio::test]
 async fn a_dead_idp_costs_one_call_per_interval_and_its_error_stays_private() {
-    let api = Api::new(loose(), |s| s.with_http_idp_on_loopback(true));
+    let api = Api::new(loose(), |s| s.http_idp_on_loopback(true));
     let (admin, _, _) = api.tenant("acme").await;
     // A port nobody listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -653,7 +657,7 @@ async fn pushes_of_one_tenant_do_not_wait_for_another_s_lock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_customer_edits_lose_no_update() {
-    let api = Api::new(loose(), |s| s.with_http_idp_on_loopback(true));
+    let api = Api::new(loose(), |s| s.http_idp_on_loopback(true));
     let (admin, _, _) = api.tenant("acme").await;
     let binding = json!({"issuer": "https://idp.example", "client_id": "c", "client_secret": "s",
         "rule": {"claim": "email", "op": "ends_with", "value": "@acme.example"}});
@@ -814,7 +818,7 @@ async fn metrics_are_private_unless_a_token_is_set() {
     let off = Api::new(loose(), |s| s);
     let (s, _, _) = off.send(Call::get("/metrics")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let on = Api::new(loose(), |s| s.with_metrics_token(Some("m-token".into())));
+    let on = Api::new(loose(), |s| s.metrics_token(Some("m-token".into())));
     let (s, _, _) = on.send(Call::get("/metrics")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _, _) = on.send(Call::get("/metrics").bearer("wrong")).await;
@@ -827,15 +831,12 @@ async fn metrics_are_private_unless_a_token_is_set() {
 #[test]
 fn the_model_cache_is_bounded_by_bytes() {
     let d = tempfile::tempdir().unwrap();
-    let st = server::open(
-        d.path(),
-        Some(&"66".repeat(32)),
-        "evident.test",
-        evident_log::StoreOptions::default(),
-    )
-    .unwrap()
-    .state
-    .with_model_cache_bytes(1 << 20);
+    let st = Builder::new(d.path())
+        .master_key_hex(&"66".repeat(32))
+        .model_cache_bytes(1 << 20)
+        .open()
+        .unwrap()
+        .state;
     let m = std::sync::Arc::new(evident_sbom::ingest(&sbom()).unwrap().model);
     let len = m.to_json().len();
     assert!(
@@ -844,14 +845,14 @@ fn the_model_cache_is_bounded_by_bytes() {
     );
     let fit = (1 << 20) / (len * 2);
     for i in 0..fit + 5 {
-        st.cache_model(&format!("m{i}"), m.clone(), len);
-        assert!(st.model_cache_bytes() <= 1 << 20);
+        st.caches().put_model(&format!("m{i}"), m.clone(), len);
+        assert!(st.caches().model_bytes() <= 1 << 20);
     }
-    assert!(st.cached_model("m0").is_none(), "the oldest went");
-    assert!(st.cached_model(&format!("m{}", fit + 4)).is_some());
+    assert!(st.caches().model("m0").is_none(), "the oldest went");
+    assert!(st.caches().model(&format!("m{}", fit + 4)).is_some());
     // A model larger than the whole budget is not kept at all.
-    st.cache_model("huge", m.clone(), 1 << 20);
-    assert!(st.cached_model("huge").is_none());
+    st.caches().put_model("huge", m.clone(), 1 << 20);
+    assert!(st.caches().model("huge").is_none());
 }
 
 /// A tenant as data from before each log had its own key looks: a tenant
@@ -865,7 +866,7 @@ async fn a_log_on_the_platform_key_keeps_verifying_and_moves_to_its_own() {
     let origin = "evident.test/legacy";
     st.store().create_log("legacy", origin).unwrap();
     let log = st.store().open_log("legacy", &st.keys().log_key).unwrap();
-    let ops = AppState::tenant_ops(&evident::state::TenantRecord {
+    let ops = evident::store::Db::tenant_ops(&evident::core::records::TenantRecord {
         slug: "legacy".into(),
         name: "Legacy".into(),
         created_at: 0,

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::{checkpoint::open_checkpoint, merkle, note::NoteVerifier, tsp};
 
 /// A download receipt (`GET /api/v1/tenants/{t}/receipts/{index}`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {

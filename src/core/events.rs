@@ -1,0 +1,264 @@
+//! Log events: what a tenant's transparency log records.
+//!
+//! A leaf is the RFC 8785 canonical JSON of one [`LogEvent`] (serde_jcs), so
+//! anyone can recompute a leaf hash from the event they were shown. Leaves
+//! carry ids and digests, never document bodies or secrets. The schema is
+//! generated from these types into `schemas/log-event.schema.json`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::core::principal::Scope;
+
+/// The version of the event format this code writes.
+pub const EVENT_VERSION: u32 = 1;
+
+/// One entry of a tenant's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogEvent {
+    /// Event format version (1).
+    pub v: u32,
+    /// When the server recorded the event, RFC 3339 UTC with seconds.
+    pub time: String,
+    /// The tenant slug whose log this is.
+    pub tenant: String,
+    /// Who caused the event.
+    pub actor: Actor,
+    /// What happened.
+    pub event: EventBody,
+}
+
+/// Who caused an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Actor {
+    /// The platform operator, by token id.
+    Operator {
+        /// Operator token id.
+        token_id: String,
+    },
+    /// A tenant token, by id and scope.
+    Token {
+        /// Token id (never the secret).
+        token_id: String,
+        /// The token's scope.
+        scope: Scope,
+    },
+    /// A customer's user.
+    Customer {
+        /// The customer.
+        customer_id: String,
+        /// How they authenticated.
+        subject: Subject,
+    },
+}
+
+/// Who, within a customer, authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Subject {
+    /// A token (a customer access token, or a tenant token).
+    Token {
+        /// Token id.
+        token_id: String,
+    },
+    /// A user signed in through the customer's OIDC provider.
+    Oidc {
+        /// The ID token's issuer.
+        issuer: String,
+        /// The ID token's subject.
+        subject: String,
+        /// The e-mail claim, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+    },
+}
+
+/// The kinds of event. Later kinds (share links, VEX, regulator bundles)
+/// join this enum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventBody {
+    /// The tenant and its log were created.
+    TenantCreated {
+        /// Display name.
+        name: String,
+        /// The log's checkpoint origin line.
+        origin: String,
+        /// The C2SP verifier key of the log's checkpoints.
+        log_key: String,
+    },
+    /// A token was issued. Only its id is logged.
+    TokenIssued {
+        /// Token id.
+        token_id: String,
+        /// Scope granted.
+        scope: Scope,
+        /// Free-text label, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        /// Expiry, RFC 3339 UTC.
+        expires_at: String,
+        /// For a customer access token, its customer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        customer_id: Option<String>,
+    },
+    /// A token was revoked.
+    TokenRevoked {
+        /// Token id.
+        token_id: String,
+    },
+    /// CI pushed a release record (or a new revision of one).
+    ReleasePushed {
+        /// Product.
+        product: String,
+        /// Release tag.
+        tag: String,
+        /// Revision, from 1.
+        revision: u32,
+        /// The artefact digests, `sha256:<hex>`, in the order pushed.
+        artefacts: Vec<String>,
+        /// SHA-256 (hex) of the SBOM bytes as pushed.
+        sbom_sha256: String,
+        /// SHA-256 (hex) of the provenance envelope's RFC 8785 form, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provenance_sha256: Option<String>,
+    },
+    /// A tenant export-signing key was created (ECDSA P-256).
+    ExportKeyCreated {
+        /// Key id: first 16 hex digits of SHA-256 of the SubjectPublicKeyInfo DER.
+        key_id: String,
+        /// SHA-256 (hex) of the SubjectPublicKeyInfo DER.
+        public_key_sha256: String,
+    },
+    /// The tenant export-signing key was rotated; the old key stays listed.
+    ExportKeyRotated {
+        /// The key that signed until now.
+        old_key_id: String,
+        /// The new key's id.
+        key_id: String,
+        /// SHA-256 (hex) of the new SubjectPublicKeyInfo DER.
+        public_key_sha256: String,
+    },
+    /// An SBOM export of a release revision was produced for the first time.
+    ExportIssued {
+        /// Product.
+        product: String,
+        /// Release tag.
+        tag: String,
+        /// Revision.
+        revision: u32,
+        /// `cyclonedx-json`, `cyclonedx-xml`, `spdx-json` or `spdx-tv`.
+        format: String,
+        /// SHA-256 (hex) of the exact bytes served.
+        sha256: String,
+        /// The export key that signed the bytes and the statement.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_id: Option<String>,
+        /// SHA-256 (hex) of the in-toto statement (the DSSE payload) that
+        /// pins the export to the artefact digests.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        statement_sha256: Option<String>,
+    },
+    /// Release evidence was downloaded; the response went out only after
+    /// this entry was durable.
+    DownloadServed {
+        /// The customer, when a customer downloaded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        customer_id: Option<String>,
+        /// Who authenticated: the OIDC issuer, subject and e-mail, or the token id.
+        subject: Subject,
+        /// Product.
+        product: String,
+        /// Release tag.
+        tag: String,
+        /// Revision.
+        revision: u32,
+        /// `export`, `signature`, `signature-timestamp`, `signature-bundle`,
+        /// `attestation-bundle`, `verify-script`, `kit`, `notice` or `original`.
+        artifact: String,
+        /// The export or NOTICE format, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
+        /// SHA-256 (hex) of the exact bytes served.
+        sha256: String,
+    },
+    /// A customer was created, changed or deleted: a snapshot of its access
+    /// (never a secret).
+    CustomerUpdated {
+        /// Customer id.
+        customer_id: String,
+        /// Name.
+        name: String,
+        /// Entitlements as `product:tag-pattern`.
+        entitlements: Vec<String>,
+        /// SSO bindings as `issuer claim op value`.
+        sso: Vec<String>,
+        /// True when the customer was deleted (its tokens revoked in the same batch).
+        deleted: bool,
+    },
+    /// The log moved to a new signing key. The statement (a C2SP signed
+    /// note, see `evident_verify::rotation`) names both keys and is signed
+    /// by both; the checkpoint that covers this entry is the old key's last.
+    LogKeyRotated {
+        /// The verifier key that signed until now.
+        old_log_key: String,
+        /// The verifier key that signs from the next checkpoint on.
+        new_log_key: String,
+        /// The rotation statement.
+        statement: String,
+    },
+    /// Tenant settings changed.
+    SettingsUpdated {
+        /// Default share-link lifetime, seconds.
+        share_link_ttl_secs: i64,
+    },
+}
+
+impl LogEvent {
+    /// The canonical (RFC 8785) bytes that become the leaf.
+    pub fn to_leaf(&self) -> Vec<u8> {
+        serde_jcs::to_vec(self).expect("events are plain JSON data and always serialise")
+    }
+}
+
+/// The leaf of one event of `tenant`'s log, stamped now.
+pub fn leaf(tenant: &str, actor: Actor, event: EventBody) -> Vec<u8> {
+    LogEvent {
+        v: EVENT_VERSION,
+        time: crate::core::clock::now_rfc3339(),
+        tenant: tenant.to_owned(),
+        actor,
+        event,
+    }
+    .to_leaf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_is_canonical_json() {
+        let e = LogEvent {
+            v: 1,
+            time: "2026-01-02T03:04:05Z".into(),
+            tenant: "acme".into(),
+            actor: Actor::Operator {
+                token_id: "0011".into(),
+            },
+            event: EventBody::TokenRevoked {
+                token_id: "abcd".into(),
+            },
+        };
+        let leaf = String::from_utf8(e.to_leaf()).unwrap();
+        // RFC 8785: keys sorted by UTF-16 code units, no insignificant space.
+        assert_eq!(
+            leaf,
+            r#"{"actor":{"token_id":"0011","type":"operator"},"event":{"kind":"token_revoked","token_id":"abcd"},"tenant":"acme","time":"2026-01-02T03:04:05Z","v":1}"#
+        );
+        let back: LogEvent = serde_json::from_str(&leaf).unwrap();
+        assert_eq!(back, e);
+    }
+}

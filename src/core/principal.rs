@@ -1,0 +1,105 @@
+//! Who is calling, once their credentials checked out, and what a tenant
+//! token's scope lets it do (`policy` decides, per action).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::core::events::{Actor, Subject};
+
+/// What a token may do.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Creates tenants and can issue a replacement admin token for one
+    /// (recorded in that tenant's log); sees no tenant's data itself.
+    Operator,
+    /// Administers one tenant.
+    Admin,
+    /// Pushes release records (CI).
+    Push,
+    /// Reads one tenant's log.
+    Auditor,
+    /// A customer access token: sees only its customer's entitled releases
+    /// (the customer is in the token record).
+    Customer,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The platform operator.
+    Operator {
+        /// Token id.
+        token_id: String,
+    },
+    /// A tenant token.
+    Tenant {
+        /// Tenant slug.
+        tenant: String,
+        /// Token id.
+        token_id: String,
+        /// Scope.
+        scope: Scope,
+    },
+    /// A customer's user: by customer access token or OIDC session.
+    Customer {
+        /// Tenant slug.
+        tenant: String,
+        /// Customer id.
+        customer: String,
+        /// How they authenticated.
+        subject: Subject,
+    },
+}
+
+impl Principal {
+    /// The log actor for events this principal causes.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Self::Operator { token_id } => Actor::Operator {
+                token_id: token_id.clone(),
+            },
+            Self::Tenant {
+                token_id, scope, ..
+            } => Actor::Token {
+                token_id: token_id.clone(),
+                scope: *scope,
+            },
+            Self::Customer {
+                customer, subject, ..
+            } => Actor::Customer {
+                customer_id: customer.clone(),
+                subject: subject.clone(),
+            },
+        }
+    }
+
+    /// The customer and subject this principal downloads as.
+    pub fn download_subject(&self) -> (Option<String>, Subject) {
+        match self {
+            Self::Customer {
+                customer, subject, ..
+            } => (Some(customer.clone()), subject.clone()),
+            Self::Tenant { token_id, .. } | Self::Operator { token_id } => (
+                None,
+                Subject::Token {
+                    token_id: token_id.clone(),
+                },
+            ),
+        }
+    }
+
+    /// The token id behind this principal, if any (an OIDC session has none).
+    pub fn token_id(&self) -> Option<&str> {
+        match self {
+            Self::Operator { token_id } | Self::Tenant { token_id, .. } => Some(token_id),
+            Self::Customer {
+                subject: Subject::Token { token_id },
+                ..
+            } => Some(token_id),
+            Self::Customer { .. } => None,
+        }
+    }
+}

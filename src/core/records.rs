@@ -1,0 +1,216 @@
+//! What is stored, as plain data: tenants, tokens, customers and their
+//! SSO bindings, sessions, settings, keys and export issuances. The key
+//! layout they are stored under belongs to `store`; the rules that read
+//! them (who may see what) to `access` and `policy`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::core::{
+    access::{ClaimRule, Entitlement},
+    principal::Scope,
+};
+
+/// A tenant as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TenantRecord {
+    /// URL-safe identifier.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The log's checkpoint origin.
+    pub origin: String,
+}
+
+/// A stored token: never the secret, only its hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Public id (the part of the token before the secret).
+    pub id: String,
+    /// Tenant slug; `None` for the operator token.
+    pub tenant: Option<String>,
+    /// Scope.
+    pub scope: Scope,
+    /// Free-text label.
+    pub label: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; `None` only for the operator token.
+    pub expires_at: Option<i64>,
+    /// Unix seconds, updated at most once a minute.
+    pub last_used_at: Option<i64>,
+    /// Unix seconds.
+    pub revoked_at: Option<i64>,
+    /// Hex SHA-256 of the secret.
+    pub secret_sha256: String,
+    /// For scope `customer`: the customer id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+}
+
+impl TokenRecord {
+    /// Neither revoked nor expired at `now`.
+    pub fn live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+/// A stored SSO binding; the client secret is sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SsoBinding {
+    /// Binding id (8 hex).
+    pub id: String,
+    /// The OIDC issuer URL (discovery is at `<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// The client id registered at the issuer.
+    pub client_id: String,
+    /// The client secret, sealed under the master key, base64.
+    pub client_secret_sealed: String,
+    /// Which users belong to the customer.
+    pub rule: ClaimRule,
+}
+
+/// A customer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    /// Id (16 hex).
+    pub id: String,
+    /// Tenant slug.
+    pub tenant: String,
+    /// Display name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// SSO bindings.
+    #[serde(default)]
+    pub sso: Vec<SsoBinding>,
+    /// Entitlements.
+    #[serde(default)]
+    pub entitlements: Vec<Entitlement>,
+}
+
+/// Who a session is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SessionKind {
+    /// A customer's user, signed in through OIDC.
+    Customer {
+        /// Customer id.
+        customer: String,
+        /// The SSO binding signed in through; the session ends when the
+        /// binding is removed (a changed rule is a new binding).
+        binding: String,
+        /// OIDC issuer.
+        issuer: String,
+        /// OIDC subject.
+        subject: String,
+        /// E-mail claim, if any.
+        email: Option<String>,
+    },
+    /// A tenant admin who signed in with an admin token (re-checked on every request).
+    Admin {
+        /// The admin token's id.
+        token_id: String,
+    },
+    /// A customer's user who signed in with a customer access token (re-checked on every request).
+    CustomerToken {
+        /// The token's id.
+        token_id: String,
+    },
+}
+
+/// A stored session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Who.
+    pub kind: SessionKind,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, updated at most once a minute.
+    pub seen_at: i64,
+    /// The CSRF token of this session's forms.
+    pub csrf: String,
+}
+
+/// The shortest share-link lifetime, seconds (24 hours).
+pub const MIN_SHARE_TTL: i64 = 24 * 3600;
+/// The longest share-link lifetime, seconds (30 days).
+pub const MAX_SHARE_TTL: i64 = 30 * 24 * 3600;
+
+/// A tenant's settings.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Default share-link lifetime, seconds (86400 to 2592000).
+    pub share_link_ttl_secs: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            share_link_ttl_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// A tenant's public export key, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct PublicKeyRecord {
+    /// First 16 hex digits of SHA-256 of the SubjectPublicKeyInfo DER.
+    pub key_id: String,
+    /// `ecdsa-p256-sha256`.
+    pub algorithm: String,
+    /// The public key, PEM (SubjectPublicKeyInfo).
+    pub public_key_pem: String,
+    /// RFC 3339: from when this key signs.
+    pub valid_from: String,
+    /// RFC 3339: when it stopped signing (absent while current).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+}
+
+/// What was fixed when an export was issued (`export/…/<format>/<sha256>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Issued {
+    /// The key that signed.
+    pub key_id: String,
+    /// DER ECDSA-SHA256 over the export bytes, base64.
+    pub signature: String,
+    /// The in-toto statement (DSSE payload) bytes, base64.
+    pub statement: String,
+    /// DER ECDSA-SHA256 over the DSSE PAE of the statement, base64.
+    pub dsse_signature: String,
+}
+
+/// One key a log has been signed with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct LogKeyInfo {
+    /// The C2SP verifier key string (named after the log's origin).
+    pub log_key: String,
+    /// The first checkpoint size this key signs.
+    pub from_size: u64,
+    /// The last checkpoint size it signed (absent while current).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_size: Option<u64>,
+    /// True for the platform's shared key of logs created before each log
+    /// had its own.
+    #[serde(default)]
+    pub platform_key: bool,
+    /// The rotation statement that handed over to the next key, and the
+    /// index of its `log_key_rotated` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated: Option<RotationInfo>,
+}
+
+/// How a key handed over to its successor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct RotationInfo {
+    /// The signed rotation statement (C2SP signed note, both keys).
+    pub statement: String,
+    /// The `log_key_rotated` entry's index.
+    pub log_index: u64,
+}

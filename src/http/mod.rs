@@ -1,0 +1,291 @@
+//! The JSON API over HTTP (axum). Handlers parse the request, call one
+//! service function, and map its result: domain errors become HTTP answers
+//! in exactly one place ([`error`]). Downloads are logged before the first
+//! byte goes out ([`respond::deliver`]).
+
+pub mod customers;
+pub mod error;
+pub mod extract;
+pub mod log;
+pub mod ops;
+pub mod releases;
+pub mod respond;
+pub mod tenants;
+
+use axum::{
+    extract::{DefaultBodyLimit, Request, State},
+    handler::Handler,
+    middleware::{from_fn_with_state, Next},
+    response::{IntoResponse, Response},
+    routing::{delete, get, post, put, MethodRouter},
+    Router,
+};
+
+use crate::{
+    core::Error,
+    http::error::ApiError,
+    service::{limits::Anonymous, AppState},
+};
+
+/// Request bodies larger than this are refused with 413 (release pushes
+/// have their own, configurable limit).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Every API route: (method, path), as the router serves them and the
+/// OpenAPI document lists them (a test checks the two agree).
+pub const API_ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/whoami"),
+    ("post", "/api/v1/tenants"),
+    ("get", "/api/v1/tenants"),
+    ("post", "/api/v1/tenants/{tenant}/tokens"),
+    ("get", "/api/v1/tenants/{tenant}/tokens"),
+    ("delete", "/api/v1/tenants/{tenant}/tokens/{id}"),
+    ("post", "/api/v1/tenants/{tenant}/admin-tokens"),
+    ("get", "/api/v1/tenants/{tenant}/log/checkpoint"),
+    ("get", "/api/v1/tenants/{tenant}/log/key"),
+    ("get", "/api/v1/tenants/{tenant}/log/keys"),
+    ("post", "/api/v1/tenants/{tenant}/log/key/rotate"),
+    ("get", "/api/v1/tenants/{tenant}/log/checkpoint.tsr"),
+    ("get", "/api/v1/tenants/{tenant}/log/proof/inclusion"),
+    ("get", "/api/v1/tenants/{tenant}/log/proof/consistency"),
+    ("get", "/api/v1/tenants/{tenant}/log/entries"),
+    ("post", "/api/v1/tenants/{tenant}/releases"),
+    ("get", "/api/v1/tenants/{tenant}/products"),
+    ("post", "/api/v1/tenants/{tenant}/customers"),
+    ("get", "/api/v1/tenants/{tenant}/customers"),
+    ("get", "/api/v1/tenants/{tenant}/customers/{id}"),
+    ("delete", "/api/v1/tenants/{tenant}/customers/{id}"),
+    (
+        "put",
+        "/api/v1/tenants/{tenant}/customers/{id}/entitlements",
+    ),
+    ("post", "/api/v1/tenants/{tenant}/customers/{id}/sso"),
+    (
+        "delete",
+        "/api/v1/tenants/{tenant}/customers/{id}/sso/{binding}",
+    ),
+    ("post", "/api/v1/tenants/{tenant}/customers/{id}/tokens"),
+    ("get", "/api/v1/tenants/{tenant}/customers/{id}/tokens"),
+    ("get", "/api/v1/tenants/{tenant}/entitled"),
+    ("get", "/api/v1/tenants/{tenant}/receipts/{index}"),
+    ("get", "/api/v1/tenants/{tenant}/settings"),
+    ("put", "/api/v1/tenants/{tenant}/settings"),
+    ("get", "/api/v1/tenants/{tenant}/keys"),
+    ("post", "/api/v1/tenants/{tenant}/keys/rotate"),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/sbom",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/sbom/original",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/notice",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/{file}",
+    ),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/tlog/{tenant}/checkpoint"),
+    ("get", "/tlog/{tenant}/tile/{*path}"),
+    ("post", "/tsa"),
+    ("get", "/tsa/certs"),
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+];
+
+/// The JSON API, the tiles, the TSA, health and metrics.
+pub fn router(state: AppState) -> Router<AppState> {
+    let api = Router::new()
+        .route("/whoami", get(tenants::whoami))
+        .route(
+            "/tenants",
+            post(tenants::create_tenant).get(tenants::list_tenants),
+        )
+        .route(
+            "/tenants/{tenant}/tokens",
+            post(tenants::create_token).get(tenants::list_tokens),
+        )
+        .route(
+            "/tenants/{tenant}/tokens/{id}",
+            delete(tenants::revoke_token),
+        )
+        .route(
+            "/tenants/{tenant}/admin-tokens",
+            post(tenants::operator_admin_token),
+        )
+        .route("/tenants/{tenant}/log/checkpoint", get(log::checkpoint))
+        .route("/tenants/{tenant}/log/key", get(log::key))
+        .route("/tenants/{tenant}/log/keys", get(log::keys))
+        .route("/tenants/{tenant}/log/key/rotate", post(log::rotate_key))
+        .route(
+            "/tenants/{tenant}/log/checkpoint.tsr",
+            get(log::checkpoint_token),
+        )
+        .route("/tenants/{tenant}/log/proof/inclusion", get(log::inclusion))
+        .route(
+            "/tenants/{tenant}/log/proof/consistency",
+            get(log::consistency),
+        )
+        .route("/tenants/{tenant}/log/entries", get(log::entries))
+        .route(
+            "/tenants/{tenant}/releases",
+            post(releases::push).layer(DefaultBodyLimit::max(state.push_body_limit())),
+        )
+        .route("/tenants/{tenant}/products", get(releases::products))
+        .route(
+            "/tenants/{tenant}/customers",
+            post(customers::create).get(customers::list),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}",
+            get(customers::get).delete(customers::delete),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}/entitlements",
+            put(customers::set_entitlements),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}/sso",
+            post(customers::add_binding),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}/sso/{binding}",
+            delete(customers::remove_binding),
+        )
+        .route(
+            "/tenants/{tenant}/customers/{id}/tokens",
+            post(customers::create_token).get(customers::list_tokens),
+        )
+        .route("/tenants/{tenant}/entitled", get(customers::entitled))
+        .route("/tenants/{tenant}/receipts/{index}", get(releases::receipt))
+        .route(
+            "/tenants/{tenant}/settings",
+            get(customers::get_settings).put(customers::put_settings),
+        )
+        .route("/tenants/{tenant}/keys", get(customers::list_keys))
+        .route("/tenants/{tenant}/keys/rotate", post(customers::rotate_key))
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/{file}",
+            download(releases::file),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases",
+            get(releases::list),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}",
+            get(releases::get_release),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom",
+            download(releases::export),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/sbom/original",
+            download(releases::original),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/notice",
+            download(releases::notice),
+        )
+        .route("/openapi.json", get(crate::http::openapi::serve));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/tlog/{tenant}/checkpoint", get(log::tlog_checkpoint))
+        .route("/tlog/{tenant}/tile/{*path}", get(log::tlog_tile))
+        .route(
+            "/tsa",
+            post(ops::tsa_reply).route_layer(from_fn_with_state(state.clone(), limit_tsa)),
+        )
+        .route("/tsa/certs", get(ops::tsa_certs))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+}
+
+/// The whole answer of a route nothing matched.
+pub async fn fallback() -> ApiError {
+    Error::not_found().into()
+}
+
+/// The body limit of every route but pushes.
+pub fn body_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(MAX_BODY_BYTES)
+}
+
+/// Counts a `POST /tsa` against the per-address limit.
+async fn limit_tsa(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let addr = extract::client_addr(req.extensions());
+    match state.limits().check(Anonymous::Tsa, addr, None) {
+        Ok(()) => next.run(req).await,
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// A download route: GET only. axum would answer HEAD with the GET handler
+/// and drop the body, which would log a download that was never sent.
+fn download<H, T>(h: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    get(h).head(|| async {
+        ApiError(Error::MethodNotAllowed(
+            "downloads answer GET only: each one is logged, so HEAD is not served".into(),
+        ))
+    })
+}
+
+pub mod openapi;
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request, http::StatusCode};
+    use tower::ServiceExt;
+
+    /// Every entry of [`super::API_ROUTES`] is a route of the router with
+    /// that method: a request there never reaches the fallback (a teapot
+    /// here) and never gets 405.
+    #[tokio::test]
+    async fn every_listed_route_is_routed() {
+        let d = tempfile::tempdir().unwrap();
+        let state = crate::app::Builder::new(d.path())
+            .master_key_hex(&"77".repeat(32))
+            .open()
+            .unwrap()
+            .state;
+        let router = super::router(state.clone())
+            .fallback(|| async { StatusCode::IM_A_TEAPOT })
+            .with_state(state);
+        for (method, path) in super::API_ROUTES {
+            let uri = path
+                .replace("{tenant}", "acme")
+                .replace("{id}", "x")
+                .replace("{binding}", "b")
+                .replace("{index}", "1")
+                .replace("{product}", "p")
+                .replace("{tag}", "t")
+                .replace("{file}", "verify.sh")
+                .replace("{*path}", "0/000");
+            let req = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&uri)
+                .body(Body::empty())
+                .unwrap();
+            let s = router.clone().oneshot(req).await.unwrap().status();
+            assert_ne!(s, StatusCode::IM_A_TEAPOT, "{method} {path} is not routed");
+            assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Releases and their evidence over HTTP: pushes, listings, exports, the
+//! evidence files, the NOTICE, the original SBOM, and download receipts.
+//! Every download goes through `respond::deliver`, which logs it first.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use evident_verify::receipt::Receipt;
+
+use crate::{
+    core::{Error, Principal},
+    http::{
+        error::{ApiError, ApiJson, ApiQuery},
+        openapi::{BodyErrors, Errors},
+        respond::deliver,
+    },
+    service::{
+        catalogue::{self, ExportQuery, ReleaseSummary},
+        downloads, evidence,
+        releases::{self, Pushed, ReleasePush},
+        AppState,
+    },
+};
+
+type ReleasePath = Path<(String, String, String)>;
+
+/// `POST /api/v1/tenants/{tenant}/releases` (push token): 201 with a new
+/// revision, 200 when identical content was pushed before.
+///
+/// A token of another scope, or of another tenant, is answered 404 like
+/// anything else outside the caller's reach.
+#[utoipa::path(post, operation_id = "push_release", path = "/api/v1/tenants/{tenant}/releases", tag = "releases", params(("tenant" = String, Path, description = "Tenant slug")), request_body = ReleasePush, responses((status = 201, description = "A new revision", body = Pushed), (status = 200, description = "Identical content was pushed before", body = Pushed), BodyErrors))]
+pub async fn push(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiJson(req): ApiJson<ReleasePush>,
+) -> Result<Response, ApiError> {
+    let pushed: Pushed = releases::push(&state, &p, &tenant, req).await?;
+    let status = if pushed.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, ApiJson(pushed)).into_response())
+}
+
+/// `GET /api/v1/tenants/{tenant}/products`: product names.
+#[utoipa::path(get, operation_id = "list_products", path = "/api/v1/tenants/{tenant}/products", tag = "releases", params(("tenant" = String, Path, description = "Tenant slug")), responses((status = 200, description = "Product names the caller may see", body = [String]), Errors))]
+pub async fn products(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+) -> Result<ApiJson<Vec<String>>, ApiError> {
+    Ok(ApiJson(catalogue::products(&state, &p, &tenant)?))
+}
+
+/// `GET /api/v1/tenants/{tenant}/products/{product}/releases`.
+#[utoipa::path(get, operation_id = "list_releases", path = "/api/v1/tenants/{tenant}/products/{product}/releases", tag = "releases", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path)), responses((status = 200, description = "Releases, newest first", body = [ReleaseSummary]), Errors))]
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product)): Path<(String, String)>,
+) -> Result<ApiJson<Vec<ReleaseSummary>>, ApiError> {
+    Ok(ApiJson(catalogue::releases(&state, &p, &tenant, &product)?))
+}
+
+/// `GET /api/v1/tenants/{tenant}/products/{product}/releases/{tag}`.
+#[utoipa::path(get, operation_id = "get_release", path = "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}", tag = "releases", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("tag" = String, Path)), responses((status = 200, description = "The release and its revisions", body = ReleaseSummary), Errors))]
+pub async fn get_release(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+) -> Result<ApiJson<ReleaseSummary>, ApiError> {
+    Ok(ApiJson(catalogue::release(
+        &state, &p, &tenant, &product, &tag,
+    )?))
+}
+
+/// `GET …/releases/{tag}/sbom?format=F&revision=N`: the export itself.
+#[utoipa::path(get, operation_id = "download_export", path = "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/sbom", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("tag" = String, Path), ExportQuery), responses((status = 200, description = "The export (logged; X-Evident-Log-Index names the entry)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn export(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let d = evidence::export(&state, &p, (&tenant, &product, &tag), &q).await?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// `GET …/releases/{tag}/{file}?format=F&revision=N`: the evidence of the
+/// export that `…/sbom` serves for the same query (`sbom.sig`,
+/// `sbom.sig.tsr`, `sbom.sigstore.json`, `sbom.intoto.sigstore.json`,
+/// `verify.sh`, `sbom-kit.tar.gz`). Any other name is 404, after the
+/// credentials are checked, as for every other API path.
+#[utoipa::path(get, operation_id = "download_evidence_file", path = "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/{file}", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("tag" = String, Path), ("file" = String, Path, description = "sbom.sig, sbom.sig.tsr, sbom.sigstore.json, sbom.intoto.sigstore.json, verify.sh or sbom-kit.tar.gz"), ExportQuery), responses((status = 200, description = "The evidence file (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn file(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, tag, file)): Path<(String, String, String, String)>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let file = evidence::File::parse(&file).ok_or_else(Error::not_found)?;
+    let d = evidence::file(&state, &p, (&tenant, &product, &tag), file, &q).await?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// `GET …/releases/{tag}/sbom/original?revision=N`: the bytes as pushed.
+#[utoipa::path(get, operation_id = "download_original", path = "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/sbom/original", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("tag" = String, Path), ExportQuery), responses((status = 200, description = "The SBOM as pushed (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn original(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let d = releases::original(&state, &p, (&tenant, &product, &tag), &q)?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// `GET …/releases/{tag}/notice?format=text|markdown|html&revision=N`.
+#[utoipa::path(get, operation_id = "download_notice", path = "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/notice", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("tag" = String, Path), ExportQuery), responses((status = 200, description = "The NOTICE (logged)", body = String, content_type = "text/plain"), Errors))]
+pub async fn notice(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let d = releases::notice(&state, &p, (&tenant, &product, &tag), &q)?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// `GET /api/v1/tenants/{t}/receipts/{index}`: the receipt of a download.
+#[utoipa::path(get, operation_id = "get_receipt", path = "/api/v1/tenants/{tenant}/receipts/{index}", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("index" = u64, Path, description = "The download's log index")), responses((status = 200, description = "The download receipt", body = Receipt), Errors))]
+pub async fn receipt(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, index)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let index: u64 = index
+        .parse()
+        .map_err(|_| Error::Unprocessable(format!("receipt index {index:?} is not a log index")))?;
+    let r = downloads::receipt(&state, &p, &tenant, index).await?;
+    let mut res = ApiJson(r).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
+}

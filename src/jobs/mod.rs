@@ -1,0 +1,102 @@
+//! Background jobs of a serving process: checkpoint timestamps, the
+//! session sweep, and pruning the rate limiters. Each calls services; none
+//! knows HTTP.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::{
+    core::clock::now_unix,
+    service::{blocking, identity, log_keys, logs, AppState},
+};
+
+/// Starts every job; abort the handles to stop them.
+pub fn spawn_all(state: &AppState, stamp_interval: Duration) -> Vec<JoinHandle<()>> {
+    vec![
+        tokio::spawn(stamp_checkpoints(state.clone(), stamp_interval)),
+        tokio::spawn(sweep_sessions(state.clone())),
+        tokio::spawn(prune_limits(state.clone())),
+    ]
+}
+
+/// Every `interval`, gives each tenant log's latest published checkpoint an
+/// RFC 3161 token if it has none, so a token exists at least that often.
+async fn stamp_checkpoints(state: AppState, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Ok(tenants) = state.tenants() else {
+            continue;
+        };
+        for t in tenants {
+            let Ok(log) = state.log(&t.slug) else {
+                continue;
+            };
+            let Some(cp) = log.latest_published() else {
+                continue;
+            };
+            let (st, slug) = (state.clone(), t.slug.clone());
+            let res = blocking("timestamp", move || {
+                logs::stamp_checkpoint(&st, &slug, cp.size, &cp.note)
+            })
+            .await;
+            if let Err(e) = res {
+                tracing::warn!(tenant = %t.slug, error = %e, "could not timestamp the checkpoint");
+            }
+        }
+    }
+}
+
+/// Every five minutes (and at start), deletes expired sessions, so none
+/// piles up (a sign-in that was started and never finished stores nothing).
+async fn sweep_sessions(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let st = state.clone();
+        match blocking("session sweep", move || {
+            identity::sweep_sessions(&st, now_unix())
+        })
+        .await
+        {
+            Ok(0) => {}
+            Ok(sessions) => tracing::info!(sessions, "swept expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep sessions"),
+        }
+    }
+}
+
+/// Every minute, drops rate-limit state of addresses whose budgets are
+/// full again, and used login states whose cookies have expired.
+async fn prune_limits(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        state.limits().prune();
+        state.oidc().prune(now_unix());
+    }
+}
+
+/// Says at start which tenant logs are still signed with the platform's
+/// shared key (created before each log had its own): docs/operations.md
+/// says how to move each to its own key.
+pub fn warn_platform_keyed_logs(state: &AppState) {
+    let Ok(tenants) = state.tenants() else {
+        return;
+    };
+    let shared: Vec<String> = tenants
+        .into_iter()
+        .filter(|t| matches!(log_keys::history(state.store(), &t.slug), Ok(h) if h.is_empty()))
+        .map(|t| t.slug)
+        .collect();
+    if !shared.is_empty() {
+        tracing::warn!(
+            tenants = ?shared,
+            "these logs are still signed with the platform's shared log key; move each to its own key with POST /api/v1/tenants/<t>/log/key/rotate (docs/operations.md)"
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! The tenant admin's pages: customers, their SSO bindings, entitlements
+//! and access tokens, and the share-link lifetime. Every form carries the
+//! session's CSRF token and becomes one typed [`AdminAction`], which is one
+//! service call: the portal never calls the JSON API's handlers.
+
+use axum::{
+    extract::{Form, Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use maud::html;
+use serde::Deserialize;
+
+use crate::{
+    core::{
+        clock::rfc3339,
+        policy::{allow, Action, Resource},
+        records::Settings,
+        Error, Principal,
+    },
+    portal::{
+        pages::{error_page, failure, page, respond},
+        signin::signed_in,
+    },
+    service::{
+        customers::{
+            self, ClaimRule, Entitlement, NewBinding, NewCustomer, NewCustomerToken, RuleOp,
+        },
+        identity, settings, tenancy, AppState,
+    },
+};
+
+/// `GET /t/{tenant}/admin`.
+pub async fn admin(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if allow(&p, Action::AdminPortal, Resource::Tenant(&tenant)).is_err() {
+        return failure(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
+    }
+    let (list, tokens, ttl) = match (
+        customers::records(&state, &p, &tenant),
+        tenancy::token_records(&state, &p, &tenant),
+        settings::get(&state, &p, &tenant),
+    ) {
+        (Ok(l), Ok(t), Ok(s)) => (l, t, s.share_link_ttl_secs / 3600),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return error_page("The portal is unavailable", &e)
+        }
+    };
+    let a = format!("/t/{tenant}/admin");
+    respond(
+        StatusCode::OK,
+        page(
+            "Portal administration",
+            Some(&tenant),
+            Some(&s.csrf),
+            html! {
+                h2 { "Share links" }
+                form method="post" action={(a) "/settings"} {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    label for="ttl" { "Default lifetime of share links, hours (24 to 720)" }
+                    input id="ttl" name="share_link_ttl_hours" type="number" min="24" max="720" value=(ttl) required;
+                    " " button type="submit" { "Save" }
+                }
+                h2 { "New customer" }
+                form method="post" action={(a) "/customers"} {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    label for="cname" { "Name" }
+                    input id="cname" name="name" required maxlength="200";
+                    " " button type="submit" { "Create" }
+                }
+                @for c in &list {
+                    section {
+                        h2 { (c.name) " " small { code { (c.id) } } }
+                        h3 { "Entitlements" }
+                        ul {
+                            @for (i, e) in c.entitlements.iter().enumerate() {
+                                li {
+                                    code { (e.product) " : " (e.tag) } " "
+                                    form.inline method="post" action={(a) "/customers/" (c.id) "/entitlements/remove"} {
+                                        input type="hidden" name="csrf" value=(s.csrf);
+                                        input type="hidden" name="index" value=(i);
+                                        button type="submit" { "Remove" }
+                                    }
+                                }
+                            }
+                        }
+                        form method="post" action={(a) "/customers/" (c.id) "/entitlements"} {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            label for={"p-" (c.id)} { "Product" }
+                            input id={"p-" (c.id)} name="product" required;
+                            label for={"t-" (c.id)} { "Tag: exact, glob such as v1.*, or latest" }
+                            input id={"t-" (c.id)} name="tag" required;
+                            " " button type="submit" { "Add entitlement" }
+                        }
+                        h3 { "Single sign-on" }
+                        ul {
+                            @for b in &c.sso {
+                                li {
+                                    (b.issuer) " · client " code { (b.client_id) } " · " (b.rule.claim) " " (format!("{:?}", b.rule.op)) " " code { (b.rule.value) }
+                                    " · sign-in link " code { (state.public_url()) "/t/" (tenant) "/login?binding=" (c.id) "." (b.id) } " "
+                                    form.inline method="post" action={(a) "/customers/" (c.id) "/sso/" (b.id) "/remove"} {
+                                        input type="hidden" name="csrf" value=(s.csrf);
+                                        button type="submit" { "Remove" }
+                                    }
+                                }
+                            }
+                        }
+                        details {
+                            summary { "Add an SSO binding" }
+                            form method="post" action={(a) "/customers/" (c.id) "/sso"} {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                label for={"i-" (c.id)} { "Issuer URL" } input id={"i-" (c.id)} name="issuer" type="url" required;
+                                label for={"ci-" (c.id)} { "Client id" } input id={"ci-" (c.id)} name="client_id" required;
+                                label for={"cs-" (c.id)} { "Client secret" } input id={"cs-" (c.id)} name="client_secret" type="password" required;
+                                label for={"cl-" (c.id)} { "Claim" } input id={"cl-" (c.id)} name="claim" value="email" required;
+                                label for={"op-" (c.id)} { "Rule" }
+                                select id={"op-" (c.id)} name="op" {
+                                    option value="ends_with" { "ends with" }
+                                    option value="equals" { "equals" }
+                                    option value="contains" { "contains (list claims such as groups)" }
+                                }
+                                label for={"v-" (c.id)} { "Value, such as @acme.example" } input id={"v-" (c.id)} name="value" required;
+                                " " button type="submit" { "Add binding" }
+                            }
+                        }
+                        h3 { "Access tokens" }
+                        ul {
+                            @for t in tokens.iter().filter(|t| t.customer.as_deref() == Some(c.id.as_str())) {
+                                li {
+                                    code { (t.id) } " expires " (rfc3339(t.expires_at.unwrap_or_default()))
+                                    " · last used " (t.last_used_at.map(rfc3339).unwrap_or_else(|| "never".into()))
+                                    @if t.revoked_at.is_some() { " · revoked" } @else {
+                                        " "
+                                        form.inline method="post" action={(a) "/tokens/" (t.id) "/revoke"} {
+                                            input type="hidden" name="csrf" value=(s.csrf);
+                                            button type="submit" { "Revoke" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        form method="post" action={(a) "/customers/" (c.id) "/tokens"} {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            label for={"d-" (c.id)} { "Lifetime, days" }
+                            input id={"d-" (c.id)} name="days" type="number" min="1" max="730" value="90" required;
+                            " " button type="submit" { "Issue access token" }
+                        }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+/// The admin principal of a POST, after its CSRF check.
+fn admin_post(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Principal, Box<Response>> {
+    let (s, p) = signed_in(state, tenant, headers)?;
+    if allow(&p, Action::AdminPortal, Resource::Tenant(tenant)).is_err() {
+        return Err(Box::new(failure(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such page.",
+        )));
+    }
+    if !identity::csrf_ok(&s, csrf) {
+        return Err(Box::new(failure(
+            StatusCode::FORBIDDEN,
+            "Not saved",
+            "The form has expired; reload the page and try again.",
+        )));
+    }
+    Ok(p)
+}
+
+/// Back to the admin page, or the page of what went wrong (the same public
+/// message as the API: never a server error's detail).
+fn done<T>(tenant: &str, r: Result<T, Error>) -> Response {
+    match r {
+        Ok(_) => Redirect::to(&format!("/t/{tenant}/admin")).into_response(),
+        Err(e) => error_page("Not saved", &e),
+    }
+}
+
+/// Admin form fields (each form uses some of them).
+#[derive(Debug, Default, Deserialize)]
+pub struct AdminForm {
+    csrf: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    index: Option<usize>,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    claim: Option<String>,
+    #[serde(default)]
+    op: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    days: Option<i64>,
+    #[serde(default)]
+    share_link_ttl_hours: Option<i64>,
+}
+
+/// What an admin form asks for: one service call each.
+#[derive(Debug)]
+pub enum AdminAction {
+    /// Save the share-link lifetime.
+    Settings(Settings),
+    /// Create a customer.
+    CreateCustomer(NewCustomer),
+    /// Add an entitlement to a customer.
+    AddEntitlement(String, Entitlement),
+    /// Remove a customer's entitlement at an index.
+    RemoveEntitlement(String, usize),
+    /// Add an SSO binding.
+    AddBinding(String, NewBinding),
+    /// Remove an SSO binding.
+    RemoveBinding(String, String),
+    /// Issue a customer access token (shown once).
+    IssueToken(String, NewCustomerToken),
+    /// Revoke a token.
+    RevokeToken(String),
+}
+
+impl AdminAction {
+    /// The action of the form posted to `/t/{t}/admin/{path}`; `None` for a
+    /// path no form posts to.
+    pub fn parse(path: &str, f: AdminForm) -> Option<Self> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let s = |v: Option<String>| v.unwrap_or_default().trim().to_owned();
+        Some(match parts.as_slice() {
+            ["settings"] => Self::Settings(Settings {
+                share_link_ttl_secs: f.share_link_ttl_hours.unwrap_or(0).saturating_mul(3600),
+            }),
+            ["customers"] => Self::CreateCustomer(NewCustomer {
+                name: s(f.name),
+                entitlements: vec![],
+                sso: vec![],
+            }),
+            ["customers", c, "entitlements"] => Self::AddEntitlement(
+                (*c).to_owned(),
+                Entitlement {
+                    product: s(f.product),
+                    tag: s(f.tag),
+                    match_kind: None,
+                    include_prereleases: false,
+                },
+            ),
+            ["customers", c, "entitlements", "remove"] => {
+                Self::RemoveEntitlement((*c).to_owned(), f.index?)
+            }
+            ["customers", c, "sso"] => Self::AddBinding(
+                (*c).to_owned(),
+                NewBinding {
+                    issuer: s(f.issuer),
+                    client_id: s(f.client_id),
+                    client_secret: f.client_secret.unwrap_or_default(),
+                    rule: ClaimRule {
+                        claim: s(f.claim),
+                        op: match f.op.as_deref() {
+                            Some("equals") => RuleOp::Equals,
+                            Some("contains") => RuleOp::Contains,
+                            _ => RuleOp::EndsWith,
+                        },
+                        value: s(f.value),
+                        allow_unverified_email: false,
+                    },
+                },
+            ),
+            ["customers", c, "sso", b, "remove"] => {
+                Self::RemoveBinding((*c).to_owned(), (*b).to_owned())
+            }
+            ["customers", c, "tokens"] => Self::IssueToken(
+                (*c).to_owned(),
+                NewCustomerToken {
+                    label: Some("issued in the portal".into()),
+                    expires_in: Some(f.days.unwrap_or(90).saturating_mul(86400)),
+                },
+            ),
+            ["tokens", id, "revoke"] => Self::RevokeToken((*id).to_owned()),
+            _ => return None,
+        })
+    }
+}
+
+/// `POST /t/{tenant}/admin/{*action}`: the admin forms.
+pub async fn admin_action(
+    State(state): State<AppState>,
+    Path((tenant, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(f): Form<AdminForm>,
+) -> Response {
+    let p = match admin_post(&state, &tenant, &headers, &f.csrf) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Some(action) = AdminAction::parse(&action, f) else {
+        return failure(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
+    };
+    let (st, t) = (&state, tenant.as_str());
+    match action {
+        AdminAction::Settings(s) => done(t, settings::update(st, &p, t, s).await),
+        AdminAction::CreateCustomer(c) => done(t, customers::create(st, &p, t, c).await),
+        AdminAction::AddEntitlement(c, e) => {
+            done(t, customers::add_entitlement(st, &p, t, &c, e).await)
+        }
+        AdminAction::RemoveEntitlement(c, i) => {
+            done(t, customers::remove_entitlement(st, &p, t, &c, i).await)
+        }
+        AdminAction::AddBinding(c, b) => done(t, customers::add_binding(st, &p, t, &c, b).await),
+        AdminAction::RemoveBinding(c, b) => {
+            done(t, customers::remove_binding(st, &p, t, &c, &b).await)
+        }
+        AdminAction::RevokeToken(id) => done(t, tenancy::revoke_token(st, &p, t, &id).await),
+        AdminAction::IssueToken(c, req) => {
+            match customers::create_token(st, &p, t, &c, req).await {
+                Ok(tok) => respond(
+                    StatusCode::OK,
+                    page(
+                        "Access token issued",
+                        Some(t),
+                        None,
+                        html! {
+                            p { "Give this token to the customer. It is shown only now; only its hash is kept." }
+                            p { code { (tok.token) } }
+                            p { "Expires " (tok.expires_at) ". Log entry " (tok.log_index) "." }
+                            p { a href={"/t/" (t) "/admin"} { "Back to administration" } }
+                        },
+                    ),
+                ),
+                Err(e) => error_page("Not issued", &e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(csrf: &str) -> AdminForm {
+        AdminForm {
+            csrf: csrf.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_form_is_one_typed_action() {
+        assert!(matches!(
+            AdminAction::parse(
+                "settings",
+                AdminForm {
+                    share_link_ttl_hours: Some(48),
+                    ..form("x")
+                }
+            ),
+            Some(AdminAction::Settings(Settings {
+                share_link_ttl_secs: 172800
+            }))
+        ));
+        assert!(matches!(
+            AdminAction::parse("customers/c1/entitlements/remove", AdminForm { index: Some(2), ..form("x") }),
+            Some(AdminAction::RemoveEntitlement(c, 2)) if c == "c1"
+        ));
+        assert!(
+            AdminAction::parse("customers/c1/entitlements/remove", form("x")).is_none(),
+            "a removal names its index"
+        );
+        assert!(matches!(
+            AdminAction::parse("customers/c1/sso/b1/remove", form("x")),
+            Some(AdminAction::RemoveBinding(c, b)) if c == "c1" && b == "b1"
+        ));
+        assert!(matches!(
+            AdminAction::parse("tokens/t1/revoke", form("x")),
+            Some(AdminAction::RevokeToken(t)) if t == "t1"
+        ));
+        let Some(AdminAction::AddBinding(_, b)) = AdminAction::parse(
+            "customers/c1/sso",
+            AdminForm {
+                op: Some("contains".into()),
+                claim: Some(" groups ".into()),
+                ..form("x")
+            },
+        ) else {
+            panic!("a binding form")
+        };
+        assert_eq!(
+            (b.rule.op, b.rule.claim.as_str()),
+            (RuleOp::Contains, "groups")
+        );
+        for nothing in [
+            "",
+            "customers/c1",
+            "tokens/t1",
+            "customers/c1/sso/b1",
+            "../x",
+        ] {
+            assert!(
+                AdminAction::parse(nothing, form("x")).is_none(),
+                "{nothing}"
+            );
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The web portal: server-rendered pages, readable without JavaScript.
+//!
+//! - `/t/{tenant}/login`: sign in through the customer's SSO (by e-mail
+//!   domain or an explicit choice), or with an access token (customers
+//!   without an IdP, and tenant admins);
+//! - `/t/{tenant}/`: a customer's entitled releases, newest first, the
+//!   latest of each product marked;
+//! - `/t/{tenant}/releases/{product}/{tag}`: downloads of the four formats,
+//!   both Sigstore bundles, the verify kit and the NOTICE;
+//! - `/t/{tenant}/admin`: customers, SSO bindings, entitlements, customer
+//!   tokens, and the share-link TTL default.
+//!
+//! Pages call services, never the JSON API's handlers, and render errors
+//! with the same public messages as the API.
+
+pub mod admin;
+pub mod customer;
+pub mod pages;
+pub mod signin;
+
+use axum::{
+    extract::{Path, Request, State},
+    middleware::{from_fn_with_state, Next},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Router,
+};
+
+use crate::{
+    http::{error::ApiError, extract::client_addr},
+    service::{limits::Anonymous, AppState},
+};
+
+/// The portal's routes.
+pub fn router(state: AppState) -> Router<AppState> {
+    let limited = || from_fn_with_state(state.clone(), limit_sign_in);
+    Router::new()
+        .route("/t/{tenant}/", get(customer::home))
+        .route(
+            "/t/{tenant}",
+            get(|Path(t): Path<String>| async move { Redirect::to(&format!("/t/{t}/")) }),
+        )
+        .route(
+            "/t/{tenant}/login",
+            get(signin::login).route_layer(limited()),
+        )
+        .route(
+            "/t/{tenant}/callback",
+            get(signin::callback).route_layer(limited()),
+        )
+        .route(
+            "/t/{tenant}/token-login",
+            post(signin::token_login).route_layer(limited()),
+        )
+        .route("/t/{tenant}/logout", post(signin::logout))
+        .route(
+            "/t/{tenant}/releases/{product}/{tag}",
+            get(customer::release),
+        )
+        .route("/t/{tenant}/admin", get(admin::admin))
+        .route("/t/{tenant}/admin/{*action}", post(admin::admin_action))
+}
+
+/// Counts a sign-in request (`/t/{tenant}/login|callback|token-login`)
+/// against the per-address limit and, for a tenant that exists, the
+/// per-tenant limit; 429 when over either.
+async fn limit_sign_in(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let addr = client_addr(req.extensions());
+    let tenant = req
+        .uri()
+        .path()
+        .strip_prefix("/t/")
+        .and_then(|r| r.split('/').next())
+        .filter(|t| matches!(state.tenant(t), Ok(Some(_))))
+        .map(str::to_owned);
+    match state
+        .limits()
+        .check(Anonymous::SignIn, addr, tenant.as_deref())
+    {
+        Ok(()) => next.run(req).await,
+        Err(e) => ApiError(e).into_response(),
+    }
+}

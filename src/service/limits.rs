@@ -1,0 +1,265 @@
+//! Rate limits on what anonymous callers can reach, with `governor`.
+//!
+//! Limited, per client address and per tenant: the sign-in start
+//! (`/t/{t}/login`), the IdP's callback (`/t/{t}/callback`), the token
+//! sign-in form (`/t/{t}/token-login`); per client address: `POST /tsa`;
+//! and failed bearer authentications per client address, which, once over
+//! their budget, block every bearer attempt from that address until the
+//! budget refills, so a correct guess made while blocked is not even
+//! checked. Over a limit the answer is 429 with `Retry-After` and the JSON
+//! error body. The client address is the TCP peer (put the server behind a
+//! proxy that keeps one connection per client, or give each client its own
+//! address); requests without one (tests through `oneshot`) share one key
+//! ([`NO_ADDRESS`]). `http::extract::ClientAddr` reads it.
+//!
+//! Keyed limiters keep one small state per key; [`Limits::prune`] drops the
+//! keys that have fully refilled, so memory stays bounded by the number of
+//! addresses seen within one refill period.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, Ipv4Addr},
+    num::NonZeroU32,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use governor::{
+    clock::{Clock, DefaultClock},
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+};
+
+use crate::core::Error;
+
+/// The limits, per minute (with a burst of the same size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitConfig {
+    /// Sign-in starts, callbacks and token sign-ins per client address.
+    pub sign_in_per_address: u32,
+    /// The same, per tenant (all addresses together).
+    pub sign_in_per_tenant: u32,
+    /// `POST /tsa` requests per client address.
+    pub tsa_per_address: u32,
+    /// Failed bearer authentications per client address.
+    pub auth_failures_per_address: u32,
+    /// Share-link requests per client address.
+    pub share_per_address: u32,
+}
+
+impl Default for LimitConfig {
+    fn default() -> Self {
+        Self {
+            sign_in_per_address: 60,
+            sign_in_per_tenant: 1200,
+            tsa_per_address: 600,
+            auth_failures_per_address: 30,
+            share_per_address: 120,
+        }
+    }
+}
+
+/// Which anonymous endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anonymous {
+    /// `/t/{t}/login`, `/t/{t}/callback`, `/t/{t}/token-login`.
+    SignIn,
+    /// `POST /tsa`.
+    Tsa,
+    /// `/s/{token}…`: share links.
+    Share,
+}
+
+/// The keyed limiters.
+pub struct Limits {
+    sign_in_addr: DefaultKeyedRateLimiter<IpAddr>,
+    sign_in_tenant: DefaultKeyedRateLimiter<String>,
+    tsa_addr: DefaultKeyedRateLimiter<IpAddr>,
+    share_addr: DefaultKeyedRateLimiter<IpAddr>,
+    auth_fail_addr: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses whose failed authentications exhausted their budget, and
+    /// until when they are refused outright.
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+    config: LimitConfig,
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// The most blocked addresses remembered at once (about 40 bytes each).
+const MAX_BLOCKED: usize = 100_000;
+
+fn quota(per_minute: u32) -> Quota {
+    let n = NonZeroU32::new(per_minute.max(1)).expect("at least 1");
+    Quota::per_minute(n).allow_burst(n)
+}
+
+/// The key of a request without a client address.
+pub const NO_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+
+fn too_many(wait: Duration, what: &str) -> Error {
+    Error::TooManyRequests {
+        retry_after_secs: wait.as_secs().max(1),
+        message: format!("too many {what} from this address or for this portal; try again later"),
+    }
+}
+
+impl Limits {
+    /// Limiters with these limits.
+    pub fn new(config: LimitConfig) -> Self {
+        Self {
+            sign_in_addr: RateLimiter::keyed(quota(config.sign_in_per_address)),
+            sign_in_tenant: RateLimiter::keyed(quota(config.sign_in_per_tenant)),
+            tsa_addr: RateLimiter::keyed(quota(config.tsa_per_address)),
+            share_addr: RateLimiter::keyed(quota(config.share_per_address)),
+            auth_fail_addr: RateLimiter::keyed(quota(config.auth_failures_per_address)),
+            blocked: Mutex::default(),
+            config,
+        }
+    }
+
+    /// The configured limits.
+    pub fn config(&self) -> LimitConfig {
+        self.config
+    }
+
+    /// Counts one anonymous request; 429 when over a limit.
+    pub fn check(&self, what: Anonymous, addr: IpAddr, tenant: Option<&str>) -> Result<(), Error> {
+        let clock = DefaultClock::default();
+        let (limiter, label) = match what {
+            Anonymous::SignIn => (&self.sign_in_addr, "sign-in requests"),
+            Anonymous::Tsa => (&self.tsa_addr, "timestamp requests"),
+            Anonymous::Share => (&self.share_addr, "share-link requests"),
+        };
+        if let Err(n) = limiter.check_key(&addr) {
+            return Err(too_many(n.wait_time_from(clock.now()), label));
+        }
+        if let (Anonymous::SignIn, Some(t)) = (what, tenant) {
+            // Only tenants that exist reach here, so the key space is bounded.
+            if let Err(n) = self.sign_in_tenant.check_key(&t.to_owned()) {
+                return Err(too_many(n.wait_time_from(clock.now()), label));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses an address whose failed authentications used up their
+    /// budget, before its credentials are even looked at.
+    pub fn check_auth_allowed(&self, addr: IpAddr) -> Result<(), Error> {
+        let now = Instant::now();
+        let mut b = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        match b.get(&addr) {
+            Some(until) if *until > now => Err(too_many(*until - now, "failed authentications")),
+            Some(_) => {
+                b.remove(&addr);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts one failed authentication; when the address's budget is used
+    /// up it is blocked until the budget has room again.
+    pub fn auth_failed(&self, addr: IpAddr) {
+        let clock = DefaultClock::default();
+        if let Err(n) = self.auth_fail_addr.check_key(&addr) {
+            let until = Instant::now() + n.wait_time_from(clock.now()).max(Duration::from_secs(1));
+            let mut b = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+            if b.len() >= MAX_BLOCKED {
+                let now = Instant::now();
+                b.retain(|_, t| *t > now);
+            }
+            if b.len() < MAX_BLOCKED {
+                b.insert(addr, until);
+            }
+        }
+    }
+
+    /// Forgets keys whose budgets are full again, and expired blocks.
+    pub fn prune(&self) {
+        for l in [
+            &self.sign_in_addr,
+            &self.tsa_addr,
+            &self.share_addr,
+            &self.auth_fail_addr,
+        ] {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        self.sign_in_tenant.retain_recent();
+        self.sign_in_tenant.shrink_to_fit();
+        let now = Instant::now();
+        self.blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, t| *t > now);
+    }
+
+    /// How many keys the limiters hold (for tests and metrics).
+    pub fn keys(&self) -> usize {
+        self.sign_in_addr.len()
+            + self.sign_in_tenant.len()
+            + self.tsa_addr.len()
+            + self.share_addr.len()
+            + self.auth_fail_addr.len()
+            + self.blocked.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tight() -> Limits {
+        Limits::new(LimitConfig {
+            sign_in_per_address: 3,
+            sign_in_per_tenant: 5,
+            tsa_per_address: 2,
+            auth_failures_per_address: 2,
+            share_per_address: 2,
+        })
+    }
+
+    #[test]
+    fn sign_ins_are_limited_per_address_and_per_tenant() {
+        let l = tight();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            l.check(Anonymous::SignIn, a, Some("acme")).unwrap();
+        }
+        let e = l.check(Anonymous::SignIn, a, Some("acme")).unwrap_err();
+        assert!(
+            matches!(e, Error::TooManyRequests { retry_after_secs, .. } if retry_after_secs >= 1)
+        );
+        // Another address still has its own budget, until the tenant's is spent.
+        l.check(Anonymous::SignIn, b, Some("acme")).unwrap();
+        l.check(Anonymous::SignIn, b, Some("acme")).unwrap();
+        assert!(l.check(Anonymous::SignIn, b, Some("acme")).is_err());
+        // The TSA limit is separate.
+        l.check(Anonymous::Tsa, a, None).unwrap();
+    }
+
+    #[test]
+    fn failed_authentications_block_the_address_before_checking() {
+        let l = tight();
+        let a: IpAddr = "198.51.100.7".parse().unwrap();
+        l.check_auth_allowed(a).unwrap();
+        l.auth_failed(a);
+        l.auth_failed(a);
+        l.check_auth_allowed(a).unwrap();
+        l.auth_failed(a); // over budget: blocked
+        assert!(l.check_auth_allowed(a).is_err());
+        let other: IpAddr = "198.51.100.8".parse().unwrap();
+        l.check_auth_allowed(other).unwrap();
+        l.prune();
+        assert!(
+            l.check_auth_allowed(a).is_err(),
+            "pruning keeps live blocks"
+        );
+    }
+}

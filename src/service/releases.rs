@@ -1,0 +1,318 @@
+//! Release pushes: CI's release records in three steps. [`push`] runs
+//! `core::release::validate` (pure: every check that needs only the
+//! request), then [`prepare`] (the SBOM ingest, under a per-core limit),
+//! then [`commit`] (one batch under the tenant's lock: blobs, the model,
+//! the record and its `release_pushed` event). Identical content pushed
+//! again appends nothing; changed content is a new revision.
+//!
+//! Also here: the bytes of the two downloads that come straight from a
+//! release (the original SBOM, the NOTICE).
+
+use bytes::Bytes;
+use evident_sbom::{Model, NoticeFormat, Release, SourceFormat};
+use sha2::{Digest, Sha256};
+
+pub use crate::core::release::{
+    ArtefactIn, DsseEnvelope, DsseSignature, Encoding, Pushed, ReleasePush, SbomIn,
+};
+use crate::{
+    core::{
+        clock::{now_unix, rfc3339},
+        events::EventBody,
+        policy::{allow, Action, Resource},
+        release::{self, current_version, ReleaseRecord, SbomInfo, Validated},
+        Error, Principal,
+    },
+    service::{
+        catalogue::{self, ExportQuery},
+        downloads::{Artifact, Download},
+        AppState,
+    },
+    store::{keys, Db},
+};
+
+/// Pushes a release record (push token): validate, prepare, commit. The
+/// answer says whether a new revision was made.
+pub async fn push(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    req: ReleasePush,
+) -> Result<Pushed, Error> {
+    allow(principal, Action::PushRelease, Resource::Tenant(tenant))?;
+    state.tenant_log(tenant)?;
+    push_as(state, principal, tenant, req).await
+}
+
+/// [`push`] without the scope check, for the demo seed (which pushes as
+/// the demo tenant's first admin).
+pub async fn push_as(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    req: ReleasePush,
+) -> Result<Pushed, Error> {
+    let v = release::validate(req)?;
+    let p = prepare(state, v).await?;
+    // The commit runs in its own task: if the client goes away, the task
+    // still holds the tenant's lock until its batch has committed, so the
+    // next push cannot number the same revision.
+    tokio::spawn(commit(
+        state.clone(),
+        principal.clone(),
+        tenant.to_owned(),
+        p,
+    ))
+    .await
+    .map_err(|e| Error::Internal(format!("release commit task failed: {e}")))?
+}
+
+/// A validated push with its model, ready to commit.
+#[derive(Debug)]
+pub struct Prepared {
+    v: Validated,
+    model: Model,
+    model_stored: bool,
+    warnings: Vec<evident_sbom::Warning>,
+}
+
+/// Ingests the SBOM (at most one ingest per core at once: each holds a
+/// document and its model in memory, and a burst of large pushes must
+/// queue, not pile up). The model fixed at the first ingest of these exact
+/// bytes is reused, so a re-push exports the same bytes even after an
+/// upgrade of the readers.
+pub async fn prepare(state: &AppState, v: Validated) -> Result<Prepared, Error> {
+    let stored_model = state.store().model_json(&v.sbom_sha256)?;
+    let permit = state.ingest_permit().await;
+    let (ingested, v) = tokio::task::spawn_blocking(move || {
+        let r = evident_sbom::ingest(&v.sbom_bytes);
+        drop(permit);
+        (r, v)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))?;
+    let ingested = ingested.map_err(|e| Error::Unprocessable(format!("/sbom/content: {e}")))?;
+    let mut warnings = ingested.warnings;
+    warnings.extend(v.warnings.iter().cloned());
+    let model = match &stored_model {
+        Some(b) => Model::from_json(b)
+            .map_err(|e| Error::Internal(format!("stored model {}: {e}", v.sbom_sha256)))?,
+        None => ingested.model,
+    };
+    Ok(Prepared {
+        v,
+        model,
+        model_stored: stored_model.is_some(),
+        warnings,
+    })
+}
+
+/// Stores and logs a prepared push in one batch, under the tenant's lock.
+pub async fn commit(
+    state: AppState,
+    principal: Principal,
+    tenant: String,
+    p: Prepared,
+) -> Result<Pushed, Error> {
+    let (state, tenant) = (&state, tenant.as_str());
+    let Prepared {
+        v:
+            Validated {
+                product,
+                tag,
+                artefacts,
+                sbom_bytes,
+                sbom_sha256,
+                provenance_bytes,
+                provenance_predicate_type,
+                provenance_sha256,
+                findings_bytes,
+                findings_sha256,
+                content_sha256,
+                warnings: _,
+            },
+        model,
+        model_stored,
+        warnings,
+    } = p;
+    let _lock = state.tenant_lock(tenant).await;
+    let existing = state.store().revisions(tenant, &product, &tag)?;
+    if let Some(last) = existing.last() {
+        if last.content_sha256 == content_sha256 {
+            return Ok(Pushed {
+                created: false,
+                release: last.clone(),
+            });
+        }
+    }
+    let revision = existing.last().map_or(1, |r| r.revision + 1);
+    let pushed_at_unix = now_unix();
+    let release = Release {
+        tenant: tenant.to_owned(),
+        product: product.clone(),
+        tag: tag.clone(),
+        revision,
+        artefacts: Vec::new(),
+        pushed_at: pushed_at_unix,
+        spdx_namespace: String::new(),
+        tool_version: String::new(),
+    };
+    let mut record = ReleaseRecord {
+        product: product.clone(),
+        tag: tag.clone(),
+        revision,
+        pushed_at: rfc3339(pushed_at_unix),
+        pushed_at_unix,
+        pushed_by: match &principal {
+            Principal::Tenant { token_id, .. } | Principal::Operator { token_id } => {
+                token_id.clone()
+            }
+            // Pushes need a push token; a customer never gets here.
+            Principal::Customer { customer, .. } => customer.clone(),
+        },
+        artefacts: artefacts.clone(),
+        sbom: SbomInfo {
+            sha256: sbom_sha256.clone(),
+            size: sbom_bytes.len() as u64,
+            format: model.format,
+            spec_version: model.spec_version.clone(),
+            components: model.components.len() as u64 + u64::from(model.subject.is_some()),
+        },
+        provenance_sha256: provenance_sha256.clone(),
+        provenance_predicate_type,
+        findings_sha256,
+        content_sha256,
+        serial_number: release.serial_number(),
+        spdx_namespace: Release::namespace_for(
+            &format!("https://{}", state.public_host()),
+            tenant,
+            &product,
+            &tag,
+            revision,
+        ),
+        warnings,
+        tool_version: current_version(),
+        log_index: None,
+    };
+    let mut ops: Vec<evident_log::AppOp> = Vec::new();
+    let mut put_blob = |bytes: Vec<u8>, sha: &str| -> Result<(), Error> {
+        ops.extend(state.store().blob_op(sha, bytes)?);
+        Ok(())
+    };
+    put_blob(sbom_bytes, &sbom_sha256)?;
+    if let (Some(b), Some(h)) = (provenance_bytes, &provenance_sha256) {
+        put_blob(b, h)?;
+    }
+    if let (Some(b), Some(h)) = (findings_bytes, &record.findings_sha256.clone()) {
+        put_blob(b, h)?;
+    }
+    if !model_stored {
+        ops.push(Db::model_op(&sbom_sha256, model.to_json()));
+    }
+    let (record_op, index_key) = Db::release_ops(tenant, &record);
+    ops.push(record_op);
+    let event = EventBody::ReleasePushed {
+        product: product.clone(),
+        tag: tag.clone(),
+        revision,
+        artefacts: artefacts.iter().map(|a| a.digest.clone()).collect(),
+        sbom_sha256,
+        provenance_sha256,
+    };
+    let index = state
+        .record_indexed(
+            tenant,
+            vec![(principal.actor(), event)],
+            ops,
+            vec![index_key],
+        )
+        .await?;
+    record.log_index = Some(index);
+    Ok(Pushed {
+        created: true,
+        release: record,
+    })
+}
+
+/// The SBOM exactly as pushed, as a download (staff only).
+pub fn original(
+    state: &AppState,
+    principal: &Principal,
+    (tenant, product, tag): (&str, &str, &str),
+    q: &ExportQuery,
+) -> Result<Download, Error> {
+    catalogue::authorize_release(state, principal, Action::ReadOriginal, tenant, product, tag)?;
+    state.tenant_log(tenant)?;
+    if q.format.is_some() {
+        return Err(Error::Unprocessable(
+            "the original has no format= choice".into(),
+        ));
+    }
+    let (rec, _) = catalogue::load(state, tenant, product, tag, q.revision)?;
+    let bytes = state
+        .store()
+        .blob(&rec.sbom.sha256)?
+        .ok_or_else(|| Error::Internal(format!("blob {} is missing", rec.sbom.sha256)))?;
+    let (media, ext) = match rec.sbom.format {
+        SourceFormat::CyclonedxJson => ("application/vnd.cyclonedx+json", "cdx.json"),
+        SourceFormat::CyclonedxXml => ("application/vnd.cyclonedx+xml", "cdx.xml"),
+        SourceFormat::SpdxJson => ("application/spdx+json", "spdx.json"),
+        SourceFormat::SpdxTagValue => ("text/spdx", "spdx"),
+    };
+    let name = format!("sbom-{product}-{tag}-original.{ext}");
+    Ok(Download::new(
+        rec,
+        Artifact::ORIGINAL,
+        None,
+        bytes,
+        media,
+        name,
+    ))
+}
+
+/// The NOTICE (`text`, `markdown` or `html`) as a download; as byte-stable
+/// as an export, and kept in the same cache.
+pub fn notice(
+    state: &AppState,
+    principal: &Principal,
+    (tenant, product, tag): (&str, &str, &str),
+    q: &ExportQuery,
+) -> Result<Download, Error> {
+    catalogue::authorize_release(state, principal, Action::ReadRelease, tenant, product, tag)?;
+    state.tenant_log(tenant)?;
+    let f = match q.format.as_deref() {
+        None => NoticeFormat::Text,
+        Some(f) => NoticeFormat::parse(f).ok_or_else(|| {
+            Error::Unprocessable(format!("format {f:?} is not one of text, markdown, html"))
+        })?,
+    };
+    let (rec, release): (ReleaseRecord, Release) =
+        catalogue::load(state, tenant, product, tag, q.revision)?;
+    let cache_key = format!(
+        "{}{}/notice.{}",
+        keys::release_path(tenant, &rec.product, &rec.tag),
+        rec.revision,
+        f.extension()
+    );
+    let (body, sha256) = match state.caches().export(&cache_key) {
+        Some(hit) => hit,
+        None => {
+            let m = catalogue::model(state, &rec)?;
+            let bytes = Bytes::from(f.write(&m, &release));
+            let sha: [u8; 32] = Sha256::digest(&bytes).into();
+            state.caches().put_export(&cache_key, bytes.clone(), sha);
+            (bytes, sha)
+        }
+    };
+    Ok(Download {
+        artifact: Artifact::NOTICE,
+        format: Some(q.format.clone().unwrap_or_else(|| "text".into())),
+        body,
+        sha256,
+        media_type: f.media_type().to_owned(),
+        file_name: format!("NOTICE-{product}-{tag}.{}", f.extension()),
+        key_id: None,
+        timestamp_missing: false,
+        rec,
+    })
+}

@@ -1,0 +1,49 @@
+//! Tenant settings: the default lifetime of share links (24 hours to 30
+//! days). Each change is a `settings_updated` log event, in the batch that
+//! stores it.
+
+pub use crate::core::records::{Settings, MAX_SHARE_TTL, MIN_SHARE_TTL};
+use crate::{
+    core::{
+        events::EventBody,
+        policy::{allow, Action, Resource},
+        Error, Principal,
+    },
+    service::AppState,
+    store::Db,
+};
+
+/// A tenant's settings (admin).
+pub fn get(state: &AppState, principal: &Principal, tenant: &str) -> Result<Settings, Error> {
+    allow(principal, Action::ManageSettings, Resource::Tenant(tenant))?;
+    state.tenant_log(tenant)?;
+    state.store().settings(tenant)
+}
+
+/// Validates, stores and logs new settings (admin).
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    s: Settings,
+) -> Result<Settings, Error> {
+    allow(principal, Action::ManageSettings, Resource::Tenant(tenant))?;
+    state.tenant_log(tenant)?;
+    let ttl = s.share_link_ttl_secs;
+    if !(MIN_SHARE_TTL..=MAX_SHARE_TTL).contains(&ttl) {
+        return Err(Error::Unprocessable(format!(
+            "the share-link lifetime must be between {MIN_SHARE_TTL} s (24 hours) and {MAX_SHARE_TTL} s (30 days)"
+        )));
+    }
+    state
+        .record(
+            tenant,
+            principal.actor(),
+            EventBody::SettingsUpdated {
+                share_link_ttl_secs: ttl,
+            },
+            Db::settings_ops(tenant, &s),
+        )
+        .await?;
+    Ok(s)
+}

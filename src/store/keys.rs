@@ -1,0 +1,208 @@
+//! The key layout of the application column family: every key string the
+//! server stores a record under is spelled here and nowhere else.
+//!
+//! | prefix | value |
+//! |---|---|
+//! | `tenant/<slug>` | [`TenantRecord`](crate::core::records::TenantRecord) |
+//! | `token/<id>` | [`TokenRecord`](crate::core::records::TokenRecord) |
+//! | `token-used/<id>` | last use, i64 big-endian (its own key, so a use never undoes a revocation) |
+//! | `tenant-token/<tenant>/<id>` | empty: the tenant's token index |
+//! | `operator-token` | the operator token's id |
+//! | `customer/<tenant>/<id>` | [`CustomerRecord`](crate::core::records::CustomerRecord) |
+//! | `session/<sha256 of cookie>` | [`Session`](crate::core::records::Session) |
+//! | `session-seen/<sha256 of cookie>` | last use, i64 big-endian (its own key, so a use never brings back an ended session) |
+//! | `settings/<tenant>` | [`Settings`](crate::core::records::Settings) |
+//! | `blob/<sha256>` | original SBOM, provenance and findings bytes |
+//! | `model/<sha256 of SBOM>` | the normalized model, fixed at first ingest |
+//! | `release/<tenant>/<product>/<tag>/<revision:010>` | [`ReleaseRecord`](crate::core::release::ReleaseRecord) |
+//! | `release-log/…` (same suffix) | the index of its `release_pushed` event |
+//! | `export/<tenant>/<product>/<tag>/<revision:010>/<format>/<sha256>` | [`Issued`](crate::core::records::Issued) |
+//! | `export-log/…` (same suffix) | the index of its `export_issued` event |
+//! | `tenant-key/<tenant>/<key id>` | sealed export key |
+//! | `tenant-pub/<tenant>/<key id>` | [`PublicKeyRecord`](crate::core::records::PublicKeyRecord) |
+//! | `tenant-key-current/<tenant>` | the current export key's id |
+//! | `log-key/<tenant>/<key id>` | sealed log key |
+//! | `log-key-current/<tenant>` | the current log key's id |
+//! | `log-key-history/<tenant>` | [`LogKeyInfo`](crate::core::records::LogKeyInfo) list |
+//! | `cp-tsr/<tenant>/<size:020>` | RFC 3161 reply over a checkpoint |
+//! | `sig-tsr/<key id>/<sha256 of signature>` | RFC 3161 reply over a signature |
+//! | `ext-tsa/<tsa id>/…` | the same two, from an external TSA |
+//! | `platform/<name>` | sealed platform keys |
+//! | `tsa/key`, `tsa/cert.der`, `tsa/root.der` | the built-in TSA |
+
+/// `tenant/<slug>`.
+pub fn tenant(slug: &str) -> Vec<u8> {
+    format!("tenant/{slug}").into_bytes()
+}
+/// Every tenant.
+pub const TENANTS: &[u8] = b"tenant/";
+
+/// `token/<id>`.
+pub fn token(id: &str) -> Vec<u8> {
+    format!("token/{id}").into_bytes()
+}
+/// `token-used/<id>`.
+pub fn token_used(id: &str) -> Vec<u8> {
+    format!("token-used/{id}").into_bytes()
+}
+/// `tenant-token/<tenant>/<id>`.
+pub fn tenant_token(tenant: &str, id: &str) -> Vec<u8> {
+    format!("tenant-token/{tenant}/{id}").into_bytes()
+}
+/// The prefix of a tenant's token index.
+pub fn tenant_tokens(tenant: &str) -> Vec<u8> {
+    format!("tenant-token/{tenant}/").into_bytes()
+}
+/// The operator token's id.
+pub const OPERATOR_TOKEN: &[u8] = b"operator-token";
+
+/// `customer/<tenant>/<id>`.
+pub fn customer(tenant: &str, id: &str) -> Vec<u8> {
+    format!("customer/{tenant}/{id}").into_bytes()
+}
+/// A tenant's customers.
+pub fn customers(tenant: &str) -> Vec<u8> {
+    format!("customer/{tenant}/").into_bytes()
+}
+
+/// `session/<hash>`.
+pub fn session(hash: &str) -> Vec<u8> {
+    format!("session/{hash}").into_bytes()
+}
+/// `session-seen/<hash>`.
+pub fn session_seen(hash: &str) -> Vec<u8> {
+    format!("session-seen/{hash}").into_bytes()
+}
+/// Every session.
+pub const SESSIONS: &[u8] = b"session/";
+/// Every session's last use.
+pub const SESSIONS_SEEN: &[u8] = b"session-seen/";
+
+/// `settings/<tenant>`.
+pub fn settings(tenant: &str) -> Vec<u8> {
+    format!("settings/{tenant}").into_bytes()
+}
+
+/// `blob/<sha256>`.
+pub fn blob(sha: &str) -> Vec<u8> {
+    format!("blob/{sha}").into_bytes()
+}
+/// `model/<sha256>`.
+pub fn model(sha: &str) -> Vec<u8> {
+    format!("model/{sha}").into_bytes()
+}
+
+/// `<tenant>/<product>/<tag>/`: the part every key of a release shares.
+pub fn release_path(tenant: &str, product: &str, tag: &str) -> String {
+    format!("{tenant}/{product}/{tag}/")
+}
+/// `release/<tenant>/<product>/<tag>/<revision:010>`.
+pub fn release(tenant: &str, product: &str, tag: &str, rev: u32) -> Vec<u8> {
+    format!("release/{}{rev:010}", release_path(tenant, product, tag)).into_bytes()
+}
+/// `release-log/<tenant>/<product>/<tag>/<revision:010>`.
+pub fn release_log(tenant: &str, product: &str, tag: &str, rev: u32) -> Vec<u8> {
+    format!(
+        "release-log/{}{rev:010}",
+        release_path(tenant, product, tag)
+    )
+    .into_bytes()
+}
+/// Every revision of a release.
+pub fn release_revisions(tenant: &str, product: &str, tag: &str) -> Vec<u8> {
+    format!("release/{}", release_path(tenant, product, tag)).into_bytes()
+}
+/// Every release of a product.
+pub fn product_releases(tenant: &str, product: &str) -> Vec<u8> {
+    format!("release/{tenant}/{product}/").into_bytes()
+}
+/// Every release of a tenant.
+pub fn tenant_releases(tenant: &str) -> Vec<u8> {
+    format!("release/{tenant}/").into_bytes()
+}
+
+/// `<tenant>/<product>/<tag>/<revision:010>/<format>`: one export of one
+/// revision (also the key of the in-memory export cache).
+pub fn export_path(tenant: &str, product: &str, tag: &str, rev: u32, format: &str) -> String {
+    format!("{}{rev:010}/{format}", release_path(tenant, product, tag))
+}
+/// `export/<export path>/<sha256>`.
+pub fn issuance(export_path: &str, sha: &str) -> Vec<u8> {
+    format!("export/{export_path}/{sha}").into_bytes()
+}
+/// `export-log/<export path>/<sha256>`.
+pub fn issuance_log(export_path: &str, sha: &str) -> Vec<u8> {
+    format!("export-log/{export_path}/{sha}").into_bytes()
+}
+
+/// `tenant-key/<tenant>/<key id>`.
+pub fn export_key(tenant: &str, key_id: &str) -> Vec<u8> {
+    format!("tenant-key/{tenant}/{key_id}").into_bytes()
+}
+/// `tenant-pub/<tenant>/<key id>`.
+pub fn export_pub(tenant: &str, key_id: &str) -> Vec<u8> {
+    format!("tenant-pub/{tenant}/{key_id}").into_bytes()
+}
+/// Every export public key of a tenant.
+pub fn export_pubs(tenant: &str) -> Vec<u8> {
+    format!("tenant-pub/{tenant}/").into_bytes()
+}
+/// `tenant-key-current/<tenant>`.
+pub fn export_key_current(tenant: &str) -> Vec<u8> {
+    format!("tenant-key-current/{tenant}").into_bytes()
+}
+
+/// `log-key/<tenant>/<key id>`.
+pub fn log_key(tenant: &str, key_id: u32) -> Vec<u8> {
+    format!("log-key/{tenant}/{key_id:08x}").into_bytes()
+}
+/// `log-key-current/<tenant>`.
+pub fn log_key_current(tenant: &str) -> Vec<u8> {
+    format!("log-key-current/{tenant}").into_bytes()
+}
+/// `log-key-history/<tenant>`.
+pub fn log_key_history(tenant: &str) -> Vec<u8> {
+    format!("log-key-history/{tenant}").into_bytes()
+}
+
+/// `cp-tsr/<tenant>/<size:020>` (before the TSA's own prefix, see
+/// `service::timestamps::Timestamps::cache_key`).
+pub fn checkpoint_token(tenant: &str, size: u64) -> String {
+    format!("cp-tsr/{tenant}/{size:020}")
+}
+/// `sig-tsr/<key id>/<sha256 of the signature>` (likewise).
+pub fn signature_token(key_id: &str, sig_sha256: &str) -> String {
+    format!("sig-tsr/{key_id}/{sig_sha256}")
+}
+/// The prefix an external TSA's tokens are kept under.
+pub fn external_tsa(tsa_id: &str, what: &str) -> String {
+    format!("ext-tsa/{tsa_id}/{what}")
+}
+
+/// `platform/<name>`.
+pub fn platform_key(name: &str) -> Vec<u8> {
+    format!("platform/{name}").into_bytes()
+}
+/// The built-in TSA's sealed key, certificate and root.
+pub const TSA_KEY: &[u8] = b"tsa/key";
+/// The built-in TSA's certificate (DER).
+pub const TSA_CERT: &[u8] = b"tsa/cert.der";
+/// The built-in TSA's root certificate (DER).
+pub const TSA_ROOT: &[u8] = b"tsa/root.der";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revisions_sort_numerically_and_prefixes_do_not_overlap() {
+        let k9 = release("t", "p", "v1", 9);
+        let k10 = release("t", "p", "v1", 10);
+        assert!(k9 < k10, "zero-padded revisions sort in order");
+        assert!(k10.starts_with(&release_revisions("t", "p", "v1")));
+        // A tag that is another's prefix does not share its revisions' prefix.
+        assert!(!release("t", "p", "v10", 1).starts_with(&release_revisions("t", "p", "v1")));
+        assert!(!token_used("x").starts_with(b"token/"));
+        assert!(!session_seen("x").starts_with(SESSIONS));
+    }
+}

@@ -1,0 +1,622 @@
+//! Storage: the only layer that knows the application column family's key
+//! strings ([`keys`]) and how records are encoded, over `evident-log`'s
+//! RocksDB store.
+//!
+//! The write every state change makes is [`Db::commit`]: the change and
+//! the log event that records it go in **one atomic batch** with the
+//! log's own append. So a token exists exactly when its `token_issued`
+//! entry does, a customer's access changes exactly when its
+//! `customer_updated` entry does, and after a crash either both are there
+//! or neither is.
+
+pub mod keys;
+
+use std::sync::{Arc, Mutex};
+
+use evident_log::{AppOp, Log, LogError, Store};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::core::{
+    events::{self, Actor, EventBody},
+    records::{
+        CustomerRecord, Issued, LogKeyInfo, PublicKeyRecord, Session, Settings, TenantRecord,
+        TokenRecord,
+    },
+    release::ReleaseRecord,
+    Error,
+};
+
+impl From<LogError> for Error {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::IndexBeyondSize { .. }
+            | LogError::SizeBeyondTree { .. }
+            | LogError::RangeInverted { .. }
+            | LogError::RangeTooLong { .. }
+            | LogError::LeafTooLarge { .. }
+            | LogError::BadName { .. } => Self::Unprocessable(e.to_string()),
+            LogError::NoSuchLog { .. } | LogError::TileNotAvailable { .. } => {
+                Self::NotFound(e.to_string())
+            }
+            LogError::LogExists { .. } => Self::Conflict(e.to_string()),
+            LogError::Inconsistent { .. } | LogError::Closed { .. } => {
+                Self::Unavailable(e.to_string())
+            }
+            LogError::Format(evident_verify::VerifyError::BadTilePath { .. }) => {
+                Self::Unprocessable(e.to_string())
+            }
+            LogError::Storage(_)
+            | LogError::MissingNode { .. }
+            | LogError::InUse { .. }
+            | LogError::Format(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// The built-in TSA's sealed key, certificate and root certificate (DER).
+pub type TsaMaterial = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// How many records a sweep reads at once.
+pub const SWEEP_PAGE: usize = 1000;
+
+/// The application's records over the log store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    store: Store,
+    /// Serialises [`Db::put_once`]'s check-and-write.
+    once: Arc<Mutex<()>>,
+}
+
+impl std::ops::Deref for Db {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("records are plain data")
+}
+
+fn be_i64(v: &[u8]) -> Option<i64> {
+    v.try_into().ok().map(i64::from_be_bytes)
+}
+
+impl Db {
+    /// The records of `store`.
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            once: Arc::default(),
+        }
+    }
+
+    /// The log store itself (logs, their keys, closing).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Gives up this handle's share of the store (to close it).
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, Error> {
+        match self.store.app_get(key)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| {
+                Error::Internal(format!("record {}: {e}", String::from_utf8_lossy(key)))
+            }),
+        }
+    }
+
+    fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, Error> {
+        self.store
+            .app_scan(prefix)?
+            .into_iter()
+            .map(|(k, v)| {
+                serde_json::from_slice(&v).map_err(|e| {
+                    Error::Internal(format!("record {}: {e}", String::from_utf8_lossy(&k)))
+                })
+            })
+            .collect()
+    }
+
+    /// Writes `ops` (puts and deletes) atomically and durably, without a
+    /// log event: for what is not evidence (sessions, caches of tokens).
+    pub fn write(&self, ops: &[AppOp]) -> Result<(), Error> {
+        let refs: Vec<(&[u8], Option<&[u8]>)> = ops
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
+            .collect();
+        Ok(self.store.app_write(&refs)?)
+    }
+
+    /// The write of every state change: `events` appended to `tenant`'s
+    /// `log` at consecutive indexes together with `ops`, and the first
+    /// event's index (8 bytes, big-endian) under each of `index_keys`, all
+    /// in one atomic batch. Returns the first index once durable.
+    pub async fn commit(
+        &self,
+        log: &Log,
+        tenant: &str,
+        events: Vec<(Actor, EventBody)>,
+        ops: Vec<AppOp>,
+        index_keys: Vec<Vec<u8>>,
+    ) -> Result<u64, Error> {
+        let leaves = events
+            .into_iter()
+            .map(|(actor, event)| events::leaf(tenant, actor, event))
+            .collect();
+        Ok(log.append_indexed(leaves, ops, index_keys).await?)
+    }
+
+    /// Stores `value` under `key` unless a value is there already, and
+    /// returns what is stored: concurrent first requests for a timestamp
+    /// (or anything made once) all get the same bytes. Blocking.
+    pub fn put_once(&self, key: &[u8], value: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let _one = self.once.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = self.store.app_get(key)? {
+            return Ok(v);
+        }
+        self.store.app_write(&[(key, Some(value.as_slice()))])?;
+        Ok(value)
+    }
+
+    /// A value stored by [`Db::put_once`] (or any raw value).
+    pub fn raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.store.app_get(key)?)
+    }
+
+    /// Deletes every record under `prefix` that `dead(key, value)`
+    /// condemns; returns how many went. Reads and deletes in pages of
+    /// [`SWEEP_PAGE`], so a large prefix is never held at once.
+    pub fn delete_where(
+        &self,
+        prefix: &[u8],
+        dead: impl Fn(&[u8], &[u8]) -> bool,
+    ) -> Result<usize, Error> {
+        let mut after: Option<Vec<u8>> = None;
+        let mut n = 0;
+        loop {
+            let page = self
+                .store
+                .app_scan_page(prefix, after.as_deref(), SWEEP_PAGE)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(n);
+            };
+            after = Some(last.clone());
+            let ops: Vec<(&[u8], Option<&[u8]>)> = page
+                .iter()
+                .filter(|(k, v)| dead(k, v))
+                .map(|(k, _)| (k.as_slice(), None))
+                .collect();
+            if !ops.is_empty() {
+                self.store.app_write(&ops)?;
+                n += ops.len();
+            }
+            if page.len() < SWEEP_PAGE {
+                return Ok(n);
+            }
+        }
+    }
+
+    // Tenants.
+
+    /// A tenant.
+    pub fn tenant(&self, slug: &str) -> Result<Option<TenantRecord>, Error> {
+        self.get_json(&keys::tenant(slug))
+    }
+
+    /// Every tenant.
+    pub fn tenants(&self) -> Result<Vec<TenantRecord>, Error> {
+        self.scan_json(keys::TENANTS)
+    }
+
+    /// The write that stores a tenant.
+    pub fn tenant_ops(t: &TenantRecord) -> Vec<AppOp> {
+        vec![(keys::tenant(&t.slug), Some(json(t)))]
+    }
+
+    // Tokens.
+
+    /// A token record with its last use.
+    pub fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
+        let Some(mut rec) = self
+            .store
+            .app_get(&keys::token(id))?
+            .and_then(|v| serde_json::from_slice::<TokenRecord>(&v).ok())
+        else {
+            return Ok(None);
+        };
+        if let Some(v) = self.store.app_get(&keys::token_used(id))? {
+            rec.last_used_at = be_i64(&v);
+        }
+        Ok(Some(rec))
+    }
+
+    /// The writes that store a token record (and its tenant index entry).
+    pub fn token_ops(rec: &TokenRecord) -> Vec<AppOp> {
+        let mut ops = vec![(keys::token(&rec.id), Some(json(rec)))];
+        if let Some(t) = &rec.tenant {
+            ops.push((keys::tenant_token(t, &rec.id), Some(Vec::new())));
+        }
+        ops
+    }
+
+    /// Every token of a tenant.
+    pub fn tenant_tokens(&self, tenant: &str) -> Result<Vec<TokenRecord>, Error> {
+        let prefix = keys::tenant_tokens(tenant);
+        let mut out = Vec::new();
+        for (k, _) in self.store.app_scan(&prefix)? {
+            let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            if let Some(t) = self.token(&id)? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a token's last use (its own key, so it never undoes a
+    /// concurrent revocation).
+    pub fn token_used(&self, id: &str, now: i64) -> Result<(), Error> {
+        Ok(self
+            .store
+            .app_write(&[(&keys::token_used(id), Some(&now.to_be_bytes()))])?)
+    }
+
+    /// The operator token's id, once minted.
+    pub fn operator_token_id(&self) -> Result<Option<String>, Error> {
+        Ok(self
+            .store
+            .app_get(keys::OPERATOR_TOKEN)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Stores the operator token (the platform's first start).
+    pub fn put_operator_token(&self, rec: &TokenRecord) -> Result<(), Error> {
+        let mut ops = Self::token_ops(rec);
+        ops.push((
+            keys::OPERATOR_TOKEN.to_vec(),
+            Some(rec.id.clone().into_bytes()),
+        ));
+        self.write(&ops)
+    }
+
+    // Customers.
+
+    /// A customer of a tenant.
+    pub fn customer(&self, tenant: &str, id: &str) -> Result<Option<CustomerRecord>, Error> {
+        Ok(self
+            .store
+            .app_get(&keys::customer(tenant, id))?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
+    }
+
+    /// Every customer of a tenant.
+    pub fn customers(&self, tenant: &str) -> Result<Vec<CustomerRecord>, Error> {
+        Ok(self
+            .store
+            .app_scan(&keys::customers(tenant))?
+            .into_iter()
+            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+            .collect())
+    }
+
+    /// The write that stores (or, with `deleted`, deletes) a customer.
+    pub fn customer_ops(c: &CustomerRecord, deleted: bool) -> Vec<AppOp> {
+        let k = keys::customer(&c.tenant, &c.id);
+        vec![(k, (!deleted).then(|| json(c)))]
+    }
+
+    // Sessions (`hash` is the hex SHA-256 of the cookie value).
+
+    /// A session record, with its last use applied.
+    pub fn session(&self, hash: &str) -> Result<Option<Session>, Error> {
+        let Some(mut s) = self
+            .store
+            .app_get(&keys::session(hash))?
+            .and_then(|v| serde_json::from_slice::<Session>(&v).ok())
+        else {
+            return Ok(None);
+        };
+        if let Some(seen) = self
+            .store
+            .app_get(&keys::session_seen(hash))?
+            .and_then(|v| be_i64(&v))
+        {
+            s.seen_at = s.seen_at.max(seen);
+        }
+        Ok(Some(s))
+    }
+
+    /// Stores a new session.
+    pub fn put_session(&self, hash: &str, s: &Session) -> Result<(), Error> {
+        self.write(&[(keys::session(hash), Some(json(s)))])
+    }
+
+    /// Records a session's use under its own key: a session exists exactly
+    /// when its record does, so this can never bring back an ended one.
+    pub fn touch_session(&self, hash: &str, now: i64) -> Result<(), Error> {
+        self.write(&[(keys::session_seen(hash), Some(now.to_be_bytes().to_vec()))])
+    }
+
+    /// Ends a session.
+    pub fn delete_session(&self, hash: &str) -> Result<(), Error> {
+        self.write(&[
+            (keys::session(hash), None),
+            (keys::session_seen(hash), None),
+        ])
+    }
+
+    /// Deletes every session `dead` condemns (and its last use), then the
+    /// last-use records whose session is gone; returns how many sessions
+    /// went. Pages through both prefixes.
+    pub fn sweep_sessions(&self, dead: impl Fn(Option<Session>) -> bool) -> Result<usize, Error> {
+        let n = self.delete_where(keys::SESSIONS, |k, _| {
+            let hash = String::from_utf8_lossy(&k[keys::SESSIONS.len()..]).into_owned();
+            dead(self.session(&hash).ok().flatten())
+        })?;
+        self.delete_where(keys::SESSIONS_SEEN, |k, _| {
+            let hash = String::from_utf8_lossy(&k[keys::SESSIONS_SEEN.len()..]).into_owned();
+            !matches!(self.store.app_get(&keys::session(&hash)), Ok(Some(_)))
+        })?;
+        Ok(n)
+    }
+
+    // Settings.
+
+    /// A tenant's settings (the defaults when none were saved).
+    pub fn settings(&self, tenant: &str) -> Result<Settings, Error> {
+        Ok(self.get_json(&keys::settings(tenant))?.unwrap_or_default())
+    }
+
+    /// The write that stores a tenant's settings.
+    pub fn settings_ops(tenant: &str, s: &Settings) -> Vec<AppOp> {
+        vec![(keys::settings(tenant), Some(json(s)))]
+    }
+
+    // Releases, blobs and models.
+
+    /// Every revision of a release, oldest first, each with the index of
+    /// its `release_pushed` entry.
+    pub fn revisions(
+        &self,
+        tenant: &str,
+        product: &str,
+        tag: &str,
+    ) -> Result<Vec<ReleaseRecord>, Error> {
+        let mut out: Vec<ReleaseRecord> =
+            self.scan_json(&keys::release_revisions(tenant, product, tag))?;
+        for r in &mut out {
+            r.log_index = self.index_at(&keys::release_log(tenant, product, tag, r.revision))?;
+        }
+        Ok(out)
+    }
+
+    /// The write that stores a release revision, and the key that gets the
+    /// index of its `release_pushed` entry.
+    pub fn release_ops(tenant: &str, r: &ReleaseRecord) -> (AppOp, Vec<u8>) {
+        (
+            (
+                keys::release(tenant, &r.product, &r.tag, r.revision),
+                Some(json(r)),
+            ),
+            keys::release_log(tenant, &r.product, &r.tag, r.revision),
+        )
+    }
+
+    /// A product's releases as (tag, push time of its first revision), in
+    /// tag order.
+    pub fn product_releases(
+        &self,
+        tenant: &str,
+        product: &str,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let p = keys::product_releases(tenant, product);
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (k, v) in self.store.app_scan(&p)? {
+            let rest = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+            let Some((tag, _)) = rest.split_once('/') else {
+                continue;
+            };
+            if out.last().map(|(t, _)| t.as_str()) == Some(tag) {
+                continue;
+            }
+            let pushed = serde_json::from_slice::<serde_json::Value>(&v)
+                .ok()
+                .and_then(|r| r["pushed_at"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            out.push((tag.to_owned(), pushed));
+        }
+        Ok(out)
+    }
+
+    /// The names of a tenant's products, in order.
+    pub fn products(&self, tenant: &str) -> Result<Vec<String>, Error> {
+        let p = keys::tenant_releases(tenant);
+        let mut out: Vec<String> = Vec::new();
+        for (k, _) in self.store.app_scan(&p)? {
+            let rest = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+            if let Some((product, _)) = rest.split_once('/') {
+                if out.last().map(String::as_str) != Some(product) {
+                    out.push(product.to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A stored blob (SBOM, provenance, findings) by SHA-256.
+    pub fn blob(&self, sha: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.store.app_get(&keys::blob(sha))?)
+    }
+
+    /// The write that stores a blob, unless it is stored already.
+    pub fn blob_op(&self, sha: &str, bytes: Vec<u8>) -> Result<Option<AppOp>, Error> {
+        let k = keys::blob(sha);
+        Ok(match self.store.app_get(&k)? {
+            Some(_) => None,
+            None => Some((k, Some(bytes))),
+        })
+    }
+
+    /// A stored model's JSON, by the SBOM's SHA-256.
+    pub fn model_json(&self, sbom_sha: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.store.app_get(&keys::model(sbom_sha))?)
+    }
+
+    /// The write that stores a model.
+    pub fn model_op(sbom_sha: &str, json: Vec<u8>) -> AppOp {
+        (keys::model(sbom_sha), Some(json))
+    }
+
+    /// An index stored by an append (8 bytes, big-endian).
+    pub fn index_at(&self, key: &[u8]) -> Result<Option<u64>, Error> {
+        Ok(self
+            .store
+            .app_get(key)?
+            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes)))
+    }
+
+    // Export issuance.
+
+    /// The issuance record of an export's exact bytes.
+    pub fn issuance(&self, export_path: &str, sha: &str) -> Result<Option<Issued>, Error> {
+        self.get_json(&keys::issuance(export_path, sha))
+    }
+
+    /// The write that stores an issuance, and the key of its entry's index.
+    pub fn issuance_ops(export_path: &str, sha: &str, i: &Issued) -> (AppOp, Vec<u8>) {
+        (
+            (keys::issuance(export_path, sha), Some(json(i))),
+            keys::issuance_log(export_path, sha),
+        )
+    }
+
+    /// The index of an issuance's `export_issued` entry.
+    pub fn issuance_index(&self, export_path: &str, sha: &str) -> Result<Option<u64>, Error> {
+        self.index_at(&keys::issuance_log(export_path, sha))
+    }
+
+    // Export keys.
+
+    /// The current export key's id and sealed private key.
+    pub fn export_key_current(&self, tenant: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
+        let Some(id) = self.store.app_get(&keys::export_key_current(tenant))? else {
+            return Ok(None);
+        };
+        let id = String::from_utf8_lossy(&id).into_owned();
+        let sealed = self
+            .store
+            .app_get(&keys::export_key(tenant, &id))?
+            .ok_or_else(|| Error::Internal(format!("tenant key {id} is missing")))?;
+        Ok(Some((id, sealed)))
+    }
+
+    /// One export public key record.
+    pub fn export_pub(&self, tenant: &str, key_id: &str) -> Result<Option<PublicKeyRecord>, Error> {
+        self.get_json(&keys::export_pub(tenant, key_id))
+    }
+
+    /// Every export public key of a tenant.
+    pub fn export_pubs(&self, tenant: &str) -> Result<Vec<PublicKeyRecord>, Error> {
+        self.scan_json(&keys::export_pubs(tenant))
+    }
+
+    /// The writes that make `rec` (with `sealed`) the tenant's current
+    /// export key.
+    pub fn export_key_ops(tenant: &str, rec: &PublicKeyRecord, sealed: Vec<u8>) -> Vec<AppOp> {
+        vec![
+            (keys::export_key(tenant, &rec.key_id), Some(sealed)),
+            (keys::export_pub(tenant, &rec.key_id), Some(json(rec))),
+            (
+                keys::export_key_current(tenant),
+                Some(rec.key_id.clone().into_bytes()),
+            ),
+        ]
+    }
+
+    /// The write that updates an export public key record.
+    pub fn export_pub_op(tenant: &str, rec: &PublicKeyRecord) -> AppOp {
+        (keys::export_pub(tenant, &rec.key_id), Some(json(rec)))
+    }
+
+    // Log keys.
+
+    /// The current log key's id and sealed private key.
+    pub fn log_key_current(&self, tenant: &str) -> Result<Option<(u32, Vec<u8>)>, Error> {
+        let Some(id) = self.store.app_get(&keys::log_key_current(tenant))? else {
+            return Ok(None);
+        };
+        let id = u32::from_str_radix(&String::from_utf8_lossy(&id), 16)
+            .map_err(|e| Error::Internal(format!("log key id: {e}")))?;
+        let sealed = self
+            .store
+            .app_get(&keys::log_key(tenant, id))?
+            .ok_or_else(|| {
+                Error::Internal(format!("the log key {id:08x} of {tenant} is missing"))
+            })?;
+        Ok(Some((id, sealed)))
+    }
+
+    /// The history of a tenant's log keys (empty for a log on the platform key).
+    pub fn log_key_history(&self, tenant: &str) -> Result<Vec<LogKeyInfo>, Error> {
+        Ok(self
+            .get_json(&keys::log_key_history(tenant))?
+            .unwrap_or_default())
+    }
+
+    /// The writes that make a sealed key the tenant's current log key.
+    pub fn log_key_ops(tenant: &str, key_id: u32, sealed: Vec<u8>) -> Vec<AppOp> {
+        vec![
+            (keys::log_key(tenant, key_id), Some(sealed)),
+            (
+                keys::log_key_current(tenant),
+                Some(format!("{key_id:08x}").into_bytes()),
+            ),
+        ]
+    }
+
+    /// The write that stores a log key history.
+    pub fn log_key_history_op(tenant: &str, h: &[LogKeyInfo]) -> AppOp {
+        (keys::log_key_history(tenant), Some(json(&h)))
+    }
+
+    // Platform keys and the built-in TSA.
+
+    /// A sealed platform key.
+    pub fn platform_key(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.store.app_get(&keys::platform_key(name))?)
+    }
+
+    /// Stores a sealed platform key.
+    pub fn put_platform_key(&self, name: &str, sealed: &[u8]) -> Result<(), Error> {
+        self.write(&[(keys::platform_key(name), Some(sealed.to_vec()))])
+    }
+
+    /// The built-in TSA's sealed key, certificate and root (DER), if made.
+    pub fn tsa_material(&self) -> Result<Option<TsaMaterial>, Error> {
+        let s = &self.store;
+        Ok(
+            match (
+                s.app_get(keys::TSA_KEY)?,
+                s.app_get(keys::TSA_CERT)?,
+                s.app_get(keys::TSA_ROOT)?,
+            ) {
+                (Some(k), Some(c), Some(r)) => Some((k, c, r)),
+                _ => None,
+            },
+        )
+    }
+
+    /// Stores the built-in TSA's material.
+    pub fn put_tsa_material(&self, sealed: &[u8], cert: &[u8], root: &[u8]) -> Result<(), Error> {
+        self.write(&[
+            (keys::TSA_KEY.to_vec(), Some(sealed.to_vec())),
+            (keys::TSA_CERT.to_vec(), Some(cert.to_vec())),
+            (keys::TSA_ROOT.to_vec(), Some(root.to_vec())),
+        ])
+    }
+}
