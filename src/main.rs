@@ -39,6 +39,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Cmd::Share(args) => match evident::cli::share::run(&args) {
+            Ok(out) => {
+                println!("{out}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("evident share: {e:#}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Cmd::Push(args) => match evident::cli::push::run(&args) {
             Ok(line) => {
                 println!("{line}");
@@ -52,6 +62,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench(evident::cli::BenchCmd::Sbom(args)) => {
             init_tracing(LogFormat::Text);
             rt.block_on(evident::cli::bench::sbom_bench(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(evident::cli::BenchCmd::Vex(args)) => {
+            init_tracing(LogFormat::Text);
+            rt.block_on(evident::cli::bench::vex_bench(args))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(evident::cli::BenchCmd::Log(args)) => {

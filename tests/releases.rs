@@ -340,7 +340,8 @@ async fn push_revisions_exports_and_isolation() {
     // A correct provenance is accepted; its digest is logged.
     let mut body = push_body("shop", "v1.2.3", &sbom);
     body["provenance"] = provenance(&[DIGEST]);
-    body["findings"] = json!({"reachable": []});
+    // Findings with no finding: stored, and no VEX version is made.
+    body["findings"] = json!({"findings": []});
     let (s, v) = api.json("POST", uri, &push, Some(body.clone())).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let rel = &v["release"];

@@ -230,6 +230,7 @@ fn loose() -> LimitConfig {
         tsa_per_address: 10_000,
         auth_failures_per_address: 10_000,
         share_per_address: 10_000,
+        share_per_link: 10_000,
     }
 }
 
@@ -528,6 +529,7 @@ async fn anonymous_endpoints_and_failed_authentications_are_rate_limited() {
             tsa_per_address: 2,
             auth_failures_per_address: 3,
             share_per_address: 3,
+            share_per_link: 3,
         },
         |s| s,
     );
@@ -938,4 +940,120 @@ async fn a_log_on_the_platform_key_keeps_verifying_and_moves_to_its_own() {
     let latest = String::from_utf8(b).unwrap();
     evident_verify::checkpoint::open_checkpoint(&latest, &rot.new, None).unwrap();
     assert!(evident_verify::checkpoint::open_checkpoint(&latest, &platform, None).is_err());
+}
+
+/// Share links over the API: every lifetime bound (the minimum, the
+/// maximum, one second over each, the default), a repeated revocation
+/// (409), and the per-link and per-address limits of the anonymous `/s/`
+/// routes (429 with `Retry-After`, and nothing appended for a refused
+/// request).
+#[tokio::test]
+async fn share_link_bounds_and_anonymous_limits_over_the_api() {
+    let api = Api::new(
+        LimitConfig {
+            share_per_address: 4,
+            share_per_link: 2,
+            ..loose()
+        },
+        |s| s,
+    );
+    let (admin, push, _) = api.tenant("acme").await;
+    api.push("acme", &push, "v1.0.0").await;
+    let issue = |ttl: Option<i64>| {
+        let mut body = json!({"product": "shop", "tag": "v1.0.0", "covers": ["cyclonedx-json"]});
+        if let Some(t) = ttl {
+            body["ttl_secs"] = json!(t);
+        }
+        Call::get("/api/v1/tenants/acme/share-links")
+            .bearer(&admin)
+            .json("POST", body)
+    };
+    for (ttl, want) in [
+        (Some(86_399), StatusCode::UNPROCESSABLE_ENTITY),
+        (Some(86_400), StatusCode::CREATED),
+        (Some(2_592_000), StatusCode::CREATED),
+        (Some(2_592_001), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (s, v) = api.json(issue(ttl)).await;
+        assert_eq!(s, want, "ttl {ttl:?}: {v}");
+        if s == StatusCode::UNPROCESSABLE_ENTITY {
+            let m = v["message"].as_str().unwrap();
+            assert!(m.contains("86400") && m.contains("2592000"), "{m}");
+        }
+    }
+    let (s, v) = api.json(issue(None)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let expires = time::OffsetDateTime::parse(
+        v["link"]["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let created = time::OffsetDateTime::parse(
+        v["link"]["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(
+        (expires - created).whole_seconds(),
+        7 * 86_400,
+        "the default"
+    );
+    assert_eq!(
+        v["link"]["max_uses"], 10_000,
+        "no link appends without bound"
+    );
+    let url = v["url"].as_str().unwrap();
+    let path = format!(
+        "/s/{}/sbom?format=cyclonedx-json",
+        url.rsplit_once("/s/").unwrap().1
+    );
+    let size = || api.state.log("acme").unwrap().size();
+    // Per link: two downloads, then 429, and the refusal appends nothing.
+    for _ in 0..2 {
+        let (s, _, _) = api.send(Call::get(&path).from("192.0.2.9:1")).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let before = size();
+    let (s, b, h) = api.send(Call::get(&path).from("192.0.2.10:1")).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(h.contains_key(header::RETRY_AFTER));
+    assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&b).unwrap()["error"],
+        "rate_limited"
+    );
+    assert_eq!(size(), before);
+    // Per address: unknown tokens too count against the address.
+    for i in 0..2 {
+        let (s, _, _) = api
+            .send(Call::get(&format!("/s/{}/sbom", "x".repeat(43))).from("192.0.2.9:2"))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{i}");
+    }
+    let (s, _, _) = api
+        .send(Call::get(&format!("/s/{}/sbom", "y".repeat(43))).from("192.0.2.9:3"))
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    // A repeated revocation is 409.
+    let id = v["link"]["id"].as_str().unwrap();
+    let revoke = || {
+        let mut c = Call::get("/api/v1/tenants/acme/share-links/x").bearer(&admin);
+        c.method = "DELETE";
+        c
+    };
+    let uri = format!("/api/v1/tenants/acme/share-links/{id}");
+    let (s, v) = api
+        .json(Call {
+            uri: &uri,
+            ..revoke()
+        })
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = api
+        .json(Call {
+            uri: &uri,
+            ..revoke()
+        })
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
 }

@@ -883,6 +883,14 @@ impl Log {
         tree::inclusion_proof(index, size, &self.reader())
     }
 
+    /// The frontier of the tree of `size` entries: the hashes of its
+    /// maximal complete subtrees, left to right (see
+    /// `evident_verify::merkle::root_from_frontier`).
+    pub fn frontier(&self, size: u64) -> Result<Vec<Hash>> {
+        self.check_size(size)?;
+        self.reader().read_hashes(&tree::subtrees(0, size))
+    }
+
     /// The consistency proof from the tree of `old` entries to that of `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
         self.check_size(new)?;

@@ -430,3 +430,163 @@ pub async fn sbom_bench(args: SbomBenchArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// Options of `evident bench vex`.
+#[derive(Debug, Args)]
+pub struct VexBenchArgs {
+    /// Components of the synthetic release.
+    #[arg(long, default_value_t = 10_000)]
+    pub components: usize,
+    /// Findings about them (every state and kind of evidence in turn).
+    #[arg(long, default_value_t = 2_000)]
+    pub findings: usize,
+    /// Timed runs of each measurement (after one warm-up).
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+}
+
+/// `evident bench vex`: a synthetic release of `components` components
+/// and `findings` findings: reading and resolving the findings, then
+/// writing each VEX document (OpenVEX, CSAF, CycloneDX VEX) and the
+/// CycloneDX exports with the VEX inline, each with its SHA-256 (what a
+/// publication does once per document and a download once per request).
+pub async fn vex_bench(args: VexBenchArgs) -> anyhow::Result<()> {
+    use evident_sbom::vex::{self, VexFormat, VexMeta};
+    let n = args.components.max(1);
+    let components: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({"type": "library", "name": format!("c{i}"), "version": "1.0.0",
+                "purl": format!("pkg:npm/%40scope/c{i}@1.0.0"),
+                "licenses": [{"license": {"id": "MIT"}}]})
+        })
+        .collect();
+    let sbom = serde_json::to_vec(&serde_json::json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.6",
+        "metadata": {"component": {"type": "application", "name": "bench", "version": "1.0.0",
+            "purl": "pkg:generic/bench@1.0.0"}},
+        "components": components,
+    }))?;
+    let model = evident_sbom::ingest(&sbom)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .model;
+    let states = [
+        ("not_affected", Some("unreachable")),
+        ("affected", Some("reachable")),
+        ("fixed", None),
+        ("under_investigation", Some("unknown")),
+        ("not_affected", None),
+    ];
+    // A GHSA id per finding: four characters of its alphabet per group.
+    let ghsa = |i: usize| {
+        const A: &[u8] = b"23456789cfghjmpqrvwx";
+        let group = |mut v: usize| {
+            (0..4)
+                .map(|_| {
+                    let c = A[v % A.len()] as char;
+                    v /= A.len();
+                    c
+                })
+                .collect::<String>()
+        };
+        format!("GHSA-{}-{}-mmmm", group(i), group(i * 7 + 3))
+    };
+    let findings: Vec<serde_json::Value> = (0..args.findings)
+        .map(|i| {
+            let (state, verdict) = states[i % states.len()];
+            let mut f = serde_json::json!({
+                "id": format!("CVE-2099-{:05}", 10_000 + i),
+                "aliases": [ghsa(i)],
+                "source": {"name": "NVD", "url": format!("https://nvd.nist.gov/vuln/detail/CVE-2099-{:05}", 10_000 + i)},
+                "component": {"purl": format!("pkg:npm/%40scope/c{}@1.0.0", (i * 5) % n)},
+                "state": state,
+                "ratings": [{"source": "NVD", "score": 7.5, "severity": "high", "method": "CVSSv31",
+                             "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:N"}],
+            });
+            if let Some(v) = verdict {
+                f["reachability"] = serde_json::json!({"verdict": v, "entry_points": ["main"],
+                    "analyzer": {"name": "bench-sca", "version": "1"}});
+            }
+            match state {
+                "affected" => f["fixed_in"] = "1.0.1".into(),
+                "not_affected" if verdict.is_none() => {
+                    f["justification"] = "vulnerable_code_not_present".into();
+                    f["impact"] = "The vulnerable function is compiled out.".into();
+                }
+                _ => {}
+            }
+            f
+        })
+        .collect();
+    let doc = serde_json::to_vec(&serde_json::json!({"findings": findings}))?;
+    println!(
+        "synthetic release: {} components, {} findings ({} KB of findings JSON)",
+        model.components.len(),
+        args.findings,
+        doc.len() / 1024
+    );
+    let runs = args.runs.max(1);
+    let mut t = Vec::new();
+    let mut statements = Vec::new();
+    for _ in 0..=runs {
+        let s = Instant::now();
+        let (_, f, _) = vex::read(&doc).map_err(|e| anyhow::anyhow!("{e}"))?;
+        statements = vex::resolve(&f, &model, false)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .0;
+        t.push(s.elapsed());
+    }
+    t.remove(0);
+    summary("read + resolve findings", t);
+    let release = evident_sbom::Release {
+        tenant: "bench".into(),
+        product: "bench".into(),
+        tag: "v1".into(),
+        revision: 1,
+        artefacts: vec![("bench".into(), "ab".repeat(32))],
+        pushed_at: 1_800_000_000,
+        spdx_namespace: "https://bench.local/spdx/bench/bench/v1/r1".into(),
+        tool_version: "0".into(),
+    };
+    let meta = VexMeta {
+        version: 1,
+        published_at: 1_800_000_000,
+        author: "Bench".into(),
+        id_base: "https://bench.local/vex/bench/bench/v1".into(),
+        history: vec![(1, 1_800_000_000)],
+    };
+    let digest = |b: &[u8]| {
+        std::hint::black_box(sha2::Digest::finalize(
+            <sha2::Sha256 as sha2::Digest>::new_with_prefix(b),
+        ))
+    };
+    for f in VexFormat::ALL {
+        let mut t = Vec::new();
+        let mut len = 0;
+        for _ in 0..=runs {
+            let s = Instant::now();
+            let out = f.write(&statements, &model, &release, &meta);
+            digest(&out);
+            t.push(s.elapsed());
+            len = out.len();
+        }
+        t.remove(0);
+        summary(&format!("{} ({} KB)", f.name(), len / 1024), t);
+    }
+    for f in [
+        evident_sbom::ExportFormat::CyclonedxJson,
+        evident_sbom::ExportFormat::CyclonedxXml,
+    ] {
+        let mut t = Vec::new();
+        let mut len = 0;
+        for _ in 0..=runs {
+            let s = Instant::now();
+            let out = f.write_with_vex(&model, &release, Some(&statements));
+            digest(&out);
+            t.push(s.elapsed());
+            len = out.len();
+        }
+        t.remove(0);
+        summary(&format!("{} + VEX inline ({} KB)", f.name(), len / 1024), t);
+    }
+    Ok(())
+}

@@ -20,6 +20,10 @@ use crate::{
 pub const TENANT: &str = "demo";
 
 const SBOM: &str = include_str!("../../tests/fixtures/sboms/cargo-sbom-evidence-demo.cdx-1.6.json");
+/// Reachability findings about that SBOM's components (made-up ids), so
+/// the demo release has VEX.
+const FINDINGS: &str =
+    include_str!("../../tests/fixtures/vex-findings/evidence-demo.findings.json");
 
 /// What seeding produced (only on the run that created the tenant).
 #[derive(Debug)]
@@ -70,7 +74,10 @@ pub async fn seed(state: &AppState) -> Result<Option<Seeded>, Error> {
             encoding: Encoding::Utf8,
         },
         provenance: None,
-        findings: None,
+        findings: Some(
+            serde_json::from_str(FINDINGS)
+                .map_err(|e| Error::Internal(format!("demo findings: {e}")))?,
+        ),
     };
     let pushed = releases::push_as(state, &admin, TENANT, req).await?;
     Ok(Some(Seeded {

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod ops;
 pub mod push;
 pub mod serve;
+pub mod share;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -32,6 +33,8 @@ pub enum Cmd {
     Log(LogCmd),
     /// Push a release record to a server (for CI).
     Push(push::PushArgs),
+    /// Issue (or list, or revoke) an expiring share link to one release.
+    Share(share::ShareArgs),
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -140,6 +143,9 @@ pub struct LimitArgs {
     /// Share-link requests per client address. Default 120.
     #[arg(long, env = "EVIDENT_RATE_SHARE_PER_ADDRESS")]
     pub rate_share_per_address: Option<u32>,
+    /// Downloads through one share link, all addresses together. Default 600.
+    #[arg(long, env = "EVIDENT_RATE_SHARE_PER_LINK")]
+    pub rate_share_per_link: Option<u32>,
 }
 
 impl LimitArgs {
@@ -156,6 +162,7 @@ impl LimitArgs {
                 .rate_auth_failures_per_address
                 .unwrap_or(d.auth_failures_per_address),
             share_per_address: self.rate_share_per_address.unwrap_or(d.share_per_address),
+            share_per_link: self.rate_share_per_link.unwrap_or(d.share_per_link),
         };
         if [
             c.sign_in_per_address,
@@ -163,6 +170,7 @@ impl LimitArgs {
             c.tsa_per_address,
             c.auth_failures_per_address,
             c.share_per_address,
+            c.share_per_link,
         ]
         .contains(&0)
         {
@@ -372,6 +380,9 @@ pub enum BenchCmd {
     Log(bench::LogBenchArgs),
     /// Ingest and export speed for one SBOM (default: the 10,099-component fixture).
     Sbom(bench::SbomBenchArgs),
+    /// VEX read and write speed for a synthetic release (default: 10,000
+    /// components, 2,000 findings).
+    Vex(bench::VexBenchArgs),
 }
 
 /// `evident debug …`.

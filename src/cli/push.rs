@@ -78,51 +78,59 @@ pub fn body(a: &PushArgs) -> anyhow::Result<Value> {
     Ok(body)
 }
 
+/// Sends `req` (with `body` as JSON, if any) and returns the status and
+/// the JSON answer; a refusal is an error quoting the server's message.
+pub fn call(req: ureq::Request, body: Option<Value>, what: &str) -> anyhow::Result<(u16, Value)> {
+    let url = req.url().to_owned();
+    let res = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    match res {
+        Ok(r) => Ok((
+            r.status(),
+            r.into_json().context("reading the server's answer")?,
+        )),
+        Err(ureq::Error::Status(code, r)) => {
+            let v: Value = r.into_json().unwrap_or(Value::Null);
+            let msg = v["message"].as_str().unwrap_or("(no message)");
+            bail!("the server refused {what} ({code}): {msg}");
+        }
+        Err(e) => bail!("could not reach {url}: {e}"),
+    }
+}
+
+/// `tenant`, or the token's own tenant, asked of `GET /api/v1/whoami`.
+pub fn tenant_of(base: &str, auth: &str, tenant: Option<&str>) -> anyhow::Result<String> {
+    if let Some(t) = tenant {
+        return Ok(t.to_owned());
+    }
+    let who = call(
+        ureq::get(&format!("{base}/api/v1/whoami")).set("Authorization", auth),
+        None,
+        "the token",
+    )?
+    .1;
+    Ok(who["tenant"]
+        .as_str()
+        .context("the token belongs to no tenant")?
+        .to_owned())
+}
+
 /// Runs the push; returns the line to print on success.
 pub fn run(a: &PushArgs) -> anyhow::Result<String> {
     let body = body(a)?;
     let base = a.server.trim_end_matches('/');
     let auth = format!("Bearer {}", a.token);
-    let tenant = match &a.tenant {
-        Some(t) => t.clone(),
-        None => {
-            let who: Value = match ureq::get(&format!("{base}/api/v1/whoami"))
-                .set("Authorization", &auth)
-                .call()
-            {
-                Ok(r) => r.into_json().context("reading whoami")?,
-                Err(ureq::Error::Status(code, r)) => {
-                    let v: Value = r.into_json().unwrap_or(Value::Null);
-                    bail!(
-                        "the server refused the token ({code}): {}",
-                        v["message"].as_str().unwrap_or("(no message)")
-                    );
-                }
-                Err(e) => bail!("could not reach {base}: {e}"),
-            };
-            who["tenant"]
-                .as_str()
-                .context("the token belongs to no tenant")?
-                .to_owned()
-        }
-    };
+    let tenant = tenant_of(base, &auth, a.tenant.as_deref())?;
     let url = format!("{base}/api/v1/tenants/{tenant}/releases");
-    let res = ureq::post(&url)
-        .set("Authorization", &auth)
-        .timeout(std::time::Duration::from_secs(300))
-        .send_json(body);
-    let (status, v): (u16, Value) = match res {
-        Ok(r) => (
-            r.status(),
-            r.into_json().context("reading the server's answer")?,
-        ),
-        Err(ureq::Error::Status(code, r)) => {
-            let v: Value = r.into_json().unwrap_or(Value::Null);
-            let msg = v["message"].as_str().unwrap_or("(no message)");
-            bail!("the server refused the push ({code}): {msg}");
-        }
-        Err(e) => bail!("could not reach {url}: {e}"),
-    };
+    let (status, v) = call(
+        ureq::post(&url)
+            .set("Authorization", &auth)
+            .timeout(std::time::Duration::from_secs(300)),
+        Some(body),
+        "the push",
+    )?;
     let r = &v["release"];
     for w in r["warnings"].as_array().into_iter().flatten() {
         eprintln!(

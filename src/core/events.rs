@@ -52,6 +52,11 @@ pub enum Actor {
         /// How they authenticated.
         subject: Subject,
     },
+    /// Whoever holds a share link (anonymous), by the link's public id.
+    ShareLink {
+        /// The link's id (never its token).
+        link_id: String,
+    },
 }
 
 /// Who, within a customer, authenticated.
@@ -213,6 +218,83 @@ pub enum EventBody {
     SettingsUpdated {
         /// Default share-link lifetime, seconds.
         share_link_ttl_secs: i64,
+        /// The tenant's longest share-link lifetime, seconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        share_link_max_ttl_secs: Option<i64>,
+    },
+    /// A share link was issued (the link is stored in the same batch).
+    /// Names the hash of its token, never the token.
+    ShareLinkIssued {
+        /// The link's public id.
+        link_id: String,
+        /// Product.
+        product: String,
+        /// Tag.
+        tag: String,
+        /// The pinned revision, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<u32>,
+        /// What it covers: `cyclonedx-json`, `cyclonedx-xml`, `spdx-json`,
+        /// `spdx-tv`, `notice`, `kit`.
+        covers: Vec<String>,
+        /// Expiry, RFC 3339 UTC.
+        expires_at: String,
+        /// At most this many downloads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_uses: Option<u32>,
+        /// Hex SHA-256 of the token.
+        token_sha256: String,
+    },
+    /// A share link was used to download; the bytes went out only after
+    /// this entry was durable.
+    ShareLinkUsed {
+        /// The link's public id.
+        link_id: String,
+        /// Product.
+        product: String,
+        /// Tag.
+        tag: String,
+        /// Revision served.
+        revision: u32,
+        /// `export`, `notice`, `kit`, `vex`, …
+        artifact: String,
+        /// The format, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
+        /// SHA-256 (hex) of the exact bytes served.
+        sha256: String,
+        /// The use's number (1 for the first download through the link).
+        #[serde(rename = "use")]
+        use_number: u32,
+    },
+    /// A share link was revoked; it stopped working at this entry.
+    ShareLinkRevoked {
+        /// The link's public id.
+        link_id: String,
+        /// How many times it was used before (its last use's number).
+        uses: u32,
+    },
+    /// A VEX version of a release was published (the statements are stored
+    /// in the same batch). Names the digest of the statements and of every
+    /// document they yield, so each VEX document served later can be tied
+    /// to this entry.
+    VexPublished {
+        /// Product.
+        product: String,
+        /// Tag.
+        tag: String,
+        /// The VEX version (1, 2, … per release tag).
+        version: u32,
+        /// The release revision whose SBOM the statements are about.
+        revision: u32,
+        /// How many statements.
+        statements: u32,
+        /// Hex SHA-256 of the statements in RFC 8785 form.
+        statements_sha256: String,
+        /// Hex SHA-256 of each document, by format: `openvex`, `csaf`,
+        /// `cyclonedx-vex`, and the CycloneDX exports with the statements
+        /// inline (`cyclonedx-json`, `cyclonedx-xml`).
+        documents: std::collections::BTreeMap<String, String>,
     },
 }
 

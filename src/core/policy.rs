@@ -49,11 +49,17 @@ pub enum Action {
     RotateExportKey,
     /// Use the admin pages of the portal.
     AdminPortal,
+    /// Issue a share link (and revoke or read the status of one's own).
+    IssueShareLink,
+    /// List every share link and revoke or read any of them.
+    ManageShareLinks,
+    /// Publish a new VEX version of a release.
+    PublishVex,
 }
 
 impl Action {
     /// Every action (for the policy table test).
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 20] = [
         Self::ManageTenants,
         Self::IssueAdminToken,
         Self::ManageTokens,
@@ -71,6 +77,9 @@ impl Action {
         Self::ReadExportKeys,
         Self::RotateExportKey,
         Self::AdminPortal,
+        Self::IssueShareLink,
+        Self::ManageShareLinks,
+        Self::PublishVex,
     ];
 }
 
@@ -132,10 +141,13 @@ fn scopes(action: Action) -> &'static [Scope] {
         | Action::ManageCustomers
         | Action::ManageSettings
         | Action::RotateExportKey
+        | Action::ManageShareLinks
         | Action::AdminPortal => &[Admin],
+        Action::IssueShareLink => &[Admin, Share],
         Action::ReadLog | Action::ReadExportKeys => &[Admin, Push, Auditor],
         Action::ReadLogEntries | Action::ReadReceipt => &[Admin, Auditor],
         Action::PushRelease => &[Push],
+        Action::PublishVex => &[Admin, Push],
         Action::ListReleases | Action::ReadRelease | Action::ReadOriginal => {
             &[Admin, Auditor, Push]
         }
@@ -182,6 +194,24 @@ pub fn allow(p: &Principal, action: Action, on: Resource<'_>) -> Result<(), Erro
                     _ => false,
                 }
         }
+        // A share link reads the one release it names, nothing else.
+        Principal::ShareLink {
+            tenant,
+            product,
+            tag,
+            ..
+        } => match (action, on) {
+            (
+                Action::ReadRelease,
+                Resource::Release {
+                    tenant: t,
+                    product: p,
+                    tag: g,
+                    ..
+                },
+            ) => t == tenant && p == product && g == tag,
+            _ => false,
+        },
     };
     if ok {
         Ok(())
@@ -296,9 +326,19 @@ mod tests {
             ("admin", tenant(Scope::Admin, "acme")),
             ("push", tenant(Scope::Push, "acme")),
             ("auditor", tenant(Scope::Auditor, "acme")),
+            ("share", tenant(Scope::Share, "acme")),
             ("globex admin", tenant(Scope::Admin, "globex")),
             ("ann", customer("ann")),
             ("bob", customer("bob")),
+            (
+                "link to shop v1.0",
+                Principal::ShareLink {
+                    tenant: "acme".into(),
+                    link_id: "l".into(),
+                    product: "shop".into(),
+                    tag: "v1.0".into(),
+                },
+            ),
         ];
         // The expected answers: (caller, action, resource) that are allowed.
         let mut want: std::collections::HashSet<(&str, Action, &str)> = Default::default();
@@ -318,7 +358,7 @@ mod tests {
         want.insert(("operator", IssueAdminToken, "globex"));
         want.insert(("operator", RotateLogKey, "globex"));
         // Staff, written out by hand (not derived from `scopes`).
-        let staff: [(&str, &[Action]); 3] = [
+        let staff: [(&str, &[Action]); 4] = [
             (
                 "admin",
                 &[
@@ -335,6 +375,9 @@ mod tests {
                     ReadExportKeys,
                     RotateExportKey,
                     AdminPortal,
+                    IssueShareLink,
+                    ManageShareLinks,
+                    PublishVex,
                 ],
             ),
             (
@@ -342,6 +385,7 @@ mod tests {
                 &[
                     ReadLog,
                     PushRelease,
+                    PublishVex,
                     ListReleases,
                     ReadRelease,
                     ReadOriginal,
@@ -360,6 +404,7 @@ mod tests {
                     ReadExportKeys,
                 ],
             ),
+            ("share", &[IssueShareLink]),
         ];
         for (who, actions) in staff {
             for a in actions {
@@ -377,6 +422,8 @@ mod tests {
         want.insert(("ann", ReadReceipt, "ann's receipt"));
         want.insert(("bob", ListReleases, "acme"));
         want.insert(("bob", ReadEntitlements, "acme"));
+        want.insert(("link to shop v1.0", ReadRelease, "shop v1 (ann's view)"));
+        want.insert(("link to shop v1.0", ReadRelease, "shop v1 (no view)"));
         let mut checked = 0;
         for (cn, c) in &callers {
             for a in Action::ALL {
@@ -387,7 +434,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 7 * 17 * 8);
+        assert_eq!(checked, 9 * 20 * 8);
         // Spot checks written out, so the table above cannot drift into
         // agreeing with a wrong policy.
         assert!(allow(

@@ -21,6 +21,8 @@ pub enum Scope {
     Push,
     /// Reads one tenant's log.
     Auditor,
+    /// Issues share links (sales and support staff); revokes its own.
+    Share,
     /// A customer access token: sees only its customer's entitled releases
     /// (the customer is in the token record).
     Customer,
@@ -52,6 +54,19 @@ pub enum Principal {
         /// How they authenticated.
         subject: Subject,
     },
+    /// The holder of a share link, anonymous: reads the one release the
+    /// link names (the share-link service checks the link on every
+    /// request and what it covers).
+    ShareLink {
+        /// Tenant slug.
+        tenant: String,
+        /// The link's public id.
+        link_id: String,
+        /// Product.
+        product: String,
+        /// Tag.
+        tag: String,
+    },
 }
 
 impl Principal {
@@ -73,21 +88,26 @@ impl Principal {
                 customer_id: customer.clone(),
                 subject: subject.clone(),
             },
+            Self::ShareLink { link_id, .. } => Actor::ShareLink {
+                link_id: link_id.clone(),
+            },
         }
     }
 
-    /// The customer and subject this principal downloads as.
-    pub fn download_subject(&self) -> (Option<String>, Subject) {
+    /// The customer and subject this principal downloads as; `None` for a
+    /// share link, whose downloads are `share_link_used` events instead.
+    pub fn download_subject(&self) -> Option<(Option<String>, Subject)> {
         match self {
             Self::Customer {
                 customer, subject, ..
-            } => (Some(customer.clone()), subject.clone()),
-            Self::Tenant { token_id, .. } | Self::Operator { token_id } => (
+            } => Some((Some(customer.clone()), subject.clone())),
+            Self::Tenant { token_id, .. } | Self::Operator { token_id } => Some((
                 None,
                 Subject::Token {
                     token_id: token_id.clone(),
                 },
-            ),
+            )),
+            Self::ShareLink { .. } => None,
         }
     }
 
@@ -99,7 +119,7 @@ impl Principal {
                 subject: Subject::Token { token_id },
                 ..
             } => Some(token_id),
-            Self::Customer { .. } => None,
+            Self::Customer { .. } | Self::ShareLink { .. } => None,
         }
     }
 }

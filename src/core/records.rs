@@ -145,16 +145,129 @@ pub const MAX_SHARE_TTL: i64 = 30 * 24 * 3600;
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// Default share-link lifetime, seconds (86400 to 2592000).
+    /// Default share-link lifetime, seconds (86400 to 2592000, and at most
+    /// the tenant's maximum).
     pub share_link_ttl_secs: i64,
+    /// The longest share-link lifetime this tenant allows, seconds (86400 to
+    /// 2592000); a tenant may lower its own maximum below the hard 30 days.
+    #[serde(default = "max_share_ttl")]
+    pub share_link_max_ttl_secs: i64,
+}
+
+fn max_share_ttl() -> i64 {
+    MAX_SHARE_TTL
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             share_link_ttl_secs: 7 * 24 * 3600,
+            share_link_max_ttl_secs: MAX_SHARE_TTL,
         }
     }
+}
+
+/// What a share link lets its holder download.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Covered {
+    /// The CycloneDX 1.6 JSON export.
+    CyclonedxJson,
+    /// The CycloneDX 1.6 XML export.
+    CyclonedxXml,
+    /// The SPDX 2.3 JSON export.
+    SpdxJson,
+    /// The SPDX 2.3 tag-value export.
+    SpdxTv,
+    /// The NOTICE (text, Markdown, HTML).
+    Notice,
+    /// The verify kit of each covered export.
+    Kit,
+}
+
+impl Covered {
+    /// Every kind, in the order pages list them.
+    pub const ALL: [Self; 6] = [
+        Self::CyclonedxJson,
+        Self::CyclonedxXml,
+        Self::SpdxJson,
+        Self::SpdxTv,
+        Self::Notice,
+        Self::Kit,
+    ];
+
+    /// Its name, as the API and the log spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CyclonedxJson => "cyclonedx-json",
+            Self::CyclonedxXml => "cyclonedx-xml",
+            Self::SpdxJson => "spdx-json",
+            Self::SpdxTv => "spdx-tv",
+            Self::Notice => "notice",
+            Self::Kit => "kit",
+        }
+    }
+
+    /// The export format name, for the four export kinds.
+    pub fn export_format(self) -> Option<&'static str> {
+        match self {
+            Self::Notice | Self::Kit => None,
+            _ => Some(self.name()),
+        }
+    }
+}
+
+/// A share link as stored: never its token, only the token's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareLink {
+    /// The link's public id (16 hex): what the API and the log name.
+    pub id: String,
+    /// Tenant slug.
+    pub tenant: String,
+    /// Product.
+    pub product: String,
+    /// Release tag.
+    pub tag: String,
+    /// A pinned revision; the latest when absent.
+    pub revision: Option<u32>,
+    /// What it covers.
+    pub covers: Vec<Covered>,
+    /// A label for the recipient (stored, never sent anywhere).
+    pub label: Option<String>,
+    /// The recipient's e-mail (stored, never sent anywhere).
+    pub email: Option<String>,
+    /// At most this many downloads.
+    pub max_uses: Option<u32>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds: the link works while now < expires_at.
+    pub expires_at: i64,
+    /// The token id (or operator) that issued it.
+    pub issuer: String,
+    /// Hex SHA-256 of the token.
+    pub token_sha256: String,
+    /// Unix seconds, when revoked.
+    pub revoked_at: Option<i64>,
+    /// The `share_link_issued` entry (kept under its own key by the batch
+    /// that appends it; filled in on reads).
+    #[serde(default, skip_serializing)]
+    pub issued_index: Option<u64>,
+    /// The `share_link_revoked` entry, likewise.
+    #[serde(default, skip_serializing)]
+    pub revoked_index: Option<u64>,
 }
 
 /// A tenant's public export key, as listed.
@@ -213,4 +326,41 @@ pub struct RotationInfo {
     pub statement: String,
     /// The `log_key_rotated` entry's index.
     pub log_index: u64,
+}
+
+/// One VEX version of a release: immutable once stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VexVersion {
+    /// Product.
+    pub product: String,
+    /// Tag.
+    pub tag: String,
+    /// 1, 2, … per release tag.
+    pub version: u32,
+    /// The release revision the statements were resolved against (their
+    /// component positions are into that revision's model).
+    pub revision: u32,
+    /// Unix seconds: the publication time, the only time the documents carry.
+    pub published_at: i64,
+    /// The token (or operator) that published it.
+    pub published_by: String,
+    /// The vendor the documents name (the tenant's display name then).
+    pub author: String,
+    /// The absolute URL prefix of the documents' ids (fixed at publication,
+    /// so the documents stay byte-stable).
+    pub id_base: String,
+    /// What the input was: `findings`, `cyclone_dx`, `open_vex`, `csaf`.
+    pub source: evident_sbom::vex::VexSource,
+    /// The statements.
+    pub statements: Vec<evident_sbom::vex::Statement>,
+    /// Hex SHA-256 of the statements in RFC 8785 form.
+    pub statements_sha256: String,
+    /// Hex SHA-256 of every document, by format name.
+    pub documents: std::collections::BTreeMap<String, String>,
+    /// What reading and resolving tolerated.
+    #[serde(default)]
+    pub warnings: Vec<evident_sbom::Warning>,
+    /// The `vex_published` entry's index.
+    #[serde(default)]
+    pub log_index: Option<u64>,
 }

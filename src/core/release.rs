@@ -174,6 +174,14 @@ pub struct Pushed {
     pub created: bool,
     /// The release revision.
     pub release: ReleaseRecord,
+    /// The VEX version the push's findings became (its `vex_published`
+    /// entry follows the `release_pushed` one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vex_version: Option<u32>,
+    /// What reading the findings tolerated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub vex_warnings: Vec<evident_sbom::Warning>,
 }
 
 /// The Evident version that a new release revision records as its exports'

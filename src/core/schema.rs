@@ -29,6 +29,10 @@ pub fn all() -> Vec<(&'static str, RootSchema)> {
             "release.schema.json",
             schema_for!(crate::core::release::ReleaseRecord),
         ),
+        (
+            "findings.schema.json",
+            schema_for!(evident_sbom::vex::Findings),
+        ),
     ]
 }
 

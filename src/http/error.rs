@@ -135,6 +135,28 @@ where
     }
 }
 
+/// A raw request body whose rejections (too large, unreadable) are
+/// [`ApiError`]s.
+#[derive(Debug, Clone, Default)]
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|e| {
+                ApiError(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::TooLarge("request body is larger than allowed".into())
+                } else {
+                    Error::BadRequest(format!("invalid request body: {}", e.body_text()))
+                })
+            })
+    }
+}
+
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()

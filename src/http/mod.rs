@@ -10,12 +10,14 @@ pub mod log;
 pub mod ops;
 pub mod releases;
 pub mod respond;
+pub mod share_links;
 pub mod tenants;
+pub mod vex;
 
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
     handler::Handler,
-    middleware::{from_fn_with_state, Next},
+    middleware::{from_fn, from_fn_with_state, Next},
     response::{IntoResponse, Response},
     routing::{delete, get, post, put, MethodRouter},
     Router,
@@ -96,7 +98,29 @@ pub const API_ROUTES: &[(&str, &str)] = &[
         "get",
         "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/{file}",
     ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/vex",
+    ),
+    (
+        "post",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/vex",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/vex/history",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/vex/proof",
+    ),
+    ("post", "/api/v1/tenants/{tenant}/share-links"),
+    ("get", "/api/v1/tenants/{tenant}/share-links"),
+    ("delete", "/api/v1/tenants/{tenant}/share-links/{id}"),
+    ("get", "/api/v1/tenants/{tenant}/share-links/{id}/status"),
     ("get", "/api/v1/openapi.json"),
+    ("get", "/s/{token}/{file}"),
+    ("get", "/s/{token}/receipts/{index}"),
     ("get", "/tlog/{tenant}/checkpoint"),
     ("get", "/tlog/{tenant}/tile/{*path}"),
     ("post", "/tsa"),
@@ -200,9 +224,41 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/tenants/{tenant}/products/{product}/releases/{tag}/notice",
             download(releases::notice),
         )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/vex",
+            download(vex::document)
+                .post(vex::publish)
+                .layer(DefaultBodyLimit::max(crate::service::vex::MAX_VEX_BYTES)),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/vex/history",
+            get(vex::history),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/vex/proof",
+            get(vex::proof),
+        )
+        .route(
+            "/tenants/{tenant}/share-links",
+            post(share_links::issue).get(share_links::list),
+        )
+        .route(
+            "/tenants/{tenant}/share-links/{id}",
+            delete(share_links::revoke),
+        )
+        .route(
+            "/tenants/{tenant}/share-links/{id}/status",
+            get(share_links::status),
+        )
         .route("/openapi.json", get(crate::http::openapi::serve));
+    let shared = Router::new()
+        .route("/s/{token}/{file}", download(share_links::download))
+        .route("/s/{token}/receipts/{index}", get(share_links::receipt))
+        .route_layer(from_fn_with_state(state.clone(), share_links::limit))
+        .route_layer(from_fn(share_links::private));
     Router::new()
         .nest("/api/v1", api)
+        .merge(shared)
         .route("/tlog/{tenant}/checkpoint", get(log::tlog_checkpoint))
         .route("/tlog/{tenant}/tile/{*path}", get(log::tlog_tile))
         .route(
@@ -277,7 +333,8 @@ mod tests {
                 .replace("{product}", "p")
                 .replace("{tag}", "t")
                 .replace("{file}", "verify.sh")
-                .replace("{*path}", "0/000");
+                .replace("{*path}", "0/000")
+                .replace("{token}", "tok");
             let req = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&uri)

@@ -44,10 +44,7 @@ pub fn attachment(
 }
 
 /// Logs the download (`service::downloads::record`) and only then answers
-/// it: an attachment with `Repr-Digest`, `X-Evident-Log-Index`, the
-/// receipt's `Link`, the issuing key (`Evident-Key-Id`) and, when a token is
-/// missing, `Evident-Timestamp: missing`. Nothing is served when the append
-/// fails.
+/// it ([`logged`]). Nothing is served when the append fails.
 pub async fn deliver(
     state: &AppState,
     principal: &Principal,
@@ -55,12 +52,22 @@ pub async fn deliver(
     d: Download,
 ) -> Result<Response, ApiError> {
     let index = downloads::record(state, principal, tenant, &d).await?;
+    Ok(logged(
+        d,
+        index,
+        &format!("/api/v1/tenants/{tenant}/receipts/{index}"),
+    ))
+}
+
+/// The answer of a download already logged at `index`: an attachment with
+/// `Repr-Digest`, `X-Evident-Log-Index`, the receipt's `Link`, the issuing
+/// key (`Evident-Key-Id`) and, when a token is missing,
+/// `Evident-Timestamp: missing`.
+pub fn logged(d: Download, index: u64, receipt: &str) -> Response {
     let mut res = attachment(d.body, &d.sha256, &d.media_type, &d.file_name);
     let h = res.headers_mut();
     h.insert("x-evident-log-index", HeaderValue::from(index));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "</api/v1/tenants/{tenant}/receipts/{index}>; rel=\"evident-receipt\""
-    )) {
+    if let Ok(v) = HeaderValue::from_str(&format!("<{receipt}>; rel=\"evident-receipt\"")) {
         h.insert(header::LINK, v);
     }
     if let Some(k) = d
@@ -78,7 +85,7 @@ pub async fn deliver(
             ),
         );
     }
-    Ok(res)
+    res
 }
 
 /// A text answer with a cache policy.

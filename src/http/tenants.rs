@@ -89,6 +89,6 @@ pub async fn revoke_token(
 
 /// `GET /api/v1/whoami`: what the presented credential is.
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "tokens", responses((status = 200, description = "What the credential is", body = WhoAmI), Errors))]
-pub async fn whoami(p: Principal) -> ApiJson<WhoAmI> {
-    ApiJson(tenancy::whoami(p))
+pub async fn whoami(p: Principal) -> Result<ApiJson<WhoAmI>, ApiError> {
+    Ok(ApiJson(tenancy::whoami(p)?))
 }

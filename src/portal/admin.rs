@@ -1,5 +1,6 @@
 //! The tenant admin's pages: customers, their SSO bindings, entitlements
-//! and access tokens, and the share-link lifetime. Every form carries the
+//! and access tokens, share links (issue, list, revoke), and the
+//! share-link lifetimes. Every form carries the
 //! session's CSRF token and becomes one typed [`AdminAction`], which is one
 //! service call: the portal never calls the JSON API's handlers.
 
@@ -26,7 +27,9 @@ use crate::{
         customers::{
             self, ClaimRule, Entitlement, NewBinding, NewCustomer, NewCustomerToken, RuleOp,
         },
-        identity, settings, tenancy, AppState,
+        identity, settings,
+        share_links::{self, Covered, ListQuery, NewShareLink},
+        tenancy, AppState,
     },
 };
 
@@ -43,16 +46,18 @@ pub async fn admin(
     if allow(&p, Action::AdminPortal, Resource::Tenant(&tenant)).is_err() {
         return failure(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
     }
-    let (list, tokens, ttl) = match (
+    let (list, tokens, ttl, links) = match (
         customers::records(&state, &p, &tenant),
         tenancy::token_records(&state, &p, &tenant),
         settings::get(&state, &p, &tenant),
+        share_links::list(&state, &p, &tenant, &ListQuery::default()),
     ) {
-        (Ok(l), Ok(t), Ok(s)) => (l, t, s.share_link_ttl_secs / 3600),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+        (Ok(l), Ok(t), Ok(s), Ok(k)) => (l, t, s, k),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
             return error_page("The portal is unavailable", &e)
         }
     };
+    let hours = |secs: i64| secs / 3600;
     let a = format!("/t/{tenant}/admin");
     respond(
         StatusCode::OK,
@@ -62,10 +67,65 @@ pub async fn admin(
             Some(&s.csrf),
             html! {
                 h2 { "Share links" }
+                form method="post" action={(a) "/share-links"} {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    label for="sl-product" { "Product" }
+                    input id="sl-product" name="product" required;
+                    label for="sl-tag" { "Release tag" }
+                    input id="sl-tag" name="tag" required;
+                    label for="sl-rev" { "Pin a revision (empty: the latest at each download)" }
+                    input id="sl-rev" name="revision" type="number" min="1";
+                    fieldset {
+                        legend { "Covers" }
+                        @for c in Covered::ALL {
+                            label.inline {
+                                input type="checkbox" name={"cover_" (c.name().replace('-', "_"))} checked;
+                                " " (c.name())
+                            }
+                        }
+                    }
+                    label for="sl-ttl" { "Lifetime, hours (24 to " (hours(ttl.share_link_max_ttl_secs)) ")" }
+                    input id="sl-ttl" name="ttl_hours" type="number" min="24" max=(hours(ttl.share_link_max_ttl_secs)) value=(hours(ttl.share_link_ttl_secs)) required;
+                    label for="sl-max" { "At most this many downloads (empty: no limit)" }
+                    input id="sl-max" name="max_uses" type="number" min="1";
+                    label for="sl-label" { "Recipient (a label for you)" }
+                    input id="sl-label" name="label" maxlength="200";
+                    label for="sl-email" { "Recipient e-mail (kept, never sent to)" }
+                    input id="sl-email" name="email" type="email";
+                    " " button type="submit" { "Issue share link" }
+                }
+                @if !links.is_empty() {
+                    table #share-links {
+                        thead { tr { th { "Link" } th { "Release" } th { "Recipient" } th { "State" } th { "Uses" } th { "Last use" } th { "Expires" } th {} } }
+                        tbody {
+                            @for l in &links {
+                                tr {
+                                    td { code { (l.id) } }
+                                    td { (l.product) " " (l.tag) @if let Some(r) = l.revision { " rev " (r) } }
+                                    td { (l.label.as_deref().unwrap_or("")) @if let Some(e) = &l.email { " " (e) } }
+                                    td { (l.state.name()) }
+                                    td { (l.uses) @if let Some(m) = l.max_uses { " / " (m) } }
+                                    td { (l.last_used_at.as_deref().unwrap_or("never")) }
+                                    td { (l.expires_at) }
+                                    td {
+                                        @if l.revoked_at.is_none() {
+                                            form.inline method="post" action={(a) "/share-links/" (l.id) "/revoke"} {
+                                                input type="hidden" name="csrf" value=(s.csrf);
+                                                button type="submit" { "Revoke" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
                 form method="post" action={(a) "/settings"} {
                     input type="hidden" name="csrf" value=(s.csrf);
-                    label for="ttl" { "Default lifetime of share links, hours (24 to 720)" }
-                    input id="ttl" name="share_link_ttl_hours" type="number" min="24" max="720" value=(ttl) required;
+                    label for="ttl" { "Default lifetime of share links, hours (24 to the maximum)" }
+                    input id="ttl" name="share_link_ttl_hours" type="number" min="24" max="720" value=(hours(ttl.share_link_ttl_secs)) required;
+                    label for="maxttl" { "Longest lifetime of share links, hours (24 to 720)" }
+                    input id="maxttl" name="share_link_max_ttl_hours" type="number" min="24" max="720" value=(hours(ttl.share_link_max_ttl_secs)) required;
                     " " button type="submit" { "Save" }
                 }
                 h2 { "New customer" }
@@ -221,6 +281,39 @@ pub struct AdminForm {
     days: Option<i64>,
     #[serde(default)]
     share_link_ttl_hours: Option<i64>,
+    #[serde(default)]
+    share_link_max_ttl_hours: Option<i64>,
+    // The share-link form. Numbers come as text: an empty field is absent.
+    #[serde(default)]
+    revision: Option<String>,
+    #[serde(default)]
+    ttl_hours: Option<String>,
+    #[serde(default)]
+    max_uses: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    cover_cyclonedx_json: Option<String>,
+    #[serde(default)]
+    cover_cyclonedx_xml: Option<String>,
+    #[serde(default)]
+    cover_spdx_json: Option<String>,
+    #[serde(default)]
+    cover_spdx_tv: Option<String>,
+    #[serde(default)]
+    cover_notice: Option<String>,
+    #[serde(default)]
+    cover_kit: Option<String>,
+}
+
+/// A number field: absent or empty is `None`; anything else must parse.
+fn number<T: std::str::FromStr>(v: &Option<String>) -> Result<Option<T>, ()> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| ()),
+    }
 }
 
 /// What an admin form asks for: one service call each.
@@ -242,6 +335,10 @@ pub enum AdminAction {
     IssueToken(String, NewCustomerToken),
     /// Revoke a token.
     RevokeToken(String),
+    /// Issue a share link (shown once).
+    IssueShareLink(NewShareLink),
+    /// Revoke a share link.
+    RevokeShareLink(String),
 }
 
 impl AdminAction {
@@ -253,6 +350,10 @@ impl AdminAction {
         Some(match parts.as_slice() {
             ["settings"] => Self::Settings(Settings {
                 share_link_ttl_secs: f.share_link_ttl_hours.unwrap_or(0).saturating_mul(3600),
+                share_link_max_ttl_secs: f
+                    .share_link_max_ttl_hours
+                    .unwrap_or(720)
+                    .saturating_mul(3600),
             }),
             ["customers"] => Self::CreateCustomer(NewCustomer {
                 name: s(f.name),
@@ -300,6 +401,33 @@ impl AdminAction {
                 },
             ),
             ["tokens", id, "revoke"] => Self::RevokeToken((*id).to_owned()),
+            ["share-links"] => {
+                let covers = [
+                    (&f.cover_cyclonedx_json, Covered::CyclonedxJson),
+                    (&f.cover_cyclonedx_xml, Covered::CyclonedxXml),
+                    (&f.cover_spdx_json, Covered::SpdxJson),
+                    (&f.cover_spdx_tv, Covered::SpdxTv),
+                    (&f.cover_notice, Covered::Notice),
+                    (&f.cover_kit, Covered::Kit),
+                ]
+                .into_iter()
+                .filter(|(v, _)| v.is_some())
+                .map(|(_, c)| c)
+                .collect();
+                let ttl: Option<i64> = number(&f.ttl_hours).ok()?;
+                let opt = |v: Option<String>| Some(s(v)).filter(|v| !v.is_empty());
+                Self::IssueShareLink(NewShareLink {
+                    revision: number(&f.revision).ok()?,
+                    max_uses: number(&f.max_uses).ok()?,
+                    ttl_secs: ttl.map(|h| h.saturating_mul(3600)),
+                    covers: Some(covers),
+                    product: s(f.product),
+                    tag: s(f.tag),
+                    label: opt(f.label),
+                    email: opt(f.email),
+                })
+            }
+            ["share-links", id, "revoke"] => Self::RevokeShareLink((*id).to_owned()),
             _ => return None,
         })
     }
@@ -334,6 +462,28 @@ pub async fn admin_action(
             done(t, customers::remove_binding(st, &p, t, &c, &b).await)
         }
         AdminAction::RevokeToken(id) => done(t, tenancy::revoke_token(st, &p, t, &id).await),
+        AdminAction::RevokeShareLink(id) => done(t, share_links::revoke(st, &p, t, &id).await),
+        AdminAction::IssueShareLink(req) => match share_links::issue(st, &p, t, req).await {
+            Ok(i) => respond(
+                StatusCode::OK,
+                page(
+                    "Share link issued",
+                    Some(t),
+                    None,
+                    html! {
+                        p { "Send this link to the recipient. It is shown only now; only a hash of it is kept." }
+                        label for="share-url" { "The link (select it and copy)" }
+                        input #share-url type="text" readonly size="90" value=(i.url) autofocus onfocus="this.select()";
+                        p { (i.link.product) " " (i.link.tag) " · works until " (i.link.expires_at)
+                            @if let Some(m) = i.link.max_uses { " · at most " (m) " downloads" }
+                            " · link id " code { (i.link.id) }
+                            @if let Some(n) = i.link.issued_index { " · log entry " (n) } }
+                        p { a href={"/t/" (t) "/admin"} { "Back to administration" } }
+                    },
+                ),
+            ),
+            Err(e) => error_page("Not issued", &e),
+        },
         AdminAction::IssueToken(c, req) => {
             match customers::create_token(st, &p, t, &c, req).await {
                 Ok(tok) => respond(
@@ -378,7 +528,8 @@ mod tests {
                 }
             ),
             Some(AdminAction::Settings(Settings {
-                share_link_ttl_secs: 172800
+                share_link_ttl_secs: 172800,
+                share_link_max_ttl_secs: 2_592_000,
             }))
         ));
         assert!(matches!(
@@ -411,6 +562,48 @@ mod tests {
             (b.rule.op, b.rule.claim.as_str()),
             (RuleOp::Contains, "groups")
         );
+        let Some(AdminAction::IssueShareLink(l)) = AdminAction::parse(
+            "share-links",
+            AdminForm {
+                product: Some(" shop ".into()),
+                tag: Some("v1".into()),
+                ttl_hours: Some("48".into()),
+                max_uses: Some("".into()),
+                revision: Some("".into()),
+                label: Some(" ".into()),
+                cover_spdx_json: Some("on".into()),
+                cover_kit: Some("on".into()),
+                ..form("x")
+            },
+        ) else {
+            panic!("a share-link form")
+        };
+        assert_eq!(
+            (
+                l.product.as_str(),
+                l.ttl_secs,
+                l.max_uses,
+                l.revision,
+                l.label
+            ),
+            ("shop", Some(172_800), None, None, None)
+        );
+        assert_eq!(l.covers, Some(vec![Covered::SpdxJson, Covered::Kit]));
+        assert!(
+            AdminAction::parse(
+                "share-links",
+                AdminForm {
+                    max_uses: Some("many".into()),
+                    ..form("x")
+                }
+            )
+            .is_none(),
+            "a number field that is not a number"
+        );
+        assert!(matches!(
+            AdminAction::parse("share-links/ab12/revoke", form("x")),
+            Some(AdminAction::RevokeShareLink(i)) if i == "ab12"
+        ));
         for nothing in [
             "",
             "customers/c1",

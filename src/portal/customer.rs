@@ -4,7 +4,7 @@
 //! an API download.
 
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -16,8 +16,30 @@ use crate::{
         pages::{error_page, failure, page, respond},
         signin::signed_in,
     },
-    service::{catalogue, customers, AppState},
+    service::{catalogue, customers, vex, AppState},
 };
+
+/// `?state=` of a release page: show only findings in that state.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ReleaseQuery {
+    /// `affected`, `not_affected`, `fixed`, `under_investigation`,
+    /// `false_positive`; all when absent.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// How a state reads on the page, and its CSS class.
+fn state_label(r: &vex::FindingRow) -> (&'static str, &'static str) {
+    use evident_sbom::vex::State;
+    match r.state {
+        State::NotAffected if r.unreachable => ("not affected (unreachable)", "st-unreachable"),
+        State::NotAffected => ("not affected", "st-not-affected"),
+        State::Affected => ("affected", "st-affected"),
+        State::Fixed => ("fixed", "st-fixed"),
+        State::UnderInvestigation => ("under investigation", "st-investigating"),
+        State::FalsePositive => ("false positive", "st-not-affected"),
+    }
+}
 
 /// `GET /t/{tenant}/`: the customer's releases.
 pub async fn home(
@@ -83,6 +105,7 @@ pub async fn home(
 pub async fn release(
     State(state): State<AppState>,
     Path((tenant, product, tag)): Path<(String, String, String)>,
+    Query(q): Query<ReleaseQuery>,
     headers: HeaderMap,
 ) -> Response {
     let (s, p) = match signed_in(&state, &tenant, &headers) {
@@ -107,6 +130,18 @@ pub async fn release(
             "There is no such release.",
         );
     };
+    let findings = match vex::findings(&state, &p, (&tenant, &product, &tag)) {
+        Ok(f) => f,
+        Err(e) => return error_page("The portal is unavailable", &e),
+    };
+    let page_url = format!("/t/{tenant}/releases/{product}/{tag}");
+    let filters = [
+        (None, "All"),
+        (Some("affected"), "Affected"),
+        (Some("not_affected"), "Not affected"),
+        (Some("fixed"), "Fixed"),
+        (Some("under_investigation"), "Under investigation"),
+    ];
     let base = format!("/api/v1/tenants/{tenant}/products/{product}/releases/{tag}");
     let formats = [
         ("cyclonedx-json", "CycloneDX 1.6 JSON"),
@@ -133,6 +168,45 @@ pub async fn release(
                                 td { a href={(base) "/sbom.sigstore.json?format=" (f)} download { "Bundle" } }
                                 td { a href={(base) "/sbom.intoto.sigstore.json?format=" (f)} download { "in-toto" } }
                                 td { a href={(base) "/sbom-kit.tar.gz?format=" (f)} download { "Kit" } " · " a href={(base) "/verify.sh?format=" (f)} download { "verify.sh" } }
+                            }
+                        }
+                    }
+                }
+                h2 { "Vulnerabilities (VEX)" }
+                @match &findings {
+                    None => p { "The vendor has published no VEX for this release." }
+                    Some((version, at, rows)) => {
+                        p { "VEX version " (version) ", published " (at) ". "
+                            a href={(base) "/vex?format=openvex"} download { "OpenVEX" } " · "
+                            a href={(base) "/vex?format=csaf"} download { "CSAF" } " · "
+                            a href={(base) "/vex?format=cyclonedx-vex"} download { "CycloneDX VEX" } " · "
+                            a href={(base) "/vex/proof"} { "Publication proof" }
+                        }
+                        nav #vex-filter {
+                            @for (i, (st, label)) in filters.iter().enumerate() {
+                                @if i > 0 { " · " }
+                                @if q.state.as_deref() == *st {
+                                    strong { (label) }
+                                } @else {
+                                    a href={(page_url) @if let Some(st) = st { "?state=" (st) }} { (label) }
+                                }
+                            }
+                        }
+                        table #findings {
+                            thead { tr { th { "Vulnerability" } th { "Component" } th { "State" } th { "Justification" } } }
+                            tbody {
+                                @for r in rows.iter().filter(|r| q.state.as_deref().is_none_or(|s| s == r.state.name())) {
+                                    @let (label, class) = state_label(r);
+                                    tr class=(class) data-state=(r.state.name()) {
+                                        td { @match &r.source_url {
+                                            Some(u) => a href=(u) rel="noopener noreferrer" { (r.id) },
+                                            None => (r.id),
+                                        } }
+                                        td { (r.component) }
+                                        td { span.state { (label) } }
+                                        td { (r.justification.as_deref().unwrap_or("")) }
+                                    }
+                                }
                             }
                         }
                     }

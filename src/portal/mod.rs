@@ -8,7 +8,9 @@
 //! - `/t/{tenant}/releases/{product}/{tag}`: downloads of the four formats,
 //!   both Sigstore bundles, the verify kit and the NOTICE;
 //! - `/t/{tenant}/admin`: customers, SSO bindings, entitlements, customer
-//!   tokens, and the share-link TTL default.
+//!   tokens, share links (issue, list, revoke), and the share-link
+//!   lifetimes;
+//! - `/s/{token}`: a share link's page, no sign-in.
 //!
 //! Pages call services, never the JSON API's handlers, and render errors
 //! with the same public messages as the API.
@@ -16,11 +18,12 @@
 pub mod admin;
 pub mod customer;
 pub mod pages;
+pub mod share;
 pub mod signin;
 
 use axum::{
     extract::{Path, Request, State},
-    middleware::{from_fn_with_state, Next},
+    middleware::{from_fn, from_fn_with_state, Next},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
     Router,
@@ -56,6 +59,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/t/{tenant}/releases/{product}/{tag}",
             get(customer::release),
+        )
+        .route(
+            "/s/{token}",
+            get(share::page_of)
+                .route_layer(from_fn_with_state(
+                    state.clone(),
+                    crate::http::share_links::limit,
+                ))
+                .route_layer(from_fn(crate::http::share_links::private)),
         )
         .route("/t/{tenant}/admin", get(admin::admin))
         .route("/t/{tenant}/admin/{*action}", post(admin::admin_action))

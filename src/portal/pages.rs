@@ -14,7 +14,10 @@ const CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margi
 a{color:#0645ad}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd}\
 .latest{font-weight:600;color:#05622b}form.inline{display:inline}label{display:block;margin:.4rem 0 .1rem}\
 input,select{font:inherit;padding:.2rem}button{font:inherit;padding:.25rem .8rem}.err{color:#a00}\
-.note{background:#f4f4f4;padding:.5rem 1rem}code{font-size:.9em}";
+.note{background:#f4f4f4;padding:.5rem 1rem}code{font-size:.9em}\
+.state{padding:.05rem .4rem;border-radius:.3rem}.st-affected .state{background:#fde2e1;color:#8a1111;font-weight:600}\
+.st-unreachable .state{background:#e3f4e8;color:#05622b}.st-not-affected .state{background:#eef6f0;color:#1d5c33}\
+.st-fixed .state{background:#e6eefb;color:#123f8c}.st-investigating .state{background:#fff4d6;color:#6b4a00}";
 
 pub fn page(title: &str, tenant: Option<&str>, csrf: Option<&str>, body: Markup) -> Markup {
     html! {

@@ -166,6 +166,11 @@ pub struct ExportQuery {
     /// Revision; the latest when absent.
     #[serde(default)]
     pub revision: Option<u32>,
+    /// The VEX version inline in a CycloneDX export; the latest about the
+    /// revision when absent (none when none was published for it); `0`
+    /// for the plain export without VEX.
+    #[serde(default)]
+    pub vex: Option<u32>,
 }
 
 /// Loads one revision (the latest by default) and its model.

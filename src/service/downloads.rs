@@ -48,6 +48,8 @@ impl Artifact {
     pub const NOTICE: Self = Self("notice");
     /// `…/sbom/original`.
     pub const ORIGINAL: Self = Self("original");
+    /// `…/vex`.
+    pub const VEX: Self = Self("vex");
 }
 
 /// One file as it is downloaded: the release it belongs to, what it is,
@@ -107,7 +109,9 @@ pub async fn record(
     tenant: &str,
     d: &Download,
 ) -> Result<u64, Error> {
-    let (customer_id, subject) = principal.download_subject();
+    let (customer_id, subject) = principal.download_subject().ok_or_else(|| {
+        Error::Internal("a share link's downloads are share_link_used events".into())
+    })?;
     let event = EventBody::DownloadServed {
         customer_id,
         subject,
@@ -124,7 +128,8 @@ pub async fn record(
 }
 
 /// The receipt of download entry `index`: for the customer who
-/// downloaded, or the tenant's admins and auditors. Any other entry, and
+/// downloaded, or the tenant's admins and auditors (who also get the
+/// receipts of downloads through share links). Any other entry, and
 /// anyone else, is 404.
 pub async fn receipt(
     state: &AppState,
@@ -146,6 +151,34 @@ pub async fn receipt(
     if !may_ask {
         return Err(Error::not_found());
     }
+    proved(state, tenant, index, |ev| {
+        let downloaded_by = match ev["kind"].as_str() {
+            Some("download_served") => ev["customer_id"].as_str(),
+            Some("share_link_used") => None,
+            _ => return Err(Error::not_found()),
+        };
+        allow(
+            principal,
+            Action::ReadReceipt,
+            Resource::Receipt {
+                tenant,
+                downloaded_by,
+            },
+        )
+    })
+    .await
+}
+
+/// Entry `index` of `tenant`'s log as a receipt, once `admit` accepts its
+/// event (else its error): the entry, its inclusion proof against the
+/// latest signed checkpoint, and that checkpoint's RFC 3161 token when one
+/// can be had. An index beyond the tree is 404.
+pub async fn proved(
+    state: &AppState,
+    tenant: &str,
+    index: u64,
+    admit: impl FnOnce(&serde_json::Value) -> Result<(), Error>,
+) -> Result<Receipt, Error> {
     let log = state.tenant_log(tenant)?;
     let cp = log.checkpoint().await?;
     if index >= cp.size {
@@ -157,18 +190,7 @@ pub async fn receipt(
         .ok_or_else(Error::not_found)?;
     let v: serde_json::Value = serde_json::from_slice(&leaf)
         .map_err(|e| Error::Internal(format!("log entry {index}: {e}")))?;
-    let ev = &v["event"];
-    if ev["kind"] != "download_served" {
-        return Err(Error::not_found());
-    }
-    allow(
-        principal,
-        Action::ReadReceipt,
-        Resource::Receipt {
-            tenant,
-            downloaded_by: ev["customer_id"].as_str(),
-        },
-    )?;
+    admit(&v["event"])?;
     let hashes = log.inclusion_proof(index, cp.size)?;
     let (st, t, size, note) = (state.clone(), tenant.to_owned(), cp.size, cp.note.clone());
     // The checkpoint's token when one can be had; a receipt without it is

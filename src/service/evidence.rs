@@ -30,7 +30,7 @@ use crate::{
         blocking,
         catalogue::{self, ExportQuery},
         downloads::{Artifact, Download},
-        signing, AppState,
+        signing, vex, AppState,
     },
     store::{keys, Db},
 };
@@ -123,15 +123,40 @@ pub async fn served(
     state.tenant_log(tenant)?;
     let format = catalogue::export_format(q)?;
     let (rec, release) = catalogue::load(state, tenant, product, tag, q.revision)?;
-    let path = keys::export_path(tenant, &rec.product, &rec.tag, rec.revision, format.name());
+    // The CycloneDX formats carry the revision's VEX inline; the export is
+    // byte-stable per (revision, VEX version), so the version is part of
+    // its path (and so of its cache key and issuance).
+    let vex = match format {
+        ExportFormat::CyclonedxJson | ExportFormat::CyclonedxXml => {
+            vex::for_export(state, tenant, &rec, q.vex)?.map(|(v, _)| v)
+        }
+        _ if q.vex.is_some_and(|v| v != 0) => {
+            return Err(Error::Unprocessable(format!(
+                "{} has no VEX (SPDX 2.3 cannot carry it): get the VEX documents at …/vex",
+                format.name()
+            )))
+        }
+        _ => None,
+    };
+    let segment = match &vex {
+        Some(v) => format!("{}+vex{}", format.name(), v.version),
+        None => format.name().to_owned(),
+    };
+    let path = keys::export_path(tenant, &rec.product, &rec.tag, rec.revision, &segment);
     let (bytes, sha) = match state.caches().export(&path) {
         Some(hit) => hit,
         None => {
             let m = catalogue::model(state, &rec)?;
             let r = release.clone();
-            let bytes = tokio::task::spawn_blocking(move || format.write(&m, &r))
-                .await
-                .map_err(|e| Error::Internal(format!("export task failed: {e}")))?;
+            let bytes = tokio::task::spawn_blocking(move || match vex {
+                Some(v) => {
+                    let b = format.write_with_vex(&m, &r, Some(&v.statements));
+                    vex::inline_checked(&v, format, &b).map(|()| b)
+                }
+                None => Ok(format.write(&m, &r)),
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("export task failed: {e}")))??;
             let sha: [u8; 32] = Sha256::digest(&bytes).into();
             let bytes = Bytes::from(bytes);
             state.caches().put_export(&path, bytes.clone(), sha);

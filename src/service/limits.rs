@@ -2,7 +2,8 @@
 //!
 //! Limited, per client address and per tenant: the sign-in start
 //! (`/t/{t}/login`), the IdP's callback (`/t/{t}/callback`), the token
-//! sign-in form (`/t/{t}/token-login`); per client address: `POST /tsa`;
+//! sign-in form (`/t/{t}/token-login`); per client address: `POST /tsa`
+//! and every share-link request (`/s/…`); per share link: its downloads;
 //! and failed bearer authentications per client address, which, once over
 //! their budget, block every bearer attempt from that address until the
 //! budget refills, so a correct guess made while blocked is not even
@@ -44,6 +45,9 @@ pub struct LimitConfig {
     pub auth_failures_per_address: u32,
     /// Share-link requests per client address.
     pub share_per_address: u32,
+    /// Downloads through one share link (all addresses together), so a
+    /// leaked link cannot fill the log faster than this.
+    pub share_per_link: u32,
 }
 
 impl Default for LimitConfig {
@@ -54,6 +58,7 @@ impl Default for LimitConfig {
             tsa_per_address: 600,
             auth_failures_per_address: 30,
             share_per_address: 120,
+            share_per_link: 600,
         }
     }
 }
@@ -75,6 +80,7 @@ pub struct Limits {
     sign_in_tenant: DefaultKeyedRateLimiter<String>,
     tsa_addr: DefaultKeyedRateLimiter<IpAddr>,
     share_addr: DefaultKeyedRateLimiter<IpAddr>,
+    share_link: DefaultKeyedRateLimiter<String>,
     auth_fail_addr: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses whose failed authentications exhausted their budget, and
     /// until when they are refused outright.
@@ -116,6 +122,7 @@ impl Limits {
             sign_in_tenant: RateLimiter::keyed(quota(config.sign_in_per_tenant)),
             tsa_addr: RateLimiter::keyed(quota(config.tsa_per_address)),
             share_addr: RateLimiter::keyed(quota(config.share_per_address)),
+            share_link: RateLimiter::keyed(quota(config.share_per_link)),
             auth_fail_addr: RateLimiter::keyed(quota(config.auth_failures_per_address)),
             blocked: Mutex::default(),
             config,
@@ -145,6 +152,17 @@ impl Limits {
             }
         }
         Ok(())
+    }
+
+    /// Counts one download through share link `link_id` (only links that
+    /// exist get here, so the key space is bounded); 429 when over.
+    pub fn check_share_link(&self, link_id: &str) -> Result<(), Error> {
+        self.share_link.check_key(&link_id.to_owned()).map_err(|n| {
+            too_many(
+                n.wait_time_from(DefaultClock::default().now()),
+                "downloads through this share link",
+            )
+        })
     }
 
     /// Refuses an address whose failed authentications used up their
@@ -192,6 +210,8 @@ impl Limits {
         }
         self.sign_in_tenant.retain_recent();
         self.sign_in_tenant.shrink_to_fit();
+        self.share_link.retain_recent();
+        self.share_link.shrink_to_fit();
         let now = Instant::now();
         self.blocked
             .lock()
@@ -205,6 +225,7 @@ impl Limits {
             + self.sign_in_tenant.len()
             + self.tsa_addr.len()
             + self.share_addr.len()
+            + self.share_link.len()
             + self.auth_fail_addr.len()
             + self.blocked.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -221,6 +242,7 @@ mod tests {
             tsa_per_address: 2,
             auth_failures_per_address: 2,
             share_per_address: 2,
+            share_per_link: 3,
         })
     }
 

@@ -23,10 +23,12 @@ pub mod metrics;
 pub mod oidc;
 pub mod releases;
 pub mod settings;
+pub mod share_links;
 pub mod signing;
 pub mod tenancy;
 pub mod timestamps;
 pub mod tsa;
+pub mod vex;
 
 use std::sync::Arc;
 

@@ -24,9 +24,10 @@ use crate::{
         Error, Principal,
     },
     service::{
+        blocking,
         catalogue::{self, ExportQuery},
         downloads::{Artifact, Download},
-        AppState,
+        vex, AppState,
     },
     store::{keys, Db},
 };
@@ -54,15 +55,61 @@ pub async fn push_as(
 ) -> Result<Pushed, Error> {
     let v = release::validate(req)?;
     let p = prepare(state, v).await?;
+    // Findings are read and tied to this SBOM before anything is stored:
+    // a bad finding refuses the whole push.
+    let findings = match &p.v.findings_bytes {
+        Some(b) => {
+            let (b, m) = (b.clone(), p.model.clone());
+            Some(
+                blocking("vex", move || vex::prepare(&b, &m, false))
+                    .await
+                    .map_err(|e| match e {
+                        Error::Unprocessable(m) => Error::Unprocessable(format!("/findings: {m}")),
+                        e => e,
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let model = findings
+        .as_ref()
+        .map(|_| std::sync::Arc::new(p.model.clone()));
     // The commit runs in its own task: if the client goes away, the task
     // still holds the tenant's lock until its batch has committed, so the
-    // next push cannot number the same revision.
-    tokio::spawn(commit(
-        state.clone(),
-        principal.clone(),
-        tenant.to_owned(),
-        p,
-    ))
+    // next push cannot number the same revision; and the findings' VEX
+    // version follows in the same task.
+    let (state, principal, tenant) = (state.clone(), principal.clone(), tenant.to_owned());
+    tokio::spawn(async move {
+        let mut pushed = commit(state.clone(), principal.clone(), tenant.clone(), p).await?;
+        // Findings with no finding make no VEX version (nothing to state).
+        let findings = findings.filter(|f| !f.statements.is_empty());
+        // A new revision publishes its findings; so does a repeat of a push
+        // whose publication did not happen (the retry of a push that failed
+        // after its release was stored), and only then.
+        let missing = |pushed: &Pushed| -> Result<bool, Error> {
+            Ok(pushed.created
+                || !state
+                    .store()
+                    .vex_versions(&tenant, &pushed.release.product, &pushed.release.tag)?
+                    .iter()
+                    .any(|v| v.revision == pushed.release.revision))
+        };
+        if let (true, Some(f), Some(model)) = (missing(&pushed)?, findings, model) {
+            let (rec, release) = catalogue::load(
+                &state,
+                &tenant,
+                &pushed.release.product,
+                &pushed.release.tag,
+                Some(pushed.release.revision),
+            )?;
+            let published =
+                vex::publish_prepared(&state, &principal, &tenant, &rec, &release, &model, f)
+                    .await?;
+            pushed.vex_version = Some(published.version);
+            pushed.vex_warnings = published.warnings;
+        }
+        Ok(pushed)
+    })
     .await
     .map_err(|e| Error::Internal(format!("release commit task failed: {e}")))?
 }
@@ -142,6 +189,8 @@ pub async fn commit(
             return Ok(Pushed {
                 created: false,
                 release: last.clone(),
+                vex_version: None,
+                vex_warnings: Vec::new(),
             });
         }
     }
@@ -169,6 +218,7 @@ pub async fn commit(
             }
             // Pushes need a push token; a customer never gets here.
             Principal::Customer { customer, .. } => customer.clone(),
+            Principal::ShareLink { link_id, .. } => link_id.clone(),
         },
         artefacts: artefacts.clone(),
         sbom: SbomInfo {
@@ -231,6 +281,8 @@ pub async fn commit(
     Ok(Pushed {
         created: true,
         release: record,
+        vex_version: None,
+        vex_warnings: Vec::new(),
     })
 }
 

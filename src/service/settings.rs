@@ -29,10 +29,15 @@ pub async fn update(
 ) -> Result<Settings, Error> {
     allow(principal, Action::ManageSettings, Resource::Tenant(tenant))?;
     state.tenant_log(tenant)?;
-    let ttl = s.share_link_ttl_secs;
-    if !(MIN_SHARE_TTL..=MAX_SHARE_TTL).contains(&ttl) {
+    let (ttl, max) = (s.share_link_ttl_secs, s.share_link_max_ttl_secs);
+    if !(MIN_SHARE_TTL..=MAX_SHARE_TTL).contains(&max) {
         return Err(Error::Unprocessable(format!(
-            "the share-link lifetime must be between {MIN_SHARE_TTL} s (24 hours) and {MAX_SHARE_TTL} s (30 days)"
+            "share_link_max_ttl_secs must be between {MIN_SHARE_TTL} s (24 hours) and {MAX_SHARE_TTL} s (30 days)"
+        )));
+    }
+    if !(MIN_SHARE_TTL..=max).contains(&ttl) {
+        return Err(Error::Unprocessable(format!(
+            "the share-link lifetime must be between {MIN_SHARE_TTL} s (24 hours) and the tenant's maximum, {max} s"
         )));
     }
     state
@@ -41,6 +46,7 @@ pub async fn update(
             principal.actor(),
             EventBody::SettingsUpdated {
                 share_link_ttl_secs: ttl,
+                share_link_max_ttl_secs: Some(max),
             },
             Db::settings_ops(tenant, &s),
         )

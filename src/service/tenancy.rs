@@ -477,9 +477,10 @@ pub struct WhoAmI {
     pub customer_id: Option<String>,
 }
 
-/// What the presented credential is (any valid one).
-pub fn whoami(principal: Principal) -> WhoAmI {
-    match principal {
+/// What the presented credential is (any valid bearer credential; a share
+/// link is not one, and is 404 here).
+pub fn whoami(principal: Principal) -> Result<WhoAmI, Error> {
+    Ok(match principal {
         Principal::Operator { token_id } => WhoAmI {
             tenant: None,
             scope: Scope::Operator,
@@ -509,7 +510,8 @@ pub fn whoami(principal: Principal) -> WhoAmI {
             },
             customer_id: Some(customer),
         },
-    }
+        Principal::ShareLink { .. } => return Err(Error::not_found()),
+    })
 }
 
 /// A tenant's token records (never their secrets), oldest first, for the

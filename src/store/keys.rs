@@ -27,6 +27,12 @@
 //! | `cp-tsr/<tenant>/<size:020>` | RFC 3161 reply over a checkpoint |
 //! | `sig-tsr/<key id>/<sha256 of signature>` | RFC 3161 reply over a signature |
 //! | `ext-tsa/<tsa id>/…` | the same two, from an external TSA |
+//! | `share-link/<tenant>/<id>` | [`ShareLink`](crate::core::records::ShareLink) |
+//! | `share-token/<sha256 of token>` | `<tenant>/<id>`: the link a token opens |
+//! | `share-log/<tenant>/<id>/issued\|revoked\|use/<n:010>` | the index of its `share_link_issued`, `share_link_revoked` and each `share_link_used` entry |
+//! | `share-use/<tenant>/<id>` | uses so far and the last use, written with each `share_link_used` |
+//! | `vex/<tenant>/<product>/<tag>/<version:010>` | [`VexVersion`](crate::core::records::VexVersion) |
+//! | `vex-log/…` (same suffix) | the index of its `vex_published` event |
 //! | `platform/<name>` | sealed platform keys |
 //! | `tsa/key`, `tsa/cert.der`, `tsa/root.der` | the built-in TSA |
 
@@ -179,6 +185,27 @@ pub fn external_tsa(tsa_id: &str, what: &str) -> String {
     format!("ext-tsa/{tsa_id}/{what}")
 }
 
+/// `share-link/<tenant>/<id>`.
+pub fn share_link(tenant: &str, id: &str) -> Vec<u8> {
+    format!("share-link/{tenant}/{id}").into_bytes()
+}
+/// A tenant's share links.
+pub fn share_links(tenant: &str) -> Vec<u8> {
+    format!("share-link/{tenant}/").into_bytes()
+}
+/// `share-token/<sha256 hex of the token>`.
+pub fn share_token(token_sha256: &str) -> Vec<u8> {
+    format!("share-token/{token_sha256}").into_bytes()
+}
+/// `share-log/<tenant>/<id>/<what>`: the index of its `share_link_<what>` entry.
+pub fn share_log(tenant: &str, id: &str, what: &str) -> Vec<u8> {
+    format!("share-log/{tenant}/{id}/{what}").into_bytes()
+}
+/// `share-use/<tenant>/<id>`.
+pub fn share_use(tenant: &str, id: &str) -> Vec<u8> {
+    format!("share-use/{tenant}/{id}").into_bytes()
+}
+
 /// `platform/<name>`.
 pub fn platform_key(name: &str) -> Vec<u8> {
     format!("platform/{name}").into_bytes()
@@ -189,6 +216,23 @@ pub const TSA_KEY: &[u8] = b"tsa/key";
 pub const TSA_CERT: &[u8] = b"tsa/cert.der";
 /// The built-in TSA's root certificate (DER).
 pub const TSA_ROOT: &[u8] = b"tsa/root.der";
+
+/// `vex/<tenant>/<product>/<tag>/<version:010>`.
+pub fn vex(tenant: &str, product: &str, tag: &str, version: u32) -> Vec<u8> {
+    format!("vex/{}{version:010}", release_path(tenant, product, tag)).into_bytes()
+}
+/// `vex-log/<tenant>/<product>/<tag>/<version:010>`.
+pub fn vex_log(tenant: &str, product: &str, tag: &str, version: u32) -> Vec<u8> {
+    format!(
+        "vex-log/{}{version:010}",
+        release_path(tenant, product, tag)
+    )
+    .into_bytes()
+}
+/// A release tag's VEX versions.
+pub fn vex_versions(tenant: &str, product: &str, tag: &str) -> Vec<u8> {
+    format!("vex/{}", release_path(tenant, product, tag)).into_bytes()
+}
 
 #[cfg(test)]
 mod tests {

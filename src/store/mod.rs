@@ -19,8 +19,8 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::core::{
     events::{self, Actor, EventBody},
     records::{
-        CustomerRecord, Issued, LogKeyInfo, PublicKeyRecord, Session, Settings, TenantRecord,
-        TokenRecord,
+        CustomerRecord, Issued, LogKeyInfo, PublicKeyRecord, Session, Settings, ShareLink,
+        TenantRecord, TokenRecord, VexVersion,
     },
     release::ReleaseRecord,
     Error,
@@ -395,6 +395,32 @@ impl Db {
         Ok(out)
     }
 
+    /// A release tag's VEX versions, oldest first, with their log indexes.
+    pub fn vex_versions(
+        &self,
+        tenant: &str,
+        product: &str,
+        tag: &str,
+    ) -> Result<Vec<VexVersion>, Error> {
+        let mut out: Vec<VexVersion> = self.scan_json(&keys::vex_versions(tenant, product, tag))?;
+        for v in &mut out {
+            v.log_index = self.index_at(&keys::vex_log(tenant, product, tag, v.version))?;
+        }
+        Ok(out)
+    }
+
+    /// The write that stores a VEX version, and the key that gets the index
+    /// of its `vex_published` entry.
+    pub fn vex_ops(tenant: &str, v: &VexVersion) -> (AppOp, Vec<u8>) {
+        (
+            (
+                keys::vex(tenant, &v.product, &v.tag, v.version),
+                Some(json(v)),
+            ),
+            keys::vex_log(tenant, &v.product, &v.tag, v.version),
+        )
+    }
+
     /// The write that stores a release revision, and the key that gets the
     /// index of its `release_pushed` entry.
     pub fn release_ops(tenant: &str, r: &ReleaseRecord) -> (AppOp, Vec<u8>) {
@@ -582,6 +608,89 @@ impl Db {
     /// The write that stores a log key history.
     pub fn log_key_history_op(tenant: &str, h: &[LogKeyInfo]) -> AppOp {
         (keys::log_key_history(tenant), Some(json(&h)))
+    }
+
+    // Share links.
+
+    /// A share link, with the indexes of its entries.
+    pub fn share_link(&self, tenant: &str, id: &str) -> Result<Option<ShareLink>, Error> {
+        let Some(mut l) = self.get_json::<ShareLink>(&keys::share_link(tenant, id))? else {
+            return Ok(None);
+        };
+        l.issued_index = self.index_at(&keys::share_log(tenant, id, "issued"))?;
+        l.revoked_index = self.index_at(&keys::share_log(tenant, id, "revoked"))?;
+        Ok(Some(l))
+    }
+
+    /// Every share link of a tenant, with the indexes of their entries.
+    pub fn share_links(&self, tenant: &str) -> Result<Vec<ShareLink>, Error> {
+        let mut out: Vec<ShareLink> = self.scan_json(&keys::share_links(tenant))?;
+        for l in &mut out {
+            l.issued_index = self.index_at(&keys::share_log(tenant, &l.id, "issued"))?;
+            l.revoked_index = self.index_at(&keys::share_log(tenant, &l.id, "revoked"))?;
+        }
+        Ok(out)
+    }
+
+    /// The key that gets the index of a link's `share_link_issued` entry.
+    pub fn share_issued_key(tenant: &str, id: &str) -> Vec<u8> {
+        keys::share_log(tenant, id, "issued")
+    }
+
+    /// The key that gets the index of a link's `share_link_revoked` entry.
+    pub fn share_revoked_key(tenant: &str, id: &str) -> Vec<u8> {
+        keys::share_log(tenant, id, "revoked")
+    }
+
+    /// The key that gets the index of a link's use number `n`.
+    pub fn share_use_key(tenant: &str, id: &str, n: u32) -> Vec<u8> {
+        keys::share_log(tenant, id, &format!("use/{n:010}"))
+    }
+
+    /// The indexes of a link's `share_link_used` entries, in use order.
+    pub fn share_use_indexes(&self, tenant: &str, id: &str) -> Result<Vec<u64>, Error> {
+        Ok(self
+            .store
+            .app_scan(&keys::share_log(tenant, id, "use/"))?
+            .into_iter()
+            .filter_map(|(_, v)| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+            .collect())
+    }
+
+    /// The link a token's hash opens: (tenant, id).
+    pub fn share_token(&self, token_sha256: &str) -> Result<Option<(String, String)>, Error> {
+        Ok(self
+            .store
+            .app_get(&keys::share_token(token_sha256))?
+            .and_then(|v| {
+                let s = String::from_utf8(v).ok()?;
+                let (t, i) = s.split_once('/')?;
+                Some((t.to_owned(), i.to_owned()))
+            }))
+    }
+
+    /// A link's uses so far and its last use (Unix seconds).
+    pub fn share_uses(&self, tenant: &str, id: &str) -> Result<(u32, Option<i64>), Error> {
+        Ok(self
+            .get_json::<(u32, Option<i64>)>(&keys::share_use(tenant, id))?
+            .unwrap_or((0, None)))
+    }
+
+    /// The writes that store a share link (and, for a new one, its token index).
+    pub fn share_link_ops(l: &ShareLink, new: bool) -> Vec<AppOp> {
+        let mut ops = vec![(keys::share_link(&l.tenant, &l.id), Some(json(l)))];
+        if new {
+            ops.push((
+                keys::share_token(&l.token_sha256),
+                Some(format!("{}/{}", l.tenant, l.id).into_bytes()),
+            ));
+        }
+        ops
+    }
+
+    /// The write that records a link's uses.
+    pub fn share_use_op(tenant: &str, id: &str, uses: u32, at: i64) -> AppOp {
+        (keys::share_use(tenant, id), Some(json(&(uses, Some(at)))))
     }
 
     // Platform keys and the built-in TSA.

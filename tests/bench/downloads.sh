@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Logged downloads over HTTP, as recorded in docs/performance.md: wrk on
 # loopback against `evident serve --demo`, with a customer access token on a
-# cached export. Every request is authorised, appends a `download_served`
+# cached export, and then through share links on the same export. Every request is authorised, appends a `download_served`
 # entry, waits for its group-committed WAL sync and answers with the entry's
 # index. Prints wrk's figures and checks that the log grew by at least one
 # entry per answer.
@@ -22,8 +22,11 @@ work=$(mktemp -d /tmp/evident-dlbench.XXXXXX)
 export EVIDENT_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 fail() { echo "downloads.sh: $*" >&2; exit 1; }
+# Share-link requests are rate-limited per address and per link: the bench
+# lifts both, as it measures the server, not the limiter.
 "$bin" serve --demo --data-dir "$work/data" --listen 127.0.0.1:$port \
-    --public-host bench.example >"$work/serve.out" 2>"$work/serve.err" &
+    --public-host bench.example --rate-share-per-address 100000000 \
+    --rate-share-per-link 100000000 >"$work/serve.out" 2>"$work/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 # Up means: this process is alive, printed its address, and answers.
@@ -48,9 +51,45 @@ ct=$(curl -sf -X POST "$S/api/v1/tenants/demo/customers/$cid/tokens" -H "Authori
 R=$S/api/v1/tenants/demo/products/evidence-demo/releases/v0.1.0
 size() { curl -sf "$S/api/v1/tenants/demo/log/checkpoint" -H "Authorization: Bearer $admin" | sed -n 2p; }
 
-# The export, a NOTICE, and the export's 70-byte signature (what a download
-# costs without its body).
-for path in "sbom?format=cyclonedx-json" "notice?format=text" "sbom.sig?format=cyclonedx-json"; do
+# Share links: one per connection (a link is one recipient's; downloads
+# through one link are serialised by its lock), each unlimited, on the same
+# cached export. share.lua gives each wrk connection its own link.
+: >"$work/links.txt"
+for _ in $(seq 1 "$conns"); do
+    curl -sf -X POST "$S/api/v1/tenants/demo/share-links" -H "Authorization: Bearer $admin" -H "$json" \
+        -d '{"product":"evidence-demo","tag":"v0.1.0","covers":["cyclonedx-json"]}' \
+        | sed -n 's|.*"url":"[^"]*\(/s/[^"]*\)".*|\1/sbom?format=cyclonedx-json|p' >>"$work/links.txt" \
+        || fail "issuing a share link failed"
+done
+[ "$(wc -l <"$work/links.txt")" -eq "$conns" ] || fail "not every share link was issued"
+cat >"$work/share.lua" <<LUA
+local paths = {}
+for l in io.lines("$work/links.txt") do paths[#paths + 1] = l end
+local counter = 0
+setup = function(thread) thread:set("offset", counter); counter = counter + 1 end
+local n = 0
+request = function()
+    n = n + 1
+    return wrk.format("GET", paths[((n * 2 + offset) % #paths) + 1])
+end
+LUA
+
+# The export, the same export through share links, a NOTICE, and the
+# export's 70-byte signature (what a download costs without its body).
+for path in "sbom?format=cyclonedx-json" "share-link" "notice?format=text" "sbom.sig?format=cyclonedx-json"; do
+    if [ "$path" = share-link ]; then
+        first=$(head -1 "$work/links.txt")
+        bytes=$(curl -sf -o /dev/null -w '%{size_download}' "$S$first") || fail "GET $first failed"
+        before=$(size)
+        echo "== GET /s/<token>/sbom?format=cyclonedx-json through $conns share links ($bytes bytes, log size $before)"
+        wrk -t2 -c"$conns" -d"${dur}s" --latency -s "$work/share.lua" "$S" | tee "$work/wrk.out"
+        after=$(size)
+        sent=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$work/wrk.out")
+        grep -q 'Non-2xx' "$work/wrk.out" && fail "some answers were not 2xx"
+        echo "log size $before -> $after: $((after - before)) share_link_used entries for $sent answers"
+        [ $((after - before)) -ge "$sent" ] || fail "fewer entries than answers"
+        continue
+    fi
     # One download first, so the export is issued, signed and cached.
     bytes=$(curl -sf -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $ct" "$R/$path") \
         || fail "GET $path failed"

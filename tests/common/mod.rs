@@ -104,6 +104,20 @@ impl Server {
 
     /// Starts the server with extra `serve` flags.
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::spawn(data_dir, extra, None)
+    }
+
+    /// Starts the server with extra flags, its log (at `debug`) written to
+    /// `log` instead of the test's output.
+    pub fn start_logging_to(data_dir: &Path, extra: &[&str], log: &Path) -> Self {
+        Self::spawn(data_dir, extra, Some(log))
+    }
+
+    fn spawn(data_dir: &Path, extra: &[&str], log: Option<&Path>) -> Self {
+        let stderr = match log {
+            Some(p) => Stdio::from(std::fs::File::create(p).expect("the server log file")),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(evident_bin())
             .args([
                 "serve",
@@ -116,9 +130,9 @@ impl Server {
             .arg(data_dir)
             .args(extra)
             .env("EVIDENT_MASTER_KEY", "11".repeat(32))
-            .env("EVIDENT_LOG", "warn")
+            .env("EVIDENT_LOG", if log.is_some() { "debug" } else { "warn" })
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start evident");
         let stdout = child.stdout.take().unwrap();

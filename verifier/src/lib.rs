@@ -9,8 +9,9 @@
 //! ([`checkpoint`]), the proof file formats ([`proof`]), RFC 3161 token
 //! checking ([`tsp`]), and the signed-export evidence: Sigstore bundles,
 //! DSSE and the in-toto statement ([`bundle`]) and the checks a customer
-//! runs on a download ([`export`]), download receipts ([`receipt`]), and log key rotation statements
-//! ([`rotation`]). Keeping the formats
+//! runs on a download ([`export`]), download receipts ([`receipt`]), log key
+//! rotation statements ([`rotation`]), and share-link status documents
+//! ([`share`]). Keeping the formats
 //! here means each one has exactly one implementation: the log signs with the
 //! same code that a regulator's copy of this binary verifies with.
 
@@ -23,8 +24,10 @@ pub mod note;
 pub mod proof;
 pub mod receipt;
 pub mod rotation;
+pub mod share;
 pub mod tiles;
 pub mod tsp;
+pub mod vex;
 
 pub use error::VerifyError;
 pub use merkle::Hash;

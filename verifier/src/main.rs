@@ -127,6 +127,48 @@ enum Cmd {
         #[arg(long)]
         tsa_chain: Option<PathBuf>,
     },
+    /// Verify a share link's status document (GET …/share-links/{id}/status):
+    /// every entry of the link in the tree of one signed checkpoint, and,
+    /// for a revoked link, that no use of it follows the revocation in the
+    /// range of the log the document carries.
+    ShareLink {
+        /// The status document (JSON; "-" for stdin).
+        status: PathBuf,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        log_key: String,
+        /// Require the link to be revoked (exit 1 otherwise).
+        #[arg(long)]
+        revoked: bool,
+    },
+    /// Verify a VEX document offline against its publication proof
+    /// (GET …/releases/{tag}/vex/proof): checkpoint signature, inclusion
+    /// proof, that the entry is a `vex_published` event, and that the
+    /// file's digest is one the entry names.
+    Vex {
+        /// The VEX document (OpenVEX, CSAF, CycloneDX VEX, or a CycloneDX
+        /// export with the VEX inline).
+        file: PathBuf,
+        /// The publication proof (JSON).
+        #[arg(long)]
+        proof: PathBuf,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        log_key: String,
+        /// Require the file to be this document of the entry (`openvex`,
+        /// `csaf`, `cyclonedx-vex`, `cyclonedx-json`, `cyclonedx-xml`).
+        #[arg(long)]
+        format: Option<String>,
+        /// Require the entry to be about this product …
+        #[arg(long, requires = "tag")]
+        product: Option<String>,
+        /// … and tag.
+        #[arg(long, requires = "product")]
+        tag: Option<String>,
+        /// The TSA certificates (PEM): also check the checkpoint's token.
+        #[arg(long)]
+        tsa_chain: Option<PathBuf>,
+    },
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -382,6 +424,63 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("\u{2713} {c}");
             }
             println!("receipt verified");
+        }
+        Cmd::Vex {
+            file,
+            proof,
+            log_key,
+            format,
+            product,
+            tag,
+            tsa_chain,
+        } => {
+            let r: evident_verify::receipt::Receipt = serde_json::from_slice(&read(&proof)?)
+                .map_err(|e| format!("{}: not a VEX proof: {e}", proof.display()))?;
+            let key = load_key(&log_key)?;
+            let bytes = read(&file)?;
+            let chain = match &tsa_chain {
+                Some(p) => Some(
+                    evident_verify::tsp::certs_from_pem(&read(p)?)
+                        .map_err(|e| format!("{}: {e}", p.display()))?,
+                ),
+                None => None,
+            };
+            let v = evident_verify::vex::verify_vex(
+                &r,
+                &key,
+                Some(&bytes),
+                format.as_deref(),
+                product.as_deref().zip(tag.as_deref()),
+                chain.as_deref(),
+            )?;
+            for c in &v.checks {
+                println!("\u{2713} {c}");
+            }
+            println!("VEX document verified");
+        }
+        Cmd::ShareLink {
+            status,
+            log_key,
+            revoked,
+        } => {
+            let s: evident_verify::share::ShareLinkStatus = serde_json::from_slice(&read(&status)?)
+                .map_err(|e| format!("{}: not a share-link status: {e}", status.display()))?;
+            let key = load_key(&log_key)?;
+            let v = evident_verify::share::verify_status(&s, &key)?;
+            for c in &v.checks {
+                println!("\u{2713} {c}");
+            }
+            match v.revoked_at {
+                Some(r) => println!(
+                    "share link {} verified: revoked at log index {r}",
+                    s.link_id
+                ),
+                None if revoked => return Err(format!("share link {} is not revoked", s.link_id)),
+                None => println!(
+                    "share link {} verified: not revoked ({})",
+                    s.link_id, s.state
+                ),
+            }
         }
     }
     Ok(())

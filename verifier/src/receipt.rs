@@ -1,6 +1,7 @@
 //! Download receipts: proof that a download was logged.
 //!
-//! A receipt is the log entry of a `download_served` event, its RFC 9162
+//! A receipt is the log entry of a `download_served` event (or, for a
+//! download through a share link, a `share_link_used` event), its RFC 9162
 //! inclusion proof, the signed checkpoint the proof is against, and (when
 //! one exists) the RFC 3161 token over that checkpoint's exact bytes.
 //! [`verify_receipt`] checks it offline; with the downloaded file it also
@@ -13,7 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{checkpoint::open_checkpoint, merkle, note::NoteVerifier, tsp};
 
-/// A download receipt (`GET /api/v1/tenants/{t}/receipts/{index}`).
+/// A download receipt (`GET /api/v1/tenants/{t}/receipts/{index}`, or
+/// `GET /s/{token}/receipts/{index}` for a share link's download).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,12 +45,13 @@ pub const FORMAT: &str = "evident-receipt/v1";
 pub struct Verified {
     /// One line per check that held.
     pub checks: Vec<String>,
-    /// The event (`download_served`).
+    /// The event (`download_served` or `share_link_used`).
     pub event: serde_json::Value,
 }
 
 /// Checks a receipt: the checkpoint signature with `log_key`, the
-/// inclusion proof, that the entry is a `download_served` event, and,
+/// inclusion proof, that the entry is a `download_served` (or
+/// `share_link_used`) event, and,
 /// when given, that `file` is what was served and that the checkpoint's
 /// token verifies with `tsa_chain`. The first failure is the error.
 pub fn verify_receipt(
@@ -57,6 +60,55 @@ pub fn verify_receipt(
     file: Option<&[u8]>,
     tsa_chain: Option<&[x509_cert::Certificate]>,
 ) -> Result<Verified, String> {
+    let (mut checks, v) = verify_entry(r, log_key)?;
+    let ev = v["event"].clone();
+    let through = match ev["kind"].as_str() {
+        Some("download_served") => String::new(),
+        Some("share_link_used") => format!(
+            " through share link {} (use {})",
+            ev["link_id"].as_str().unwrap_or("?"),
+            ev["use"]
+        ),
+        _ => {
+            return Err(format!(
+                "entry: a {} event, not download_served or share_link_used",
+                ev["kind"]
+            ))
+        }
+    };
+    checks.push(format!(
+        "download{through} of {} {} revision {} ({} {}) served at {}",
+        ev["product"].as_str().unwrap_or("?"),
+        ev["tag"].as_str().unwrap_or("?"),
+        ev["revision"],
+        ev["artifact"].as_str().unwrap_or("?"),
+        ev["format"].as_str().unwrap_or("-"),
+        v["time"].as_str().unwrap_or("?"),
+    ));
+    if let Some(bytes) = file {
+        let got = hex::encode(Sha256::digest(bytes));
+        if ev["sha256"] != got.as_str() {
+            return Err(format!(
+                "file digest: the file is sha256:{got}, the entry records sha256:{}",
+                ev["sha256"].as_str().unwrap_or("?")
+            ));
+        }
+        checks.push(format!("the file is what was served (sha256:{got})"));
+    }
+    if let Some(chain) = tsa_chain {
+        checks.push(verify_checkpoint_timestamp(r, chain)?);
+    }
+    Ok(Verified { checks, event: ev })
+}
+
+/// The first checks of every proof in receipt form, whatever its entry: the
+/// format, the checkpoint signature with `log_key` (origin = key name),
+/// the inclusion proof, and that the entry's tenant is the log's. Returns
+/// the checks that held and the entry.
+pub fn verify_entry(
+    r: &Receipt,
+    log_key: &NoteVerifier,
+) -> Result<(Vec<String>, serde_json::Value), String> {
     let mut checks = Vec::new();
     if r.format != FORMAT {
         return Err(format!("receipt format is {:?}, not {FORMAT}", r.format));
@@ -101,46 +153,26 @@ pub fn verify_receipt(
         serde_json::from_str(&r.entry).map_err(|e| format!("entry: not JSON: {e}"))?;
     crate::checkpoint::check_entry_tenant(&cp.origin, v["tenant"].as_str().unwrap_or(""))
         .map_err(|e| format!("entry: {e}"))?;
-    let ev = v["event"].clone();
-    if ev["kind"] != "download_served" {
-        return Err(format!(
-            "entry: a {} event, not download_served",
-            ev["kind"]
-        ));
-    }
-    checks.push(format!(
-        "download of {} {} revision {} ({} {}) served at {}",
-        ev["product"].as_str().unwrap_or("?"),
-        ev["tag"].as_str().unwrap_or("?"),
-        ev["revision"],
-        ev["artifact"].as_str().unwrap_or("?"),
-        ev["format"].as_str().unwrap_or("-"),
-        v["time"].as_str().unwrap_or("?"),
-    ));
-    if let Some(bytes) = file {
-        let got = hex::encode(Sha256::digest(bytes));
-        if ev["sha256"] != got.as_str() {
-            return Err(format!(
-                "file digest: the file is sha256:{got}, the entry records sha256:{}",
-                ev["sha256"].as_str().unwrap_or("?")
-            ));
-        }
-        checks.push(format!("the file is what was served (sha256:{got})"));
-    }
-    if let Some(chain) = tsa_chain {
-        let t = r
-            .checkpoint_timestamp
-            .as_ref()
-            .ok_or("timestamp: the receipt carries no checkpoint token")?;
-        let der = STANDARD
-            .decode(t)
-            .map_err(|e| format!("timestamp: not base64: {e}"))?;
-        let s = tsp::verify_token(&der, r.checkpoint.as_bytes(), chain)
-            .map_err(|e| format!("timestamp: {e}"))?;
-        checks.push(format!(
-            "the checkpoint existed at {} (unix), stamped by {}",
-            s.gen_time_unix, s.tsa_subject
-        ));
-    }
-    Ok(Verified { checks, event: ev })
+    Ok((checks, v))
+}
+
+/// Checks the RFC 3161 token over the receipt's checkpoint with
+/// `tsa_chain`; the check that held.
+pub fn verify_checkpoint_timestamp(
+    r: &Receipt,
+    chain: &[x509_cert::Certificate],
+) -> Result<String, String> {
+    let t = r
+        .checkpoint_timestamp
+        .as_ref()
+        .ok_or("timestamp: the receipt carries no checkpoint token")?;
+    let der = STANDARD
+        .decode(t)
+        .map_err(|e| format!("timestamp: not base64: {e}"))?;
+    let s = tsp::verify_token(&der, r.checkpoint.as_bytes(), chain)
+        .map_err(|e| format!("timestamp: {e}"))?;
+    Ok(format!(
+        "the checkpoint existed at {} (unix), stamped by {}",
+        s.gen_time_unix, s.tsa_subject
+    ))
 }

@@ -70,19 +70,8 @@ pub(crate) fn to_json(text: &str) -> Result<Value, SbomError> {
             }
             "vulnerabilities" => {
                 let vulns = elements(child)
-                    .map(|v| {
-                        let mut o = Map::new();
-                        if let Some(a) = first(v, "analysis") {
-                            let mut an = Map::new();
-                            for k in ["state", "justification"] {
-                                if let Some(t) = first(a, k) {
-                                    an.insert(k.into(), json!(text_of(t)));
-                                }
-                            }
-                            o.insert("analysis".into(), Value::Object(an));
-                        }
-                        Value::Object(o)
-                    })
+                    .filter(|v| v.tag_name().name() == "vulnerability")
+                    .map(vulnerability)
                     .collect();
                 bom.insert("vulnerabilities".into(), Value::Array(vulns));
             }
@@ -90,6 +79,126 @@ pub(crate) fn to_json(text: &str) -> Result<Value, SbomError> {
         }
     }
     Ok(Value::Object(bom))
+}
+
+/// A `vulnerability` in the JSON shape (the parts VEX is read from).
+fn vulnerability(v: roxmltree::Node) -> Value {
+    fn source(s: roxmltree::Node) -> Value {
+        let mut o = Map::new();
+        for k in ["name", "url"] {
+            if let Some(x) = first(s, k) {
+                o.insert(k.into(), json!(text_of(x)));
+            }
+        }
+        Value::Object(o)
+    }
+    let mut o = Map::new();
+    if let Some(r) = v.attribute("bom-ref") {
+        o.insert("bom-ref".into(), json!(r));
+    }
+    for e in elements(v) {
+        let name = e.tag_name().name();
+        match name {
+            "id" | "recommendation" | "workaround" | "detail" => {
+                o.insert(name.into(), json!(text_of(e)));
+            }
+            "source" => {
+                o.insert("source".into(), source(e));
+            }
+            "references" => {
+                let refs: Vec<Value> = elements(e)
+                    .map(|r| {
+                        let mut x = Map::new();
+                        if let Some(id) = first(r, "id") {
+                            x.insert("id".into(), json!(text_of(id)));
+                        }
+                        if let Some(s) = first(r, "source") {
+                            x.insert("source".into(), source(s));
+                        }
+                        Value::Object(x)
+                    })
+                    .collect();
+                o.insert("references".into(), Value::Array(refs));
+            }
+            "ratings" => {
+                let ratings: Vec<Value> = elements(e)
+                    .map(|r| {
+                        let mut x = Map::new();
+                        for c in elements(r) {
+                            let k = c.tag_name().name();
+                            match k {
+                                "source" => {
+                                    x.insert(k.into(), source(c));
+                                }
+                                "score" => {
+                                    let t = text_of(c);
+                                    let n = t
+                                        .parse::<f64>()
+                                        .ok()
+                                        .and_then(serde_json::Number::from_f64)
+                                        .map_or(json!(t), Value::Number);
+                                    x.insert(k.into(), n);
+                                }
+                                "severity" | "method" | "vector" => {
+                                    x.insert(k.into(), json!(text_of(c)));
+                                }
+                                _ => {}
+                            }
+                        }
+                        Value::Object(x)
+                    })
+                    .collect();
+                o.insert("ratings".into(), Value::Array(ratings));
+            }
+            "analysis" => {
+                let mut an = Map::new();
+                for k in ["state", "justification", "detail"] {
+                    if let Some(t) = first(e, k) {
+                        an.insert(k.into(), json!(text_of(t)));
+                    }
+                }
+                if let Some(rs) = first(e, "responses") {
+                    let list: Vec<Value> = elements(rs).map(|r| json!(text_of(r))).collect();
+                    an.insert("response".into(), Value::Array(list));
+                }
+                o.insert("analysis".into(), Value::Object(an));
+            }
+            "affects" => {
+                let targets: Vec<Value> = elements(e)
+                    .map(|t| {
+                        let mut x = Map::new();
+                        if let Some(r) = first(t, "ref") {
+                            x.insert("ref".into(), json!(text_of(r)));
+                        }
+                        if let Some(vs) = first(t, "versions") {
+                            let list: Vec<Value> = elements(vs)
+                                .map(|ver| {
+                                    let mut y = Map::new();
+                                    for k in ["version", "range", "status"] {
+                                        if let Some(z) = first(ver, k) {
+                                            y.insert(k.into(), json!(text_of(z)));
+                                        }
+                                    }
+                                    Value::Object(y)
+                                })
+                                .collect();
+                            x.insert("versions".into(), Value::Array(list));
+                        }
+                        Value::Object(x)
+                    })
+                    .collect();
+                o.insert("affects".into(), Value::Array(targets));
+            }
+            "properties" => {
+                let ps: Vec<Value> = elements(e)
+                    .map(|p| json!({"name": p.attribute("name").unwrap_or_default(), "value": text_of(p)}))
+                    .collect();
+                o.insert("properties".into(), Value::Array(ps));
+            }
+            _ => {}
+        }
+    }
+    Value::Object(o)
 }
 
 fn elements<'a, 'i>(n: roxmltree::Node<'a, 'i>) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {

@@ -98,17 +98,23 @@ impl Release {
     /// (`date-time`) accept. A time outside years 1970–9999 (which RFC 3339
     /// cannot write as four digits) is clamped into that range.
     fn timestamp(&self) -> String {
-        const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
-        time::OffsetDateTime::from_unix_timestamp(self.pushed_at.clamp(0, LAST))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+        date_time(self.pushed_at)
     }
 
     /// The attachment file name: `sbom-<product>-<tag>.<ext>`.
     pub fn file_name(&self, f: ExportFormat) -> String {
         format!("sbom-{}-{}.{}", self.product, self.tag, f.extension())
     }
+}
+
+/// Unix seconds as `YYYY-MM-DDThh:mm:ssZ` (see [`Release`]'s push time):
+/// a time outside years 1970–9999 is clamped into that range.
+pub(crate) fn date_time(secs: i64) -> String {
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    time::OffsetDateTime::from_unix_timestamp(secs.clamp(0, LAST))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
 /// The four export formats.
@@ -170,10 +176,27 @@ impl ExportFormat {
 
     /// Writes the export.
     pub fn write(self, model: &Model, release: &Release) -> Vec<u8> {
+        self.write_with_vex(model, release, None)
+    }
+
+    /// Writes the export with VEX inline: the CycloneDX formats get a
+    /// `vulnerabilities[]` entry per statement whose `affects[].ref` is the
+    /// component's bom-ref in the same document (see [`crate::vex`] for the
+    /// mapping; statements about components the model does not have are
+    /// left out, as there is nothing in the document to point at). SPDX 2.3
+    /// has no VEX, so the SPDX formats ignore `vex`. Without statements
+    /// (`None` or empty) the bytes are exactly those of [`Self::write`].
+    pub fn write_with_vex(
+        self,
+        model: &Model,
+        release: &Release,
+        vex: Option<&[crate::vex::Statement]>,
+    ) -> Vec<u8> {
         let view = View::new(model, release);
+        let vulns = || crate::vex::inline_vulnerabilities(&view, vex.unwrap_or(&[]));
         match self {
-            Self::CyclonedxJson => cdx_json::write(&view),
-            Self::CyclonedxXml => cdx_xml::write(&view),
+            Self::CyclonedxJson => cdx_json::write(&view, &vulns()),
+            Self::CyclonedxXml => cdx_xml::write(&view, &vulns()),
             Self::SpdxJson => spdx::write_json(&view),
             Self::SpdxTv => spdx::write_tv(&view),
         }
@@ -247,12 +270,14 @@ pub(crate) struct View<'a> {
     pub bom_refs: Vec<String>,
     /// SPDX ids, parallel to `items`.
     pub spdx_ids: Vec<String>,
+    /// Where the model's subject is in `items`.
+    pub subject_at: Option<usize>,
 }
 
 pub(crate) const PRODUCT_SPDXID: &str = "SPDXRef-Release";
 
 impl<'a> View<'a> {
-    fn new(model: &'a Model, release: &'a Release) -> Self {
+    pub(crate) fn new(model: &'a Model, release: &'a Release) -> Self {
         let n = model.components.len();
         // Where the subject goes in canonical order (after equal components).
         let at = model.subject.as_ref().map(|s| {
@@ -335,6 +360,23 @@ impl<'a> View<'a> {
             product_deps,
             bom_refs,
             spdx_ids,
+            subject_at: at,
+        }
+    }
+
+    /// Where a component of the model is in `items`: `Some(i)` is
+    /// `model.components[i]`, `None` the model's subject (and `None` comes
+    /// back when the model has none: then it is the released product).
+    pub fn item_of(&self, component: Option<u32>) -> Option<usize> {
+        match component {
+            None => self.subject_at,
+            Some(i) => {
+                let i = i as usize;
+                Some(match self.subject_at {
+                    Some(a) if i >= a => i + 1,
+                    _ => i,
+                })
+            }
         }
     }
 

@@ -11,6 +11,11 @@
 //! [`check`] module holds the grammar checks every export must pass (the
 //! tests and the fuzz target apply them).
 //!
+//! The [`vex`] module reads VEX (the native findings JSON, CycloneDX VEX,
+//! OpenVEX 0.2.0, CSAF 2.0 VEX), ties its statements to a release's model,
+//! and writes them as OpenVEX, CSAF VEX and CycloneDX VEX, standalone or
+//! inline in the CycloneDX exports ([`ExportFormat::write_with_vex`]).
+//!
 //! This crate has no I/O, so the fuzz targets and the server share one
 //! implementation of every parser.
 
@@ -25,6 +30,7 @@ pub mod model;
 mod spdx_json;
 mod spdx_tv;
 mod text;
+pub mod vex;
 
 pub use export::{ExportFormat, NoticeFormat, Release};
 pub use model::{ActorKind, Component, DocumentInfo, License, Model, SourceFormat, Warning};
@@ -82,18 +88,7 @@ pub struct Ingested {
 
 /// Detects the format and reads the document.
 pub fn ingest(bytes: &[u8]) -> Result<Ingested, SbomError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
-        SbomError::Syntax {
-            at: format!("line {line}"),
-            message: "the document is not valid UTF-8".into(),
-        }
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = utf8_text(bytes)?;
     let start = text.trim_start();
     let raw = if start.starts_with('{') || start.starts_with('[') {
         let value = parse_json(text)?;
@@ -114,6 +109,23 @@ pub fn ingest(bytes: &[u8]) -> Result<Ingested, SbomError> {
         ));
     };
     Ok(build::finish(raw))
+}
+
+/// The document as text: UTF-8 (refused with the line of the first bad
+/// byte otherwise), without a byte order mark.
+pub(crate) fn utf8_text(bytes: &[u8]) -> Result<&str, SbomError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        SbomError::Syntax {
+            at: format!("line {line}"),
+            message: "the document is not valid UTF-8".into(),
+        }
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
 fn not_an_sbom(v: &serde_json::Value) -> SbomError {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{cdx_licenses, pretty_json, CdxLicense, View};
-use crate::{actor::supplier_of, cdx::CONCLUDED_PROPERTY};
+use crate::{actor::supplier_of, cdx::CONCLUDED_PROPERTY, vex::CdxVulnerability};
 
 #[derive(Serialize)]
 struct Bom<'a> {
@@ -19,6 +19,9 @@ struct Bom<'a> {
     metadata: Metadata<'a>,
     components: Vec<Comp<'a>>,
     dependencies: Vec<Dep<'a>>,
+    /// Inline VEX; absent without statements, so the export is unchanged.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    vulnerabilities: &'a [CdxVulnerability],
 }
 
 #[derive(Serialize)]
@@ -119,7 +122,7 @@ struct Dep<'a> {
     depends_on: Vec<&'a str>,
 }
 
-pub(crate) fn write(v: &View) -> Vec<u8> {
+pub(crate) fn write(v: &View, vulnerabilities: &[CdxVulnerability]) -> Vec<u8> {
     let product_ref = v.product_ref();
     let product = Comp {
         kind: "application",
@@ -242,7 +245,8 @@ pub(crate) fn write(v: &View) -> Vec<u8> {
             },
             components,
             dependencies,
+            vulnerabilities,
         },
-        600 * v.items.len() + 4096,
+        600 * v.items.len() + 1200 * vulnerabilities.len() + 4096,
     )
 }

@@ -8,7 +8,7 @@ use quick_xml::{
 };
 
 use super::{cdx_licenses, CdxLicense, View};
-use crate::{actor::supplier_of, cdx::CONCLUDED_PROPERTY, model::Component};
+use crate::{actor::supplier_of, cdx::CONCLUDED_PROPERTY, model::Component, vex::CdxVulnerability};
 
 type W = Writer<Cursor<Vec<u8>>>;
 
@@ -18,15 +18,15 @@ fn text(w: &mut W, name: &str, value: &str) -> io::Result<()> {
     Ok(())
 }
 
-pub(crate) fn write(v: &View) -> Vec<u8> {
+pub(crate) fn write(v: &View, vulnerabilities: &[CdxVulnerability]) -> Vec<u8> {
     let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
-    doc(&mut w, v).expect("writing to memory cannot fail");
+    doc(&mut w, v, vulnerabilities).expect("writing to memory cannot fail");
     let mut out = w.into_inner().into_inner();
     out.push(b'\n');
     out
 }
 
-fn doc(w: &mut W, v: &View) -> io::Result<()> {
+fn doc(w: &mut W, v: &View, vulnerabilities: &[CdxVulnerability]) -> io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let serial = v.release.serial_number();
     w.create_element("bom")
@@ -101,8 +101,120 @@ fn doc(w: &mut W, v: &View) -> io::Result<()> {
                 }
                 Ok(())
             })?;
+            // bom-1.6.xsd: vulnerabilities come after dependencies (and
+            // compositions and properties, which we do not write).
+            if !vulnerabilities.is_empty() {
+                w.create_element("vulnerabilities")
+                    .write_inner_content(|w| {
+                        for vu in vulnerabilities {
+                            vulnerability(w, vu)?;
+                        }
+                        Ok(())
+                    })?;
+            }
             Ok(())
         })?;
+    Ok(())
+}
+
+/// One `vulnerability` in the order of bom-1.6.xsd's `vulnerabilityType`:
+/// id, source, references, ratings, recommendation, analysis, affects,
+/// properties (the elements we write).
+fn vulnerability(w: &mut W, vu: &CdxVulnerability) -> io::Result<()> {
+    fn source(w: &mut W, s: &crate::vex::CdxSource) -> io::Result<()> {
+        w.create_element("source").write_inner_content(|w| {
+            if let Some(n) = &s.name {
+                text(w, "name", n)?;
+            }
+            if let Some(u) = &s.url {
+                text(w, "url", u)?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+    w.create_element("vulnerability").write_inner_content(|w| {
+        text(w, "id", &vu.id)?;
+        if let Some(s) = &vu.source {
+            source(w, s)?;
+        }
+        if !vu.references.is_empty() {
+            w.create_element("references").write_inner_content(|w| {
+                for r in &vu.references {
+                    w.create_element("reference").write_inner_content(|w| {
+                        text(w, "id", &r.id)?;
+                        source(w, &r.source)
+                    })?;
+                }
+                Ok(())
+            })?;
+        }
+        if !vu.ratings.is_empty() {
+            w.create_element("ratings").write_inner_content(|w| {
+                for r in &vu.ratings {
+                    w.create_element("rating").write_inner_content(|w| {
+                        if let Some(s) = &r.source {
+                            source(w, s)?;
+                        }
+                        if let Some(s) = r.score {
+                            text(w, "score", &s.to_string())?;
+                        }
+                        if let Some(s) = r.severity {
+                            text(w, "severity", s)?;
+                        }
+                        if let Some(m) = &r.method {
+                            text(w, "method", m)?;
+                        }
+                        if let Some(v) = &r.vector {
+                            text(w, "vector", v)?;
+                        }
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            })?;
+        }
+        if let Some(r) = &vu.recommendation {
+            text(w, "recommendation", r)?;
+        }
+        let an = &vu.analysis;
+        w.create_element("analysis").write_inner_content(|w| {
+            text(w, "state", an.state)?;
+            if let Some(j) = &an.justification {
+                text(w, "justification", j)?;
+            }
+            if !an.response.is_empty() {
+                w.create_element("responses").write_inner_content(|w| {
+                    for r in &an.response {
+                        text(w, "response", r)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            if let Some(d) = &an.detail {
+                text(w, "detail", d)?;
+            }
+            Ok(())
+        })?;
+        w.create_element("affects").write_inner_content(|w| {
+            for a in &vu.affects {
+                w.create_element("target")
+                    .write_inner_content(|w| text(w, "ref", &a.r#ref))?;
+            }
+            Ok(())
+        })?;
+        if !vu.properties.is_empty() {
+            w.create_element("properties").write_inner_content(|w| {
+                for p in &vu.properties {
+                    w.create_element("property")
+                        .with_attribute(("name", p.name))
+                        .write_text_content(BytesText::new(&p.value))?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
