@@ -148,9 +148,16 @@ pub async fn served(
         None => {
             let m = catalogue::model(state, &rec)?;
             let r = release.clone();
+            // With VEX: the bytes kept at publication, else written again;
+            // either way checked against the logged digest.
+            let stored = match &vex {
+                Some(v) => vex::inline_stored(state, v, format)?,
+                None => None,
+            };
             let bytes = tokio::task::spawn_blocking(move || match vex {
                 Some(v) => {
-                    let b = format.write_with_vex(&m, &r, Some(&v.statements));
+                    let b = stored
+                        .unwrap_or_else(|| format.write_with_vex(&m, &r, Some(&v.statements)));
                     vex::inline_checked(&v, format, &b).map(|()| b)
                 }
                 None => Ok(format.write(&m, &r)),

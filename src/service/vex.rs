@@ -8,9 +8,10 @@
 //! changed, in the same batch as its `vex_published` entry, which names the
 //! SHA-256 of the statements and of every document they yield: the three
 //! standalone VEX documents and the CycloneDX exports with the statements
-//! inline. Every document is written again when served and checked against
-//! that digest first (fail closed), so what is served is what the log says
-//! was published. A finding about a component the release does not have
+//! inline. The documents' bytes are kept by digest, so an upgrade of the
+//! writers never changes what a version serves; every document served is
+//! checked against its logged digest first (fail closed), so what is
+//! served is what the log says was published. A finding about a component the release does not have
 //! is refused (422, naming it) unless the caller asks to keep it.
 
 use std::collections::BTreeMap;
@@ -247,15 +248,22 @@ pub async fn publish_prepared(
     let mut all = existing;
     all.push(v.clone());
     let m = meta(&v, &all);
-    // Off the async threads: five documents of a large release.
+    // Off the async threads: five documents of a large release. Their
+    // bytes are kept (as blobs, by digest), so what was published is
+    // served as published even after the writers change.
     let (st, mo, re) = (v.statements.clone(), model.clone(), release.clone());
-    v.documents = blocking("vex", move || {
+    let docs: Vec<(String, String, Vec<u8>)> = blocking("vex", move || {
         Ok(write_all(&st, &mo, &re, &m)
             .into_iter()
-            .map(|(f, b)| (f, sha_hex(&b)))
+            .map(|(f, b)| (f, sha_hex(&b), b))
             .collect())
     })
     .await?;
+    let mut ops = Vec::new();
+    for (f, sha, bytes) in docs {
+        ops.extend(state.store().blob_op(&sha, bytes)?);
+        v.documents.insert(f, sha);
+    }
     let event = EventBody::VexPublished {
         product: v.product.clone(),
         tag: v.tag.clone(),
@@ -266,13 +274,9 @@ pub async fn publish_prepared(
         documents: v.documents.clone(),
     };
     let (op, key) = Db::vex_ops(tenant, &v);
+    ops.push(op);
     let index = state
-        .record_indexed(
-            tenant,
-            vec![(principal.actor(), event)],
-            vec![op],
-            vec![key],
-        )
+        .record_indexed(tenant, vec![(principal.actor(), event)], ops, vec![key])
         .await?;
     Ok(Published {
         product: v.product,
@@ -356,14 +360,17 @@ fn checked(
     write: impl FnOnce(&Model, &Release, &VexMeta) -> Vec<u8>,
 ) -> Result<(ReleaseRecord, Vec<u8>), Error> {
     let (rec, release) = catalogue::load(state, tenant, &v.product, &v.tag, Some(v.revision))?;
-    let model = catalogue::model(state, &rec)?;
-    let bytes = write(&model, &release, &meta(v, all));
     let want = v.documents.get(name).ok_or_else(|| {
         Error::Internal(format!(
             "VEX version {} names no {name} document",
             v.version
         ))
     })?;
+    // The bytes kept at publication; written again only if they are not.
+    let bytes = match state.store().blob(want)? {
+        Some(b) => b,
+        None => write(&*catalogue::model(state, &rec)?, &release, &meta(v, all)),
+    };
     if sha_hex(&bytes) != *want {
         return Err(Error::Internal(format!(
             "the {name} document of VEX version {} does not match the digest its vex_published entry names; nothing is served",
@@ -459,6 +466,19 @@ pub fn for_export(
         },
     };
     Ok(Some((v, all)))
+}
+
+/// The bytes of the CycloneDX export with `v`'s statements inline, as kept
+/// at publication (`None` if they were not kept).
+pub fn inline_stored(
+    state: &AppState,
+    v: &VexVersion,
+    format: ExportFormat,
+) -> Result<Option<Vec<u8>>, Error> {
+    match v.documents.get(format.name()) {
+        Some(sha) => state.store().blob(sha),
+        None => Ok(None),
+    }
 }
 
 /// Checks an export written with `v`'s statements inline against the
@@ -1033,6 +1053,21 @@ mod tests {
         .await
         .is_err());
         assert!(history(&f.st, &token("globex", "x", Scope::Admin), rel).is_err());
+        // The bytes kept at publication are what is served; changed behind
+        // the server's back, they are not served at all.
+        let v1 = f.st.store().vex_versions("acme", "shop", "v1.0.0").unwrap()[0].clone();
+        let sha = &v1.documents["openvex"];
+        assert_eq!(
+            f.st.store().blob(sha).unwrap().unwrap(),
+            first.download.body.to_vec()
+        );
+        f.st.store()
+            .write(&[(crate::store::keys::blob(sha), Some(b"{}".to_vec()))])
+            .unwrap();
+        assert!(matches!(
+            document(&f.st, &f.admin, rel, &q("openvex", Some(1))).await,
+            Err(Error::Internal(m)) if m.contains("does not match the digest")
+        ));
     }
 
     /// Bad findings are refused with 422 naming the place, and neither the

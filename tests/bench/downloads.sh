@@ -51,13 +51,14 @@ ct=$(curl -sf -X POST "$S/api/v1/tenants/demo/customers/$cid/tokens" -H "Authori
 R=$S/api/v1/tenants/demo/products/evidence-demo/releases/v0.1.0
 size() { curl -sf "$S/api/v1/tenants/demo/log/checkpoint" -H "Authorization: Bearer $admin" | sed -n 2p; }
 
-# Share links: one per connection (a link is one recipient's; downloads
-# through one link are serialised by its lock), each unlimited, on the same
-# cached export. share.lua gives each wrk connection its own link.
+# Share links: as many as connections (a link is one recipient's; downloads
+# through one link are serialised by its lock), each allowed a million uses,
+# on the same cached export. share.lua cycles each wrk thread's requests
+# through the links.
 : >"$work/links.txt"
 for _ in $(seq 1 "$conns"); do
     curl -sf -X POST "$S/api/v1/tenants/demo/share-links" -H "Authorization: Bearer $admin" -H "$json" \
-        -d '{"product":"evidence-demo","tag":"v0.1.0","covers":["cyclonedx-json"]}' \
+        -d '{"product":"evidence-demo","tag":"v0.1.0","covers":["cyclonedx-json"],"max_uses":1000000}' \
         | sed -n 's|.*"url":"[^"]*\(/s/[^"]*\)".*|\1/sbom?format=cyclonedx-json|p' >>"$work/links.txt" \
         || fail "issuing a share link failed"
 done
@@ -75,8 +76,10 @@ end
 LUA
 
 # The export, the same export through share links, a NOTICE, and the
-# export's 70-byte signature (what a download costs without its body).
-for path in "sbom?format=cyclonedx-json" "share-link" "notice?format=text" "sbom.sig?format=cyclonedx-json"; do
+# export's 70-byte signature (what a download costs without its body). The
+# demo release has VEX; share links serve the export without it (vex=0), so
+# the customer's request asks for the same bytes.
+for path in "sbom?format=cyclonedx-json&vex=0" "share-link" "notice?format=text" "sbom.sig?format=cyclonedx-json&vex=0"; do
     if [ "$path" = share-link ]; then
         first=$(head -1 "$work/links.txt")
         bytes=$(curl -sf -o /dev/null -w '%{size_download}' "$S$first") || fail "GET $first failed"
