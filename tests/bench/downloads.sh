@@ -57,10 +57,13 @@ size() { curl -sf "$S/api/v1/tenants/demo/log/checkpoint" -H "Authorization: Bea
 # through the links.
 : >"$work/links.txt"
 for _ in $(seq 1 "$conns"); do
-    curl -sf -X POST "$S/api/v1/tenants/demo/share-links" -H "Authorization: Bearer $admin" -H "$json" \
+    # (The answer has no trailing newline: take it into a variable.)
+    u=$(curl -sf -X POST "$S/api/v1/tenants/demo/share-links" -H "Authorization: Bearer $admin" -H "$json" \
         -d '{"product":"evidence-demo","tag":"v0.1.0","covers":["cyclonedx-json"],"max_uses":1000000}' \
-        | sed -n 's|.*"url":"[^"]*\(/s/[^"]*\)".*|\1/sbom?format=cyclonedx-json|p' >>"$work/links.txt" \
+        | sed -n 's|.*"url":"[^"]*\(/s/[^"]*\)".*|\1/sbom?format=cyclonedx-json|p') \
         || fail "issuing a share link failed"
+    [ -n "$u" ] || fail "no link in the answer"
+    echo "$u" >>"$work/links.txt"
 done
 [ "$(wc -l <"$work/links.txt")" -eq "$conns" ] || fail "not every share link was issued"
 cat >"$work/share.lua" <<LUA
