@@ -79,6 +79,7 @@ const KEY_PREFIXES: &[&str] = &[
     "share-use/",
     "vex/",
     "vex-log/",
+    "vex-statements/",
     "platform/",
     "tsa/key",
     "tsa/cert",

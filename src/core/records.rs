@@ -351,7 +351,11 @@ pub struct VexVersion {
     pub id_base: String,
     /// What the input was: `findings`, `cyclone_dx`, `open_vex`, `csaf`.
     pub source: evident_sbom::vex::VexSource,
-    /// The statements.
+    /// The statements: stored under their own key, so that reading a
+    /// release's versions (every CycloneDX export does) never reads them;
+    /// empty in the versions `Db::vex_versions` returns (load them with
+    /// `Db::vex_statements`).
+    #[serde(skip)]
     pub statements: Vec<evident_sbom::vex::Statement>,
     /// Hex SHA-256 of the statements in RFC 8785 form.
     pub statements_sha256: String,

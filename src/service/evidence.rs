@@ -128,7 +128,7 @@ pub async fn served(
     // its path (and so of its cache key and issuance).
     let vex = match format {
         ExportFormat::CyclonedxJson | ExportFormat::CyclonedxXml => {
-            vex::for_export(state, tenant, &rec, q.vex)?.map(|(v, _)| v)
+            vex::for_export(state, tenant, &rec, q.vex)?
         }
         _ if q.vex.is_some_and(|v| v != 0) => {
             return Err(Error::Unprocessable(format!(
@@ -151,16 +151,18 @@ pub async fn served(
             // With VEX: the bytes kept at publication, else written again;
             // either way checked against the logged digest.
             let stored = match &vex {
-                Some(v) => vex::inline_stored(state, v, format)?,
+                Some(v) => match vex::inline_stored(state, v, format)? {
+                    Some(b) => Some(Ok(b)),
+                    None => Some(Err(state.store().vex_statements(tenant, v)?)),
+                },
                 None => None,
             };
-            let bytes = tokio::task::spawn_blocking(move || match vex {
-                Some(v) => {
-                    let b = stored
-                        .unwrap_or_else(|| format.write_with_vex(&m, &r, Some(&v.statements)));
+            let bytes = tokio::task::spawn_blocking(move || match (vex, stored) {
+                (Some(v), Some(kept)) => {
+                    let b = kept.unwrap_or_else(|s| format.write_with_vex(&m, &r, Some(&s)));
                     vex::inline_checked(&v, format, &b).map(|()| b)
                 }
-                None => Ok(format.write(&m, &r)),
+                _ => Ok(format.write(&m, &r)),
             })
             .await
             .map_err(|e| Error::Internal(format!("export task failed: {e}")))??;

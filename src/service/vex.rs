@@ -273,8 +273,8 @@ pub async fn publish_prepared(
         statements_sha256,
         documents: v.documents.clone(),
     };
-    let (op, key) = Db::vex_ops(tenant, &v);
-    ops.push(op);
+    let (more, key) = Db::vex_ops(tenant, &v);
+    ops.extend(more);
     let index = state
         .record_indexed(tenant, vec![(principal.actor(), event)], ops, vec![key])
         .await?;
@@ -357,7 +357,7 @@ fn checked(
     v: &VexVersion,
     all: &[VexVersion],
     name: &str,
-    write: impl FnOnce(&Model, &Release, &VexMeta) -> Vec<u8>,
+    write: impl FnOnce(&[Statement], &Model, &Release, &VexMeta) -> Vec<u8>,
 ) -> Result<(ReleaseRecord, Vec<u8>), Error> {
     let (rec, release) = catalogue::load(state, tenant, &v.product, &v.tag, Some(v.revision))?;
     let want = v.documents.get(name).ok_or_else(|| {
@@ -369,7 +369,12 @@ fn checked(
     // The bytes kept at publication; written again only if they are not.
     let bytes = match state.store().blob(want)? {
         Some(b) => b,
-        None => write(&*catalogue::model(state, &rec)?, &release, &meta(v, all)),
+        None => write(
+            &state.store().vex_statements(tenant, v)?,
+            &*catalogue::model(state, &rec)?,
+            &release,
+            &meta(v, all),
+        ),
     };
     if sha_hex(&bytes) != *want {
         return Err(Error::Internal(format!(
@@ -403,8 +408,8 @@ pub async fn document(
     let v = pick(&all, q.vex, q.as_of.as_deref(), &format!("{product} {tag}"))?.clone();
     let (st, t, all2, v2) = (state.clone(), tenant.to_owned(), all.clone(), v.clone());
     let (rec, bytes) = blocking("vex", move || {
-        checked(&st, &t, &v2, &all2, format.name(), |m, r, meta| {
-            format.write(&v2.statements, m, r, meta)
+        checked(&st, &t, &v2, &all2, format.name(), |s, m, r, meta| {
+            format.write(s, m, r, meta)
         })
     })
     .await?;
@@ -440,11 +445,13 @@ pub fn for_export(
     tenant: &str,
     rec: &ReleaseRecord,
     vex: Option<u32>,
-) -> Result<Option<(VexVersion, Vec<VexVersion>)>, Error> {
+) -> Result<Option<VexVersion>, Error> {
+    // `vex=0`: the plain export, without VEX (nothing to read).
+    if vex == Some(0) {
+        return Ok(None);
+    }
     let all = state.store().vex_versions(tenant, &rec.product, &rec.tag)?;
     let v = match vex {
-        // `vex=0`: the plain export, without VEX.
-        Some(0) => return Ok(None),
         Some(n) => {
             let v = all.iter().find(|v| v.version == n).ok_or_else(|| {
                 Error::NotFound(format!(
@@ -465,7 +472,7 @@ pub fn for_export(
             None => return Ok(None),
         },
     };
-    Ok(Some((v, all)))
+    Ok(Some(v))
 }
 
 /// The bytes of the CycloneDX export with `v`'s statements inline, as kept
@@ -633,17 +640,21 @@ pub fn history(
     for v in &all {
         let (rec, _) = catalogue::load(state, tenant, product, tag, Some(v.revision))?;
         let model = catalogue::model(state, &rec)?;
-        let after: Vec<_> = v
-            .statements
-            .iter()
-            .map(|s| (s.clone(), key_of(s, &model)))
+        let after: Vec<_> = state
+            .store()
+            .vex_statements(tenant, v)?
+            .into_iter()
+            .map(|s| {
+                let k = key_of(&s, &model);
+                (s, k)
+            })
             .collect();
         out.push(HistoryEntry {
             version: v.version,
             revision: v.revision,
             published_at: rfc3339(v.published_at),
             log_index: v.log_index,
-            statements: v.statements.len() as u32,
+            statements: after.len() as u32,
             statements_sha256: v.statements_sha256.clone(),
             changes: diff(&before, &after),
         });
@@ -736,8 +747,9 @@ pub fn findings(
     };
     let (rec, _) = catalogue::load(state, tenant, product, tag, Some(v.revision))?;
     let model = catalogue::model(state, &rec)?;
-    let rows = v
-        .statements
+    let rows = state
+        .store()
+        .vex_statements(tenant, v)?
         .iter()
         .map(|s| {
             let component = match (
@@ -1056,6 +1068,12 @@ mod tests {
         // The bytes kept at publication are what is served; changed behind
         // the server's back, they are not served at all.
         let v1 = f.st.store().vex_versions("acme", "shop", "v1.0.0").unwrap()[0].clone();
+        // Reading the versions (every CycloneDX export does) reads no statements.
+        assert!(v1.statements.is_empty());
+        assert_eq!(
+            f.st.store().vex_statements("acme", &v1).unwrap().len(),
+            h[0].statements as usize
+        );
         let sha = &v1.documents["openvex"];
         assert_eq!(
             f.st.store().blob(sha).unwrap().unwrap(),

@@ -33,6 +33,7 @@
 //! | `share-use/<tenant>/<id>` | uses so far and the last use, written with each `share_link_used` |
 //! | `vex/<tenant>/<product>/<tag>/<version:010>` | [`VexVersion`](crate::core::records::VexVersion) |
 //! | `vex-log/…` (same suffix) | the index of its `vex_published` event |
+//! | `vex-statements/…` (same suffix) | its statements |
 //! | `platform/<name>` | sealed platform keys |
 //! | `tsa/key`, `tsa/cert.der`, `tsa/root.der` | the built-in TSA |
 
@@ -225,6 +226,14 @@ pub fn vex(tenant: &str, product: &str, tag: &str, version: u32) -> Vec<u8> {
 pub fn vex_log(tenant: &str, product: &str, tag: &str, version: u32) -> Vec<u8> {
     format!(
         "vex-log/{}{version:010}",
+        release_path(tenant, product, tag)
+    )
+    .into_bytes()
+}
+/// `vex-statements/<tenant>/<product>/<tag>/<version:010>`.
+pub fn vex_statements(tenant: &str, product: &str, tag: &str, version: u32) -> Vec<u8> {
+    format!(
+        "vex-statements/{}{version:010}",
         release_path(tenant, product, tag)
     )
     .into_bytes()

@@ -409,14 +409,32 @@ impl Db {
         Ok(out)
     }
 
-    /// The write that stores a VEX version, and the key that gets the index
-    /// of its `vex_published` entry.
-    pub fn vex_ops(tenant: &str, v: &VexVersion) -> (AppOp, Vec<u8>) {
+    /// The statements of a VEX version.
+    pub fn vex_statements(
+        &self,
+        tenant: &str,
+        v: &VexVersion,
+    ) -> Result<Vec<evident_sbom::vex::Statement>, Error> {
+        Ok(self
+            .get_json(&keys::vex_statements(tenant, &v.product, &v.tag, v.version))?
+            .unwrap_or_default())
+    }
+
+    /// The writes that store a VEX version (its header and, apart, its
+    /// statements), and the key that gets the index of its `vex_published`
+    /// entry.
+    pub fn vex_ops(tenant: &str, v: &VexVersion) -> (Vec<AppOp>, Vec<u8>) {
         (
-            (
-                keys::vex(tenant, &v.product, &v.tag, v.version),
-                Some(json(v)),
-            ),
+            vec![
+                (
+                    keys::vex(tenant, &v.product, &v.tag, v.version),
+                    Some(json(v)),
+                ),
+                (
+                    keys::vex_statements(tenant, &v.product, &v.tag, v.version),
+                    Some(json(&v.statements)),
+                ),
+            ],
             keys::vex_log(tenant, &v.product, &v.tag, v.version),
         )
     }

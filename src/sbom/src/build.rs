@@ -83,7 +83,7 @@ pub(crate) fn order_of(a: &Component, b: &Component) -> Ordering {
 /// Replaces characters XML 1.0 cannot carry (controls other than tab, line
 /// feed and carriage return; U+FFFE, U+FFFF) with U+FFFD, so every export
 /// format can hold every value. Returns whether anything changed.
-fn clean(s: &mut String) -> bool {
+pub(crate) fn clean(s: &mut String) -> bool {
     let bad = |c: char| {
         (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
     };

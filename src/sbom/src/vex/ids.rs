@@ -218,23 +218,6 @@ pub(crate) fn rfc3339(s: &str) -> Result<(), String> {
         .map_err(|_| format!("{s:?} is not an RFC 3339 date-time"))
 }
 
-/// Replaces the characters XML 1.0 cannot carry (controls other than tab,
-/// line feed and carriage return; U+FFFE, U+FFFF) with U+FFFD, so every
-/// output format can carry every text. Returns whether anything changed.
-pub(crate) fn clean(s: &mut String) -> bool {
-    let bad = |c: char| {
-        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
-    };
-    if !s.chars().any(bad) {
-        return false;
-    }
-    *s = s
-        .chars()
-        .map(|c| if bad(c) { '\u{FFFD}' } else { c })
-        .collect();
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,11 @@ use serde_json::Value;
 
 use super::{
     cdx_in, csaf_in,
-    ids::{clean, http_url, rfc3339, vulnerability_id},
+    ids::{http_url, rfc3339, vulnerability_id},
     invalid, openvex_in, Finding, Findings, Justification, State, Tool, Verdict, VexSource, Warns,
     METHODS, RESPONSES,
 };
-use crate::{check, ptr_token, SbomError, Warning};
+use crate::{build::clean, check, ptr_token, SbomError, Warning};
 
 /// Reads a VEX input document: the native findings JSON, CycloneDX VEX
 /// 1.4–1.7 (JSON or XML), OpenVEX 0.2.0 or CSAF 2.0 VEX (see the module
