@@ -221,6 +221,10 @@ fn vex_versions_are_served_verified_judged_and_shown() {
         "cyclonedx-python-lib: {}",
         String::from_utf8_lossy(&o.stdout)
     );
+    let (ok, o) = run(Command::new("python3")
+        .arg(interop().join("validate_openvex.py"))
+        .arg(&files[0].1));
+    assert!(ok, "OpenVEX JSON schema: {o}");
     let reader = common::go_build("openvexread", "openvexread");
     let o = Command::new(reader)
         .arg("-strict")
@@ -374,5 +378,251 @@ fn vex_versions_are_served_verified_judged_and_shown() {
     assert!(ok, "{o}{e}");
     let (ok, _, _) = verify(&["vex", dl, "--proof", &proof_file, "--log-key", &vkey]);
     assert!(!ok, "version 1's proof does not name version 2's document");
+
+    // 6. Each VEX document is issued like an export: signed, logged
+    //    `export_issued`, with bundles, a token and a kit whose verify.sh
+    //    (openssl) checks it; evident-verify vex --bundle checks it offline.
+    issued_like_an_export(&s, &t, base, out.path(), &vkey, &globex_key, &proof2);
     s.stop();
+}
+
+fn run(c: &mut Command) -> (bool, String) {
+    let o = c.output().unwrap();
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// Fetches a kit and unpacks it into `dir`.
+fn unpack(s: &Server, token: &str, url: &str, dir: &std::path::Path) {
+    let r = s.get(url, token).call().unwrap();
+    assert_eq!(r.content_type(), "application/gzip");
+    let mut gz = Vec::new();
+    std::io::Read::read_to_end(&mut r.into_reader(), &mut gz).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("kit.tar.gz"), &gz).unwrap();
+    let (ok, o) = run(Command::new("tar")
+        .args(["xzf", "kit.tar.gz", "--strip-components=1"])
+        .current_dir(dir));
+    assert!(ok, "{o}");
+}
+
+fn flip(p: &std::path::Path) -> Vec<u8> {
+    let good = std::fs::read(p).unwrap();
+    let mut bad = good.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 0x01;
+    std::fs::write(p, bad).unwrap();
+    good
+}
+
+fn issued_like_an_export(
+    s: &Server,
+    t: &common::Tenant,
+    base: &str,
+    out: &std::path::Path,
+    vkey: &str,
+    globex_key: &str,
+    proof2: &str,
+) {
+    let entries = |from: u64, to: u64| -> Vec<Value> {
+        let v: Value = s
+            .get(
+                &format!("/api/v1/tenants/acme/log/entries?start={from}&end={to}"),
+                &t.admin,
+            )
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        v["entries"].as_array().cloned().unwrap_or_default()
+    };
+    let size = |s: &Server| -> u64 {
+        let cp = s
+            .get("/api/v1/tenants/acme/log/checkpoint", &t.admin)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        cp.lines().nth(1).unwrap().parse().unwrap()
+    };
+    // The VEX kit of the OpenVEX document of version 2.
+    let k = out.join("vex-kit");
+    unpack(
+        s,
+        &t.admin,
+        &format!("{base}/vex/vex-kit.tar.gz?format=openvex"),
+        &k,
+    );
+    let doc = "vex-shop-v1.0.0-v2.openvex.json";
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        std::fs::read(k.join(doc)).unwrap(),
+    ));
+    let n = size(s);
+    assert!(n < 1000);
+    let issued: Vec<Value> = entries(0, n)
+        .into_iter()
+        .map(|e| e["event"]["event"].clone())
+        .filter(|e| e["kind"] == "export_issued" && e["sha256"] == sha.as_str())
+        .collect();
+    assert_eq!(
+        issued.len(),
+        1,
+        "the document was issued once, as openvex: {issued:?}"
+    );
+    assert_eq!(issued[0]["format"], "openvex");
+    for f in [
+        doc.to_owned(),
+        format!("{doc}.sig"),
+        format!("{doc}.sig.tsr"),
+        format!("{doc}.sigstore.json"),
+        format!("{doc}.intoto.sigstore.json"),
+        "pubkey.pem".into(),
+        "tsa-chain.pem".into(),
+        "log.vkey".into(),
+        "verify.sh".into(),
+    ] {
+        assert!(k.join(&f).exists(), "the VEX kit has {f}");
+    }
+    let sh = || run(Command::new("sh").arg(k.join("verify.sh")));
+    let (ok, o) = sh();
+    assert!(ok && o.contains("PASS  timestamp"), "{o}");
+    let good = flip(&k.join(doc));
+    let (ok, o) = sh();
+    assert!(!ok && o.contains("FAIL  digest"), "{o}");
+    std::fs::write(k.join(doc), good).unwrap();
+    // The kit's document is the one `…/vex` serves, and what the
+    // publication proof names.
+    let kp = |n: &str| k.join(n).to_string_lossy().into_owned();
+    let full = |extra: &[&str]| {
+        let mut a: Vec<String> = [
+            "vex",
+            &kp(doc),
+            "--bundle",
+            &kp(&format!("{doc}.sigstore.json")),
+            "--bundle",
+            &kp(&format!("{doc}.intoto.sigstore.json")),
+            "--key",
+            &kp("pubkey.pem"),
+            "--tsa-chain",
+            &kp("tsa-chain.pem"),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        a.extend(extra.iter().map(|x| x.to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        verify(&a)
+    };
+    let (ok, o, e) = full(&[
+        "--log-key",
+        vkey,
+        "--proof",
+        proof2,
+        "--format",
+        "openvex",
+        "--product",
+        "shop",
+        "--tag",
+        "v1.0.0",
+        "--artefact-digest",
+        &format!("sha256:{}", "ab".repeat(32)),
+    ]);
+    assert!(ok, "{o}{e}");
+    assert!(
+        o.contains("vex document") && o.contains("VEX document verified"),
+        "{o}"
+    );
+    // Tampered: a changed byte, another tenant's key, another format's name,
+    // another release, and another document's bundle.
+    let good = flip(&k.join(doc));
+    let (ok, o, e) = full(&["--log-key", vkey]);
+    assert!(!ok && o.contains("\u{2717} file digest"), "{o}{e}");
+    std::fs::write(k.join(doc), good).unwrap();
+    let (ok, o, e) = full(&["--log-key", globex_key]);
+    assert!(!ok && e.contains("not verified"), "{o}{e}");
+    let (ok, o, _) = full(&["--log-key", vkey, "--format", "csaf"]);
+    assert!(!ok && o.contains("not its csaf document"), "{o}");
+    let (ok, o, _) = full(&["--log-key", vkey, "--product", "shop", "--tag", "v2.0.0"]);
+    assert!(!ok && o.contains("not shop v2.0.0"), "{o}");
+
+    // @sigstore/verify judges the document's signature bundle.
+    let o = Command::new("node")
+        .arg(interop().join("sigstore_verify.js"))
+        .arg(kp(&format!("{doc}.sigstore.json")))
+        .arg(kp(doc))
+        .arg(kp("pubkey.pem"))
+        .arg(kp("tsa-chain.pem"))
+        .arg(std::fs::read_to_string(kp("log.vkey")).unwrap().trim())
+        .env("NODE_PATH", interop().join("node_modules"))
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && said.contains("ok inclusion") && said.contains("ok signature"),
+        "@sigstore/verify: {said}"
+    );
+
+    // The SBOM export's kit carries the three documents of the latest
+    // version (SPDX cannot carry VEX inline), and verify.sh checks them all.
+    let x = out.join("spdx-kit");
+    unpack(
+        s,
+        &t.admin,
+        &format!("{base}/sbom-kit.tar.gz?format=spdx-json"),
+        &x,
+    );
+    let docs = [
+        "vex-shop-v1.0.0-v2.openvex.json",
+        "vex-shop-v1.0.0-v2.csaf.json",
+        "vex-shop-v1.0.0-v2.cdx-vex.json",
+    ];
+    let sh = || run(Command::new("sh").arg(x.join("verify.sh")));
+    let (ok, o) = sh();
+    assert!(ok, "{o}");
+    for d in docs {
+        assert!(
+            o.contains(&format!("Checking ./{d}")) || o.contains(d),
+            "{d}: {o}"
+        );
+        assert_eq!(
+            std::fs::read(x.join(d)).unwrap(),
+            std::fs::read(if d == doc { k.join(doc) } else { x.join(d) }).unwrap()
+        );
+    }
+    assert!(o.contains("So are the 3 documents of VEX version 2"), "{o}");
+    for (part, check) in [
+        (docs[1].to_owned(), "digest"),
+        (format!("{}.sig", docs[2]), "signature"),
+        (format!("{}.sig.tsr", docs[0]), "timestamp"),
+    ] {
+        let good = flip(&x.join(&part));
+        let (ok, o) = sh();
+        assert!(
+            !ok && o.contains(&format!("FAIL  {check:<10}")) && o.contains("RESULT: NOT verified"),
+            "{part}: {o}"
+        );
+        std::fs::write(x.join(&part), good).unwrap();
+    }
+    // Dropping a document is caught too.
+    std::fs::remove_file(x.join(docs[1])).unwrap();
+    let (ok, o) = sh();
+    assert!(!ok && o.contains("is missing"), "{o}");
+    // `vex=0`: the plain export's kit has no VEX.
+    let z = out.join("plain-kit");
+    unpack(
+        s,
+        &t.admin,
+        &format!("{base}/sbom-kit.tar.gz?format=cyclonedx-json&vex=0"),
+        &z,
+    );
+    assert!(!z.join(docs[0]).exists());
+    let (ok, o) = run(Command::new("sh").arg(z.join("verify.sh")));
+    assert!(ok && !o.contains("VEX"), "{o}");
 }

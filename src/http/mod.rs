@@ -114,6 +114,10 @@ pub const API_ROUTES: &[(&str, &str)] = &[
         "get",
         "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/vex/proof",
     ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/vex/{file}",
+    ),
     ("post", "/api/v1/tenants/{tenant}/share-links"),
     ("get", "/api/v1/tenants/{tenant}/share-links"),
     ("delete", "/api/v1/tenants/{tenant}/share-links/{id}"),
@@ -237,6 +241,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/vex/proof",
             get(vex::proof),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/vex/{file}",
+            download(vex::file),
         )
         .route(
             "/tenants/{tenant}/share-links",

@@ -147,6 +147,7 @@ impl Modify for BearerAuth {
         crate::http::vex::document,
         crate::http::vex::history,
         crate::http::vex::proof,
+        crate::http::vex::file,
         crate::http::share_links::issue,
         crate::http::share_links::list,
         crate::http::share_links::revoke,

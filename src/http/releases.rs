@@ -105,7 +105,14 @@ pub async fn file(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let file = evidence::File::parse(&file).ok_or_else(Error::not_found)?;
-    let d = evidence::file(&state, &p, (&tenant, &product, &tag), file, &q).await?;
+    let d = evidence::file(
+        &state,
+        &p,
+        (&tenant, &product, &tag),
+        file,
+        evidence::Of::Export(&q),
+    )
+    .await?;
     deliver(&state, &p, &tenant, d).await
 }
 

@@ -17,6 +17,7 @@ use crate::{
         respond::deliver,
     },
     service::{
+        evidence,
         vex::{self, HistoryEntry, ProofQuery, PublishQuery, Published, VexQuery},
         AppState,
     },
@@ -42,7 +43,8 @@ pub async fn publish(
 }
 
 /// `GET …/releases/{tag}/vex?format=openvex|csaf|cyclonedx-vex&vex=N&as_of=T`:
-/// one VEX document (logged, with a receipt like every download).
+/// one VEX document (logged, with a receipt like every download), issued
+/// like an export the first time it is served (signed, `export_issued`).
 /// `X-Evident-Vex-Version` names the version served and
 /// `X-Evident-Vex-Published` the index of the `vex_published` entry that
 /// made it current (prove it with `…/log/proof/inclusion`).
@@ -53,8 +55,8 @@ pub async fn document(
     Path((tenant, product, tag)): ReleasePath,
     ApiQuery(q): ApiQuery<VexQuery>,
 ) -> Result<Response, ApiError> {
-    let s = vex::document(&state, &p, (&tenant, &product, &tag), &q).await?;
-    let mut res = deliver(&state, &p, &tenant, s.download).await?;
+    let (d, s) = evidence::vex_document(&state, &p, (&tenant, &product, &tag), &q).await?;
+    let mut res = deliver(&state, &p, &tenant, d).await?;
     let h = res.headers_mut();
     h.insert("x-evident-vex-version", HeaderValue::from(s.version));
     if let Some(i) = s.log_index {
@@ -94,4 +96,27 @@ pub async fn proof(
     Ok(ApiJson(
         vex::proof(&state, &p, (&tenant, &product, &tag), &q).await?,
     ))
+}
+
+/// `GET …/releases/{tag}/vex/{file}?format=F&vex=N&as_of=T`: the evidence
+/// of the VEX document `…/vex` serves for the same query (`vex.sig`,
+/// `vex.sig.tsr`, `vex.sigstore.json`, `vex.intoto.sigstore.json`,
+/// `verify.sh`, `vex-kit.tar.gz`). Any other name is 404.
+#[utoipa::path(get, operation_id = "download_vex_evidence_file", path = "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/vex/{file}", tag = "vex", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("tag" = String, Path), ("file" = String, Path, description = "vex.sig, vex.sig.tsr, vex.sigstore.json, vex.intoto.sigstore.json, verify.sh or vex-kit.tar.gz"), VexQuery), responses((status = 200, description = "The evidence file (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn file(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, tag, file)): Path<(String, String, String, String)>,
+    ApiQuery(q): ApiQuery<VexQuery>,
+) -> Result<Response, ApiError> {
+    let file = evidence::File::parse_vex(&file).ok_or_else(crate::core::Error::not_found)?;
+    let d = evidence::file(
+        &state,
+        &p,
+        (&tenant, &product, &tag),
+        file,
+        evidence::Of::Vex(&q),
+    )
+    .await?;
+    deliver(&state, &p, &tenant, d).await
 }

@@ -180,6 +180,7 @@ pub async fn release(
                             a href={(base) "/vex?format=openvex"} download { "OpenVEX" } " · "
                             a href={(base) "/vex?format=csaf"} download { "CSAF" } " · "
                             a href={(base) "/vex?format=cyclonedx-vex"} download { "CycloneDX VEX" } " · "
+                            a href={(base) "/vex/vex-kit.tar.gz?format=openvex"} download { "OpenVEX kit (signed, verify offline)" } " · "
                             a href={(base) "/vex/proof"} { "Publication proof" }
                         }
                         nav #vex-filter {

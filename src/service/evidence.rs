@@ -14,10 +14,19 @@
 //! with the log entry, its inclusion proof against the latest signed
 //! checkpoint, and a token over its signature), `verify.sh`, and the kit
 //! archive. The formats themselves live in `evident_verify::bundle`.
+//!
+//! A standalone VEX document (OpenVEX, CSAF, CycloneDX VEX) is issued the
+//! same way ([`served_vex`]): its bytes are first checked against the digest
+//! its `vex_published` entry names, then signed and logged `export_issued`
+//! with the VEX format's name, so each has the same evidence files (under
+//! `…/releases/{tag}/vex/`). The kit of an export carries the VEX
+//! documents of the version the export carries (or, for SPDX, the latest
+//! about its revision), each with its signature and token, and `verify.sh`
+//! checks them all.
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use bytes::Bytes;
-use evident_sbom::{ExportFormat, Release};
+use evident_sbom::{vex::VexFormat, ExportFormat};
 use evident_verify::bundle::{
     self as fmt, ExportPredicate, ExportRef, LogEvidence, SourceRef, Statement, Subject,
 };
@@ -42,13 +51,42 @@ fn issued_bytes(s: &str) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::Internal(format!("issuance record: {e}")))
 }
 
-/// An export as served, with its issuance.
+/// What a served, issued document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocFormat {
+    /// An SBOM export.
+    Export(ExportFormat),
+    /// A standalone VEX document.
+    Vex(VexFormat),
+}
+
+impl DocFormat {
+    /// The `format=` name (also what `export_issued` records).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Export(f) => f.name(),
+            Self::Vex(f) => f.name(),
+        }
+    }
+
+    /// The media type served.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Export(f) => f.media_type(),
+            Self::Vex(f) => f.media_type(),
+        }
+    }
+}
+
+/// An export or VEX document as served, with its issuance.
 #[derive(Debug)]
 pub struct Served {
     /// Format.
-    pub format: ExportFormat,
-    /// The release (file names).
-    pub release: Release,
+    pub format: DocFormat,
+    /// The attachment's file name.
+    pub file_name: String,
+    /// The VEX version the document carries (inline or standalone).
+    pub vex: Option<u32>,
     /// The revision's record.
     pub rec: ReleaseRecord,
     /// The exact bytes (shared with the export cache).
@@ -57,8 +95,9 @@ pub struct Served {
     pub sha: [u8; 32],
     /// The issuance.
     pub issued: Issued,
-    /// The export's path (`<tenant>/<product>/<tag>/<revision>/<format>`):
-    /// the cache key, and with the digest the issuance's key.
+    /// The document's path (`<tenant>/<product>/<tag>/<revision>/<format>`,
+    /// the format with `+vexN` when it carries VEX version N): the cache
+    /// key, and with the digest the issuance's key.
     pub path: String,
 }
 
@@ -66,8 +105,8 @@ pub struct Served {
 fn statement(
     tenant: &str,
     rec: &ReleaseRecord,
-    release: &Release,
-    format: ExportFormat,
+    format: DocFormat,
+    file_name: &str,
     sha: &str,
 ) -> Statement {
     Statement {
@@ -90,7 +129,7 @@ fn statement(
             export: ExportRef {
                 format: format.name().into(),
                 media_type: format.media_type().into(),
-                file_name: release.file_name(format),
+                file_name: file_name.to_owned(),
                 digest: fmt::sha256_map(sha),
             },
             source: SourceRef {
@@ -138,6 +177,7 @@ pub async fn served(
         }
         _ => None,
     };
+    let vex_version = vex.as_ref().map(|v| v.version);
     let segment = match &vex {
         Some(v) => format!("{}+vex{}", format.name(), v.version),
         None => format.name().to_owned(),
@@ -172,24 +212,94 @@ pub async fn served(
             (bytes, sha)
         }
     };
-    let issued = match state.store().issuance(&path, &hex::encode(sha))? {
-        Some(i) => i,
-        None => {
-            issue(
-                state, principal, tenant, &rec, &release, format, &bytes, &path,
-            )
-            .await?
-        }
-    };
+    let doc = DocFormat::Export(format);
+    let file_name = release.file_name(format);
+    let issued = issued(
+        state,
+        principal,
+        tenant,
+        &rec,
+        doc,
+        &file_name,
+        (&bytes, &sha),
+        &path,
+    )
+    .await?;
     Ok(Served {
-        format,
-        release,
+        format: doc,
+        file_name,
+        vex: vex_version,
         rec,
         bytes,
         sha,
         issued,
         path,
     })
+}
+
+/// A standalone VEX document (`…/vex?format=&vex=&as_of=`), checked
+/// against the digest its `vex_published` entry names, and issued like an
+/// export the first time it is served. Also returns the VEX answer
+/// (version, publication time and entry).
+pub async fn served_vex(
+    state: &AppState,
+    principal: &Principal,
+    release: (&str, &str, &str),
+    q: &vex::VexQuery,
+) -> Result<(Served, vex::Served), Error> {
+    let v = vex::document(state, principal, release, q).await?;
+    let format = vex::format_of(q)?;
+    let d = &v.download;
+    let rec = d.rec.clone();
+    let segment = format!("{}+vex{}", format.name(), v.version);
+    let path = keys::export_path(release.0, &rec.product, &rec.tag, rec.revision, &segment);
+    let doc = DocFormat::Vex(format);
+    let issued = issued(
+        state,
+        principal,
+        release.0,
+        &rec,
+        doc,
+        &d.file_name,
+        (&d.body, &d.sha256),
+        &path,
+    )
+    .await?;
+    let s = Served {
+        format: doc,
+        file_name: d.file_name.clone(),
+        vex: Some(v.version),
+        rec,
+        bytes: d.body.clone(),
+        sha: d.sha256,
+        issued,
+        path,
+    };
+    Ok((s, v))
+}
+
+/// The issuance of the document at `path` with these bytes: the kept one,
+/// else a new one.
+#[allow(clippy::too_many_arguments)]
+async fn issued(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    rec: &ReleaseRecord,
+    format: DocFormat,
+    file_name: &str,
+    (bytes, sha): (&[u8], &[u8; 32]),
+    path: &str,
+) -> Result<Issued, Error> {
+    match state.store().issuance(path, &hex::encode(sha))? {
+        Some(i) => Ok(i),
+        None => {
+            issue(
+                state, principal, tenant, rec, format, file_name, bytes, path,
+            )
+            .await
+        }
+    }
 }
 
 /// Signs, self-checks, stores and logs an export, once. Runs in its own
@@ -201,13 +311,13 @@ async fn issue(
     principal: &Principal,
     tenant: &str,
     rec: &ReleaseRecord,
-    release: &Release,
-    format: ExportFormat,
+    format: DocFormat,
+    file_name: &str,
     bytes: &[u8],
     path: &str,
 ) -> Result<Issued, Error> {
     let sha = hex::encode(Sha256::digest(bytes));
-    let st = statement(tenant, rec, release, format, &sha);
+    let st = statement(tenant, rec, format, file_name, &sha);
     let payload = serde_jcs::to_vec(&st).map_err(|e| Error::Internal(format!("statement: {e}")))?;
     let (state, actor, tenant, path) = (
         state.clone(),
@@ -374,17 +484,61 @@ pub async fn export(
     q: &ExportQuery,
 ) -> Result<Download, Error> {
     let s = served(state, principal, release, q).await?;
-    Ok(Download {
-        artifact: Artifact::EXPORT,
-        format: Some(s.format.name().to_owned()),
-        body: s.bytes.clone(),
-        sha256: s.sha,
-        media_type: s.format.media_type().to_owned(),
-        file_name: s.release.file_name(s.format),
-        key_id: Some(s.issued.key_id.clone()),
-        timestamp_missing: false,
-        rec: s.rec,
-    })
+    Ok(s.download(Artifact::EXPORT))
+}
+
+/// A VEX document (`…/vex?format=&vex=&as_of=`), issued, as a download,
+/// with its VEX answer.
+pub async fn vex_document(
+    state: &AppState,
+    principal: &Principal,
+    release: (&str, &str, &str),
+    q: &vex::VexQuery,
+) -> Result<(Download, vex::Served), Error> {
+    let (s, v) = served_vex(state, principal, release, q).await?;
+    Ok((s.download(Artifact::VEX), v))
+}
+
+impl Served {
+    /// The document itself as a download of `artifact`.
+    fn download(self, artifact: Artifact) -> Download {
+        Download {
+            artifact,
+            format: Some(self.format.name().to_owned()),
+            media_type: self.format.media_type().to_owned(),
+            file_name: self.file_name,
+            key_id: Some(self.issued.key_id),
+            body: self.bytes,
+            sha256: self.sha,
+            timestamp_missing: false,
+            rec: self.rec,
+        }
+    }
+
+    /// "shop v1.0.0 revision 2".
+    fn release_label(&self) -> String {
+        format!(
+            "{} {} revision {}",
+            self.rec.product, self.rec.tag, self.rec.revision
+        )
+    }
+
+    /// What the document is, in words.
+    fn what(&self) -> String {
+        match (self.format, self.vex) {
+            (DocFormat::Export(f), None) => format!("the {} export", f.name()),
+            (DocFormat::Export(f), Some(v)) => {
+                format!("the {} export with VEX version {v} inline", f.name())
+            }
+            (DocFormat::Vex(f), v) => {
+                format!(
+                    "the {} document of VEX version {}",
+                    f.name(),
+                    v.unwrap_or(0)
+                )
+            }
+        }
+    }
 }
 
 /// The SHA-256 (hex) of a PEM public key's SubjectPublicKeyInfo DER.
@@ -394,21 +548,68 @@ fn spki_sha256(pem: &str) -> Result<String, Error> {
     Ok(hex::encode(Sha256::digest(der)))
 }
 
-/// The `verify.sh` of an export.
-fn script(s: &Served, pem: &str) -> Result<String, Error> {
-    let file = s.release.file_name(s.format);
+/// A word for a POSIX sh command line, single-quoted.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A VEX document that a kit carries beside its export.
+struct KitVex {
+    served: Served,
+    pem: String,
+    bundles: Bundles,
+}
+
+impl KitVex {
+    /// The name of the key file in the kit: `pubkey.pem` when the export's
+    /// key signed it too.
+    fn key_file(&self, main_key_id: &str) -> String {
+        if self.served.issued.key_id == main_key_id {
+            "pubkey.pem".into()
+        } else {
+            format!("pubkey-{}.pem", self.served.issued.key_id)
+        }
+    }
+}
+
+/// The `verify.sh` of a document (and of the VEX documents its kit carries).
+fn script(s: &Served, pem: &str, vex: &[KitVex]) -> Result<String, Error> {
+    let mut calls = String::new();
+    for v in vex {
+        let f = &v.served.file_name;
+        let key = v.key_file(&s.issued.key_id);
+        calls.push_str(&format!(
+            "check \"$HERE\"/{} \"$HERE\"/{} \"$HERE\"/{} \"$HERE\"/{} {} {} {}\n",
+            sh_quote(f),
+            sh_quote(&format!("{f}.sig")),
+            sh_quote(&format!("{f}.sig.tsr")),
+            sh_quote(&key),
+            hex::encode(v.served.sha),
+            sh_quote(&v.served.issued.key_id),
+            spki_sha256(&v.pem)?,
+        ));
+    }
+    let mut summary = format!(
+        "The file is {} Evident issued for {}, signed by key {}, and the signature existed at the stamped time.",
+        s.what(),
+        s.release_label(),
+        s.issued.key_id
+    );
+    if let Some(v) = vex.first() {
+        summary.push_str(&format!(
+            " So are the {} documents of VEX version {}.",
+            vex.len(),
+            v.served.vex.unwrap_or(0)
+        ));
+    }
     Ok(VERIFY_SH
-        .replace("@FILE@", &file)
+        .replace("@VEX@\n", &calls)
+        .replace("@SUMMARY@", &summary)
+        .replace("@FILE@", &s.file_name)
         .replace("@SHA256@", &hex::encode(s.sha))
         .replace("@KEY_ID@", &s.issued.key_id)
         .replace("@KEY_SHA256@", &spki_sha256(pem)?)
-        .replace(
-            "@RELEASE@",
-            &format!(
-                "{} {} revision {}",
-                s.rec.product, s.rec.tag, s.rec.revision
-            ),
-        ))
+        .replace("@RELEASE@", &s.release_label()))
 }
 
 const VERIFY_SH: &str = include_str!("evidence/verify.sh");
@@ -417,7 +618,8 @@ const README_TXT: &str = include_str!("evidence/README.txt");
 const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
 /// The evidence files that ship with an export, by their name under
-/// `…/releases/{tag}/`.
+/// `…/releases/{tag}/` (`sbom.*`), and with a VEX document, under
+/// `…/releases/{tag}/vex/` (`vex.*`; `verify.sh` in both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum File {
     Signature,
@@ -439,17 +641,26 @@ impl File {
         Self::Kit,
     ];
 
-    /// The file of a name; `None` for any other name.
+    /// The file of a name under `…/releases/{tag}/`; `None` for any other.
     pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "sbom.sig" => Self::Signature,
-            "sbom.sig.tsr" => Self::SignatureTimestamp,
-            "sbom.sigstore.json" => Self::SignatureBundle,
-            "sbom.intoto.sigstore.json" => Self::AttestationBundle,
-            "verify.sh" => Self::VerifyScript,
-            "sbom-kit.tar.gz" => Self::Kit,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|f| f.name("sbom") == name)
+    }
+
+    /// The file of a name under `…/releases/{tag}/vex/`; `None` for any other.
+    pub fn parse_vex(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name("vex") == name)
+    }
+
+    /// Its name, with `stem` (`sbom` or `vex`).
+    pub fn name(self, stem: &str) -> String {
+        match self {
+            Self::Signature => format!("{stem}.sig"),
+            Self::SignatureTimestamp => format!("{stem}.sig.tsr"),
+            Self::SignatureBundle => format!("{stem}.sigstore.json"),
+            Self::AttestationBundle => format!("{stem}.intoto.sigstore.json"),
+            Self::VerifyScript => "verify.sh".into(),
+            Self::Kit => format!("{stem}-kit.tar.gz"),
+        }
     }
 
     /// How its download is logged.
@@ -465,8 +676,19 @@ impl File {
     }
 }
 
+/// Which document a [`file`] is the evidence of.
+#[derive(Debug, Clone, Copy)]
+pub enum Of<'a> {
+    /// The export `…/sbom` serves for this query.
+    Export(&'a ExportQuery),
+    /// The VEX document `…/vex` serves for this query.
+    Vex(&'a vex::VexQuery),
+}
+
 /// `GET …/releases/{tag}/{file}?format=F&revision=N`, the evidence of the
-/// export that `…/sbom` serves for the same query:
+/// export that `…/sbom` serves for the same query, and `GET
+/// …/releases/{tag}/vex/{file}?format=F&vex=N&as_of=T`, that of a VEX
+/// document:
 /// - `sbom.sig`: the DER ECDSA-SHA256 signature over its exact bytes, by
 ///   the key that issued it (header `Evident-Key-Id`);
 /// - `sbom.sig.tsr`: an RFC 3161 reply over the bytes of `sbom.sig`, made
@@ -474,18 +696,21 @@ impl File {
 /// - `sbom.sigstore.json` and `sbom.intoto.sigstore.json`: the signature
 ///   and attestation bundles (`Evident-Timestamp: missing` without a token);
 /// - `verify.sh`: the POSIX sh check;
-/// - `sbom-kit.tar.gz`: the export with everything needed to verify it
-///   offline.
-///
+/// - `sbom-kit.tar.gz`: the document with everything needed to verify it
+///   offline (for an export, with the VEX documents it carries).
 pub async fn file(
     state: &AppState,
     principal: &Principal,
     (tenant, product, tag): (&str, &str, &str),
     file: File,
-    q: &ExportQuery,
+    of: Of<'_>,
 ) -> Result<Download, Error> {
-    let s = served(state, principal, (tenant, product, tag), q).await?;
-    let base = s.release.file_name(s.format);
+    let release = (tenant, product, tag);
+    let s = match of {
+        Of::Export(q) => served(state, principal, release, q).await?,
+        Of::Vex(q) => served_vex(state, principal, release, q).await?.0,
+    };
+    let base = s.file_name.clone();
     let sig = || issued_bytes(&s.issued.signature);
     let (body, media_type, name, bundles) = match file {
         File::Signature => (
@@ -502,28 +727,37 @@ pub async fn file(
         File::SignatureBundle => {
             let b = Bundles::of(state, tenant, &s).await?;
             let name = format!("{base}.sigstore.json");
-            (b.signature.clone(), BUNDLE_MEDIA_TYPE, name, Some(b))
+            (
+                b.signature.clone(),
+                BUNDLE_MEDIA_TYPE,
+                name,
+                Some(b.stamped),
+            )
         }
         File::AttestationBundle => {
             let b = Bundles::of(state, tenant, &s).await?;
             let name = format!("{base}.intoto.sigstore.json");
-            (b.attestation.clone(), BUNDLE_MEDIA_TYPE, name, Some(b))
+            (
+                b.attestation.clone(),
+                BUNDLE_MEDIA_TYPE,
+                name,
+                Some(b.stamped),
+            )
         }
         File::VerifyScript => {
             let pem = signing::public_pem(state, tenant, &s.issued.key_id)?;
-            let sh = script(&s, &pem)?.into_bytes();
+            let vex = kit_vex(state, principal, release, &s, of).await?;
+            let sh = script(&s, &pem, &vex)?.into_bytes();
             let media = "text/x-shellscript; charset=utf-8";
             (sh, media, "verify.sh".into(), None)
         }
         File::Kit => {
             let b = Bundles::of(state, tenant, &s).await?;
-            let gz = kit(state, tenant, &s, &b, sig()?).await?;
-            (
-                gz,
-                "application/gzip",
-                format!("{base}-kit.tar.gz"),
-                Some(b),
-            )
+            let vex = kit_vex(state, principal, release, &s, of).await?;
+            let stamped = b.stamped && vex.iter().all(|v| v.bundles.stamped);
+            let gz = kit(state, tenant, &s, &b, sig()?, &vex).await?;
+            let name = format!("{base}-kit.tar.gz");
+            (gz, "application/gzip", name, Some(stamped))
         }
     };
     let mut d = Download::new(
@@ -535,32 +769,79 @@ pub async fn file(
         name,
     );
     d.key_id = Some(s.issued.key_id);
-    d.timestamp_missing = bundles.is_some_and(|b| !b.stamped);
+    d.timestamp_missing = bundles.is_some_and(|stamped| !stamped);
     Ok(d)
 }
 
-/// The kit archive of an export.
+/// The VEX documents that go with an export's kit and `verify.sh`: those of
+/// the VEX version a CycloneDX export carries inline, or, for SPDX (which
+/// cannot carry VEX), of the latest version about its revision; none with
+/// `vex=0` and none for a VEX document's own kit. Each is issued.
+async fn kit_vex(
+    state: &AppState,
+    principal: &Principal,
+    release: (&str, &str, &str),
+    s: &Served,
+    of: Of<'_>,
+) -> Result<Vec<KitVex>, Error> {
+    let version = match (of, s.format) {
+        (Of::Vex(_), _) => None,
+        (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxJson))
+        | (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxXml)) => s.vex,
+        (Of::Export(q), _) if q.vex == Some(0) => None,
+        (Of::Export(_), _) => vex::for_export(state, release.0, &s.rec, None)?.map(|v| v.version),
+    };
+    let Some(version) = version else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for f in VexFormat::ALL {
+        let q = vex::VexQuery {
+            format: Some(f.name().into()),
+            vex: Some(version),
+            as_of: None,
+        };
+        let (served, _) = served_vex(state, principal, release, &q).await?;
+        let pem = signing::public_pem(state, release.0, &served.issued.key_id)?;
+        let bundles = Bundles::of(state, release.0, &served).await?;
+        out.push(KitVex {
+            served,
+            pem,
+            bundles,
+        });
+    }
+    Ok(out)
+}
+
+/// The kit archive of a document.
 async fn kit(
     state: &AppState,
     tenant: &str,
     s: &Served,
     b: &Bundles,
     sig: Vec<u8>,
+    vex: &[KitVex],
 ) -> Result<Vec<u8>, Error> {
     let pem = signing::public_pem(state, tenant, &s.issued.key_id)?;
     let chain = state.tsa().kit_chain_pem(b.sig_token.as_deref(), &sig);
-    let file = s.release.file_name(s.format);
+    let file = s.file_name.clone();
     let vkey = state.log(tenant)?.verifier().to_vkey();
     let artefacts: Vec<String> = s.rec.artefacts.iter().map(|a| a.digest.clone()).collect();
+    let mut vex_files = String::new();
+    for v in vex {
+        vex_files.push_str(&format!(
+            "{f}\n    {what}, with its signature (.sig), RFC 3161 token (.sig.tsr)\n    and bundles (.sigstore.json, .intoto.sigstore.json), signed by key\n    {key} ({key_file}). evident-verify vex checks one with --bundle.\n",
+            f = v.served.file_name,
+            what = v.served.what(),
+            key = v.served.issued.key_id,
+            key_file = v.key_file(&s.issued.key_id),
+        ));
+    }
     let readme = README_TXT
+        .replace("@VEX_FILES@", &vex_files)
         .replace("@FILE@", &file)
-        .replace(
-            "@RELEASE@",
-            &format!(
-                "{} {} revision {}",
-                s.rec.product, s.rec.tag, s.rec.revision
-            ),
-        )
+        .replace("@WHAT@", &s.what())
+        .replace("@RELEASE@", &s.release_label())
         .replace("@TENANT@", tenant)
         .replace("@KEY_ID@", &s.issued.key_id)
         .replace(
@@ -580,11 +861,41 @@ async fn kit(
         ("pubkey.pem".into(), pem.clone().into_bytes(), 0o644),
         ("tsa-chain.pem".into(), chain.into_bytes(), 0o644),
         ("log.vkey".into(), format!("{vkey}\n").into_bytes(), 0o644),
-        ("verify.sh".into(), script(s, &pem)?.into_bytes(), 0o755),
+        (
+            "verify.sh".into(),
+            script(s, &pem, vex)?.into_bytes(),
+            0o755,
+        ),
     ];
     // Without a token the kit says so: verify.sh reports the missing file.
     if let Some(tsr) = b.sig_token.clone() {
         files.insert(3, (format!("{file}.sig.tsr"), tsr, 0o644));
+    }
+    for v in vex {
+        let f = &v.served.file_name;
+        files.push((f.clone(), v.served.bytes.to_vec(), 0o644));
+        files.push((
+            format!("{f}.sig"),
+            issued_bytes(&v.served.issued.signature)?,
+            0o644,
+        ));
+        if let Some(tsr) = v.bundles.sig_token.clone() {
+            files.push((format!("{f}.sig.tsr"), tsr, 0o644));
+        }
+        files.push((
+            format!("{f}.sigstore.json"),
+            v.bundles.signature.clone(),
+            0o644,
+        ));
+        files.push((
+            format!("{f}.intoto.sigstore.json"),
+            v.bundles.attestation.clone(),
+            0o644,
+        ));
+        let key_file = v.key_file(&s.issued.key_id);
+        if !files.iter().any(|(n, _, _)| *n == key_file) {
+            files.push((key_file, v.pem.clone().into_bytes(), 0o644));
+        }
     }
     let dir = format!("{file}-kit");
     let mtime = s.rec.pushed_at_unix.max(0) as u64;

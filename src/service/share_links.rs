@@ -717,7 +717,14 @@ pub async fn download(
     let d = match file {
         ShareFile::Export => evidence::export(state, &o.principal, release, &q).await?,
         ShareFile::Kit => {
-            evidence::file(state, &o.principal, release, evidence::File::Kit, &q).await?
+            evidence::file(
+                state,
+                &o.principal,
+                release,
+                evidence::File::Kit,
+                evidence::Of::Export(&q),
+            )
+            .await?
         }
         ShareFile::Notice => releases::notice(state, &o.principal, release, &q)?,
     };

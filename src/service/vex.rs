@@ -385,8 +385,23 @@ fn checked(
     Ok((rec, bytes))
 }
 
+/// The `format=` of a VEX query (OpenVEX when absent); 422 listing the
+/// accepted values otherwise.
+pub fn format_of(q: &VexQuery) -> Result<VexFormat, Error> {
+    match q.format.as_deref() {
+        None => Ok(VexFormat::OpenVex),
+        Some(f) => VexFormat::parse(f).ok_or_else(|| {
+            Error::Unprocessable(format!(
+                "format {f:?} is not one of {}",
+                VexFormat::ALL.map(VexFormat::name).join(", ")
+            ))
+        }),
+    }
+}
+
 /// `GET …/releases/{tag}/vex`: one VEX document, for whoever may read the
-/// release.
+/// release, checked against its logged digest (issued and signed by
+/// `evidence::served_vex`).
 pub async fn document(
     state: &AppState,
     principal: &Principal,
@@ -395,15 +410,7 @@ pub async fn document(
 ) -> Result<Served, Error> {
     catalogue::authorize_release(state, principal, Action::ReadRelease, tenant, product, tag)?;
     state.tenant_log(tenant)?;
-    let format = match q.format.as_deref() {
-        None => VexFormat::OpenVex,
-        Some(f) => VexFormat::parse(f).ok_or_else(|| {
-            Error::Unprocessable(format!(
-                "format {f:?} is not one of {}",
-                VexFormat::ALL.map(VexFormat::name).join(", ")
-            ))
-        })?,
-    };
+    let format = format_of(q)?;
     let all = state.store().vex_versions(tenant, product, tag)?;
     let v = pick(&all, q.vex, q.as_of.as_deref(), &format!("{product} {tag}"))?.clone();
     let (st, t, all2, v2) = (state.clone(), tenant.to_owned(), all.clone(), v.clone());

@@ -141,17 +141,31 @@ enum Cmd {
         #[arg(long)]
         revoked: bool,
     },
-    /// Verify a VEX document offline against its publication proof
-    /// (GET …/releases/{tag}/vex/proof): checkpoint signature, inclusion
-    /// proof, that the entry is a `vex_published` event, and that the
-    /// file's digest is one the entry names.
+    /// Verify a VEX document offline. With --bundle (its issuance, like an
+    /// export's: GET …/releases/{tag}/vex/vex.sigstore.json and
+    /// vex.intoto.sigstore.json): digest, signature, in-toto statement,
+    /// the `export_issued` entry naming its digest, inclusion, checkpoint
+    /// signature and RFC 3161 tokens. With --proof (GET
+    /// …/releases/{tag}/vex/proof): checkpoint signature, inclusion proof,
+    /// that the entry is a `vex_published` event, and that the file's
+    /// digest is one the entry names. Give either or both.
+    #[command(group = clap::ArgGroup::new("evidence").required(true).multiple(true).args(["proof", "bundle"]))]
     Vex {
         /// The VEX document (OpenVEX, CSAF, CycloneDX VEX, or a CycloneDX
         /// export with the VEX inline).
         file: PathBuf,
         /// The publication proof (JSON).
         #[arg(long)]
-        proof: PathBuf,
+        proof: Option<PathBuf>,
+        /// A Sigstore bundle of the document (repeat for both).
+        #[arg(long, requires = "key")]
+        bundle: Vec<PathBuf>,
+        /// The tenant's public key (PEM), with --bundle.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// An artefact digest the attestation must name, with --bundle.
+        #[arg(long, requires = "bundle")]
+        artefact_digest: Option<String>,
         /// The log's verifier key string, or a file holding it.
         #[arg(long)]
         log_key: String,
@@ -169,6 +183,46 @@ enum Cmd {
         #[arg(long)]
         tsa_chain: Option<PathBuf>,
     },
+}
+
+/// Reads Sigstore bundles.
+fn read_bundles(paths: &[PathBuf]) -> Result<Vec<evident_verify::bundle::SigstoreBundle>, String> {
+    paths
+        .iter()
+        .map(|p| {
+            evident_verify::bundle::from_json(&read(p)?)
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// Prints named checks; the error names every one that failed or could not run.
+fn print_checks(
+    file: &std::path::Path,
+    checks: &[evident_verify::export::Check],
+) -> Result<(), String> {
+    use evident_verify::export::Outcome;
+    println!("{}", file.display());
+    let mut failed = Vec::new();
+    for c in checks {
+        let (mark, text) = match &c.outcome {
+            Outcome::Pass(t) => ("\u{2713}", t),
+            Outcome::Fail(t) => {
+                failed.push(c.name);
+                ("\u{2717}", t)
+            }
+            Outcome::NotChecked(t) => {
+                failed.push(c.name);
+                ("-", t)
+            }
+        };
+        println!("{mark} {:<21} {text}", c.name);
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not verified: {}", failed.join(", ")))
+    }
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -329,13 +383,7 @@ fn run(cli: Cli) -> Result<(), String> {
             artefact_digest,
         } => {
             let bytes = read(&file)?;
-            let bundles = bundle
-                .iter()
-                .map(|p| {
-                    evident_verify::bundle::from_json(&read(p)?)
-                        .map_err(|e| format!("{}: {e}", p.display()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let bundles = read_bundles(&bundle)?;
             let key_pem = read_text(&key)?;
             let chain = match &tsa_chain {
                 Some(p) => Some(
@@ -353,26 +401,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 log_key: log_key.as_ref(),
                 artefact_digest: artefact_digest.as_deref(),
             });
-            println!("{}", file.display());
-            let mut failed = Vec::new();
-            for c in &checks {
-                use evident_verify::export::Outcome;
-                let (mark, text) = match &c.outcome {
-                    Outcome::Pass(t) => ("\u{2713}", t),
-                    Outcome::Fail(t) => {
-                        failed.push(c.name);
-                        ("\u{2717}", t)
-                    }
-                    Outcome::NotChecked(t) => {
-                        failed.push(c.name);
-                        ("-", t)
-                    }
-                };
-                println!("{mark} {:<21} {text}", c.name);
-            }
-            if !failed.is_empty() {
-                return Err(format!("not verified: {}", failed.join(", ")));
-            }
+            print_checks(&file, &checks)?;
             println!("all {} checks passed", checks.len());
         }
         Cmd::LogKeyRotation { statement, old_key } => {
@@ -428,15 +457,16 @@ fn run(cli: Cli) -> Result<(), String> {
         Cmd::Vex {
             file,
             proof,
+            bundle,
+            key,
+            artefact_digest,
             log_key,
             format,
             product,
             tag,
             tsa_chain,
         } => {
-            let r: evident_verify::receipt::Receipt = serde_json::from_slice(&read(&proof)?)
-                .map_err(|e| format!("{}: not a VEX proof: {e}", proof.display()))?;
-            let key = load_key(&log_key)?;
+            let log = load_key(&log_key)?;
             let bytes = read(&file)?;
             let chain = match &tsa_chain {
                 Some(p) => Some(
@@ -445,16 +475,38 @@ fn run(cli: Cli) -> Result<(), String> {
                 ),
                 None => None,
             };
-            let v = evident_verify::vex::verify_vex(
-                &r,
-                &key,
-                Some(&bytes),
-                format.as_deref(),
-                product.as_deref().zip(tag.as_deref()),
-                chain.as_deref(),
-            )?;
-            for c in &v.checks {
-                println!("\u{2713} {c}");
+            let release = product.as_deref().zip(tag.as_deref());
+            if let Some(key) = &key {
+                let bundles = read_bundles(&bundle)?;
+                let key_pem = read_text(key)?;
+                let checks = evident_verify::vex::verify_vex_issued(
+                    &evident_verify::export::Inputs {
+                        file: &bytes,
+                        bundles: &bundles,
+                        key_pem: &key_pem,
+                        tsa_chain: chain.as_deref(),
+                        log_key: Some(&log),
+                        artefact_digest: artefact_digest.as_deref(),
+                    },
+                    format.as_deref(),
+                    release,
+                );
+                print_checks(&file, &checks)?;
+            }
+            if let Some(proof) = &proof {
+                let r: evident_verify::receipt::Receipt = serde_json::from_slice(&read(proof)?)
+                    .map_err(|e| format!("{}: not a VEX proof: {e}", proof.display()))?;
+                let v = evident_verify::vex::verify_vex(
+                    &r,
+                    &log,
+                    Some(&bytes),
+                    format.as_deref(),
+                    release,
+                    chain.as_deref(),
+                )?;
+                for c in &v.checks {
+                    println!("\u{2713} {c}");
+                }
             }
             println!("VEX document verified");
         }

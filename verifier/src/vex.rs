@@ -109,3 +109,69 @@ pub fn verify_vex(
         format: found,
     })
 }
+
+/// The formats an issued VEX document may have: the standalone ones, and
+/// the CycloneDX exports that carry VEX inline.
+pub const VEX_FORMATS: [&str; 5] = [
+    "openvex",
+    "csaf",
+    "cyclonedx-vex",
+    "cyclonedx-json",
+    "cyclonedx-xml",
+];
+
+/// Checks a VEX document against the evidence it was issued with, like an
+/// export ([`crate::export::verify_export`]: digest, signature, in-toto
+/// statement, artefact, the `export_issued` log entry, inclusion,
+/// checkpoint signature, RFC 3161 tokens), then that the statement names
+/// a VEX document (of `format`, when given) of `release` = (product, tag),
+/// when given. The last check is named `vex document`.
+pub fn verify_vex_issued(
+    i: &crate::export::Inputs,
+    format: Option<&str>,
+    release: Option<(&str, &str)>,
+) -> Vec<crate::export::Check> {
+    use crate::export::{Check, Outcome};
+    use sigstore_protobuf_specs::dev::sigstore::bundle::v1::bundle::Content;
+    let mut checks = crate::export::verify_export(i);
+    let statement = i.bundles.iter().find_map(|b| match &b.content {
+        Some(Content::DsseEnvelope(e)) => {
+            serde_json::from_slice::<crate::bundle::Statement>(&e.payload).ok()
+        }
+        _ => None,
+    });
+    let outcome = match statement {
+        None => Outcome::Fail("no attestation bundle names the document".into()),
+        Some(st) => {
+            let p = &st.predicate;
+            let f = p.export.format.as_str();
+            if !VEX_FORMATS.contains(&f) {
+                Outcome::Fail(format!(
+                    "the statement is about a {f} export, not a VEX document"
+                ))
+            } else if format.is_some_and(|want| want != f) {
+                Outcome::Fail(format!(
+                    "the statement is about its {f} document, not its {} document",
+                    format.unwrap_or_default()
+                ))
+            } else if release.is_some_and(|(pr, t)| (pr, t) != (p.product.as_str(), p.tag.as_str()))
+            {
+                let (pr, t) = release.unwrap_or_default();
+                Outcome::Fail(format!(
+                    "the statement is about {} {}, not {pr} {t}",
+                    p.product, p.tag
+                ))
+            } else {
+                Outcome::Pass(format!(
+                    "the {f} document {} of {} {} revision {}",
+                    p.export.file_name, p.product, p.tag, p.revision
+                ))
+            }
+        }
+    };
+    checks.push(Check {
+        name: "vex document",
+        outcome,
+    });
+    checks
+}

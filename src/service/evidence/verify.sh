@@ -1,6 +1,6 @@
 #!/bin/sh
-# verify.sh: check an SBOM export from Evident with nothing but sha256sum
-# and openssl.
+# verify.sh: check a document from Evident (an SBOM export, or a VEX
+# document) with nothing but sha256sum and openssl.
 #
 #   Release:  @RELEASE@
 #   File:     @FILE@
@@ -10,6 +10,8 @@
 # Usage: sh verify.sh [FILE]
 # The kit files are looked for next to this script; override them with the
 # variables SIG, TSR, KEY and CHAIN. Exit status 0 means every check passed.
+# When the kit carries VEX documents, each is checked the same way after
+# the export (its own .sig and .sig.tsr, and the key that signed it).
 
 set -u
 HERE=$(dirname "$0")
@@ -18,8 +20,6 @@ SIG=${SIG:-"$HERE/@FILE@.sig"}
 TSR=${TSR:-"$HERE/@FILE@.sig.tsr"}
 KEY=${KEY:-"$HERE/pubkey.pem"}
 CHAIN=${CHAIN:-"$HERE/tsa-chain.pem"}
-EXPECT_SHA256=@SHA256@
-EXPECT_KEY_SHA256=@KEY_SHA256@
 
 failed=""
 pass() { printf 'PASS  %-10s %s\n' "$1" "$2"; }
@@ -38,43 +38,55 @@ for f in "$FILE" "$SIG" "$KEY" "$CHAIN"; do
     fi
 done
 
-echo "Checking $FILE"
+# check FILE SIG TSR KEY EXPECT_SHA256 KEY_ID EXPECT_KEY_SHA256
+check() {
+    file=$1 sig=$2 tsr=$3 key=$4 want=$5 key_id=$6 want_key=$7
+    echo "Checking $file"
+    if [ ! -r "$file" ]; then
+        fail digest "$(basename "$file") is missing: the kit is not complete."
+        return
+    fi
 
-# 1. The file is byte for byte the export Evident issued.
-got=$(sha256sum < "$FILE" | cut -d' ' -f1)
-if [ "$got" = "$EXPECT_SHA256" ]; then
-    pass digest "the file's SHA-256 is $got, the digest Evident issued."
-else
-    fail digest "the file's SHA-256 is $got, but Evident issued $EXPECT_SHA256: this is not the file that was signed."
-fi
+    # 1. The file is byte for byte the document Evident issued.
+    got=$(sha256sum < "$file" | cut -d' ' -f1)
+    if [ "$got" = "$want" ]; then
+        pass digest "the SHA-256 of $(basename "$file") is $got, the digest Evident issued."
+    else
+        fail digest "the SHA-256 of $(basename "$file") is $got, but Evident issued $want: this is not the file that was signed."
+    fi
 
-# 2. The public key is the tenant key that signed this export.
-keysum=$(openssl pkey -pubin -in "$KEY" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)
-if [ "$keysum" = "$EXPECT_KEY_SHA256" ]; then
-    pass key "pubkey.pem is key @KEY_ID@ (SHA-256 of the key: $keysum)."
-else
-    fail key "pubkey.pem is not key @KEY_ID@ (its SHA-256 is $keysum, expected $EXPECT_KEY_SHA256)."
-fi
+    # 2. The public key is the tenant key that signed it.
+    keysum=$(openssl pkey -pubin -in "$key" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)
+    if [ "$keysum" = "$want_key" ]; then
+        pass key "$(basename "$key") is key $key_id (SHA-256 of the key: $keysum)."
+    else
+        fail key "$(basename "$key") is not key $key_id (its SHA-256 is $keysum, expected $want_key)."
+    fi
 
-# 3. The signature over the file verifies with that key.
-if out=$(openssl dgst -sha256 -verify "$KEY" -signature "$SIG" "$FILE" 2>&1) && [ "$out" = "Verified OK" ]; then
-    pass signature "the ECDSA P-256 signature in $(basename "$SIG") verifies over the file with pubkey.pem."
-else
-    fail signature "the signature in $(basename "$SIG") does not verify over the file with pubkey.pem: $(echo "$out" | head -n 1)"
-fi
+    # 3. The signature over the file verifies with that key.
+    if [ ! -r "$sig" ]; then
+        fail signature "$(basename "$sig") is missing: the kit is not complete."
+    elif out=$(openssl dgst -sha256 -verify "$key" -signature "$sig" "$file" 2>&1) && [ "$out" = "Verified OK" ]; then
+        pass signature "the ECDSA P-256 signature in $(basename "$sig") verifies over $(basename "$file") with $(basename "$key")."
+    else
+        fail signature "the signature in $(basename "$sig") does not verify over $(basename "$file") with $(basename "$key"): $(echo "$out" | head -n 1)"
+    fi
 
-# 4. The RFC 3161 token proves the signature existed at the stamped time.
-if [ ! -r "$TSR" ]; then
-    fail timestamp "there is no RFC 3161 token ($(basename "$TSR")): the time-stamping authority was unavailable when this kit was made. Download the kit again later to get one."
-elif out=$(openssl ts -verify -data "$SIG" -in "$TSR" -CAfile "$CHAIN" 2>&1) && echo "$out" | grep -q '^Verification: OK'; then
-    when=$(openssl ts -reply -in "$TSR" -text 2>/dev/null | sed -n 's/^Time stamp: //p')
-    pass timestamp "the RFC 3161 token is valid for the signature; the TSA in tsa-chain.pem stamped it at $when."
-else
-    fail timestamp "the RFC 3161 token in $(basename "$TSR") does not verify for the signature with tsa-chain.pem: $(echo "$out" | grep -v '^Using' | tail -n 1)"
-fi
+    # 4. The RFC 3161 token proves the signature existed at the stamped time.
+    if [ ! -r "$tsr" ]; then
+        fail timestamp "there is no RFC 3161 token ($(basename "$tsr")): the time-stamping authority was unavailable when this kit was made. Download the kit again later to get one."
+    elif out=$(openssl ts -verify -data "$sig" -in "$tsr" -CAfile "$CHAIN" 2>&1) && echo "$out" | grep -q '^Verification: OK'; then
+        when=$(openssl ts -reply -in "$tsr" -text 2>/dev/null | sed -n 's/^Time stamp: //p')
+        pass timestamp "the RFC 3161 token is valid for $(basename "$sig"); the TSA in $(basename "$CHAIN") stamped it at $when."
+    else
+        fail timestamp "the RFC 3161 token in $(basename "$tsr") does not verify for $(basename "$sig") with $(basename "$CHAIN"): $(echo "$out" | grep -v '^Using' | tail -n 1)"
+    fi
+}
 
+check "$FILE" "$SIG" "$TSR" "$KEY" @SHA256@ @KEY_ID@ @KEY_SHA256@
+@VEX@
 if [ -z "$failed" ]; then
-    echo "RESULT: verified. The file is the export Evident issued for @RELEASE@, signed by key @KEY_ID@, and the signature existed at the stamped time."
+    echo "RESULT: verified. @SUMMARY@"
     exit 0
 fi
 echo "RESULT: NOT verified; failed:$failed"
