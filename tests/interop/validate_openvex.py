@@ -13,6 +13,10 @@ import sys
 
 import jsonschema
 
+# jsonschema checks "date-time" only when this is installed; without it the
+# format would pass silently, so its absence is an error here.
+import rfc3339_validator  # noqa: F401
+
 SCHEMA = (
     pathlib.Path(__file__).resolve().parent.parent
     / "fixtures/openvex/openvex_json_schema.json"
