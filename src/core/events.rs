@@ -267,6 +267,23 @@ pub enum EventBody {
         #[serde(rename = "use")]
         use_number: u32,
     },
+    /// A witness was added to the log's witnesses: from now on its
+    /// checkpoints are submitted to it.
+    WitnessAdded {
+        /// The witness's name.
+        name: String,
+        /// Its submission prefix.
+        url: String,
+        /// Its `cosignature/v1` verifier key.
+        vkey: String,
+    },
+    /// A witness was removed; its cosignatures already kept stay valid.
+    WitnessRemoved {
+        /// The witness's name.
+        name: String,
+        /// Its `cosignature/v1` verifier key.
+        vkey: String,
+    },
     /// A share link was revoked; it stopped working at this entry.
     ShareLinkRevoked {
         /// The link's public id.

@@ -55,11 +55,13 @@ pub enum Action {
     ManageShareLinks,
     /// Publish a new VEX version of a release.
     PublishVex,
+    /// Add and remove the log's witnesses.
+    ManageWitnesses,
 }
 
 impl Action {
     /// Every action (for the policy table test).
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Self::ManageTenants,
         Self::IssueAdminToken,
         Self::ManageTokens,
@@ -80,6 +82,7 @@ impl Action {
         Self::IssueShareLink,
         Self::ManageShareLinks,
         Self::PublishVex,
+        Self::ManageWitnesses,
     ];
 }
 
@@ -142,6 +145,7 @@ fn scopes(action: Action) -> &'static [Scope] {
         | Action::ManageSettings
         | Action::RotateExportKey
         | Action::ManageShareLinks
+        | Action::ManageWitnesses
         | Action::AdminPortal => &[Admin],
         Action::IssueShareLink => &[Admin, Share],
         Action::ReadLog | Action::ReadExportKeys => &[Admin, Push, Auditor],
@@ -378,6 +382,7 @@ mod tests {
                     IssueShareLink,
                     ManageShareLinks,
                     PublishVex,
+                    ManageWitnesses,
                 ],
             ),
             (
@@ -434,7 +439,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 9 * 20 * 8);
+        assert_eq!(checked, 9 * 21 * 8);
         // Spot checks written out, so the table above cannot drift into
         // agreeing with a wrong policy.
         assert!(allow(

@@ -368,3 +368,33 @@ pub struct VexVersion {
     #[serde(default)]
     pub log_index: Option<u64>,
 }
+
+/// A witness a tenant's log submits its checkpoints to (C2SP tlog-witness).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessRecord {
+    /// The witness's name (its verifier key's name).
+    pub name: String,
+    /// Its key id (8 hex digits): the id in the API.
+    pub id: String,
+    /// The submission prefix: checkpoints go to `<url>/add-checkpoint`.
+    pub url: String,
+    /// Its `cosignature/v1` verifier key.
+    pub vkey: String,
+    /// Unix seconds.
+    pub added_at: i64,
+}
+
+/// What a tenant's log knows of one witness.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessState {
+    /// The size the witness last cosigned (or told us it has).
+    pub size: u64,
+    /// The largest checkpoint size it cosigned for us.
+    pub cosigned_size: Option<u64>,
+    /// Unix seconds of the last cosignature.
+    pub cosigned_at: Option<i64>,
+    /// Unix seconds of the last submission.
+    pub attempted_at: Option<i64>,
+    /// Why the last submission failed (cleared by the next success).
+    pub last_error: Option<String>,
+}

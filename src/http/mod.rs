@@ -13,6 +13,7 @@ pub mod respond;
 pub mod share_links;
 pub mod tenants;
 pub mod vex;
+pub mod witnesses;
 
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
@@ -44,6 +45,10 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/tenants/{tenant}/tokens/{id}"),
     ("post", "/api/v1/tenants/{tenant}/admin-tokens"),
     ("get", "/api/v1/tenants/{tenant}/log/checkpoint"),
+    ("get", "/api/v1/tenants/{tenant}/log/checkpoint/cosigned"),
+    ("post", "/api/v1/tenants/{tenant}/witnesses"),
+    ("get", "/api/v1/tenants/{tenant}/witnesses"),
+    ("delete", "/api/v1/tenants/{tenant}/witnesses/{id}"),
     ("get", "/api/v1/tenants/{tenant}/log/key"),
     ("get", "/api/v1/tenants/{tenant}/log/keys"),
     ("post", "/api/v1/tenants/{tenant}/log/key/rotate"),
@@ -154,6 +159,18 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(tenants::operator_admin_token),
         )
         .route("/tenants/{tenant}/log/checkpoint", get(log::checkpoint))
+        .route(
+            "/tenants/{tenant}/log/checkpoint/cosigned",
+            get(witnesses::cosigned),
+        )
+        .route(
+            "/tenants/{tenant}/witnesses",
+            post(witnesses::add).get(witnesses::list),
+        )
+        .route(
+            "/tenants/{tenant}/witnesses/{id}",
+            delete(witnesses::remove),
+        )
         .route("/tenants/{tenant}/log/key", get(log::key))
         .route("/tenants/{tenant}/log/keys", get(log::keys))
         .route("/tenants/{tenant}/log/key/rotate", post(log::rotate_key))

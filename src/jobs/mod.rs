@@ -1,5 +1,5 @@
-//! Background jobs of a serving process: checkpoint timestamps, the
-//! session sweep, and pruning the rate limiters. Each calls services; none
+//! Background jobs of a serving process: checkpoint timestamps and
+//! witness submissions, the session sweep, and pruning the rate limiters. Each calls services; none
 //! knows HTTP.
 
 use std::time::Duration;
@@ -8,13 +8,14 @@ use tokio::task::JoinHandle;
 
 use crate::{
     core::clock::now_unix,
-    service::{blocking, identity, log_keys, logs, AppState},
+    service::{blocking, identity, log_keys, logs, witnesses, AppState},
 };
 
 /// Starts every job; abort the handles to stop them.
 pub fn spawn_all(state: &AppState, stamp_interval: Duration) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(stamp_checkpoints(state.clone(), stamp_interval)),
+        tokio::spawn(witness_checkpoints(state.clone(), stamp_interval)),
         tokio::spawn(sweep_sessions(state.clone())),
         tokio::spawn(prune_limits(state.clone())),
     ]
@@ -44,6 +45,25 @@ async fn stamp_checkpoints(state: AppState, interval: Duration) {
             .await;
             if let Err(e) = res {
                 tracing::warn!(tenant = %t.slug, error = %e, "could not timestamp the checkpoint");
+            }
+        }
+    }
+}
+
+/// Every `interval` (the checkpoint stamp interval), submits each tenant
+/// log's latest checkpoint to the log's witnesses that have not cosigned
+/// it yet (so at most one submission per witness per interval).
+async fn witness_checkpoints(state: AppState, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Ok(tenants) = state.tenants() else {
+            continue;
+        };
+        for t in tenants {
+            if let Err(e) = witnesses::submit(&state, &t.slug).await {
+                tracing::warn!(tenant = %t.slug, error = %e, "could not submit to witnesses");
             }
         }
     }

@@ -29,6 +29,7 @@ pub mod tenancy;
 pub mod timestamps;
 pub mod tsa;
 pub mod vex;
+pub mod witnesses;
 
 use std::sync::Arc;
 

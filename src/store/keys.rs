@@ -31,6 +31,10 @@
 //! | `share-token/<sha256 of token>` | `<tenant>/<id>`: the link a token opens |
 //! | `share-log/<tenant>/<id>/issued\|revoked\|use/<n:010>` | the index of its `share_link_issued`, `share_link_revoked` and each `share_link_used` entry |
 //! | `share-use/<tenant>/<id>` | uses so far and the last use, written with each `share_link_used` |
+//! | `witness/<tenant>/<key id>` | [`WitnessRecord`](crate::core::records::WitnessRecord) |
+//! | `witness-state/<tenant>/<key id>` | [`WitnessState`](crate::core::records::WitnessState) |
+//! | `cosig/<tenant>/<size:020>` | the witnesses' cosignature lines on the checkpoint of that size, by witness name |
+//! | `cosig-latest/<tenant>` | the largest size with a cosignature |
 //! | `vex/<tenant>/<product>/<tag>/<version:010>` | [`VexVersion`](crate::core::records::VexVersion) |
 //! | `vex-log/…` (same suffix) | the index of its `vex_published` event |
 //! | `vex-statements/…` (same suffix) | its statements |
@@ -205,6 +209,27 @@ pub fn share_log(tenant: &str, id: &str, what: &str) -> Vec<u8> {
 /// `share-use/<tenant>/<id>`.
 pub fn share_use(tenant: &str, id: &str) -> Vec<u8> {
     format!("share-use/{tenant}/{id}").into_bytes()
+}
+
+/// `witness/<tenant>/<id>`.
+pub fn witness(tenant: &str, id: &str) -> Vec<u8> {
+    format!("witness/{tenant}/{id}").into_bytes()
+}
+/// A tenant's witnesses.
+pub fn witnesses(tenant: &str) -> Vec<u8> {
+    format!("witness/{tenant}/").into_bytes()
+}
+/// `witness-state/<tenant>/<id>`.
+pub fn witness_state(tenant: &str, id: &str) -> Vec<u8> {
+    format!("witness-state/{tenant}/{id}").into_bytes()
+}
+/// `cosig/<tenant>/<size:020>`.
+pub fn cosignatures(tenant: &str, size: u64) -> Vec<u8> {
+    format!("cosig/{tenant}/{size:020}").into_bytes()
+}
+/// `cosig-latest/<tenant>`.
+pub fn cosigned_latest(tenant: &str) -> Vec<u8> {
+    format!("cosig-latest/{tenant}").into_bytes()
 }
 
 /// `platform/<name>`.

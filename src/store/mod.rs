@@ -20,7 +20,7 @@ use crate::core::{
     events::{self, Actor, EventBody},
     records::{
         CustomerRecord, Issued, LogKeyInfo, PublicKeyRecord, Session, Settings, ShareLink,
-        TenantRecord, TokenRecord, VexVersion,
+        TenantRecord, TokenRecord, VexVersion, WitnessRecord, WitnessState,
     },
     release::ReleaseRecord,
     Error,
@@ -709,6 +709,89 @@ impl Db {
     /// The write that records a link's uses.
     pub fn share_use_op(tenant: &str, id: &str, uses: u32, at: i64) -> AppOp {
         (keys::share_use(tenant, id), Some(json(&(uses, Some(at)))))
+    }
+
+    // Witnesses.
+
+    /// A tenant's witnesses.
+    pub fn witnesses(&self, tenant: &str) -> Result<Vec<WitnessRecord>, Error> {
+        self.scan_json(&keys::witnesses(tenant))
+    }
+
+    /// One witness, by key id.
+    pub fn witness(&self, tenant: &str, id: &str) -> Result<Option<WitnessRecord>, Error> {
+        self.get_json(&keys::witness(tenant, id))
+    }
+
+    /// The write that stores a witness (with a fresh state).
+    pub fn witness_ops(tenant: &str, w: &WitnessRecord) -> Vec<AppOp> {
+        vec![
+            (keys::witness(tenant, &w.id), Some(json(w))),
+            (
+                keys::witness_state(tenant, &w.id),
+                Some(json(&WitnessState::default())),
+            ),
+        ]
+    }
+
+    /// The writes that remove a witness and its state (its cosignatures stay).
+    pub fn witness_delete_ops(tenant: &str, id: &str) -> Vec<AppOp> {
+        vec![
+            (keys::witness(tenant, id), None),
+            (keys::witness_state(tenant, id), None),
+        ]
+    }
+
+    /// What the log knows of a witness.
+    pub fn witness_state(&self, tenant: &str, id: &str) -> Result<WitnessState, Error> {
+        Ok(self
+            .get_json(&keys::witness_state(tenant, id))?
+            .unwrap_or_default())
+    }
+
+    /// Stores what the log knows of a witness (not evidence: no event).
+    pub fn put_witness_state(
+        &self,
+        tenant: &str,
+        id: &str,
+        st: &WitnessState,
+    ) -> Result<(), Error> {
+        self.write(&[(keys::witness_state(tenant, id), Some(json(st)))])
+    }
+
+    /// The cosignature lines on the checkpoint of `size`, by witness name.
+    pub fn cosignatures(
+        &self,
+        tenant: &str,
+        size: u64,
+    ) -> Result<std::collections::BTreeMap<String, String>, Error> {
+        Ok(self
+            .get_json(&keys::cosignatures(tenant, size))?
+            .unwrap_or_default())
+    }
+
+    /// Adds a witness's cosignature line on the checkpoint of `size`, and
+    /// moves the latest cosigned size forward. One writer per tenant (the
+    /// witness job) calls this.
+    pub fn add_cosignature(
+        &self,
+        tenant: &str,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), Error> {
+        let mut all = self.cosignatures(tenant, size)?;
+        all.insert(witness.to_owned(), line.to_owned());
+        let latest = self.cosigned_latest(tenant)?.unwrap_or(0).max(size);
+        self.write(&[
+            (keys::cosignatures(tenant, size), Some(json(&all))),
+            (keys::cosigned_latest(tenant), Some(json(&latest))),
+        ])
+    }
+
+    /// The largest checkpoint size that has a cosignature.
+    pub fn cosigned_latest(&self, tenant: &str) -> Result<Option<u64>, Error> {
+        self.get_json(&keys::cosigned_latest(tenant))
     }
 
     // Platform keys and the built-in TSA.

@@ -28,6 +28,7 @@ pub mod share;
 pub mod tiles;
 pub mod tsp;
 pub mod vex;
+pub mod witness;
 
 pub use error::VerifyError;
 pub use merkle::Hash;

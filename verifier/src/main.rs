@@ -36,6 +36,8 @@ enum Cmd {
         /// Require this origin line.
         #[arg(long)]
         origin: Option<String>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
     /// Verify an RFC 9162 inclusion proof (JSON or C2SP tlog-proof).
     Inclusion {
@@ -126,6 +128,8 @@ enum Cmd {
         /// The TSA certificates (PEM): also check the checkpoint's token.
         #[arg(long)]
         tsa_chain: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
     /// Verify a share link's status document (GET …/share-links/{id}/status):
     /// every entry of the link in the tree of one signed checkpoint, and,
@@ -240,6 +244,55 @@ fn read_text(path: &PathBuf) -> Result<String, String> {
 }
 
 /// A key argument is either the verifier key string itself or a file holding it.
+/// Witness cosignatures a checkpoint must carry (C2SP tlog-cosignature).
+#[derive(Debug, clap::Args)]
+struct WitnessArgs {
+    /// A witness's cosignature/v1 verifier key (`name+id+base64`), or a file
+    /// holding it; repeat for each witness you trust.
+    #[arg(long = "witness-key")]
+    witness_keys: Vec<String>,
+    /// Require at least N valid cosignatures by those witnesses (default:
+    /// every witness given).
+    #[arg(long, requires = "witness_keys")]
+    min_witnesses: Option<usize>,
+}
+
+impl WitnessArgs {
+    /// Checks the cosignatures on `note`, printing each valid one.
+    fn check(&self, note: &str) -> Result<(), String> {
+        if self.witness_keys.is_empty() {
+            return Ok(());
+        }
+        let keys = self
+            .witness_keys
+            .iter()
+            .map(|k| {
+                let text = if k.contains('+') {
+                    k.clone()
+                } else {
+                    std::fs::read_to_string(k)
+                        .map_err(|e| format!("cannot read witness key file {k}: {e}"))?
+                };
+                evident_verify::witness::WitnessKey::parse(&text)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let min = self.min_witnesses.unwrap_or(keys.len());
+        for c in evident_verify::witness::require(note, &keys, min)? {
+            println!(
+                "\u{2713} cosigned by witness {} at {}",
+                c.witness,
+                time::OffsetDateTime::from_unix_timestamp(c.timestamp as i64)
+                    .ok()
+                    .and_then(|t| t
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .ok())
+                    .unwrap_or_else(|| c.timestamp.to_string())
+            );
+        }
+        Ok(())
+    }
+}
+
 fn load_key(arg: &str) -> Result<NoteVerifier, String> {
     let text = if arg.contains('+') {
         arg.to_owned()
@@ -264,9 +317,11 @@ fn run(cli: Cli) -> Result<(), String> {
             checkpoint: path,
             key,
             origin,
+            witnesses,
         } => {
             let key = load_key(&key)?;
             let cp = checkpoint(&path, &key, origin.as_deref())?;
+            witnesses.check(&read_text(&path)?)?;
             println!(
                 "\u{2713} checkpoint signature by {}+{:08x}",
                 key.name(),
@@ -431,6 +486,7 @@ fn run(cli: Cli) -> Result<(), String> {
             log_key,
             file,
             tsa_chain,
+            witnesses,
         } => {
             let r: evident_verify::receipt::Receipt = serde_json::from_slice(&read(&receipt)?)
                 .map_err(|e| format!("{}: not a receipt: {e}", receipt.display()))?;
@@ -452,6 +508,7 @@ fn run(cli: Cli) -> Result<(), String> {
             for c in &v.checks {
                 println!("\u{2713} {c}");
             }
+            witnesses.check(&r.checkpoint)?;
             println!("receipt verified");
         }
         Cmd::Vex {

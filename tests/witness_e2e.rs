@@ -1,0 +1,342 @@
+//! Witnesses end to end, judged by a real third-party C2SP witness:
+//! `litewitness` from filippo.io/torchwood (`tests/interop/witness.sh`,
+//! pinned in `tests/interop/go/go.mod`), on loopback.
+//!
+//! 1. the tenant admin adds the witness (logged `witness_added`; a key of
+//!    the wrong type and a non-loopback http URL are 422, a second add 409);
+//! 2. the server's job submits checkpoints; the cosigned checkpoint served
+//!    at `…/log/checkpoint/cosigned` passes `evident-verify checkpoint
+//!    --witness-key`, and cosignatures accumulate as the log grows;
+//!    `--min-witnesses 2`, an unknown witness key and a cosignature moved
+//!    onto another checkpoint fail;
+//! 3. a fork: a copy of the data directory made while the server was
+//!    stopped grows differently; its job offers the witness the forked
+//!    checkpoint and the witness refuses it (the fork's status says so,
+//!    and it gets no cosignature past the common prefix), while the honest
+//!    log keeps being cosigned.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{interop, verify, write, Server, Tenant};
+use serde_json::{json, Value};
+
+/// A running `witness.sh`: stopped with SIGTERM on drop.
+struct Witness {
+    child: Child,
+    url: String,
+    vkey: String,
+    ctl: String,
+    db: String,
+}
+
+impl Witness {
+    fn start(origin: &str, log_vkey: &str) -> Self {
+        let mut child = Command::new("bash")
+            .arg(interop().join("witness.sh"))
+            .args([origin, log_vkey])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("witness.sh");
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let (mut url, mut vkey, mut ctl, mut db) = Default::default();
+        for line in out.lines().map_while(Result::ok) {
+            if let Some((k, v)) = line.split_once('=') {
+                match k {
+                    "WITNESS_URL" => url = v.to_owned(),
+                    "WITNESS_VKEY" => vkey = v.to_owned(),
+                    "WITNESS_CTL" => ctl = v.to_owned(),
+                    "WITNESS_DB" => db = v.to_owned(),
+                    "WITNESS_READY" => break,
+                    _ => {}
+                }
+            }
+        }
+        assert!(
+            !url.is_empty() && !vkey.is_empty(),
+            "witness.sh did not start"
+        );
+        Self {
+            child,
+            url,
+            vkey,
+            ctl,
+            db,
+        }
+    }
+
+    /// The size the witness holds for `origin` (`witnessctl list-logs`).
+    fn size(&self, origin: &str) -> u64 {
+        let o = Command::new(&self.ctl)
+            .args(["list-logs", "-db", &self.db])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["origin"] == origin)
+            .and_then(|v| v["size"].as_u64())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+const FLAGS: &[&str] = &[
+    "--allow-http-idp-on-loopback",
+    "--checkpoint-stamp-secs",
+    "1",
+];
+
+fn size_of(note: &str) -> u64 {
+    note.lines().nth(1).unwrap().parse().unwrap()
+}
+
+/// Waits until `f` gives `Some`, at most 60 s.
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let t0 = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "waited 60 s for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn cosigned(s: &Server, t: &Tenant) -> Option<String> {
+    s.get("/api/v1/tenants/acme/log/checkpoint/cosigned", &t.admin)
+        .call()
+        .ok()
+        .and_then(|r| r.into_string().ok())
+}
+
+fn status(s: &Server, t: &Tenant) -> Value {
+    s.get("/api/v1/tenants/acme/witnesses", &t.admin)
+        .call()
+        .unwrap()
+        .into_json::<Value>()
+        .unwrap()[0]
+        .clone()
+}
+
+/// Appends `n` entries to acme's log (token issuances).
+fn grow(s: &Server, t: &Tenant, n: usize) -> u64 {
+    for _ in 0..n {
+        s.post("/api/v1/tenants/acme/tokens", &t.admin)
+            .send_json(json!({"scope": "auditor"}))
+            .unwrap();
+    }
+    let cp = s
+        .get("/api/v1/tenants/acme/log/checkpoint", &t.admin)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    size_of(&cp)
+}
+
+#[test]
+fn a_real_witness_cosigns_the_log_and_refuses_its_fork() {
+    let root = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let s = Server::start_with(&data, FLAGS);
+    let t = s.tenant("acme", "Acme Corp");
+    let origin = t.vkey.split('+').next().unwrap().to_owned();
+    let w = Witness::start(&origin, &t.vkey);
+    let vkey = write(out.path(), "log.vkey", &t.vkey);
+
+    // 1. Adding the witness; bad ones refused.
+    let add = |body: Value| {
+        s.post("/api/v1/tenants/acme/witnesses", &t.admin)
+            .send_json(body)
+            .map_err(Box::new)
+    };
+    for (body, code) in [
+        (json!({"url": w.url, "key": t.vkey}), 422),
+        (
+            json!({"url": "http://witness.example.com", "key": w.vkey}),
+            422,
+        ),
+        (json!({"url": w.url}), 422),
+    ] {
+        match add(body.clone()).map_err(|e| *e) {
+            Err(ureq::Error::Status(c, r)) => {
+                let e: Value = r.into_json().unwrap();
+                assert_eq!(c, code, "{body}: {e}");
+                assert!(e["message"].is_string(), "{e}");
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    let added: Value = add(json!({"url": w.url, "key": w.vkey}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(added["key"], w.vkey.as_str());
+    assert!(matches!(
+        add(json!({"url": w.url, "key": w.vkey})).map_err(|e| *e),
+        Err(ureq::Error::Status(409, _))
+    ));
+    // A push token may not add witnesses.
+    assert!(matches!(
+        s.post("/api/v1/tenants/acme/witnesses", &t.push)
+            .send_json(json!({"url": w.url, "key": w.vkey})),
+        Err(ureq::Error::Status(404, _))
+    ));
+
+    // 2. Cosignatures, verified by evident-verify with the witness's key.
+    let first = wait_for("a first cosignature", || cosigned(&s, &t));
+    let first_size = size_of(&first);
+    let f1 = write(out.path(), "cosigned-1.txt", &first);
+    let (ok, o, e) = verify(&["checkpoint", &f1, "--key", &vkey, "--witness-key", &w.vkey]);
+    assert!(ok && o.contains("cosigned by witness"), "{o}{e}");
+    let stranger = evident_verify::witness::WitnessKey::new(
+        "w.example/other",
+        ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key(),
+    )
+    .to_vkey();
+    let (ok, _, e) = verify(&[
+        "checkpoint",
+        &f1,
+        "--key",
+        &vkey,
+        "--witness-key",
+        &w.vkey,
+        "--witness-key",
+        &stranger,
+        "--min-witnesses",
+        "2",
+    ]);
+    assert!(
+        !ok && e.contains("1 valid cosignature(s), 2 required"),
+        "{e}"
+    );
+    let plain = s
+        .get("/api/v1/tenants/acme/log/checkpoint", &t.admin)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let f0 = write(out.path(), "plain.txt", &plain);
+    let (ok, _, e) = verify(&["checkpoint", &f0, "--key", &vkey, "--witness-key", &w.vkey]);
+    assert!(!ok && e.contains("0 valid"), "{e}");
+    // The witness's line moved onto another checkpoint does not verify.
+    let line = first.lines().last().unwrap();
+    let grown = grow(&s, &t, 3);
+    assert!(grown > first_size);
+    let later = s
+        .get(
+            &format!("/api/v1/tenants/acme/log/checkpoint?size={grown}"),
+            &t.admin,
+        )
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let moved = write(out.path(), "moved.txt", format!("{later}{line}\n"));
+    let (ok, _, e) = verify(&[
+        "checkpoint",
+        &moved,
+        "--key",
+        &vkey,
+        "--witness-key",
+        &w.vkey,
+    ]);
+    assert!(!ok && e.contains("does not verify"), "{e}");
+    // They accumulate as the log grows.
+    let second = wait_for("a cosignature of the grown log", || {
+        cosigned(&s, &t).filter(|c| size_of(c) >= grown)
+    });
+    let f2 = write(out.path(), "cosigned-2.txt", &second);
+    let (ok, o, e) = verify(&[
+        "checkpoint",
+        &f2,
+        "--key",
+        &vkey,
+        "--witness-key",
+        &w.vkey,
+        "--min-witnesses",
+        "1",
+    ]);
+    assert!(ok, "{o}{e}");
+    assert_eq!(w.size(&origin), size_of(&second));
+    let st = status(&s, &t);
+    assert_eq!(st["cosigned_size"], size_of(&second));
+    assert!(st["last_error"].is_null(), "{st}");
+
+    // 3. A fork made from a copy of the stopped server's data directory.
+    let common_size = size_of(&second);
+    s.stop();
+    let fork_dir = root.path().join("fork");
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(&data)
+        .arg(&fork_dir)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let s = Server::start_with(&data, FLAGS);
+    let honest = grow(&s, &t, 2);
+    wait_for("the honest log cosigned again", || {
+        cosigned(&s, &t).filter(|c| size_of(c) >= honest)
+    });
+    assert_eq!(w.size(&origin), honest);
+    let fork = Server::start_with(&fork_dir, FLAGS);
+    let forked = grow(&fork, &t, 5);
+    assert!(
+        forked > honest,
+        "the fork is longer than what the witness saw"
+    );
+    let refused = wait_for("the witness to refuse the fork", || {
+        let st = status(&fork, &t);
+        st["last_error"]
+            .as_str()
+            .filter(|e| e.contains("refused"))
+            .map(str::to_owned)
+    });
+    eprintln!("the fork's witness status: {refused}");
+    assert!(
+        refused.contains("422") || refused.contains("409"),
+        "a consistency refusal: {refused}"
+    );
+    // The fork's latest cosigned checkpoint is still the common one; the
+    // witness kept the honest size.
+    assert_eq!(size_of(&cosigned(&fork, &t).unwrap()), common_size);
+    assert_eq!(w.size(&origin), honest);
+    // The log records who added the witness.
+    let entries: Value = s
+        .get(
+            &format!("/api/v1/tenants/acme/log/entries?start=0&end={honest}"),
+            &t.admin,
+        )
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event"]["event"]["kind"] == "witness_added"
+            && e["event"]["event"]["vkey"] == w.vkey.as_str()));
+    fork.stop();
+    s.stop();
+}
