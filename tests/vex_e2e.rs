@@ -550,6 +550,28 @@ fn issued_like_an_export(
     assert!(!ok && o.contains("not its csaf document"), "{o}");
     let (ok, o, _) = full(&["--log-key", vkey, "--product", "shop", "--tag", "v2.0.0"]);
     assert!(!ok && o.contains("not shop v2.0.0"), "{o}");
+    // A dropped attestation bundle: the statement checks cannot run.
+    let (ok, o, e) = verify(&[
+        "vex",
+        &kp(doc),
+        "--bundle",
+        &kp(&format!("{doc}.sigstore.json")),
+        "--key",
+        &kp("pubkey.pem"),
+        "--tsa-chain",
+        &kp("tsa-chain.pem"),
+        "--log-key",
+        vkey,
+    ]);
+    assert!(
+        !ok && o.contains("no attestation bundle") && e.contains("in-toto"),
+        "{o}{e}"
+    );
+    // The document as issued validates against the OpenVEX schema too.
+    let (ok, o) = run(Command::new("python3")
+        .arg(interop().join("validate_openvex.py"))
+        .arg(k.join(doc)));
+    assert!(ok, "OpenVEX JSON schema: {o}");
 
     // @sigstore/verify judges the document's signature bundle.
     let o = Command::new("node")
@@ -610,6 +632,38 @@ fn issued_like_an_export(
         );
         std::fs::write(x.join(&part), good).unwrap();
     }
+    // Another document's bundles with this document fail on its digest,
+    // and an export's bundles are not a VEX document's.
+    let xp = |n: &str| x.join(n).to_string_lossy().into_owned();
+    let swap = |file: &str, b1: &str, b2: &str| {
+        verify(&[
+            "vex",
+            file,
+            "--bundle",
+            b1,
+            "--bundle",
+            b2,
+            "--key",
+            &xp("pubkey.pem"),
+            "--tsa-chain",
+            &xp("tsa-chain.pem"),
+            "--log-key",
+            vkey,
+        ])
+    };
+    let (ok, o, _) = swap(
+        &xp(docs[0]),
+        &xp(&format!("{}.sigstore.json", docs[1])),
+        &xp(&format!("{}.intoto.sigstore.json", docs[1])),
+    );
+    assert!(!ok && o.contains("\u{2717} file digest"), "{o}");
+    let spdx = "sbom-shop-v1.0.0.spdx.json";
+    let (ok, o, _) = swap(
+        &xp(spdx),
+        &xp(&format!("{spdx}.sigstore.json")),
+        &xp(&format!("{spdx}.intoto.sigstore.json")),
+    );
+    assert!(!ok && o.contains("not a VEX document"), "{o}");
     // Dropping a document is caught too.
     std::fs::remove_file(x.join(docs[1])).unwrap();
     let (ok, o) = sh();

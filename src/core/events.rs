@@ -146,7 +146,8 @@ pub enum EventBody {
         /// SHA-256 (hex) of the new SubjectPublicKeyInfo DER.
         public_key_sha256: String,
     },
-    /// An SBOM export of a release revision was produced for the first time.
+    /// An SBOM export of a release revision (or one of its standalone VEX
+    /// documents) was signed for the first time.
     ExportIssued {
         /// Product.
         product: String,
@@ -154,7 +155,8 @@ pub enum EventBody {
         tag: String,
         /// Revision.
         revision: u32,
-        /// `cyclonedx-json`, `cyclonedx-xml`, `spdx-json` or `spdx-tv`.
+        /// `cyclonedx-json`, `cyclonedx-xml`, `spdx-json` or `spdx-tv`; or
+        /// `openvex`, `csaf` or `cyclonedx-vex` for a VEX document.
         format: String,
         /// SHA-256 (hex) of the exact bytes served.
         sha256: String,

@@ -397,4 +397,7 @@ pub struct WitnessState {
     pub attempted_at: Option<i64>,
     /// Why the last submission failed (cleared by the next success).
     pub last_error: Option<String>,
+    /// Failed submissions in a row (the next waits 2^n seconds, at most an hour).
+    #[serde(default)]
+    pub failures: u32,
 }

@@ -841,6 +841,13 @@ async fn kit(
         .replace("@VEX_FILES@", &vex_files)
         .replace("@FILE@", &file)
         .replace("@WHAT@", &s.what())
+        .replace(
+            "@COMMAND@",
+            match s.format {
+                DocFormat::Export(_) => "export",
+                DocFormat::Vex(_) => "vex",
+            },
+        )
         .replace("@RELEASE@", &s.release_label())
         .replace("@TENANT@", tenant)
         .replace("@KEY_ID@", &s.issued.key_id)

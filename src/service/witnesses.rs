@@ -89,12 +89,8 @@ pub async fn add(
     allow(p, Action::ManageWitnesses, Resource::Tenant(tenant))?;
     state.tenant_log(tenant)?;
     let key = WitnessKey::parse(&w.key).map_err(|e| Error::Unprocessable(format!("key: {e}")))?;
-    let url = w.url.trim_end_matches('/').to_owned();
-    if !oidc::url_allowed(&url, state.oidc().allows_http_loopback()) {
-        return Err(Error::Unprocessable(format!(
-            "url: {url} is not an https:// URL (plain http:// only on loopback, and only with --allow-http-idp-on-loopback)"
-        )));
-    }
+    let url = checked_url(&w.url, state.oidc().allows_http_loopback())
+        .map_err(|e| Error::Unprocessable(format!("url: {e}")))?;
     let id = key
         .to_vkey()
         .split('+')
@@ -136,6 +132,7 @@ pub async fn add(
 /// `witness_removed`; its kept cosignatures stay.
 pub async fn remove(state: &AppState, p: &Principal, tenant: &str, id: &str) -> Result<(), Error> {
     allow(p, Action::ManageWitnesses, Resource::Tenant(tenant))?;
+    let id = &id.to_ascii_lowercase();
     state.tenant_log(tenant)?;
     let _lock = state.tenant_lock(tenant).await;
     let w = state
@@ -186,6 +183,78 @@ pub fn cosigned(state: &AppState, p: &Principal, tenant: &str) -> Result<String,
     Ok(note)
 }
 
+/// The longest witness URL taken.
+const MAX_URL: usize = 512;
+
+/// A witness URL as kept: https:// (or http:// on loopback when the
+/// operator allows it), no credentials, query or fragment (it is written
+/// into the log), at most [`MAX_URL`] bytes, without a trailing `/`.
+fn checked_url(url: &str, allow_http_loopback: bool) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    if url.len() > MAX_URL {
+        return Err(format!("longer than {MAX_URL} bytes"));
+    }
+    if !oidc::url_allowed(url, allow_http_loopback) {
+        return Err(format!(
+            "{url} is not an https:// URL (plain http:// only on loopback, and only with --allow-http-idp-on-loopback)"
+        ));
+    }
+    let u = url::Url::parse(url).map_err(|e| e.to_string())?;
+    if !u.username().is_empty()
+        || u.password().is_some()
+        || u.query().is_some()
+        || u.fragment().is_some()
+    {
+        return Err(format!(
+            "{url} has credentials, a query or a fragment; the URL is written into the log"
+        ));
+    }
+    let ip = match u.host() {
+        Some(url::Host::Ipv4(a)) => Some(std::net::IpAddr::V4(a)),
+        Some(url::Host::Ipv6(a)) => Some(std::net::IpAddr::V6(a)),
+        _ => None,
+    };
+    if let Some(ip) = ip {
+        if !(public_ip(ip) || (allow_http_loopback && ip.is_loopback())) {
+            return Err(format!("{url} names a private address"));
+        }
+    }
+    Ok(url.to_owned())
+}
+
+/// Whether `ip` is a public unicast address (witnesses are called only
+/// there, so a tenant cannot make the server POST into its own network).
+fn public_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => {
+            let o = a.octets();
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || a.is_multicast()
+                || a.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o[0] >= 240)
+        }
+        std::net::IpAddr::V6(a) => {
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return public_ip(std::net::IpAddr::V4(v4));
+            }
+            let seg = a.segments();
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8))
+        }
+    }
+}
+
 /// How a submission ended.
 #[derive(Debug)]
 enum Answer {
@@ -197,12 +266,45 @@ enum Answer {
     Refused(String),
 }
 
-/// One `POST <url>/add-checkpoint` (blocking).
-fn post(url: &str, body: &str) -> Answer {
+/// A short, printable reason from a witness's answer: its first line if
+/// that is a plain short phrase (`bad consistency proof`), else nothing,
+/// so a URL pointed elsewhere cannot read answers back through the API.
+fn reason(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("").trim();
+    if first.len() <= 80
+        && first
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " .,:;'()/_-".contains(c))
+    {
+        first.to_owned()
+    } else {
+        "(answer not shown)".to_owned()
+    }
+}
+
+/// One `POST <url>/add-checkpoint` (blocking): no redirects, short
+/// timeouts, a capped answer, and connections only to public addresses
+/// (or loopback, when the operator allows http:// there), checked on the
+/// addresses actually connected to.
+fn post(url: &str, body: &str, allow_loopback: bool) -> Answer {
     let agent = ureq::AgentBuilder::new()
-        .timeout_connect(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(10))
+        .timeout_connect(std::time::Duration::from_secs(3))
+        .timeout(std::time::Duration::from_secs(5))
         .redirects(0)
+        .resolver(move |netloc: &str| {
+            let all: Vec<std::net::SocketAddr> =
+                std::net::ToSocketAddrs::to_socket_addrs(netloc)?.collect();
+            let ok: Vec<std::net::SocketAddr> = all
+                .into_iter()
+                .filter(|a| public_ip(a.ip()) || (allow_loopback && a.ip().is_loopback()))
+                .collect();
+            if ok.is_empty() {
+                return Err(std::io::Error::other(format!(
+                    "{netloc} resolves to no public address"
+                )));
+            }
+            Ok(ok)
+        })
         .build();
     let res = agent
         .post(&format!("{url}/add-checkpoint"))
@@ -211,7 +313,9 @@ fn post(url: &str, body: &str) -> Answer {
     let (status, r) = match res {
         Ok(r) => (r.status(), r),
         Err(ureq::Error::Status(s, r)) => (s, r),
-        Err(e) => return Answer::Refused(format!("unreachable: {e}")),
+        Err(ureq::Error::Transport(t)) => {
+            return Answer::Refused(format!("unreachable ({})", t.kind()))
+        }
     };
     let mut text = String::new();
     if r.into_reader()
@@ -225,9 +329,9 @@ fn post(url: &str, body: &str) -> Answer {
         200 => Answer::Cosigned(text),
         409 => match text.trim().parse() {
             Ok(n) => Answer::Size(n),
-            Err(_) => Answer::Refused(format!("HTTP 409: {}", text.trim())),
+            Err(_) => Answer::Refused(format!("HTTP 409: {}", reason(&text))),
         },
-        s => Answer::Refused(format!("HTTP {s}: {}", text.trim())),
+        s => Answer::Refused(format!("HTTP {s}: {}", reason(&text))),
     }
 }
 
@@ -248,6 +352,13 @@ pub async fn submit(state: &AppState, tenant: &str) -> Result<(), Error> {
         if st.cosigned_size == Some(cp.size) {
             continue;
         }
+        // After failures, wait 2^n seconds (at most an hour) between tries.
+        if st.failures > 0 {
+            let wait = 1i64 << st.failures.min(12);
+            if st.attempted_at.unwrap_or(0) + wait.min(3600) > now_unix() {
+                continue;
+            }
+        }
         let (state, tenant, log, note, size) = (
             state.clone(),
             tenant.to_owned(),
@@ -260,10 +371,14 @@ pub async fn submit(state: &AppState, tenant: &str) -> Result<(), Error> {
             st.attempted_at = Some(now_unix());
             let result = submit_one(&state, &tenant, &log, &w, &mut st, size, &note);
             match result {
-                Ok(()) => st.last_error = None,
+                Ok(()) => {
+                    st.last_error = None;
+                    st.failures = 0;
+                }
                 Err(e) => {
                     tracing::warn!(tenant = %tenant, witness = %w.name, error = %e, "witness did not cosign");
                     st.last_error = Some(e);
+                    st.failures = st.failures.saturating_add(1);
                 }
             }
             state.store().put_witness_state(&tenant, &w.id, &st)
@@ -304,7 +419,14 @@ fn submit_one(
         }
         body.push('\n');
         body.push_str(note);
-        match post(&w.url, &body) {
+        match post(&w.url, &body, state.oidc().allows_http_loopback()) {
+            Answer::Size(n) if n == old => {
+                // c2sp.org/tlog-witness: 409 with the same size means the
+                // witness holds another checkpoint of that size.
+                return Err(format!(
+                    "refused: the witness holds a different checkpoint at size {n}: a fork"
+                ));
+            }
             Answer::Size(n) => {
                 st.size = n;
                 continue;
@@ -340,4 +462,43 @@ fn submit_one(
         "the witness's size changed twice during one submission (now {})",
         st.size
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn witness_urls_are_public_https_without_secrets() {
+        assert_eq!(
+            checked_url("https://witness.example.com/w/", false).unwrap(),
+            "https://witness.example.com/w"
+        );
+        for bad in [
+            "http://witness.example.com",
+            "https://user:pw@witness.example.com",
+            "https://witness.example.com/?token=x",
+            "https://witness.example.com/#x",
+            "https://10.0.0.1",
+            "https://169.254.169.254",
+            "https://[::1]",
+            "https://[fd00::1]",
+            "https://100.64.0.1",
+            "http://127.0.0.1:7380",
+        ] {
+            assert!(checked_url(bad, false).is_err(), "{bad}");
+        }
+        assert!(checked_url("http://127.0.0.1:7380", true).is_ok());
+        assert!(checked_url("https://10.0.0.1", true).is_err());
+        assert!(checked_url(&format!("https://a.example/{}", "x".repeat(600)), false).is_err());
+        assert!(public_ip("8.8.8.8".parse().unwrap()));
+        assert!(!public_ip("::ffff:10.1.2.3".parse().unwrap()));
+    }
+
+    #[test]
+    fn only_short_plain_reasons_are_kept() {
+        assert_eq!(reason("bad consistency proof\n"), "bad consistency proof");
+        assert_eq!(reason("<html>secret</html>"), "(answer not shown)");
+        assert_eq!(reason(&"a".repeat(200)), "(answer not shown)");
+    }
 }

@@ -110,15 +110,10 @@ pub fn verify_vex(
     })
 }
 
-/// The formats an issued VEX document may have: the standalone ones, and
-/// the CycloneDX exports that carry VEX inline.
-pub const VEX_FORMATS: [&str; 5] = [
-    "openvex",
-    "csaf",
-    "cyclonedx-vex",
-    "cyclonedx-json",
-    "cyclonedx-xml",
-];
+/// The formats of a standalone VEX document as issued. (A CycloneDX
+/// export with VEX inline is an export: `evident-verify export` checks its
+/// issuance and [`verify_vex`] its VEX version.)
+pub const VEX_FORMATS: [&str; 3] = ["openvex", "csaf", "cyclonedx-vex"];
 
 /// Checks a VEX document against the evidence it was issued with, like an
 /// export ([`crate::export::verify_export`]: digest, signature, in-toto
