@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::{
-    core::clock::now_unix,
+    core::{clock::now_unix, Error},
     service::{blocking, identity, log_keys, logs, witnesses, AppState},
 };
 
@@ -21,9 +21,13 @@ pub fn spawn_all(state: &AppState, stamp_interval: Duration) -> Vec<JoinHandle<(
     ]
 }
 
-/// Every `interval`, gives each tenant log's latest published checkpoint an
-/// RFC 3161 token if it has none, so a token exists at least that often.
-async fn stamp_checkpoints(state: AppState, interval: Duration) {
+/// Every `interval`, runs `f` for each tenant in turn; a failure is logged
+/// as `what` and the round goes on.
+async fn every_tenant<F, Fut>(state: AppState, interval: Duration, what: &'static str, f: F)
+where
+    F: Fn(AppState, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -32,41 +36,44 @@ async fn stamp_checkpoints(state: AppState, interval: Duration) {
             continue;
         };
         for t in tenants {
-            let Ok(log) = state.log(&t.slug) else {
-                continue;
-            };
-            let Some(cp) = log.latest_published() else {
-                continue;
-            };
-            let (st, slug) = (state.clone(), t.slug.clone());
-            let res = blocking("timestamp", move || {
-                logs::stamp_checkpoint(&st, &slug, cp.size, &cp.note)
-            })
-            .await;
-            if let Err(e) = res {
-                tracing::warn!(tenant = %t.slug, error = %e, "could not timestamp the checkpoint");
+            if let Err(e) = f(state.clone(), t.slug.clone()).await {
+                tracing::warn!(tenant = %t.slug, error = %e, "{what}");
             }
         }
     }
+}
+
+/// Every `interval`, gives each tenant log's latest published checkpoint an
+/// RFC 3161 token if it has none, so a token exists at least that often.
+async fn stamp_checkpoints(state: AppState, interval: Duration) {
+    every_tenant(
+        state,
+        interval,
+        "could not timestamp the checkpoint",
+        |st, slug| async move {
+            let Some(cp) = st.log(&slug)?.latest_published() else {
+                return Ok(());
+            };
+            blocking("timestamp", move || {
+                logs::stamp_checkpoint(&st, &slug, cp.size, &cp.note).map(|_| ())
+            })
+            .await
+        },
+    )
+    .await
 }
 
 /// Every `interval` (the checkpoint stamp interval), submits each tenant
 /// log's latest checkpoint to the log's witnesses that have not cosigned
 /// it yet (so at most one submission per witness per interval).
 async fn witness_checkpoints(state: AppState, interval: Duration) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let Ok(tenants) = state.tenants() else {
-            continue;
-        };
-        for t in tenants {
-            if let Err(e) = witnesses::submit(&state, &t.slug).await {
-                tracing::warn!(tenant = %t.slug, error = %e, "could not submit to witnesses");
-            }
-        }
-    }
+    every_tenant(
+        state,
+        interval,
+        "could not submit to witnesses",
+        |st, slug| async move { witnesses::submit(&st, &slug).await },
+    )
+    .await
 }
 
 /// Every five minutes (and at start), deletes expired sessions, so none
