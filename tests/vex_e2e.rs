@@ -442,15 +442,6 @@ fn issued_like_an_export(
             .unwrap();
         v["entries"].as_array().cloned().unwrap_or_default()
     };
-    let size = |s: &Server| -> u64 {
-        let cp = s
-            .get("/api/v1/tenants/acme/log/checkpoint", &t.admin)
-            .call()
-            .unwrap()
-            .into_string()
-            .unwrap();
-        cp.lines().nth(1).unwrap().parse().unwrap()
-    };
     // The VEX kit of the OpenVEX document of version 2.
     let k = out.join("vex-kit");
     unpack(
@@ -463,7 +454,7 @@ fn issued_like_an_export(
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
         std::fs::read(k.join(doc)).unwrap(),
     ));
-    let n = size(s);
+    let n = s.log_size("acme", &t.admin);
     assert!(n < 1000);
     let issued: Vec<Value> = entries(0, n)
         .into_iter()

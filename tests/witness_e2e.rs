@@ -142,13 +142,7 @@ fn grow(s: &Server, t: &Tenant, n: usize) -> u64 {
             .send_json(json!({"scope": "auditor"}))
             .unwrap();
     }
-    let cp = s
-        .get("/api/v1/tenants/acme/log/checkpoint", &t.admin)
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    size_of(&cp)
+    s.log_size("acme", &t.admin)
 }
 
 #[test]

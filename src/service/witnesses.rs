@@ -91,12 +91,7 @@ pub async fn add(
     let key = WitnessKey::parse(&w.key).map_err(|e| Error::Unprocessable(format!("key: {e}")))?;
     let url = checked_url(&w.url, state.oidc().allows_http_loopback())
         .map_err(|e| Error::Unprocessable(format!("url: {e}")))?;
-    let id = key
-        .to_vkey()
-        .split('+')
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    let id = key.key_id_hex();
     let _lock = state.tenant_lock(tenant).await;
     let all = state.store().witnesses(tenant)?;
     if all.iter().any(|x| x.id == id || x.name == key.name()) {

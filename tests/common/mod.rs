@@ -195,6 +195,17 @@ impl Server {
         ureq::post(&format!("{}{path}", self.url)).set("Authorization", &format!("Bearer {token}"))
     }
 
+    /// The size of `tenant`'s log now (its latest checkpoint's second line).
+    pub fn log_size(&self, tenant: &str, token: &str) -> u64 {
+        let cp = self
+            .get(&format!("/api/v1/tenants/{tenant}/log/checkpoint"), token)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        cp.lines().nth(1).unwrap().parse().unwrap()
+    }
+
     /// Creates tenant `slug` with the operator token, and a push token for it.
     pub fn tenant(&self, slug: &str, name: &str) -> Tenant {
         let op = self.operator_token.clone().expect("a first start");

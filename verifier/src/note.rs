@@ -43,6 +43,51 @@ fn check_name(name: &str) -> Result<(), VerifyError> {
     Ok(())
 }
 
+/// Parses a verifier key string `<name>+<hex key id>+<base64(alg || 32-byte
+/// Ed25519 key)>` of signature type `alg` (0x01 for note signatures, 0x04
+/// for `cosignature/v1`), checking the key id against the name and key.
+pub(crate) fn parse_vkey(vkey: &str, alg: u8) -> Result<(String, VerifyingKey), String> {
+    let vkey = vkey.trim();
+    let mut parts = vkey.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err("expected <name>+<hex key id>+<base64 key>".into());
+    };
+    check_name(name).map_err(|e| e.to_string())?;
+    if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("key id {id_hex:?} is not 8 hex digits"));
+    }
+    let id = u32::from_str_radix(id_hex, 16).map_err(|e| e.to_string())?;
+    let raw = STANDARD
+        .decode(key_b64)
+        .map_err(|e| format!("key is not base64: {e}"))?;
+    let Some((&got, public)) = raw.split_first() else {
+        return Err("key is empty".into());
+    };
+    if got != alg {
+        let kind = if alg == ALG_ED25519 {
+            "Ed25519"
+        } else {
+            "cosignature/v1"
+        };
+        return Err(format!(
+            "signature type 0x{got:02x} is not {kind} (0x{alg:02x})"
+        ));
+    }
+    let public: [u8; 32] = public
+        .try_into()
+        .map_err(|_| format!("Ed25519 key has {} bytes, not 32", public.len()))?;
+    let key =
+        VerifyingKey::from_bytes(&public).map_err(|e| format!("not an Ed25519 point: {e}"))?;
+    let want = key_id(name, alg, &public);
+    if want != id {
+        return Err(format!(
+            "key id {id:08x} does not match name and key (expected {want:08x})"
+        ));
+    }
+    Ok((name.to_owned(), key))
+}
+
 /// A public Ed25519 note verifier, parsed from or formatted as a verifier key string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteVerifier {
@@ -65,42 +110,9 @@ impl NoteVerifier {
     /// Parses `<name>+<hex key id>+<base64(0x01 || 32-byte key)>`, checking that
     /// the key id is the one the name and key imply.
     pub fn parse(vkey: &str) -> Result<Self, VerifyError> {
-        let vkey = vkey.trim();
-        let bad = |reason: String| VerifyError::MalformedKey { reason };
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad("expected <name>+<hex key id>+<base64 key>".into()));
-        };
-        check_name(name)?;
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad(format!("key id {id_hex:?} is not 8 hex digits")));
-        }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|e| bad(e.to_string()))?;
-        let raw = STANDARD
-            .decode(key_b64)
-            .map_err(|e| bad(format!("key is not base64: {e}")))?;
-        let Some((&alg, public)) = raw.split_first() else {
-            return Err(bad("key is empty".into()));
-        };
-        if alg != ALG_ED25519 {
-            return Err(bad(format!(
-                "signature type 0x{alg:02x} is not Ed25519 (0x01)"
-            )));
-        }
-        let public: [u8; 32] = public
-            .try_into()
-            .map_err(|_| bad(format!("Ed25519 key has {} bytes, not 32", public.len())))?;
-        let key = VerifyingKey::from_bytes(&public)
-            .map_err(|e| bad(format!("not an Ed25519 point: {e}")))?;
-        let v = Self::new(name, key)?;
-        if v.key_id != id {
-            return Err(bad(format!(
-                "key id {id:08x} does not match name and key (expected {:08x})",
-                v.key_id
-            )));
-        }
-        Ok(v)
+        let (name, key) =
+            parse_vkey(vkey, ALG_ED25519).map_err(|reason| VerifyError::MalformedKey { reason })?;
+        Self::new(&name, key)
     }
 
     /// The key name.

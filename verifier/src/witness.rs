@@ -14,7 +14,7 @@
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
-use crate::note::{key_id, Note};
+use crate::note::{key_id, parse_vkey, Note};
 
 /// The signature type byte of `cosignature/v1` (Ed25519, timestamped).
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
@@ -31,51 +31,14 @@ impl WitnessKey {
     /// Parses `<name>+<hex key id>+<base64(0x04 || 32-byte key)>`, checking
     /// the key id against the name and key.
     pub fn parse(vkey: &str) -> Result<Self, String> {
-        let vkey = vkey.trim();
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(format!(
-                "witness key {vkey:?}: expected <name>+<hex key id>+<base64 key>"
-            ));
-        };
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace()) {
-            return Err(format!("witness key name {name:?} is empty or has spaces"));
-        }
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("witness key id {id_hex:?} is not 8 hex digits"));
-        }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|e| e.to_string())?;
-        let raw = STANDARD
-            .decode(key_b64)
-            .map_err(|e| format!("witness key {name}: not base64: {e}"))?;
-        let Some((&alg, public)) = raw.split_first() else {
-            return Err(format!("witness key {name} is empty"));
-        };
-        if alg != ALG_COSIGNATURE_V1 {
-            return Err(format!(
-                "witness key {name}: signature type 0x{alg:02x} is not cosignature/v1 (0x04)"
-            ));
-        }
-        let public: [u8; 32] = public.try_into().map_err(|_| {
-            format!(
-                "witness key {name}: Ed25519 key has {} bytes, not 32",
-                public.len()
-            )
-        })?;
-        let key = VerifyingKey::from_bytes(&public)
-            .map_err(|e| format!("witness key {name}: not an Ed25519 point: {e}"))?;
-        let want = key_id(name, ALG_COSIGNATURE_V1, &public);
-        if want != id {
-            return Err(format!(
-                "witness key {name}: key id {id:08x} does not match name and key (expected {want:08x})"
-            ));
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            key_id: id,
-            key,
-        })
+        let (name, key) = parse_vkey(vkey, ALG_COSIGNATURE_V1)
+            .map_err(|e| format!("witness key {:?}: {e}", vkey.trim()))?;
+        Ok(Self::new(&name, key))
+    }
+
+    /// The key id as 8 hex digits.
+    pub fn key_id_hex(&self) -> String {
+        format!("{:08x}", self.key_id)
     }
 
     /// The witness's name.
