@@ -137,7 +137,8 @@ impl Builder {
         let metrics = Arc::new(Metrics::default());
         let store = Store::open(&dir.join("db"), self.store)
             .with_context(|| format!("opening RocksDB under {}", dir.display()))?
-            .with_observer(metrics.clone());
+            .with_observer(metrics.clone())
+            .with_indexer(Arc::new(crate::store::audit::AuditIndexer));
         let db = Db::new(store);
         let (keys, _) = PlatformKeys::load_or_generate(&db, &master)?;
         let tsa = Timestamps::new(Tsa::load_or_generate(&db, &master)?, self.external_tsa);

@@ -69,6 +69,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(evident::cli::bench::vex_bench(args))?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Bench(evident::cli::BenchCmd::Audit(args)) => {
+            init_tracing(LogFormat::Text);
+            rt.block_on(evident::cli::audit_bench::audit_bench(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench(evident::cli::BenchCmd::Log(args)) => {
             init_tracing(LogFormat::Text);
             rt.block_on(evident::cli::bench::log_bench(args))?;

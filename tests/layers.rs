@@ -81,6 +81,8 @@ const KEY_PREFIXES: &[&str] = &[
     "vex-log/",
     "vex-statements/",
     "witness/",
+    "audit/",
+    "audit-ready/",
     "witness-state/",
     "cosig/",
     "cosig-latest/",

@@ -20,7 +20,8 @@ pub mod tree;
 pub use audit::{AuditProblem, AuditReport};
 pub use error::{LogError, Result};
 pub use store::{
-    AppOp, Log, Observer, RekeyBuild, SignedCheckpoint, Store, StoreOptions, MAX_LEAF_BYTES,
+    AppOp, Indexer, Log, Observer, RekeyBuild, SignedCheckpoint, Store, StoreMemory, StoreOptions,
+    MAX_LEAF_BYTES,
 };
 pub use tiles::{TileKind, TilePath};
 

@@ -58,6 +58,17 @@ pub trait Observer: Send + Sync + 'static {
     fn batch_committed(&self, log: &str, entries: usize, commit: Duration, waits: &[Duration]);
 }
 
+/// Derives secondary index keys from a leaf, written in the batch that
+/// appends it. For every key `k` that [`Indexer::keys`] returns for the
+/// leaf at index `i`, the batch puts `k ‖ i` (8 bytes, big-endian) with an
+/// empty value in the application key space, so an index can never name an
+/// entry that is not durable, nor miss one that is.
+pub trait Indexer: Send + Sync + 'static {
+    /// The key prefixes to index the leaf `leaf` of log `log` under
+    /// (none for a leaf that is not indexed).
+    fn keys(&self, log: &str, leaf: &[u8]) -> Vec<Vec<u8>>;
+}
+
 /// All memtables together, bytes (see [`Store::open`]).
 const MEMTABLE_BYTES: usize = 64 << 20;
 
@@ -83,6 +94,19 @@ impl Default for StoreOptions {
     }
 }
 
+/// RocksDB's memory, bytes (see [`Store::memory`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreMemory {
+    /// In the block cache, memtables included (they are charged to it).
+    pub cache_bytes: u64,
+    /// The block cache's capacity: block cache plus the memtable budget.
+    pub cache_capacity_bytes: u64,
+    /// In memtables.
+    pub memtable_bytes: u64,
+    /// In table readers outside the cache.
+    pub table_reader_bytes: u64,
+}
+
 /// One RocksDB database holding many independent logs.
 #[derive(Clone)]
 pub struct Store {
@@ -91,6 +115,10 @@ pub struct Store {
     open_logs: Arc<Mutex<HashMap<String, Log>>>,
     integrators: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     observer: Option<Arc<dyn Observer>>,
+    indexer: Option<Arc<dyn Indexer>>,
+    /// The block cache every column family shares (memtables are charged to it).
+    cache: rocksdb::Cache,
+    cache_capacity: u64,
     /// See [`Store::fail_commits`].
     failing: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -166,15 +194,24 @@ impl Store {
             let mut b = BlockBasedOptions::default();
             b.set_block_cache(&cache);
             // Index and filter blocks live in the cache too (L0's pinned),
-            // so table readers do not grow memory with the data.
+            // so table readers do not grow memory with the data. Both are
+            // partitioned (a small pinned top level over 4 KiB pieces):
+            // a whole-file filter of a large table is megabytes, and
+            // once the cache cannot hold every one, each point read would
+            // fetch and checksum a whole filter again.
             b.set_cache_index_and_filter_blocks(true);
             b.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            b.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
+            b.set_partition_filters(true);
+            b.set_metadata_block_size(4096);
+            b.set_pin_top_level_index_and_filter(true);
             b.set_bloom_filter(10.0, false);
             o.set_block_based_table_factory(&b);
             o.set_write_buffer_size(32 << 20);
             ColumnFamilyDescriptor::new(name, o)
         };
         let cfs = [CF_LEAVES, CF_NODES, CF_CHECKPOINTS, CF_META, CF_APP].map(cf);
+        let cache_capacity = (opts.block_cache_bytes + MEMTABLE_BYTES) as u64;
         let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
         Ok(Self {
             db: Arc::new(db),
@@ -182,6 +219,9 @@ impl Store {
             open_logs: Arc::default(),
             integrators: Arc::default(),
             observer: None,
+            indexer: None,
+            cache,
+            cache_capacity,
             failing: Arc::default(),
         })
     }
@@ -190,6 +230,26 @@ impl Store {
     pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = Some(observer);
         self
+    }
+
+    /// Sets the secondary indexer for logs opened from now on.
+    pub fn with_indexer(mut self, indexer: Arc<dyn Indexer>) -> Self {
+        self.indexer = Some(indexer);
+        self
+    }
+
+    /// The keys `leaf` of `log` is indexed under (each followed by the
+    /// leaf's index), by the store's indexer: for audits and backfills.
+    pub fn index_keys(&self, log: &str, index: u64, leaf: &[u8]) -> Vec<Vec<u8>> {
+        self.indexer.as_ref().map_or_else(Vec::new, |ix| {
+            ix.keys(log, leaf)
+                .into_iter()
+                .map(|mut k| {
+                    k.extend_from_slice(&be(index));
+                    k
+                })
+                .collect()
+        })
     }
 
     fn cf(&self, name: &str) -> &ColumnFamily {
@@ -328,6 +388,7 @@ impl Store {
             }),
             fault: RwLock::new(None),
             failing: self.failing.clone(),
+            indexer: self.indexer.clone(),
         });
         let log = Log { inner, tx };
         // Load and check the latest published checkpoint before signing anything new.
@@ -412,6 +473,17 @@ impl Store {
         Ok(self.db.get_cf(self.cf(CF_APP), key)?)
     }
 
+    /// Which of `keys` are present in the application key space, read
+    /// together (one `multi_get`).
+    pub fn app_contains(&self, keys: &[Vec<u8>]) -> Result<Vec<bool>> {
+        let cf = self.cf(CF_APP);
+        self.db
+            .multi_get_cf(keys.iter().map(|k| (&cf, k)))
+            .into_iter()
+            .map(|v| Ok(v?.is_some()))
+            .collect()
+    }
+
     /// Writes puts (`Some`) and deletes (`None`) to the application key space
     /// atomically and durably.
     pub fn app_write(&self, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
@@ -469,6 +541,54 @@ impl Store {
             out.push((k.to_vec(), v.to_vec()));
         }
         Ok(out)
+    }
+
+    /// Visits the application keys in `[lower, upper)`, in key order or
+    /// (with `reverse`) the opposite, until `visit` returns `false`. Only
+    /// the keys are read, not their values.
+    pub fn app_keys_in(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        reverse: bool,
+        mut visit: impl FnMut(&[u8]) -> bool,
+    ) -> Result<()> {
+        let mut ro = rocksdb::ReadOptions::default();
+        ro.set_iterate_lower_bound(lower.to_vec());
+        ro.set_iterate_upper_bound(upper.to_vec());
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_APP), ro);
+        if reverse {
+            it.seek_to_last();
+        } else {
+            it.seek_to_first();
+        }
+        while let Some(k) = it.key() {
+            if !visit(k) {
+                return Ok(());
+            }
+            if reverse {
+                it.prev();
+            } else {
+                it.next();
+            }
+        }
+        it.status()?;
+        Ok(())
+    }
+
+    /// What RocksDB holds in memory now: for metrics, and to tell a cache
+    /// filling to its capacity apart from memory that grows without bound.
+    pub fn memory(&self) -> Result<StoreMemory> {
+        let mut b = rocksdb::perf::MemoryUsageBuilder::new()?;
+        b.add_db(&self.db);
+        b.add_cache(&self.cache);
+        let m = b.build()?;
+        Ok(StoreMemory {
+            cache_bytes: m.approximate_cache_total(),
+            cache_capacity_bytes: self.cache_capacity,
+            memtable_bytes: m.approximate_mem_table_total(),
+            table_reader_bytes: m.approximate_mem_table_readers_total(),
+        })
     }
 
     /// The live size of the database files on disk, in bytes.
@@ -612,6 +732,8 @@ struct Inner {
     fault: RwLock<Option<String>>,
     /// The store's [`Store::fail_commits`] switch.
     failing: Arc<std::sync::atomic::AtomicBool>,
+    /// Secondary index keys for each appended leaf, if any.
+    indexer: Option<Arc<dyn Indexer>>,
 }
 
 /// The verifier of the signing key, and those of keys it replaced.
@@ -1227,10 +1349,17 @@ fn commit(
     let db = &log.db;
     let cf_leaves = db.cf_handle(CF_LEAVES).expect("leaves");
     let cf_nodes = db.cf_handle(CF_NODES).expect("nodes");
+    let cf_app = db.cf_handle(CF_APP).expect("app");
     let mut wb = WriteBatch::default();
     for leaf in &leaves {
         let index = frontier.size();
         wb.put_cf(&cf_leaves, leaf_key(id, index), leaf);
+        if let Some(ix) = &log.indexer {
+            for mut k in ix.keys(&log.name, leaf) {
+                k.extend_from_slice(&be(index));
+                wb.put_cf(&cf_app, k, []);
+            }
+        }
         frontier.push(leaf_hash(leaf), |nid, h| {
             wb.put_cf(&cf_nodes, node_key(id, nid), h);
         });
@@ -1240,7 +1369,6 @@ fn commit(
         size_key(id),
         be(frontier.size()),
     );
-    let cf_app = db.cf_handle(CF_APP).expect("app");
     for (k, v) in &app_ops {
         match v {
             Some(v) => wb.put_cf(&cf_app, k, v),

@@ -112,7 +112,7 @@ async fn run_writers(
     (total, start.elapsed(), hist)
 }
 
-fn rss_mib() -> Option<f64> {
+pub(crate) fn rss_mib() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -1,6 +1,7 @@
 //! The command line: `evident serve`, `evident push`, `evident log audit`,
 //! `evident bench`, and what they run (the demo seed, offline operations).
 
+pub mod audit_bench;
 pub mod bench;
 pub mod demo;
 pub mod ops;
@@ -383,6 +384,9 @@ pub enum BenchCmd {
     /// VEX read and write speed for a synthetic release (default: 10,000
     /// components, 2,000 findings).
     Vex(bench::VexBenchArgs),
+    /// Audit queries over a large log (default 10 million entries): first
+    /// pages, with proofs, a full CSV export, and the same query unindexed.
+    Audit(audit_bench::AuditBenchArgs),
 }
 
 /// `evident debug …`.

@@ -27,7 +27,8 @@ pub async fn audit(data_dir: &Path, tenant: Option<&str>) -> anyhow::Result<bool
     let (master, _) = MasterKey::load(env_key.as_deref(), data_dir, false)?;
     let store = Db::new(
         Store::open(&data_dir.join("db"), StoreOptions::default())
-            .with_context(|| format!("opening the store under {}", data_dir.display()))?,
+            .with_context(|| format!("opening the store under {}", data_dir.display()))?
+            .with_indexer(std::sync::Arc::new(crate::store::audit::AuditIndexer)),
     );
     let keys = PlatformKeys::load(&store, &master)?;
     let names: Vec<String> = match tenant {
@@ -55,6 +56,16 @@ pub async fn audit(data_dir: &Path, tenant: Option<&str>) -> anyhow::Result<bool
             println!("  \u{2717} {} problem(s):", r.problem_count);
             for p in &r.problems {
                 println!("    {p}");
+            }
+        }
+        match store.audit_index_check(&log)? {
+            Ok(what) => println!("  \u{2713} {what}"),
+            Err(problems) => {
+                clean = false;
+                println!("  \u{2717} audit index: {} problem(s):", problems.len());
+                for p in &problems {
+                    println!("    {p}");
+                }
             }
         }
     }

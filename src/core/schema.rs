@@ -33,6 +33,14 @@ pub fn all() -> Vec<(&'static str, RootSchema)> {
             "findings.schema.json",
             schema_for!(evident_sbom::vex::Findings),
         ),
+        (
+            "audit-answer.schema.json",
+            schema_for!(evident_verify::audit::Answer),
+        ),
+        (
+            "audit-export-header.schema.json",
+            schema_for!(evident_verify::audit::ExportHeader),
+        ),
     ]
 }
 

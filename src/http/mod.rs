@@ -3,6 +3,7 @@
 //! in exactly one place ([`error`]). Downloads are logged before the first
 //! byte goes out ([`respond::deliver`]).
 
+pub mod audit;
 pub mod customers;
 pub mod error;
 pub mod extract;
@@ -56,6 +57,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tenants/{tenant}/log/proof/inclusion"),
     ("get", "/api/v1/tenants/{tenant}/log/proof/consistency"),
     ("get", "/api/v1/tenants/{tenant}/log/entries"),
+    ("get", "/api/v1/tenants/{tenant}/audit/events"),
     ("post", "/api/v1/tenants/{tenant}/releases"),
     ("get", "/api/v1/tenants/{tenant}/products"),
     ("post", "/api/v1/tenants/{tenant}/customers"),
@@ -184,6 +186,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(log::consistency),
         )
         .route("/tenants/{tenant}/log/entries", get(log::entries))
+        .route("/tenants/{tenant}/audit/events", get(audit::events))
         .route(
             "/tenants/{tenant}/releases",
             post(releases::push).layer(DefaultBodyLimit::max(state.push_body_limit())),

@@ -120,6 +120,7 @@ impl Modify for BearerAuth {
         crate::http::log::inclusion,
         crate::http::log::consistency,
         crate::http::log::entries,
+        crate::http::audit::events,
         crate::http::releases::push,
         crate::http::releases::products,
         crate::http::customers::create,

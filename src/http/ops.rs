@@ -96,6 +96,9 @@ pub async fn metrics(
 
 /// The OpenMetrics text of the server's metrics.
 pub fn metrics_body(state: &AppState) -> Response {
+    if let Ok(m) = state.store().memory() {
+        state.metrics().set_store_memory(m);
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -1,5 +1,6 @@
 //! Background jobs of a serving process: checkpoint timestamps and
-//! witness submissions, the session sweep, and pruning the rate limiters. Each calls services; none
+//! witness submissions, the session sweep, pruning the rate limiters, and
+//! indexing older logs for audit queries. Each calls services; none
 //! knows HTTP.
 
 use std::time::Duration;
@@ -18,7 +19,36 @@ pub fn spawn_all(state: &AppState, stamp_interval: Duration) -> Vec<JoinHandle<(
         tokio::spawn(witness_checkpoints(state.clone(), stamp_interval)),
         tokio::spawn(sweep_sessions(state.clone())),
         tokio::spawn(prune_limits(state.clone())),
+        tokio::spawn(index_older_logs(state.clone())),
     ]
+}
+
+/// Once at start: indexes for audit queries the entries of logs written
+/// before the audit index existed (new entries are indexed as they are
+/// appended). Until a log is done, its audit queries answer 503.
+async fn index_older_logs(state: AppState) {
+    let Ok(tenants) = state.tenants() else {
+        return;
+    };
+    for t in tenants {
+        let st = state.clone();
+        let slug = t.slug.clone();
+        let res = blocking("audit index", move || {
+            if st.store().audit_ready(&slug)? {
+                return Ok(None);
+            }
+            let log = st.log(&slug)?;
+            st.store().audit_backfill(&log).map(Some)
+        })
+        .await;
+        match res {
+            Ok(Some(n)) => tracing::info!(tenant = %t.slug, entries = n, "audit index built"),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(tenant = %t.slug, error = %e, "could not build the audit index")
+            }
+        }
+    }
 }
 
 /// Every `interval`, runs `f` for each tenant in turn; a failure is logged

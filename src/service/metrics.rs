@@ -19,6 +19,7 @@ pub struct Metrics {
     commit_seconds: Histogram,
     /// Number of tenants.
     pub tenants: Gauge,
+    store_memory: [Gauge; 4],
 }
 
 impl Default for Metrics {
@@ -59,6 +60,24 @@ impl Default for Metrics {
             commit_seconds.clone(),
         );
         registry.register("tenants", "Tenants on this server", tenants.clone());
+        let store_memory: [Gauge; 4] = Default::default();
+        for (g, (name, help)) in store_memory.iter().zip([
+            (
+                "store_cache_bytes",
+                "RocksDB block cache usage, memtables included",
+            ),
+            (
+                "store_cache_capacity_bytes",
+                "RocksDB block cache capacity (blocks and memtables)",
+            ),
+            ("store_memtable_bytes", "RocksDB memtables"),
+            (
+                "store_table_reader_bytes",
+                "RocksDB table readers outside the cache",
+            ),
+        ]) {
+            registry.register(name, help, g.clone());
+        }
         Self {
             registry: Mutex::new(registry),
             appends,
@@ -67,11 +86,24 @@ impl Default for Metrics {
             append_seconds,
             commit_seconds,
             tenants,
+            store_memory,
         }
     }
 }
 
 impl Metrics {
+    /// Sets the RocksDB memory gauges (read when metrics are scraped).
+    pub fn set_store_memory(&self, m: evident_log::StoreMemory) {
+        for (g, v) in self.store_memory.iter().zip([
+            m.cache_bytes,
+            m.cache_capacity_bytes,
+            m.memtable_bytes,
+            m.table_reader_bytes,
+        ]) {
+            g.set(i64::try_from(v).unwrap_or(i64::MAX));
+        }
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

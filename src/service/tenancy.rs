@@ -137,6 +137,8 @@ async fn create(
     );
     let mut ops = Db::tenant_ops(&tenant);
     ops.extend(Db::token_ops(&rec));
+    // The log is indexed for audit queries from its first entry.
+    ops.push(Db::audit_ready_op(&slug));
     let log_index = state
         .record_indexed(
             &slug,

@@ -38,6 +38,8 @@
 //! | `vex/<tenant>/<product>/<tag>/<version:010>` | [`VexVersion`](crate::core::records::VexVersion) |
 //! | `vex-log/…` (same suffix) | the index of its `vex_published` event |
 //! | `vex-statements/…` (same suffix) | its statements |
+//! | `audit/<tenant>/<dim><len:u16><value><time:u64><index:u64>` | empty: the secondary index of the log by [`AuditDim`], written with each entry |
+//! | `audit-ready/<tenant>` | present once every entry of the log is indexed |
 //! | `platform/<name>` | sealed platform keys |
 //! | `tsa/key`, `tsa/cert.der`, `tsa/root.der` | the built-in TSA |
 
@@ -268,9 +270,101 @@ pub fn vex_versions(tenant: &str, product: &str, tag: &str) -> Vec<u8> {
     format!("vex/{}", release_path(tenant, product, tag)).into_bytes()
 }
 
+/// A dimension the audit index sorts a tenant's log entries by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditDim {
+    /// Every entry, by time.
+    All,
+    /// By event kind.
+    Kind,
+    /// By customer id.
+    Customer,
+    /// By product.
+    Product,
+    /// By token id, OIDC subject or e-mail.
+    Subject,
+    /// By share link id.
+    Link,
+    /// By regulator request id.
+    Request,
+    /// By customer and product together (see [`audit_pair`]).
+    CustomerProduct,
+}
+
+impl AuditDim {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::All => "a",
+            Self::Kind => "k",
+            Self::Customer => "c",
+            Self::Product => "p",
+            Self::Subject => "s",
+            Self::Link => "l",
+            Self::Request => "r",
+            Self::CustomerProduct => "x",
+        }
+    }
+}
+
+/// All of a tenant's audit index keys.
+pub fn audit_all(tenant: &str) -> Vec<u8> {
+    format!("audit/{tenant}/").into_bytes()
+}
+/// `audit/<tenant>/<dim><len:u16><value>`: the keys of one indexed value;
+/// each is followed by the entry's time and index (u64 big-endian each),
+/// so a value's entries sort by time, then index.
+pub fn audit_term(tenant: &str, dim: AuditDim, value: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+    let mut k = format!("audit/{tenant}/{}", dim.tag()).into_bytes();
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(&value[..usize::from(len)]);
+    k
+}
+/// The value of [`AuditDim::CustomerProduct`]: both, each length-prefixed.
+pub fn audit_pair(customer: &str, product: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + customer.len() + product.len());
+    for s in [customer, product] {
+        v.extend_from_slice(&u16::try_from(s.len()).unwrap_or(u16::MAX).to_be_bytes());
+        v.extend_from_slice(s.as_bytes());
+    }
+    v
+}
+/// The time and index at the end of an audit index key.
+pub fn audit_position(key: &[u8]) -> Option<(u64, u64)> {
+    let n = key.len().checked_sub(16)?;
+    let t = u64::from_be_bytes(key[n..n + 8].try_into().ok()?);
+    let i = u64::from_be_bytes(key[n + 8..].try_into().ok()?);
+    Some((t, i))
+}
+/// `audit-ready/<tenant>`.
+pub fn audit_ready(tenant: &str) -> Vec<u8> {
+    format!("audit-ready/{tenant}").into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_terms_do_not_share_prefixes() {
+        // A value that is another's prefix has its own key range.
+        let a = audit_term("t", AuditDim::Product, b"app");
+        let b = audit_term("t", AuditDim::Product, b"apple");
+        assert!(!b.starts_with(&a));
+        // Dimensions and tenants are apart too.
+        assert!(
+            !audit_term("t", AuditDim::CustomerProduct, b"x").starts_with(&audit_term(
+                "t",
+                AuditDim::Customer,
+                b""
+            ))
+        );
+        assert!(!audit_term("tt", AuditDim::All, b"").starts_with(&audit_all("t")));
+        let mut k = audit_term("t", AuditDim::Kind, b"download_served");
+        k.extend_from_slice(&7u64.to_be_bytes());
+        k.extend_from_slice(&9u64.to_be_bytes());
+        assert_eq!(audit_position(&k), Some((7, 9)));
+    }
 
     #[test]
     fn revisions_sort_numerically_and_prefixes_do_not_overlap() {

@@ -9,6 +9,7 @@
 //! `customer_updated` entry does, and after a crash either both are there
 //! or neither is.
 
+pub mod audit;
 pub mod keys;
 
 use std::sync::{Arc, Mutex};

@@ -21,17 +21,19 @@ token and a portal session, then for --minutes runs, from several threads:
     per-address rate limit (after one burst that empties the budget): their
     429s (with `Retry-After`) are EXPECTED and counted apart.
 
-It samples the server's RSS (/proc/<pid>/status) every 10 s. Unexpected
-errors are any answer other than 2xx, the expected 429s and 303 redirects,
-and any exception. At the end it stops the server with SIGTERM (it must exit
-0), runs `evident log audit` (must be clean), prints and writes (--out)
-JSON: per-kind counts, throughput, p50/p99 latency, the unexpected errors,
-the RSS series and a flatness verdict (RSS growth from the end of the
-warm-up, the first 2 minutes or 20% of a shorter run, to the end, in MiB
-and %, and the slope after the warm-up). Exit 1 on any unexpected error,
-an unclean audit or a server that did not stop cleanly. The flatness
-verdict is reported, not enforced (RSS varies with the allocator and the
-model cache, --model-cache-bytes).
+It samples the server's RSS (/proc/<pid>/status) every 10 s, and with it
+RocksDB's block cache usage and capacity from /metrics (the cache holds the
+memtables too, and fills to its fixed capacity over the first minutes).
+Unexpected errors are any answer other than 2xx, the expected 429s and 303
+redirects, and any exception. At the end it stops the server with SIGTERM
+(it must exit 0), runs `evident log audit` (must be clean), prints and
+writes (--out) JSON: per-kind counts, throughput, p50/p99 latency, the
+unexpected errors, the RSS and cache series and a memory verdict. After the
+warm-up (the first 2 minutes, or 20% of a shorter run) RSS is "flat" when
+it grows by at most max(10 MiB, 10%); "bounded" when it grows more but RSS
+less the cache meets that rule and the cache stays within its capacity (so
+the growth is the cache filling); else "growing". Exit 1 on any unexpected
+error, an unclean audit, a server that did not stop cleanly, or "growing".
 
 How to run (build first):
 
@@ -147,6 +149,27 @@ def one_shot(port, method, path, token=None, body=None, headers=None, ctype="app
         c.close()
 
 
+METRICS_TOKEN = "soak-metrics-token"
+
+
+def store_cache_mib(port):
+    """RocksDB's block cache usage and capacity (MiB) from /metrics, or None."""
+    try:
+        s, _, body = one_shot(port, "GET", "/metrics", METRICS_TOKEN)
+    except OSError:
+        return None
+    if s != 200:
+        return None
+    got = {}
+    for line in body.decode().splitlines():
+        for name in ("evident_store_cache_bytes", "evident_store_cache_capacity_bytes"):
+            if line.startswith(name + " "):
+                got[name] = float(line.split()[1]) / (1 << 20)
+    if len(got) != 2:
+        return None
+    return round(got["evident_store_cache_bytes"], 1), round(got["evident_store_cache_capacity_bytes"], 1)
+
+
 def start_server(binary, data_dir, port, env, workdir, tag, extra=()):
     out = open(os.path.join(workdir, f"serve-{tag}.out"), "wb")
     err = open(os.path.join(workdir, f"serve-{tag}.err"), "wb")
@@ -256,7 +279,8 @@ def main():
     env.setdefault("EVIDENT_LOG", "warn")
     port = free_port()
     proc, out = start_server(binary, data_dir, port, env, work, "soak",
-                             ["--rate-sign-in-per-address", str(args.sign_in_limit)])
+                             ["--rate-sign-in-per-address", str(args.sign_in_limit),
+                              "--metrics-token", METRICS_TOKEN])
     print(f"soak: {binary} pid {proc.pid} on 127.0.0.1:{port}, data {data_dir}, "
           f"{args.minutes:g} min (warm-up {warmup:.0f} s)", flush=True)
     failures = []
@@ -488,6 +512,7 @@ def main():
             c.close()
 
         rss = []
+        cache = []  # (t, RocksDB cache MiB, its capacity MiB), sampled with RSS
         t_start = time.time()
 
         def sampler():
@@ -496,7 +521,11 @@ def main():
                     for line in open(f"/proc/{proc.pid}/status"):
                         if line.startswith("VmRSS:"):
                             kib = int(line.split()[1])
-                            rss.append((round(time.time() - t_start, 1), round(kib / 1024.0, 1)))
+                            t = round(time.time() - t_start, 1)
+                            rss.append((t, round(kib / 1024.0, 1)))
+                            c = store_cache_mib(port)
+                            if c:
+                                cache.append((t, *c))
                             break
                 except OSError:
                     pass
@@ -573,9 +602,11 @@ def main():
     kinds.pop("verify", None)
     verify_ok = stats.kinds.get("verify", {}).get("ok", 0)
 
-    after = [p for p in rss if p[0] >= warmup]
-    flat = None
-    if len(after) >= 2:
+    def flatness(series):
+        """Growth and slope after the warm-up of a [(t, MiB)] series."""
+        after = [p for p in series if p[0] >= warmup]
+        if len(after) < 2:
+            return None
         base, end = after[0], after[-1]
         growth = end[1] - base[1]
         n = len(after)
@@ -583,17 +614,44 @@ def main():
         my = sum(p[1] for p in after) / n
         den = sum((p[0] - mx) ** 2 for p in after)
         slope = (sum((p[0] - mx) * (p[1] - my) for p in after) / den * 60) if den else 0.0
-        flat = {
-            "warmup_s": round(warmup, 1),
-            "rss_after_warmup_mib": base[1],
-            "rss_end_mib": end[1],
-            "rss_max_mib": max(p[1] for p in rss),
+        return {
+            "after_warmup_mib": base[1],
+            "end_mib": end[1],
+            "max_mib": max(p[1] for p in series),
             "growth_mib": round(growth, 1),
             "growth_pct": round(100.0 * growth / base[1], 1) if base[1] else None,
             "slope_mib_per_min": round(slope, 2),
-            "verdict": "flat" if growth <= max(10.0, 0.10 * base[1]) else "growing",
-            "rule": "flat when growth after warm-up <= max(10 MiB, 10%)",
+            "flat": growth <= max(10.0, 0.10 * base[1]),
         }
+
+    # RSS is the bounded RocksDB cache (blocks and memtables, which fill it
+    # over the first minutes of a run) plus everything else; the rest is
+    # what must not grow.
+    by_t = {t: m for t, m, _ in cache}
+    rest = [(t, round(m - by_t[t], 1)) for t, m in rss if t in by_t]
+    flat = None
+    r = flatness(rss)
+    if r:
+        o = flatness(rest)
+        cap = max((c for _, _, c in cache), default=None)
+        within = bool(cache) and all(m <= c * 1.02 for _, m, c in cache)
+        verdict = "flat" if r["flat"] else (
+            "bounded" if o and o["flat"] and within else "growing")
+        flat = {
+            "warmup_s": round(warmup, 1),
+            "rss": r,
+            "rss_less_store_cache": o,
+            "store_cache_max_mib": max((m for _, m, _ in cache), default=None),
+            "store_cache_capacity_mib": cap,
+            "store_cache_within_capacity": within,
+            "verdict": verdict,
+            "rule": "flat when RSS growth after warm-up <= max(10 MiB, 10%); bounded when "
+                    "RSS less RocksDB's cache (sampled from /metrics) meets that rule and "
+                    "the cache stays within its fixed capacity",
+        }
+
+    if flat and flat["verdict"] == "growing":
+        failures.append("memory grows after the warm-up beyond the RocksDB cache filling to its capacity")
 
     report = {
         "binary": binary,
@@ -608,6 +666,7 @@ def main():
         "unexpected_errors": stats.error_count,
         "unexpected_error_samples": stats.errors[:50],
         "rss_mib": [{"t_s": t, "mib": m} for t, m in rss],
+        "store_cache_mib": [{"t_s": t, "mib": m, "capacity_mib": c} for t, m, c in cache],
         "rss_flatness": flat,
         "server_exit_status": proc.returncode,
         "audit_clean": audit_clean,

@@ -10,11 +10,12 @@
 //! checking ([`tsp`]), and the signed-export evidence: Sigstore bundles,
 //! DSSE and the in-toto statement ([`bundle`]) and the checks a customer
 //! runs on a download ([`export`]), download receipts ([`receipt`]), log key
-//! rotation statements ([`rotation`]), and share-link status documents
-//! ([`share`]). Keeping the formats
+//! rotation statements ([`rotation`]), share-link status documents
+//! ([`share`]), and audit query answers ([`audit`]). Keeping the formats
 //! here means each one has exactly one implementation: the log signs with the
 //! same code that a regulator's copy of this binary verifies with.
 
+pub mod audit;
 pub mod bundle;
 pub mod checkpoint;
 pub mod error;

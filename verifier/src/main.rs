@@ -129,6 +129,18 @@ enum Cmd {
         #[arg(long)]
         tsa_chain: Option<PathBuf>,
     },
+    /// Verify an audit query's answer (GET …/audit/events?proofs=true) or a
+    /// JSON Lines export of one (…&format=jsonl&proofs=true): the checkpoint
+    /// (origin = key name, signature), every entry's inclusion proof and
+    /// tenant, that the query selects every entry, their order, and for an
+    /// export its closing count. Exports are read a line at a time.
+    Entries {
+        /// The answer (JSON) or export (JSON Lines); "-" for stdin.
+        answer: PathBuf,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        log_key: String,
+    },
     /// Verify a share link's status document (GET …/share-links/{id}/status):
     /// every entry of the link in the tree of one signed checkpoint, and,
     /// for a revoked link, that no use of it follows the revocation in the
@@ -562,6 +574,40 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
             println!("VEX document verified");
+        }
+        Cmd::Entries { answer, log_key } => {
+            let key = load_key(&log_key)?;
+            let mut input: Box<dyn std::io::BufRead> = if answer.as_os_str() == "-" {
+                Box::new(std::io::BufReader::new(std::io::stdin()))
+            } else {
+                Box::new(std::io::BufReader::new(
+                    std::fs::File::open(&answer)
+                        .map_err(|e| format!("cannot read {}: {e}", answer.display()))?,
+                ))
+            };
+            let mut first = String::new();
+            input
+                .read_line(&mut first)
+                .map_err(|e| format!("cannot read {}: {e}", answer.display()))?;
+            let checks = if serde_json::from_str::<evident_verify::audit::ExportHeader>(&first)
+                .is_ok()
+            {
+                let lines = std::io::Read::chain(std::io::Cursor::new(first.into_bytes()), input);
+                evident_verify::audit::verify_export(std::io::BufReader::new(lines), &key)?
+            } else {
+                let mut all = first.into_bytes();
+                std::io::Read::read_to_end(&mut input, &mut all)
+                    .map_err(|e| format!("cannot read {}: {e}", answer.display()))?;
+                let a: evident_verify::audit::Answer =
+                    serde_json::from_slice(&all).map_err(|e| {
+                        format!("{}: not an audit answer or export: {e}", answer.display())
+                    })?;
+                evident_verify::audit::verify_answer(&a, &key)?
+            };
+            for c in &checks {
+                println!("\u{2713} {c}");
+            }
+            println!("audit answer verified");
         }
         Cmd::ShareLink {
             status,

@@ -301,6 +301,46 @@ pub fn root_from_frontier(
     Ok(it.fold(*last, |acc, (_, h)| node_hash(h, &acc)))
 }
 
+/// The naive RFC 9162 definitions (MTH and PATH), for tests elsewhere in
+/// this crate to build trees and proofs from.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+
+    /// RFC 9162 §2.1.1 MTH of leaf hashes.
+    pub(crate) fn root(l: &[Hash]) -> Hash {
+        match l.len() {
+            0 => empty_root(),
+            1 => l[0],
+            n => {
+                let k = split(n);
+                node_hash(&root(&l[..k]), &root(&l[k..]))
+            }
+        }
+    }
+
+    fn split(n: usize) -> usize {
+        1usize << (usize::BITS - 1 - (n - 1).leading_zeros())
+    }
+
+    /// RFC 9162 §2.1.3.1 PATH(m, D[n]), leaf to root.
+    pub(crate) fn inclusion_proof(l: &[Hash], m: usize) -> Vec<Hash> {
+        if l.len() <= 1 {
+            return Vec::new();
+        }
+        let k = split(l.len());
+        if m < k {
+            let mut p = inclusion_proof(&l[..k], m);
+            p.push(root(&l[k..]));
+            p
+        } else {
+            let mut p = inclusion_proof(&l[k..], m - k);
+            p.push(root(&l[..k]));
+            p
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,140 @@
+//! Audit queries over HTTP: one page as JSON (with proofs if asked), or the
+//! whole selection streamed as JSON Lines or CSV.
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+};
+use evident_verify::audit::{Answer, Filter, Order};
+use serde::Deserialize;
+
+use crate::{
+    core::{Error, Principal},
+    http::{
+        error::{ApiError, ApiJson, ApiQuery},
+        openapi::Errors,
+    },
+    service::{
+        audit::{self, ExportFormat, Query},
+        AppState,
+    },
+};
+
+/// The audit query's parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Event kinds, comma-separated (any of them), e.g. `download_served`.
+    kinds: Option<String>,
+    /// Product.
+    product: Option<String>,
+    /// Release tag (with `product`).
+    tag: Option<String>,
+    /// Customer id.
+    customer: Option<String>,
+    /// Token id, OIDC subject or e-mail address.
+    subject: Option<String>,
+    /// Share link id.
+    link: Option<String>,
+    /// Regulator request id.
+    request: Option<String>,
+    /// From this time (RFC 3339, inclusive).
+    from: Option<String>,
+    /// Before this time (RFC 3339).
+    to: Option<String>,
+    /// `newest` (default) or `oldest` first.
+    order: Option<Order>,
+    /// A previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// Entries per page, 1 to 1000 (default 100); not for exports.
+    limit: Option<usize>,
+    /// Each entry with its inclusion proof against the answer's checkpoint.
+    proofs: Option<bool>,
+    /// `json` (one page, the default), `jsonl` or `csv` (everything selected, streamed).
+    format: Option<String>,
+}
+
+/// `GET /api/v1/tenants/{tenant}/audit/events` (admin, auditor).
+#[utoipa::path(get, operation_id = "query_audit_events", path = "/api/v1/tenants/{tenant}/audit/events", tag = "audit", params(("tenant" = String, Path, description = "Tenant slug"), AuditParams), responses((status = 200, description = "One page of the selected entries (`format=json`), or all of them as JSON Lines (an ExportHeader line, AnswerEntry lines, an ExportEnd line) or CSV (a `#` line naming the checkpoint, a header row, a row per entry, a `# end` line)", content((Answer = "application/json"), (String = "application/jsonl"), (String = "text/csv"))), Errors))]
+pub async fn events(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<AuditParams>,
+) -> Result<Response, ApiError> {
+    let format = match q.format.as_deref() {
+        None | Some("json") => None,
+        Some("jsonl") => Some(ExportFormat::JsonLines),
+        Some("csv") => Some(ExportFormat::Csv),
+        Some(other) => {
+            return Err(Error::Unprocessable(format!(
+                "format {other:?} is not one of json, jsonl, csv"
+            ))
+            .into())
+        }
+    };
+    let kinds = q
+        .kinds
+        .as_deref()
+        .map(|k| {
+            k.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let query = Query {
+        filter: Filter {
+            kinds,
+            product: q.product,
+            tag: q.tag,
+            customer: q.customer,
+            subject: q.subject,
+            link: q.link,
+            request: q.request,
+            from: q.from,
+            to: q.to,
+        },
+        order: q.order.unwrap_or_default(),
+        cursor: q.cursor,
+        limit: q.limit,
+        proofs: q.proofs.unwrap_or(false),
+    };
+    let Some(format) = format else {
+        return Ok(ApiJson(audit::events(&state, &p, &tenant, query).await?).into_response());
+    };
+    if query.limit.is_some() {
+        return Err(Error::Unprocessable(
+            "an export has every selected entry: limit is for pages (format=json)".into(),
+        )
+        .into());
+    }
+    let rx = audit::export(&state, &p, &tenant, query, format).await?;
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, std::io::Error>(bytes::Bytes::from(b)), rx))
+    });
+    let (ctype, ext) = match format {
+        ExportFormat::JsonLines => ("application/jsonl", "jsonl"),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+    };
+    let disposition = format!("attachment; filename=\"{tenant}-audit.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(ctype)),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,469 @@
+//! Audit queries (admin, auditor): the entries of a tenant's log that a
+//! filter selects, newest or oldest first, a page at a time, each with its
+//! inclusion proof against one signed checkpoint when asked; and the same
+//! query exported whole as CSV or JSON Lines, streamed a page at a time.
+//!
+//! A query reads the audit index (`store::audit`), never the log from its
+//! start: it scans the one indexed value that narrows it most (customer
+//! and product together, a share link, a regulator request, a subject, a
+//! customer, a product, the kinds, or else time), reads only the entries
+//! found there, and keeps those the whole filter selects
+//! (`evident_verify::audit`, the code `evident-verify entries` re-checks
+//! an answer with). Each page reads at most [`SCAN_BUDGET`] index keys; a
+//! page cut short by it still carries a cursor that goes on from there.
+
+use evident_log::Log;
+use evident_verify::{
+    audit::{
+        terms, Answer, AnswerEntry, Compiled, ExportEnd, ExportHeader, Filter, Order,
+        EXPORT_FORMAT, FORMAT,
+    },
+    merkle::{leaf_hash, to_b64},
+    proof::encode_hashes,
+};
+use tokio::sync::mpsc;
+
+use crate::{
+    core::{
+        policy::{allow, Action, Resource},
+        Error, Principal,
+    },
+    service::{blocking, AppState},
+    store::{
+        audit::{Position, Span},
+        keys::{self, AuditDim},
+        Db,
+    },
+};
+
+/// Entries a page has when no limit is asked for.
+pub const DEFAULT_LIMIT: usize = 100;
+/// The most entries one page may have.
+pub const MAX_LIMIT: usize = 1000;
+/// The most index keys one page reads.
+pub const SCAN_BUDGET: usize = 50_000;
+/// Entries per page of an export.
+const EXPORT_PAGE: usize = 1000;
+
+/// One audit query.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// What to select.
+    pub filter: Filter,
+    /// Newest or oldest first.
+    pub order: Order,
+    /// Where to go on from (a previous page's `next_cursor`).
+    pub cursor: Option<String>,
+    /// Entries per page (default [`DEFAULT_LIMIT`], at most [`MAX_LIMIT`]).
+    pub limit: Option<usize>,
+    /// Give every entry its inclusion proof against the answer's checkpoint.
+    pub proofs: bool,
+}
+
+/// A query made ready to run on one log.
+struct Plan {
+    log: Log,
+    q: Compiled,
+    terms: Vec<Vec<u8>>,
+    from: u64,
+    to: Option<u64>,
+    reverse: bool,
+}
+
+fn parse_cursor(c: &str) -> Result<Position, Error> {
+    c.split_once('.')
+        .and_then(|(t, i)| Some((t.parse().ok()?, i.parse().ok()?)))
+        .ok_or_else(|| Error::Unprocessable(format!("cursor {c:?} is not one this API gave")))
+}
+
+fn cursor(p: Position) -> String {
+    format!("{}.{}", p.0, p.1)
+}
+
+fn plan(state: &AppState, p: &Principal, tenant: &str, query: &Query) -> Result<Plan, Error> {
+    allow(p, Action::ReadLogEntries, Resource::Tenant(tenant))?;
+    let log = state.tenant_log(tenant)?;
+    if !state.store().audit_ready(tenant)? {
+        return Err(Error::Unavailable(
+            "the audit index of this log is still being built; try again shortly".into(),
+        ));
+    }
+    let q = query.filter.compile().map_err(Error::Unprocessable)?;
+    let f = &q.filter;
+    let term = |d, v: &[u8]| keys::audit_term(tenant, d, v);
+    let narrowest = [
+        (AuditDim::Link, &f.link),
+        (AuditDim::Request, &f.request),
+        (AuditDim::Subject, &f.subject),
+        (AuditDim::Customer, &f.customer),
+        (AuditDim::Product, &f.product),
+    ]
+    .into_iter()
+    .find_map(|(d, v)| v.as_ref().map(|v| term(d, v.as_bytes())));
+    let terms = match (&f.customer, &f.product, narrowest) {
+        (Some(c), Some(p), _) => vec![term(AuditDim::CustomerProduct, &keys::audit_pair(c, p))],
+        (_, _, Some(t)) => vec![t],
+        _ if !f.kinds.is_empty() => {
+            let mut kinds = f.kinds.clone();
+            kinds.sort();
+            kinds.dedup();
+            kinds
+                .iter()
+                .map(|k| term(AuditDim::Kind, k.as_bytes()))
+                .collect()
+        }
+        _ => vec![term(AuditDim::All, b"")],
+    };
+    let secs = |t: i64| u64::try_from(t).unwrap_or(0);
+    Ok(Plan {
+        log,
+        from: q.from.map_or(0, secs),
+        to: q.to.map(secs),
+        q,
+        terms,
+        reverse: query.order == Order::Newest,
+    })
+}
+
+/// The entries of one page, in order, with where the next page starts.
+struct Page {
+    rows: Vec<(Position, Vec<u8>)>,
+    next: Option<Position>,
+}
+
+/// Reads one page of `plan`'s entries below tree size `size`, after `after`.
+fn page(
+    db: &Db,
+    plan: &Plan,
+    size: u64,
+    after: Option<Position>,
+    limit: usize,
+) -> Result<Page, Error> {
+    let budget = (SCAN_BUDGET / plan.terms.len()).max(limit + 1);
+    let mut found: Vec<(Position, Vec<u8>)> = Vec::new();
+    // The tightest place a scan stopped before the end of its range.
+    let mut frontier: Option<Position> = None;
+    for term in &plan.terms {
+        let (mut seen, mut got) = (0usize, 0usize);
+        let mut stopped = None;
+        let mut failed = None;
+        let span = Span {
+            from: plan.from,
+            to: plan.to,
+            after,
+            reverse: plan.reverse,
+        };
+        db.audit_scan(term, span, |pos| {
+            seen += 1;
+            // Entries appended after the checkpoint the answer is read at.
+            if pos.1 < size {
+                match selected(&plan.log, &plan.q, pos.1) {
+                    Ok(Some(leaf)) => {
+                        found.push((pos, leaf));
+                        got += 1;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+            }
+            if got > limit || seen >= budget {
+                stopped = Some(pos);
+                return false;
+            }
+            true
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if let Some(s) = stopped {
+            frontier = Some(match frontier {
+                Some(f) if plan.reverse => f.max(s),
+                Some(f) => f.min(s),
+                None => s,
+            });
+        }
+    }
+    if plan.reverse {
+        found.sort_by_key(|r| std::cmp::Reverse(r.0));
+    } else {
+        found.sort_by_key(|r| r.0);
+    }
+    found.dedup_by_key(|r| r.0);
+    if let Some(f) = frontier {
+        found.retain(|(p, _)| if plan.reverse { *p >= f } else { *p <= f });
+    }
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let next = if more {
+        found.last().map(|r| r.0)
+    } else {
+        frontier
+    };
+    Ok(Page { rows: found, next })
+}
+
+/// The leaf at `index` when the query selects it.
+fn selected(log: &Log, q: &Compiled, index: u64) -> Result<Option<Vec<u8>>, Error> {
+    let leaf = log
+        .entries(index, index + 1, 1)?
+        .pop()
+        .ok_or_else(|| Error::Internal(format!("log entry {index} is missing")))?;
+    let v: serde_json::Value = serde_json::from_slice(&leaf)
+        .map_err(|e| Error::Internal(format!("log entry {index} is not JSON: {e}")))?;
+    Ok(terms(&v).filter(|t| q.mismatch(t).is_none()).map(|_| leaf))
+}
+
+fn entry(
+    log: &Log,
+    index: u64,
+    leaf: Vec<u8>,
+    size: u64,
+    proofs: bool,
+) -> Result<AnswerEntry, Error> {
+    let inclusion_proof = if proofs {
+        Some(encode_hashes(&log.inclusion_proof(index, size)?))
+    } else {
+        None
+    };
+    Ok(AnswerEntry {
+        index,
+        entry: String::from_utf8(leaf)
+            .map_err(|_| Error::Internal(format!("log entry {index} is not UTF-8")))?,
+        inclusion_proof,
+    })
+}
+
+fn limit(query: &Query) -> Result<usize, Error> {
+    match query.limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(Error::Unprocessable(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        ))),
+    }
+}
+
+/// One page of the entries `query` selects in `tenant`'s log.
+pub async fn events(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    query: Query,
+) -> Result<Answer, Error> {
+    let plan = plan(state, p, tenant, &query)?;
+    let limit = limit(&query)?;
+    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let cp = plan.log.checkpoint().await?;
+    let st = state.clone();
+    blocking("audit query", move || {
+        let page = page(st.store(), &plan, cp.size, after, limit)?;
+        let entries = page
+            .rows
+            .into_iter()
+            .map(|((_, i), leaf)| entry(&plan.log, i, leaf, cp.size, query.proofs))
+            .collect::<Result<_, _>>()?;
+        Ok(Answer {
+            format: FORMAT.into(),
+            query: plan.q.filter,
+            order: query.order,
+            tree_size: cp.size,
+            checkpoint: query.proofs.then_some(cp.note),
+            entries,
+            next_cursor: page.next.map(cursor),
+        })
+    })
+    .await
+}
+
+/// The forms an export takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// A header line, then one [`AnswerEntry`] per line.
+    JsonLines,
+    /// A `#` line naming the checkpoint, a header row, then one row per entry.
+    Csv,
+}
+
+/// The CSV columns of an export.
+pub const CSV_COLUMNS: [&str; 15] = [
+    "index",
+    "time",
+    "kind",
+    "actor_type",
+    "actor",
+    "customer_id",
+    "subject",
+    "product",
+    "tag",
+    "revision",
+    "artifact",
+    "format",
+    "sha256",
+    "link_id",
+    "leaf_hash",
+];
+
+fn csv_row(w: &mut csv::Writer<&mut Vec<u8>>, index: u64, leaf: &[u8]) -> Result<(), Error> {
+    let v: serde_json::Value = serde_json::from_slice(leaf)
+        .map_err(|e| Error::Internal(format!("log entry {index} is not JSON: {e}")))?;
+    let (a, e) = (&v["actor"], &v["event"]);
+    let s = |x: &serde_json::Value| match x {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let actor = [&a["token_id"], &a["customer_id"], &a["link_id"]]
+        .into_iter()
+        .map(s)
+        .find(|x| !x.is_empty())
+        .unwrap_or_default();
+    let subj = &e["subject"];
+    let subject = [
+        &subj["email"],
+        &subj["subject"],
+        &subj["token_id"],
+        &e["token_id"],
+    ]
+    .into_iter()
+    .map(s)
+    .find(|x| !x.is_empty())
+    .unwrap_or_default();
+    let customer = [&e["customer_id"], &a["customer_id"]]
+        .into_iter()
+        .map(s)
+        .find(|x| !x.is_empty())
+        .unwrap_or_default();
+    let link = [&e["link_id"], &a["link_id"]]
+        .into_iter()
+        .map(s)
+        .find(|x| !x.is_empty())
+        .unwrap_or_default();
+    w.write_record([
+        index.to_string(),
+        s(&v["time"]),
+        s(&e["kind"]),
+        s(&a["type"]),
+        actor,
+        customer,
+        subject,
+        s(&e["product"]),
+        s(&e["tag"]),
+        s(&e["revision"]),
+        s(&e["artifact"]),
+        s(&e["format"]),
+        s(&e["sha256"]),
+        link,
+        to_b64(&leaf_hash(leaf)),
+    ])
+    .map_err(|e| Error::Internal(format!("writing CSV: {e}")))
+}
+
+/// Every entry `query` selects (from its cursor on), as a stream of
+/// chunks: read a page at a time in a blocking task that stops when the
+/// receiver is dropped, so memory stays flat whatever the size. Entries
+/// past the checkpoint read first are left out; the first line names that
+/// checkpoint. A failure part-way ends the stream with an `error` line.
+pub async fn export(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    query: Query,
+    format: ExportFormat,
+) -> Result<mpsc::Receiver<Vec<u8>>, Error> {
+    let plan = plan(state, p, tenant, &query)?;
+    let mut after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let cp = plan.log.checkpoint().await?;
+    let header = ExportHeader {
+        format: EXPORT_FORMAT.into(),
+        query: plan.q.filter.clone(),
+        order: query.order,
+        tree_size: cp.size,
+        checkpoint: cp.note.clone(),
+    };
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut first = match format {
+            ExportFormat::JsonLines => {
+                let mut b = serde_json::to_vec(&header).unwrap_or_default();
+                b.push(b'\n');
+                b
+            }
+            ExportFormat::Csv => {
+                let mut b = format!(
+                    "# {EXPORT_FORMAT} tree_size={} checkpoint={}\n",
+                    cp.size,
+                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cp.note)
+                )
+                .into_bytes();
+                let mut w = csv::Writer::from_writer(&mut b);
+                let _ = w.write_record(CSV_COLUMNS);
+                drop(w);
+                b
+            }
+        };
+        let mut count = 0u64;
+        loop {
+            let chunk = page(st.store(), &plan, cp.size, after, EXPORT_PAGE).and_then(|pg| {
+                let mut buf = std::mem::take(&mut first);
+                count += pg.rows.len() as u64;
+                match format {
+                    ExportFormat::JsonLines => {
+                        for ((_, i), leaf) in pg.rows {
+                            let e = entry(&plan.log, i, leaf, cp.size, query.proofs)?;
+                            serde_json::to_writer(&mut buf, &e)
+                                .map_err(|e| Error::Internal(e.to_string()))?;
+                            buf.push(b'\n');
+                        }
+                    }
+                    ExportFormat::Csv => {
+                        let mut w = csv::Writer::from_writer(&mut buf);
+                        for ((_, i), leaf) in pg.rows {
+                            csv_row(&mut w, i, &leaf)?;
+                        }
+                        w.flush().map_err(|e| Error::Internal(e.to_string()))?;
+                    }
+                }
+                if pg.next.is_none() {
+                    // The closing count: a cut-short export is told apart.
+                    match format {
+                        ExportFormat::JsonLines => {
+                            serde_json::to_writer(&mut buf, &ExportEnd { entries: count })
+                                .map_err(|e| Error::Internal(e.to_string()))?;
+                            buf.push(b'\n');
+                        }
+                        ExportFormat::Csv => {
+                            buf.extend_from_slice(format!("# end entries={count}\n").as_bytes())
+                        }
+                    }
+                }
+                Ok((buf, pg.next))
+            });
+            match chunk {
+                Ok((buf, next)) => {
+                    if tx.blocking_send(buf).is_err() {
+                        return;
+                    }
+                    match next {
+                        Some(n) => after = Some(n),
+                        None => return,
+                    }
+                }
+                Err(e) => {
+                    let line = match format {
+                        ExportFormat::JsonLines => {
+                            serde_json::json!({"error": e.to_string()}).to_string()
+                        }
+                        ExportFormat::Csv => format!("# error: {e}"),
+                    };
+                    let _ = tx.blocking_send(format!("{line}\n").into_bytes());
+                    return;
+                }
+            }
+        }
+    });
+    Ok(rx)
+}

@@ -1,0 +1,356 @@
+//! Audit queries end to end, against the real binary:
+//!
+//! 1. two tenants; in `acme`, two products, two customers with access
+//!    tokens, and downloads: Initech 3× `shop` and 1× `tools`, Umbrella 2×
+//!    `shop`;
+//! 2. "who downloaded `shop`, customer Initech": 3 entries, newest first,
+//!    in pages of 2 with a cursor, oldest first too; a time window after
+//!    now selects none; the answer with proofs passes `evident-verify
+//!    entries`, and the tampered answers (a byte changed, a proof dropped,
+//!    an entry that the query does not select, another tenant's entry, the
+//!    order swapped) fail naming the entry;
+//! 3. the JSON Lines export with proofs passes `evident-verify entries`;
+//!    cut short, it fails; the CSV export is read by Python's `csv` module
+//!    with the numbers the statistics of the same query give;
+//! 4. who may ask: auditor yes; push token and another tenant 404; bad
+//!    parameters 422 with the JSON error naming them;
+//! 5. after a stop, `evident log audit` finds the index agreeing with the log.
+
+mod common;
+
+use std::process::Command;
+
+use common::{evident_bin, sbom_fixture, verify, write, Server, Tenant};
+use serde_json::{json, Value};
+
+fn customer(s: &Server, t: &Tenant, name: &str) -> (String, String) {
+    let c: Value = s
+        .post(&format!("/api/v1/tenants/{}/customers", t.slug), &t.admin)
+        .send_json(json!({"name": name, "entitlements": [{"product": "shop", "tag": "*"}, {"product": "tools", "tag": "*"}]}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let id = c["id"].as_str().unwrap().to_owned();
+    let tok: Value = s
+        .post(
+            &format!("/api/v1/tenants/{}/customers/{id}/tokens", t.slug),
+            &t.admin,
+        )
+        .send_json(json!({}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    (id, tok["token"].as_str().unwrap().to_owned())
+}
+
+fn download(s: &Server, t: &Tenant, product: &str, token: &str) {
+    let r = s
+        .get(
+            &format!(
+                "/api/v1/tenants/{}/products/{product}/releases/v1/sbom?format=cyclonedx-json",
+                t.slug
+            ),
+            token,
+        )
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+fn query(s: &Server, t: &Tenant, token: &str, q: &str) -> Value {
+    s.get(
+        &format!("/api/v1/tenants/{}/audit/events?{q}", t.slug),
+        token,
+    )
+    .call()
+    .unwrap_or_else(|e| panic!("{q}: {e}"))
+    .into_json()
+    .unwrap()
+}
+
+fn status(s: &Server, t: &Tenant, token: &str, q: &str) -> (u16, Value) {
+    match s
+        .get(
+            &format!("/api/v1/tenants/{}/audit/events?{q}", t.slug),
+            token,
+        )
+        .call()
+    {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(c, r)) => (c, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn indexes(a: &Value) -> Vec<u64> {
+    a["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn auditors_query_prove_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("data"));
+
+    // 1.
+    let acme = s.tenant("acme", "Acme");
+    let globex = s.tenant("globex", "Globex");
+    let sbom = sbom_fixture("cargo-sbom-evidence-demo.cdx-1.6.json");
+    let art = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
+    s.push_release(&acme, "shop", "v1", &art(1), &sbom);
+    s.push_release(&acme, "tools", "v1", &art(2), &sbom);
+    s.push_release(&globex, "shop", "v1", &art(3), &sbom);
+    let (initech, itok) = customer(&s, &acme, "Initech");
+    let (umbrella, utok) = customer(&s, &acme, "Umbrella");
+    let (_, gtok) = customer(&s, &globex, "Initech");
+    for _ in 0..3 {
+        download(&s, &acme, "shop", &itok);
+    }
+    download(&s, &acme, "tools", &itok);
+    download(&s, &acme, "shop", &utok);
+    download(&s, &acme, "shop", &utok);
+    download(&s, &globex, "shop", &gtok);
+
+    // 2.
+    let q = format!("kinds=download_served&product=shop&customer={initech}");
+    let all = query(&s, &acme, &acme.admin, &q);
+    let idx = indexes(&all);
+    assert_eq!(idx.len(), 3, "{all}");
+    assert!(idx.windows(2).all(|w| w[0] > w[1]), "newest first: {idx:?}");
+    assert!(all["next_cursor"].is_null(), "{all}");
+    for e in all["entries"].as_array().unwrap() {
+        let ev: Value = serde_json::from_str(e["entry"].as_str().unwrap()).unwrap();
+        assert_eq!(ev["event"]["customer_id"], initech.as_str());
+        assert_eq!(ev["event"]["product"], "shop");
+    }
+    let p1 = query(&s, &acme, &acme.admin, &format!("{q}&limit=2"));
+    assert_eq!(indexes(&p1), idx[..2]);
+    let cursor = p1["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let p2 = query(
+        &s,
+        &acme,
+        &acme.admin,
+        &format!("{q}&limit=2&cursor={cursor}"),
+    );
+    assert_eq!(indexes(&p2), idx[2..]);
+    assert!(p2["next_cursor"].is_null(), "{p2}");
+    let oldest = query(&s, &acme, &acme.admin, &format!("{q}&order=oldest"));
+    let mut rev = idx.clone();
+    rev.reverse();
+    assert_eq!(indexes(&oldest), rev);
+    let later = query(
+        &s,
+        &acme,
+        &acme.admin,
+        &format!("{q}&from=2100-01-01T00:00:00Z"),
+    );
+    assert!(indexes(&later).is_empty(), "{later}");
+    // Every kind of this customer: its creation, token and downloads.
+    let any = query(
+        &s,
+        &acme,
+        &acme.admin,
+        &format!("customer={initech}&limit=1000"),
+    );
+    let kinds: Vec<String> = any["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let v: Value = serde_json::from_str(e["entry"].as_str().unwrap()).unwrap();
+            v["event"]["kind"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for k in ["customer_updated", "token_issued", "download_served"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "download_served").count(),
+        4,
+        "{kinds:?}"
+    );
+
+    let proved = query(&s, &acme, &acme.admin, &format!("{q}&proofs=true"));
+    let good = write(out.path(), "answer.json", proved.to_string());
+    let (ok, stdout, stderr) = verify(&["entries", &good, "--log-key", &acme.vkey]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("3 entries"), "{stdout}");
+    // Without proofs, nothing to check: it says so.
+    let bare = write(out.path(), "bare.json", all.to_string());
+    let (ok, _, stderr) = verify(&["entries", &bare, "--log-key", &acme.vkey]);
+    assert!(!ok && stderr.contains("proofs=true"), "{stderr}");
+
+    let tamper = |name: &str, f: &dyn Fn(&mut Value), want: &str| {
+        let mut a = proved.clone();
+        f(&mut a);
+        let p = write(out.path(), name, a.to_string());
+        let (ok, stdout, stderr) = verify(&["entries", &p, "--log-key", &acme.vkey]);
+        assert!(!ok, "{name} passed: {stdout}");
+        assert!(stderr.contains(want), "{name}: {stderr}");
+    };
+    let first = idx[0];
+    tamper(
+        "byte.json",
+        &|a| {
+            let e = a["entries"][0]["entry"]
+                .as_str()
+                .unwrap()
+                .replace("shop", "shoq");
+            a["entries"][0]["entry"] = e.into();
+        },
+        &format!("entry {first}: inclusion proof"),
+    );
+    tamper(
+        "dropped.json",
+        &|a| {
+            a["entries"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("inclusion_proof");
+        },
+        "no inclusion proof",
+    );
+    tamper(
+        "swapped.json",
+        &|a| a["entries"].as_array_mut().unwrap().swap(0, 1),
+        "out of order",
+    );
+    // Umbrella's download, with a true proof, in Initech's answer.
+    let umb = query(
+        &s,
+        &acme,
+        &acme.admin,
+        &format!("kinds=download_served&customer={umbrella}&limit=1&proofs=true&order=oldest"),
+    );
+    let umb_index = umb["entries"][0]["index"].as_u64().unwrap();
+    let umb_entry = umb["entries"][0].clone();
+    assert_eq!(umb["tree_size"], proved["tree_size"]);
+    tamper(
+        "unselected.json",
+        &|a| {
+            let arr = a["entries"].as_array_mut().unwrap();
+            arr.retain(|e| e["index"].as_u64().unwrap() > umb_index);
+            arr.push(umb_entry.clone());
+        },
+        &format!("entry {umb_index}: not selected by the query: customer"),
+    );
+    // globex's answer, checked with acme's key.
+    let gq = query(
+        &s,
+        &globex,
+        &globex.admin,
+        "kinds=download_served&proofs=true",
+    );
+    let gp = write(out.path(), "globex.json", gq.to_string());
+    let (ok, _, stderr) = verify(&["entries", &gp, "--log-key", &acme.vkey]);
+    assert!(!ok && stderr.contains("checkpoint"), "{stderr}");
+
+    // 3.
+    let export = |fmt: &str| -> String {
+        s.get(
+            &format!("/api/v1/tenants/acme/audit/events?{q}&format={fmt}&proofs=true"),
+            &acme.admin,
+        )
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap()
+    };
+    let jsonl = export("jsonl");
+    assert_eq!(
+        jsonl.lines().count(),
+        5,
+        "header, 3 entries, count:\n{jsonl}"
+    );
+    let p = write(out.path(), "export.jsonl", &jsonl);
+    let (ok, stdout, stderr) = verify(&["entries", &p, "--log-key", &acme.vkey]);
+    assert!(ok && stdout.contains("3 entries"), "{stdout}{stderr}");
+    let cut: Vec<&str> = jsonl.lines().take(4).collect();
+    let p = write(out.path(), "cut.jsonl", cut.join("\n"));
+    let (ok, _, stderr) = verify(&["entries", &p, "--log-key", &acme.vkey]);
+    assert!(!ok && stderr.contains("cut short"), "{stderr}");
+
+    let csv = export("csv");
+    let p = write(out.path(), "export.csv", &csv);
+    let py = Command::new("python3")
+        .args([
+            "-c",
+            "import csv,sys,json\n\
+             rows=[r for r in csv.reader(l for l in open(sys.argv[1]) if not l.startswith('#'))]\n\
+             head,body=rows[0],rows[1:]\n\
+             print(json.dumps([dict(zip(head,r)) for r in body]))",
+            &p,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&py.stdout).unwrap();
+    assert_eq!(rows.len(), 3, "{csv}");
+    for r in &rows {
+        assert_eq!(r["kind"], "download_served");
+        assert_eq!(r["customer_id"], initech.as_str());
+        assert_eq!(r["product"], "shop");
+    }
+    assert!(
+        csv.starts_with("# evident-audit-export/v1 tree_size="),
+        "{csv}"
+    );
+    assert!(csv.trim_end().ends_with("# end entries=3"), "{csv}");
+
+    // 4.
+    let aud: Value = s
+        .post("/api/v1/tenants/acme/tokens", &acme.admin)
+        .send_json(json!({"scope": "auditor"}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let auditor = aud["token"].as_str().unwrap();
+    assert_eq!(indexes(&query(&s, &acme, auditor, &q)), idx);
+    let (c, v) = status(&s, &acme, &acme.push, &q);
+    assert_eq!(c, 404, "{v}");
+    let (c, _) = status(&s, &acme, &globex.admin, &q);
+    assert_eq!(c, 404);
+    for (bad, field) in [
+        ("from=yesterday", "from"),
+        ("limit=5000", "limit"),
+        ("tag=v1", "tag"),
+        ("cursor=zz", "cursor"),
+        ("format=xml", "format"),
+        ("kinds=Robert%27);DROP", "kinds"),
+        ("colour=blue", "colour"),
+    ] {
+        let (c, v) = status(&s, &acme, &acme.admin, bad);
+        assert_eq!(c, 422, "{bad}: {v}");
+        assert!(
+            v["message"].as_str().unwrap_or("").contains(field),
+            "{bad}: {v}"
+        );
+    }
+
+    // 5.
+    s.stop();
+    let audit = Command::new(evident_bin())
+        .args(["log", "audit", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("EVIDENT_MASTER_KEY", "11".repeat(32))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success(), "{text}");
+    assert!(
+        text.matches("audit index: ").count() >= 2 && text.contains("agree with the log"),
+        "{text}"
+    );
+}
