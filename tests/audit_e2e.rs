@@ -14,6 +14,8 @@
 //!    with the numbers the statistics of the same query give;
 //! 4. who may ask: auditor yes; push token and another tenant 404; bad
 //!    parameters 422 with the JSON error naming them;
+//!    a walk a page at a time while the log grows reads one tree and
+//!    gives exactly the answer taken before it;
 //! 5. after a stop, `evident log audit` finds the index agreeing with the log.
 
 mod common;
@@ -338,6 +340,41 @@ fn auditors_query_prove_and_export() {
             "{bad}: {v}"
         );
     }
+
+    // A walk a page of one at a time, over two kinds, while the log grows
+    // between pages: every page is read at the first page's tree size, and
+    // the pages together are exactly the answer taken before the walk.
+    for order in ["newest", "oldest"] {
+        let q2 = format!("kinds=download_served,token_issued&customer={umbrella}&order={order}");
+        let whole = query(&s, &acme, &acme.admin, &format!("{q2}&limit=1000"));
+        let size = whole["tree_size"].as_u64().unwrap();
+        let mut walked = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let c = cursor
+                .as_deref()
+                .map(|c| format!("&cursor={c}"))
+                .unwrap_or_default();
+            let page = query(&s, &acme, &acme.admin, &format!("{q2}&limit=1{c}"));
+            assert_eq!(page["tree_size"].as_u64(), Some(size), "{page}");
+            walked.extend(indexes(&page));
+            // Appended meanwhile: a download this query selects.
+            download(&s, &acme, "shop", &utok);
+            match page["next_cursor"].as_str() {
+                Some(n) => cursor = Some(n.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(walked, indexes(&whole), "{order}");
+        assert!(walked.len() >= 3, "{order}: {walked:?}");
+    }
+    // A cursor naming a tree the log has not reached is refused.
+    let (c, v) = status(&s, &acme, &acme.admin, "cursor=999999.1.1");
+    assert_eq!(c, 422, "{v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("beyond"),
+        "{v}"
+    );
 
     // 5.
     s.stop();

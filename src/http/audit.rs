@@ -114,10 +114,12 @@ pub async fn events(
         .into());
     }
     let rx = audit::export(&state, &p, &tenant, query, format).await?;
+    // A failure part-way ends the body with an error, so the client sees a
+    // broken transfer rather than a short export.
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
-            .map(|b| (Ok::<_, std::io::Error>(bytes::Bytes::from(b)), rx))
+            .map(|b| (b.map(bytes::Bytes::from).map_err(std::io::Error::other), rx))
     });
     let (ctype, ext) = match format {
         ExportFormat::JsonLines => ("application/jsonl", "jsonl"),

@@ -21,6 +21,8 @@ use evident_verify::{
     merkle::{leaf_hash, to_b64},
     proof::encode_hashes,
 };
+use std::{sync::Arc, time::Duration};
+
 use tokio::sync::mpsc;
 
 use crate::{
@@ -70,14 +72,40 @@ struct Plan {
     reverse: bool,
 }
 
-fn parse_cursor(c: &str) -> Result<Position, Error> {
-    c.split_once('.')
-        .and_then(|(t, i)| Some((t.parse().ok()?, i.parse().ok()?)))
-        .ok_or_else(|| Error::Unprocessable(format!("cursor {c:?} is not one this API gave")))
+/// A cursor: the tree size the walk is read at, and the position after
+/// which it goes on.
+fn parse_cursor(c: &str) -> Result<(u64, Position), Error> {
+    let mut it = c.splitn(3, '.').map(str::parse::<u64>);
+    match (it.next(), it.next(), it.next()) {
+        (Some(Ok(size)), Some(Ok(t)), Some(Ok(i))) => Ok((size, (t, i))),
+        _ => Err(Error::Unprocessable(format!(
+            "cursor {c:?} is not one this API gave"
+        ))),
+    }
 }
 
-fn cursor(p: Position) -> String {
-    format!("{}.{}", p.0, p.1)
+fn cursor(size: u64, p: Position) -> String {
+    format!("{size}.{}.{}", p.0, p.1)
+}
+
+/// The checkpoint a walk is read at: the one its cursor names (so every
+/// page of one walk is read against one tree, whatever is appended
+/// meanwhile), else the latest.
+async fn walk_checkpoint(
+    log: &Log,
+    at: Option<u64>,
+) -> Result<evident_log::SignedCheckpoint, Error> {
+    match at {
+        None => Ok(log.checkpoint().await?),
+        Some(size) if size <= log.size() => log.checkpoint_at(size)?.ok_or_else(|| {
+            Error::Unprocessable(format!(
+                "cursor: no checkpoint was published at tree size {size}"
+            ))
+        }),
+        Some(size) => Err(Error::Unprocessable(format!(
+            "cursor: tree size {size} is beyond the log"
+        ))),
+    }
 }
 
 fn plan(state: &AppState, p: &Principal, tenant: &str, query: &Query) -> Result<Plan, Error> {
@@ -132,6 +160,8 @@ struct Page {
 }
 
 /// Reads one page of `plan`'s entries below tree size `size`, after `after`.
+/// Scans keep only the positions of the entries they select; the leaves of
+/// the page's entries are read once the page is cut.
 fn page(
     db: &Db,
     plan: &Plan,
@@ -140,7 +170,7 @@ fn page(
     limit: usize,
 ) -> Result<Page, Error> {
     let budget = (SCAN_BUDGET / plan.terms.len()).max(limit + 1);
-    let mut found: Vec<(Position, Vec<u8>)> = Vec::new();
+    let mut found: Vec<Position> = Vec::new();
     // The tightest place a scan stopped before the end of its range.
     let mut frontier: Option<Position> = None;
     for term in &plan.terms {
@@ -155,14 +185,14 @@ fn page(
         };
         db.audit_scan(term, span, |pos| {
             seen += 1;
-            // Entries appended after the checkpoint the answer is read at.
+            // Entries appended after the checkpoint the walk is read at.
             if pos.1 < size {
                 match selected(&plan.log, &plan.q, pos.1) {
-                    Ok(Some(leaf)) => {
-                        found.push((pos, leaf));
+                    Ok(true) => {
+                        found.push(pos);
                         got += 1;
                     }
-                    Ok(None) => {}
+                    Ok(false) => {}
                     Err(e) => {
                         failed = Some(e);
                         return false;
@@ -187,33 +217,40 @@ fn page(
         }
     }
     if plan.reverse {
-        found.sort_by_key(|r| std::cmp::Reverse(r.0));
+        found.sort_by_key(|p| std::cmp::Reverse(*p));
     } else {
-        found.sort_by_key(|r| r.0);
+        found.sort();
     }
-    found.dedup_by_key(|r| r.0);
+    found.dedup();
     if let Some(f) = frontier {
-        found.retain(|(p, _)| if plan.reverse { *p >= f } else { *p <= f });
+        found.retain(|p| if plan.reverse { *p >= f } else { *p <= f });
     }
     let more = found.len() > limit;
     found.truncate(limit);
     let next = if more {
-        found.last().map(|r| r.0)
+        found.last().copied()
     } else {
         frontier
     };
-    Ok(Page { rows: found, next })
+    let rows = found
+        .into_iter()
+        .map(|p| Ok((p, leaf(&plan.log, p.1)?)))
+        .collect::<Result<_, Error>>()?;
+    Ok(Page { rows, next })
 }
 
-/// The leaf at `index` when the query selects it.
-fn selected(log: &Log, q: &Compiled, index: u64) -> Result<Option<Vec<u8>>, Error> {
-    let leaf = log
-        .entries(index, index + 1, 1)?
+fn leaf(log: &Log, index: u64) -> Result<Vec<u8>, Error> {
+    log.entries(index, index + 1, 1)?
         .pop()
-        .ok_or_else(|| Error::Internal(format!("log entry {index} is missing")))?;
+        .ok_or_else(|| Error::Internal(format!("log entry {index} is missing")))
+}
+
+/// Whether the query selects the entry at `index`.
+fn selected(log: &Log, q: &Compiled, index: u64) -> Result<bool, Error> {
+    let leaf = leaf(log, index)?;
     let v: serde_json::Value = serde_json::from_slice(&leaf)
         .map_err(|e| Error::Internal(format!("log entry {index} is not JSON: {e}")))?;
-    Ok(terms(&v).filter(|t| q.mismatch(t).is_none()).map(|_| leaf))
+    Ok(terms(&v).is_some_and(|t| q.mismatch(&t).is_none()))
 }
 
 fn entry(
@@ -255,8 +292,9 @@ pub async fn events(
 ) -> Result<Answer, Error> {
     let plan = plan(state, p, tenant, &query)?;
     let limit = limit(&query)?;
-    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let cp = plan.log.checkpoint().await?;
+    let at = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let cp = walk_checkpoint(&plan.log, at.map(|c| c.0)).await?;
+    let after = at.map(|c| c.1);
     let st = state.clone();
     blocking("audit query", move || {
         let page = page(st.store(), &plan, cp.size, after, limit)?;
@@ -272,7 +310,7 @@ pub async fn events(
             tree_size: cp.size,
             checkpoint: query.proofs.then_some(cp.note),
             entries,
-            next_cursor: page.next.map(cursor),
+            next_cursor: page.next.map(|n| cursor(cp.size, n)),
         })
     })
     .await
@@ -310,10 +348,19 @@ fn csv_row(w: &mut csv::Writer<&mut Vec<u8>>, index: u64, leaf: &[u8]) -> Result
     let v: serde_json::Value = serde_json::from_slice(leaf)
         .map_err(|e| Error::Internal(format!("log entry {index} is not JSON: {e}")))?;
     let (a, e) = (&v["actor"], &v["event"]);
-    let s = |x: &serde_json::Value| match x {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
+    // A cell a spreadsheet would read as a formula gets a leading `'`
+    // (values such as e-mail addresses and tags come from outside).
+    let s = |x: &serde_json::Value| {
+        let v = match x {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{v}")
+        } else {
+            v
+        }
     };
     let actor = [&a["token_id"], &a["customer_id"], &a["link_id"]]
         .into_iter()
@@ -361,107 +408,150 @@ fn csv_row(w: &mut csv::Writer<&mut Vec<u8>>, index: u64, leaf: &[u8]) -> Result
     .map_err(|e| Error::Internal(format!("writing CSV: {e}")))
 }
 
-/// Every entry `query` selects (from its cursor on), as a stream of
-/// chunks: read a page at a time in a blocking task that stops when the
-/// receiver is dropped, so memory stays flat whatever the size. Entries
-/// past the checkpoint read first are left out; the first line names that
-/// checkpoint. A failure part-way ends the stream with an `error` line.
+/// At most this many audit exports stream at once (each holds a reader
+/// between pages); more are answered 429.
+pub const MAX_EXPORTS: usize = 4;
+
+/// How long an export waits for its reader to take the next page before it
+/// gives up.
+const EXPORT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn jsonl<T: serde::Serialize>(buf: &mut Vec<u8>, v: &T) -> Result<(), Error> {
+    serde_json::to_writer(&mut *buf, v).map_err(|e| Error::Internal(e.to_string()))?;
+    buf.push(b'\n');
+    Ok(())
+}
+
+/// One page of an export, rendered; and where the next starts.
+fn export_page(
+    st: &AppState,
+    plan: &Plan,
+    size: u64,
+    after: Option<Position>,
+    format: ExportFormat,
+    proofs: bool,
+    count: &mut u64,
+) -> Result<(Vec<u8>, Option<Position>), Error> {
+    let pg = page(st.store(), plan, size, after, EXPORT_PAGE)?;
+    *count += pg.rows.len() as u64;
+    let mut buf = Vec::new();
+    match format {
+        ExportFormat::JsonLines => {
+            for ((_, i), leaf) in pg.rows {
+                jsonl(&mut buf, &entry(&plan.log, i, leaf, size, proofs)?)?;
+            }
+            if pg.next.is_none() {
+                jsonl(&mut buf, &ExportEnd { entries: *count })?;
+            }
+        }
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut buf);
+            for ((_, i), leaf) in pg.rows {
+                csv_row(&mut w, i, &leaf)?;
+            }
+            w.flush().map_err(|e| Error::Internal(e.to_string()))?;
+            drop(w);
+            if pg.next.is_none() {
+                buf.extend_from_slice(format!("# end entries={count}\n").as_bytes());
+            }
+        }
+    }
+    Ok((buf, pg.next))
+}
+
+/// Every entry `query` selects (from its cursor on, at its tree size), as
+/// a stream of chunks read a page at a time: each page is read on the
+/// blocking pool and sent before the next is read, so memory stays flat
+/// whatever the size, and a slow reader holds no thread. The first chunk
+/// names the checkpoint; the last closes with the count. A failure
+/// part-way is logged and ends the stream with an `Err` (the transfer
+/// breaks, so a cut-short export is never taken for a whole one). At most
+/// [`MAX_EXPORTS`] stream at once.
 pub async fn export(
     state: &AppState,
     p: &Principal,
     tenant: &str,
     query: Query,
     format: ExportFormat,
-) -> Result<mpsc::Receiver<Vec<u8>>, Error> {
-    let plan = plan(state, p, tenant, &query)?;
-    let mut after = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let cp = plan.log.checkpoint().await?;
+) -> Result<mpsc::Receiver<Result<Vec<u8>, String>>, Error> {
+    let plan = Arc::new(plan(state, p, tenant, &query)?);
+    let at = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let permit = state
+        .export_permit()
+        .ok_or_else(|| Error::TooManyRequests {
+            retry_after_secs: 10,
+            message: format!(
+                "{MAX_EXPORTS} audit exports are streaming already; try again shortly"
+            ),
+        })?;
+    let cp = walk_checkpoint(&plan.log, at.map(|c| c.0)).await?;
     let header = ExportHeader {
         format: EXPORT_FORMAT.into(),
         query: plan.q.filter.clone(),
         order: query.order,
         tree_size: cp.size,
         checkpoint: cp.note.clone(),
+        cursor: query.cursor.clone(),
     };
-    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
-    let st = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut first = match format {
-            ExportFormat::JsonLines => {
-                let mut b = serde_json::to_vec(&header).unwrap_or_default();
-                b.push(b'\n');
-                b
-            }
-            ExportFormat::Csv => {
-                let mut b = format!(
-                    "# {EXPORT_FORMAT} tree_size={} checkpoint={}\n",
-                    cp.size,
-                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cp.note)
-                )
-                .into_bytes();
-                let mut w = csv::Writer::from_writer(&mut b);
-                let _ = w.write_record(CSV_COLUMNS);
-                drop(w);
-                b
-            }
-        };
+    let mut first = match format {
+        ExportFormat::JsonLines => {
+            let mut b = Vec::new();
+            jsonl(&mut b, &header)?;
+            b
+        }
+        ExportFormat::Csv => {
+            let mut b = format!(
+                "# {EXPORT_FORMAT} tree_size={} checkpoint={}{}\n",
+                cp.size,
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cp.note),
+                query
+                    .cursor
+                    .as_deref()
+                    .map(|c| format!(" from_cursor={c}"))
+                    .unwrap_or_default()
+            )
+            .into_bytes();
+            let mut w = csv::Writer::from_writer(&mut b);
+            w.write_record(CSV_COLUMNS)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            drop(w);
+            b
+        }
+    };
+    let (tx, rx) = mpsc::channel::<Result<Vec<u8>, String>>(2);
+    let (st, tenant, size, proofs) = (state.clone(), tenant.to_owned(), cp.size, query.proofs);
+    let mut after = at.map(|c| c.1);
+    tokio::spawn(async move {
+        let _permit = permit;
         let mut count = 0u64;
         loop {
-            let chunk = page(st.store(), &plan, cp.size, after, EXPORT_PAGE).and_then(|pg| {
-                let mut buf = std::mem::take(&mut first);
-                count += pg.rows.len() as u64;
-                match format {
-                    ExportFormat::JsonLines => {
-                        for ((_, i), leaf) in pg.rows {
-                            let e = entry(&plan.log, i, leaf, cp.size, query.proofs)?;
-                            serde_json::to_writer(&mut buf, &e)
-                                .map_err(|e| Error::Internal(e.to_string()))?;
-                            buf.push(b'\n');
-                        }
-                    }
-                    ExportFormat::Csv => {
-                        let mut w = csv::Writer::from_writer(&mut buf);
-                        for ((_, i), leaf) in pg.rows {
-                            csv_row(&mut w, i, &leaf)?;
-                        }
-                        w.flush().map_err(|e| Error::Internal(e.to_string()))?;
-                    }
-                }
-                if pg.next.is_none() {
-                    // The closing count: a cut-short export is told apart.
-                    match format {
-                        ExportFormat::JsonLines => {
-                            serde_json::to_writer(&mut buf, &ExportEnd { entries: count })
-                                .map_err(|e| Error::Internal(e.to_string()))?;
-                            buf.push(b'\n');
-                        }
-                        ExportFormat::Csv => {
-                            buf.extend_from_slice(format!("# end entries={count}\n").as_bytes())
-                        }
-                    }
-                }
-                Ok((buf, pg.next))
-            });
-            match chunk {
-                Ok((buf, next)) => {
-                    if tx.blocking_send(buf).is_err() {
-                        return;
-                    }
-                    match next {
-                        Some(n) => after = Some(n),
-                        None => return,
-                    }
+            let (st2, plan2) = (st.clone(), plan.clone());
+            let mut n = count;
+            let res = blocking("audit export", move || {
+                export_page(&st2, &plan2, size, after, format, proofs, &mut n).map(|r| (r, n))
+            })
+            .await;
+            let (chunk, next) = match res {
+                Ok(((buf, next), n)) => {
+                    count = n;
+                    let mut chunk = std::mem::take(&mut first);
+                    chunk.extend_from_slice(&buf);
+                    (Ok(chunk), next)
                 }
                 Err(e) => {
-                    let line = match format {
-                        ExportFormat::JsonLines => {
-                            serde_json::json!({"error": e.to_string()}).to_string()
-                        }
-                        ExportFormat::Csv => format!("# error: {e}"),
-                    };
-                    let _ = tx.blocking_send(format!("{line}\n").into_bytes());
-                    return;
+                    tracing::warn!(%tenant, error = %e, "audit export failed part-way");
+                    (Err(e.public_message()), None)
                 }
+            };
+            let failed = chunk.is_err();
+            match tokio::time::timeout(EXPORT_SEND_TIMEOUT, tx.send(chunk)).await {
+                Ok(Ok(())) => {}
+                // The reader went away or stopped reading.
+                _ => return,
+            }
+            match next {
+                Some(n) if !failed => after = Some(n),
+                _ => return,
             }
         }
     });

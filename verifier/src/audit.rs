@@ -73,10 +73,12 @@ pub struct Compiled {
     pub to: Option<i64>,
 }
 
-/// Parses an RFC 3339 time into Unix seconds.
+/// Parses an RFC 3339 time into Unix seconds, rounded up: entries are
+/// stamped in whole seconds, so "at or after 10.5" and "before 10.5" both
+/// mean the same as with 11.
 pub fn unix_seconds(t: &str) -> Result<i64, String> {
     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-        .map(|d| d.unix_timestamp())
+        .map(|d| d.unix_timestamp() + i64::from(d.nanosecond() > 0))
         .map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))
 }
 
@@ -314,6 +316,10 @@ pub struct ExportHeader {
     pub tree_size: u64,
     /// The signed checkpoint of that size.
     pub checkpoint: String,
+    /// The cursor the export started from, when it does not start at the
+    /// beginning of the selection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// The last line of an export: how many entries it has, so a cut-short
@@ -425,8 +431,21 @@ impl Checker {
         Ok(())
     }
 
-    /// The checks that held.
+    /// The checks that held, starting with what was asked: the query, the
+    /// order and the tree size it was read at.
     pub fn finish(mut self) -> Vec<String> {
+        let asked = serde_json::to_string(&self.q.filter).unwrap_or_default();
+        self.checks.insert(
+            0,
+            format!(
+                "the query: {asked}, {} first, read at tree size {}",
+                match self.order {
+                    Order::Oldest => "oldest",
+                    Order::Newest => "newest",
+                },
+                self.size
+            ),
+        );
         self.checks.push(format!(
             "{} entries, each in the tree of size {} and of tenant {}",
             self.count,
@@ -455,7 +474,13 @@ pub fn verify_answer(a: &Answer, log_key: &NoteVerifier) -> Result<Vec<String>, 
     for e in &a.entries {
         c.entry(e)?;
     }
-    Ok(c.finish())
+    let mut checks = c.finish();
+    if let Some(n) = &a.next_cursor {
+        checks.push(format!(
+            "one page only: more entries follow (next_cursor {n}); check each page"
+        ));
+    }
+    Ok(checks)
 }
 
 /// Checks a JSON Lines export offline, line by line (so its size does not
@@ -502,7 +527,13 @@ pub fn verify_export(
             if next()?.is_some() {
                 return Err(format!("line {}: lines after the closing count", n + 1));
             }
-            return Ok(c.finish());
+            let mut checks = c.finish();
+            if let Some(cur) = &h.cursor {
+                checks.push(format!(
+                    "a partial export: it starts after cursor {cur}, not at the start of the selection"
+                ));
+            }
+            return Ok(checks);
         }
         let e: AnswerEntry = serde_json::from_str(&line).map_err(|e| {
             if line.contains("\"error\"") {
@@ -719,6 +750,7 @@ mod tests {
             order: a.order,
             tree_size: a.tree_size,
             checkpoint: a.checkpoint.clone().unwrap(),
+            cursor: None,
         })
         .unwrap()];
         out.extend(a.entries.iter().map(|e| serde_json::to_string(e).unwrap()));
