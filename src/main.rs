@@ -5,6 +5,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use evident::cli::{Cli, Cmd, DebugCmd, LogCmd, LogFormat};
 
+/// jemalloc for the whole process: Rust's allocations, and (through the
+/// crate's unprefixed `malloc`) RocksDB's. Under glibc's allocator, memory
+/// outside RocksDB's bounded cache kept rising under a steady load (its
+/// per-thread arenas hold on to freed blocks); jemalloc returns unused
+/// pages after its decay time. docs/performance.md, soak.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("EVIDENT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
