@@ -15,7 +15,8 @@
 //! 4. who may ask: auditor yes; push token and another tenant 404; bad
 //!    parameters 422 with the JSON error naming them;
 //!    a walk a page at a time while the log grows reads one tree and
-//!    gives exactly the answer taken before it;
+//!    gives exactly the answer taken before it; the download counters on
+//!    `/metrics` equal the logged downloads of each tenant;
 //! 5. after a stop, `evident log audit` finds the index agreeing with the log.
 
 mod common;
@@ -97,7 +98,7 @@ fn indexes(a: &Value) -> Vec<u64> {
 fn auditors_query_prove_and_export() {
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let s = Server::start(&dir.path().join("data"));
+    let s = Server::start_with(&dir.path().join("data"), &["--metrics-token", "m-token"]);
 
     // 1.
     let acme = s.tenant("acme", "Acme");
@@ -304,6 +305,21 @@ fn auditors_query_prove_and_export() {
         assert_eq!(r["kind"], "download_served");
         assert_eq!(r["customer_id"], initech.as_str());
         assert_eq!(r["product"], "shop");
+        // The leaf hash (hex) is the RFC 9162 hash of the entry the JSON
+        // answer gives at that index.
+        let e = all["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| {
+                Some(e["index"].as_u64().unwrap())
+                    == r["index"].as_str().and_then(|i| i.parse().ok())
+            })
+            .unwrap_or_else(|| panic!("row {r} in the answer"));
+        let want = hex::encode(evident_verify::merkle::leaf_hash(
+            e["entry"].as_str().unwrap().as_bytes(),
+        ));
+        assert_eq!(r["leaf_hash"].as_str(), Some(want.as_str()), "{r}");
     }
     assert!(
         csv.starts_with("# evident-audit-export/v1 tree_size="),
@@ -350,7 +366,9 @@ fn auditors_query_prove_and_export() {
         let size = whole["tree_size"].as_u64().unwrap();
         let mut walked = Vec::new();
         let mut cursor: Option<String> = None;
-        loop {
+        // Bounded: without one tree per walk, an oldest-first walk would
+        // chase the downloads appended meanwhile for ever.
+        for _ in 0..indexes(&whole).len() + 2 {
             let c = cursor
                 .as_deref()
                 .map(|c| format!("&cursor={c}"))
@@ -374,6 +392,34 @@ fn auditors_query_prove_and_export() {
     assert!(
         v["message"].as_str().unwrap_or("").contains("beyond"),
         "{v}"
+    );
+
+    // The download counters on /metrics agree with the log: one per
+    // durable download_served entry, by tenant (customer tokens here).
+    let metrics = s
+        .get("/metrics", "m-token")
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let counted = |tenant: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("evident_downloads_total{")
+                    && l.contains(&format!("tenant=\"{tenant}\""))
+            })
+            .inspect(|l| assert!(l.contains("channel=\"customer_token\""), "{l}"))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum()
+    };
+    for (t, token) in [(&acme, &acme.admin), (&globex, &globex.admin)] {
+        let logged = indexes(&query(&s, t, token, "kinds=download_served&limit=1000")).len();
+        assert_eq!(counted(&t.slug), logged as u64, "{}:\n{metrics}", t.slug);
+    }
+    assert!(
+        metrics.contains("evident_download_bytes_total{tenant=\"acme\""),
+        "{metrics}"
     );
 
     // 5.

@@ -114,12 +114,18 @@ pub async fn events(
         .into());
     }
     let rx = audit::export(&state, &p, &tenant, query, format).await?;
-    // A failure part-way ends the body with an error, so the client sees a
-    // broken transfer rather than a short export.
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|b| (b.map(bytes::Bytes::from).map_err(std::io::Error::other), rx))
+    // A failure part-way, or a stream that closes before its end, ends the
+    // body with an error: the client sees a broken transfer, never a short
+    // export that looks whole.
+    let stream = futures_util::stream::unfold(Some(rx), |rx| async move {
+        let mut rx = rx?;
+        let broken = |m: String| Some((Err(std::io::Error::other(m)), None));
+        match rx.recv().await {
+            Some(audit::ExportChunk::Data(b)) => Some((Ok(bytes::Bytes::from(b)), Some(rx))),
+            Some(audit::ExportChunk::End) => None,
+            Some(audit::ExportChunk::Failed(m)) => broken(m),
+            None => broken("the audit export stopped before its end".into()),
+        }
     });
     let (ctype, ext) = match format {
         ExportFormat::JsonLines => ("application/jsonl", "jsonl"),

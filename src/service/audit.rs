@@ -18,7 +18,7 @@ use evident_verify::{
         terms, Answer, AnswerEntry, Compiled, ExportEnd, ExportHeader, Filter, Order,
         EXPORT_FORMAT, FORMAT,
     },
-    merkle::{leaf_hash, to_b64},
+    merkle::leaf_hash,
     proof::encode_hashes,
 };
 use std::{sync::Arc, time::Duration};
@@ -309,6 +309,7 @@ pub async fn events(
             order: query.order,
             tree_size: cp.size,
             checkpoint: query.proofs.then_some(cp.note),
+            cursor: query.cursor,
             entries,
             next_cursor: page.next.map(|n| cursor(cp.size, n)),
         })
@@ -344,23 +345,34 @@ pub const CSV_COLUMNS: [&str; 15] = [
     "leaf_hash",
 ];
 
+/// A CSV cell safe to open in a spreadsheet and to read line by line:
+/// line breaks (which values from outside, such as OIDC subjects, may
+/// hold) become `\n` and `\r`, so no physical line of an export is
+/// anything but a row, the first line or the closing line; and a cell a
+/// spreadsheet would read as a formula gets a leading `'`.
+fn csv_cell(v: String) -> String {
+    let v = if v.contains(['\n', '\r']) {
+        v.replace('\r', "\\r").replace('\n', "\\n")
+    } else {
+        v
+    };
+    if v.starts_with(['=', '+', '-', '@', '\t']) {
+        format!("'{v}")
+    } else {
+        v
+    }
+}
+
 fn csv_row(w: &mut csv::Writer<&mut Vec<u8>>, index: u64, leaf: &[u8]) -> Result<(), Error> {
     let v: serde_json::Value = serde_json::from_slice(leaf)
         .map_err(|e| Error::Internal(format!("log entry {index} is not JSON: {e}")))?;
     let (a, e) = (&v["actor"], &v["event"]);
-    // A cell a spreadsheet would read as a formula gets a leading `'`
-    // (values such as e-mail addresses and tags come from outside).
     let s = |x: &serde_json::Value| {
-        let v = match x {
+        csv_cell(match x {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Null => String::new(),
             other => other.to_string(),
-        };
-        if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{v}")
-        } else {
-            v
-        }
+        })
     };
     let actor = [&a["token_id"], &a["customer_id"], &a["link_id"]]
         .into_iter()
@@ -403,18 +415,91 @@ fn csv_row(w: &mut csv::Writer<&mut Vec<u8>>, index: u64, leaf: &[u8]) -> Result
         s(&e["format"]),
         s(&e["sha256"]),
         link,
-        to_b64(&leaf_hash(leaf)),
+        hex::encode(leaf_hash(leaf)),
     ])
     .map_err(|e| Error::Internal(format!("writing CSV: {e}")))
 }
 
-/// At most this many audit exports stream at once (each holds a reader
-/// between pages); more are answered 429.
+/// At most this many audit exports stream at once on a server (each holds
+/// a reader between pages); more are answered 429.
 pub const MAX_EXPORTS: usize = 4;
+
+/// At most this many of them for one tenant, so one tenant's slow readers
+/// cannot hold every slot.
+pub const MAX_TENANT_EXPORTS: usize = 2;
 
 /// How long an export waits for its reader to take the next page before it
 /// gives up.
 const EXPORT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long one export may stream in all before it is broken off.
+const EXPORT_DEADLINE: Duration = Duration::from_secs(3600);
+
+type SlotCounts = Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>;
+
+/// The exports streaming now, per tenant.
+#[derive(Debug, Default)]
+pub struct ExportSlots(SlotCounts);
+
+/// One streaming export's place in [`ExportSlots`], given back when dropped.
+#[derive(Debug)]
+pub struct ExportSlot {
+    slots: SlotCounts,
+    tenant: String,
+}
+
+impl ExportSlots {
+    /// A slot for one more export of `tenant`, unless the server or the
+    /// tenant has as many streaming as it may.
+    pub fn take(&self, tenant: &str) -> Result<ExportSlot, Error> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let busy = |message: String| Error::TooManyRequests {
+            retry_after_secs: 10,
+            message,
+        };
+        if m.values().sum::<usize>() >= MAX_EXPORTS {
+            return Err(busy(format!(
+                "{MAX_EXPORTS} audit exports are streaming on this server; try again shortly"
+            )));
+        }
+        let n = m.entry(tenant.to_owned()).or_default();
+        if *n >= MAX_TENANT_EXPORTS {
+            return Err(busy(format!(
+                "{MAX_TENANT_EXPORTS} audit exports of this tenant are streaming; try again when one ends"
+            )));
+        }
+        *n += 1;
+        Ok(ExportSlot {
+            slots: self.0.clone(),
+            tenant: tenant.to_owned(),
+        })
+    }
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        let mut m = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.tenant) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.tenant);
+            }
+        }
+    }
+}
+
+/// What an export's stream carries: bytes, then either its end or a
+/// failure. A stream that closes without `End` was cut off, and the HTTP
+/// layer breaks the transfer then too.
+#[derive(Debug)]
+pub enum ExportChunk {
+    /// The next bytes.
+    Data(Vec<u8>),
+    /// Everything was sent, closing count included.
+    End,
+    /// It failed part-way (the public message; the server log has more).
+    Failed(String),
+}
 
 fn jsonl<T: serde::Serialize>(buf: &mut Vec<u8>, v: &T) -> Result<(), Error> {
     serde_json::to_writer(&mut *buf, v).map_err(|e| Error::Internal(e.to_string()))?;
@@ -473,18 +558,11 @@ pub async fn export(
     tenant: &str,
     query: Query,
     format: ExportFormat,
-) -> Result<mpsc::Receiver<Result<Vec<u8>, String>>, Error> {
+) -> Result<mpsc::Receiver<ExportChunk>, Error> {
     let plan = Arc::new(plan(state, p, tenant, &query)?);
     let at = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let permit = state
-        .export_permit()
-        .ok_or_else(|| Error::TooManyRequests {
-            retry_after_secs: 10,
-            message: format!(
-                "{MAX_EXPORTS} audit exports are streaming already; try again shortly"
-            ),
-        })?;
     let cp = walk_checkpoint(&plan.log, at.map(|c| c.0)).await?;
+    let slot = state.export_slots().take(tenant)?;
     let header = ExportHeader {
         format: EXPORT_FORMAT.into(),
         query: plan.q.filter.clone(),
@@ -518,11 +596,12 @@ pub async fn export(
             b
         }
     };
-    let (tx, rx) = mpsc::channel::<Result<Vec<u8>, String>>(2);
+    let (tx, rx) = mpsc::channel::<ExportChunk>(2);
     let (st, tenant, size, proofs) = (state.clone(), tenant.to_owned(), cp.size, query.proofs);
     let mut after = at.map(|c| c.1);
     tokio::spawn(async move {
-        let _permit = permit;
+        let _slot = slot;
+        let started = std::time::Instant::now();
         let mut count = 0u64;
         loop {
             let (st2, plan2) = (st.clone(), plan.clone());
@@ -531,29 +610,105 @@ pub async fn export(
                 export_page(&st2, &plan2, size, after, format, proofs, &mut n).map(|r| (r, n))
             })
             .await;
+            let res = match res {
+                Ok(r) if started.elapsed() > EXPORT_DEADLINE => {
+                    drop(r);
+                    Err(Error::Unavailable(format!(
+                        "the export ran past its {} s deadline; narrow the query",
+                        EXPORT_DEADLINE.as_secs()
+                    )))
+                }
+                r => r,
+            };
             let (chunk, next) = match res {
                 Ok(((buf, next), n)) => {
                     count = n;
                     let mut chunk = std::mem::take(&mut first);
                     chunk.extend_from_slice(&buf);
-                    (Ok(chunk), next)
+                    (ExportChunk::Data(chunk), next)
                 }
                 Err(e) => {
-                    tracing::warn!(%tenant, error = %e, "audit export failed part-way");
-                    (Err(e.public_message()), None)
+                    tracing::warn!(%tenant, error = %e, entries = count, "audit export failed part-way");
+                    (ExportChunk::Failed(e.public_message()), None)
                 }
             };
-            let failed = chunk.is_err();
-            match tokio::time::timeout(EXPORT_SEND_TIMEOUT, tx.send(chunk)).await {
-                Ok(Ok(())) => {}
-                // The reader went away or stopped reading.
-                _ => return,
+            let failed = matches!(chunk, ExportChunk::Failed(_));
+            if !send(&tx, chunk, &tenant, count).await {
+                return;
             }
             match next {
                 Some(n) if !failed => after = Some(n),
-                _ => return,
+                Some(_) => return,
+                None => {
+                    if !failed {
+                        send(&tx, ExportChunk::End, &tenant, count).await;
+                    }
+                    return;
+                }
             }
         }
     });
     Ok(rx)
+}
+
+/// Sends one chunk of an export; false when its reader went away or
+/// stopped reading (logged: the transfer is then broken, never ended as
+/// if whole).
+async fn send(
+    tx: &mpsc::Sender<ExportChunk>,
+    chunk: ExportChunk,
+    tenant: &str,
+    count: u64,
+) -> bool {
+    match tokio::time::timeout(EXPORT_SEND_TIMEOUT, tx.send(chunk)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => {
+            tracing::info!(%tenant, entries = count, "audit export: the reader went away");
+            false
+        }
+        Err(_) => {
+            tracing::warn!(
+                %tenant,
+                entries = count,
+                "audit export: the reader took no data for {} s; broken off",
+                EXPORT_SEND_TIMEOUT.as_secs()
+            );
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_neither_formulas_nor_line_breaks() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_cell("+1".into()), "'+1");
+        assert_eq!(csv_cell("@a".into()), "'@a");
+        assert_eq!(csv_cell("a@b.example".into()), "a@b.example");
+        assert_eq!(
+            csv_cell("x\n# end entries=0\r".into()),
+            "x\\n# end entries=0\\r"
+        );
+        assert_eq!(csv_cell("-\n".into()), "'-\\n");
+    }
+
+    #[test]
+    fn export_slots_are_limited_per_server_and_tenant_and_given_back() {
+        let slots = ExportSlots::default();
+        let a1 = slots.take("a").unwrap();
+        let _a2 = slots.take("a").unwrap();
+        let e = slots.take("a").unwrap_err();
+        assert!(matches!(e, Error::TooManyRequests { .. }), "{e}");
+        assert!(e.to_string().contains("this tenant"), "{e}");
+        let _b1 = slots.take("b").unwrap();
+        let _b2 = slots.take("b").unwrap();
+        let e = slots.take("c").unwrap_err();
+        assert!(e.to_string().contains("this server"), "{e}");
+        drop(a1);
+        let _c = slots.take("c").unwrap();
+        assert!(slots.take("a").is_err(), "the server is full again");
+    }
 }

@@ -17,12 +17,12 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     core::{
-        events::EventBody,
+        events::{EventBody, Subject},
         policy::{allow, Action, Resource},
         release::ReleaseRecord,
         Error, Principal,
     },
-    service::{blocking, logs, AppState},
+    service::{blocking, logs, metrics::Channel, AppState},
 };
 
 /// What was downloaded.
@@ -122,9 +122,22 @@ pub async fn record(
         format: d.format.clone(),
         sha256: hex::encode(d.sha256),
     };
-    state
+    let index = state
         .record(tenant, principal.actor(), event, Vec::new())
-        .await
+        .await?;
+    let channel = match principal {
+        Principal::Customer {
+            subject: Subject::Oidc { .. },
+            ..
+        } => Channel::Sso,
+        Principal::Customer { .. } => Channel::CustomerToken,
+        Principal::Operator { .. } => Channel::OperatorToken,
+        Principal::Tenant { .. } | Principal::ShareLink { .. } => Channel::TenantToken,
+    };
+    state
+        .metrics()
+        .download(tenant, channel, d.artifact.0, d.body.len() as u64);
+    Ok(index)
 }
 
 /// The receipt of download entry `index`: for the customer who

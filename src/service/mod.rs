@@ -100,8 +100,8 @@ struct Inner {
     /// At most this many SBOM ingests run at once (each holds a document
     /// and its model in memory).
     ingests: Arc<tokio::sync::Semaphore>,
-    /// At most this many audit exports stream at once.
-    exports: Arc<tokio::sync::Semaphore>,
+    /// The audit exports streaming now.
+    exports: audit::ExportSlots,
     oidc: oidc::Oidc,
     limits: limits::Limits,
     /// The public base URL: configured, else the bound address.
@@ -130,7 +130,7 @@ impl AppState {
                 ingests: Arc::new(tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
                 )),
-                exports: Arc::new(tokio::sync::Semaphore::new(audit::MAX_EXPORTS)),
+                exports: audit::ExportSlots::default(),
                 locks: cache::KeyedLocks::default(),
                 db,
                 tsa,
@@ -213,10 +213,9 @@ impl AppState {
             .expect("the ingest semaphore is never closed")
     }
 
-    /// A permit to stream one audit export, if fewer than
-    /// [`audit::MAX_EXPORTS`] are streaming.
-    pub fn export_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        self.inner.exports.clone().try_acquire_owned().ok()
+    /// The audit exports streaming now (limited per server and tenant).
+    pub fn export_slots(&self) -> &audit::ExportSlots {
+        &self.inner.exports
     }
 
     /// Held while a tenant's release push, first export or key change

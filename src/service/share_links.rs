@@ -40,7 +40,9 @@ use crate::{
     service::{
         catalogue::{self, ExportQuery},
         downloads::{self, Download},
-        evidence, releases, AppState,
+        evidence,
+        metrics::Channel,
+        releases, AppState,
     },
     store::Db,
 };
@@ -750,6 +752,12 @@ pub async fn download(
             vec![Db::share_use_key(&tenant, &id, n)],
         )
         .await?;
+    state.metrics().download(
+        &tenant,
+        Channel::ShareLink,
+        d.artifact.0,
+        d.body.len() as u64,
+    );
     Ok((d, index))
 }
 

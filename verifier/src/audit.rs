@@ -73,10 +73,18 @@ pub struct Compiled {
     pub to: Option<i64>,
 }
 
-/// Parses an RFC 3339 time into Unix seconds, rounded up: entries are
-/// stamped in whole seconds, so "at or after 10.5" and "before 10.5" both
-/// mean the same as with 11.
+/// Parses an RFC 3339 time into Unix seconds (an entry's `time`: whole
+/// seconds, any fraction dropped).
 pub fn unix_seconds(t: &str) -> Result<i64, String> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .map(|d| d.unix_timestamp())
+        .map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))
+}
+
+/// Parses a filter's `from` or `to` into Unix seconds, rounded up: entries
+/// are stamped in whole seconds, so "at or after 10.5" and "before 10.5"
+/// both mean the same as with 11.
+pub fn bound_seconds(t: &str) -> Result<i64, String> {
     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
         .map(|d| d.unix_timestamp() + i64::from(d.nanosecond() > 0))
         .map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))
@@ -121,13 +129,13 @@ impl Filter {
         let from = self
             .from
             .as_deref()
-            .map(unix_seconds)
+            .map(bound_seconds)
             .transpose()
             .map_err(|e| format!("from: {e}"))?;
         let to = self
             .to
             .as_deref()
-            .map(unix_seconds)
+            .map(bound_seconds)
             .transpose()
             .map_err(|e| format!("to: {e}"))?;
         if let (Some(f), Some(t)) = (from, to) {
@@ -292,6 +300,9 @@ pub struct Answer {
     /// when proofs were asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<String>,
+    /// The cursor this page was asked with: absent on a walk's first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
     /// The selected entries, in `order`.
     pub entries: Vec<AnswerEntry>,
     /// Where the next page starts (pass as `cursor`); absent on the last page.
@@ -475,6 +486,11 @@ pub fn verify_answer(a: &Answer, log_key: &NoteVerifier) -> Result<Vec<String>, 
         c.entry(e)?;
     }
     let mut checks = c.finish();
+    if let Some(cur) = &a.cursor {
+        checks.push(format!(
+            "a later page: it starts after cursor {cur}, not at the start of the selection"
+        ));
+    }
     if let Some(n) = &a.next_cursor {
         checks.push(format!(
             "one page only: more entries follow (next_cursor {n}); check each page"
@@ -602,6 +618,7 @@ mod tests {
                 order,
                 tree_size: size,
                 checkpoint: Some(note),
+                cursor: None,
                 entries,
                 next_cursor: None,
             },
@@ -663,7 +680,34 @@ mod tests {
             q,
             Order::Oldest,
         );
-        verify_answer(&a, &v).unwrap();
+        let checks = verify_answer(&a, &v).unwrap();
+        assert!(checks[0].contains("oldest first"), "{checks:?}");
+        assert!(!checks.iter().any(|c| c.contains("page")), "{checks:?}");
+        // A later page, and a page with more after it, say so.
+        let mut later = a.clone();
+        later.cursor = Some("9.1.1".into());
+        later.next_cursor = Some("9.2.2".into());
+        let checks = verify_answer(&later, &v).unwrap();
+        assert!(
+            checks.iter().any(|c| c.contains("a later page"))
+                && checks.iter().any(|c| c.contains("one page only")),
+            "{checks:?}"
+        );
+    }
+
+    #[test]
+    fn bounds_round_up_and_entry_times_do_not() {
+        assert_eq!(bound_seconds("1970-01-01T00:00:10.5Z"), Ok(11));
+        assert_eq!(bound_seconds("1970-01-01T00:00:10Z"), Ok(10));
+        assert_eq!(unix_seconds("1970-01-01T00:00:10.5Z"), Ok(10));
+        let f = Filter {
+            from: Some("1970-01-01T00:00:10.1Z".into()),
+            to: Some("1970-01-01T00:00:20.9Z".into()),
+            ..Filter::default()
+        }
+        .compile()
+        .unwrap();
+        assert_eq!((f.from, f.to), (Some(11), Some(21)));
     }
 
     #[test]
