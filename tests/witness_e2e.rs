@@ -8,7 +8,10 @@
 //!    at `…/log/checkpoint/cosigned` passes `evident-verify checkpoint
 //!    --witness-key`, and cosignatures accumulate as the log grows;
 //!    `--min-witnesses 2`, an unknown witness key and a cosignature moved
-//!    onto another checkpoint fail;
+//!    onto another checkpoint fail; a download's receipt, once a cosigned
+//!    checkpoint covers its entry, is proved against it and carries the
+//!    witness's line: `evident-verify receipt --witness-key` passes, and
+//!    fails on a second required witness, an altered line or a dropped one;
 //! 3. a fork: a copy of the data directory made while the server was
 //!    stopped grows differently; its job offers the witness the forked
 //!    checkpoint and the witness refuses it (the fork's status says so,
@@ -254,7 +257,75 @@ fn a_real_witness_cosigns_the_log_and_refuses_its_fork() {
         &w.vkey,
     ]);
     assert!(!ok && e.contains("does not verify"), "{e}");
+    // A download: once a cosigned checkpoint covers its entry, its
+    // receipt is proved against that checkpoint and carries the witness's
+    // line; evident-verify receipt --witness-key checks it.
+    let sbom = common::sbom_fixture("cargo-sbom-evidence-demo.cdx-1.6.json");
+    s.push_release(
+        &t,
+        "shop",
+        "v1",
+        &format!("sha256:{}", "ab".repeat(32)),
+        &sbom,
+    );
+    let r = s
+        .get(
+            "/api/v1/tenants/acme/products/shop/releases/v1/sbom?format=cyclonedx-json",
+            &t.admin,
+        )
+        .call()
+        .unwrap();
+    let index: u64 = r.header("x-evident-log-index").unwrap().parse().unwrap();
+    let receipt = wait_for("a receipt proved against a cosigned checkpoint", || {
+        let v: Value = s
+            .get(&format!("/api/v1/tenants/acme/receipts/{index}"), &t.admin)
+            .call()
+            .ok()?
+            .into_json()
+            .ok()?;
+        (!v["cosignatures"].as_array()?.is_empty()).then_some(v)
+    });
+    let rf = write(out.path(), "receipt.json", receipt.to_string());
+    let (ok, o, e) = verify(&["receipt", &rf, "--log-key", &vkey, "--witness-key", &w.vkey]);
+    assert!(ok && o.contains("cosigned by witness"), "{o}{e}");
+    let (ok, _, e) = verify(&[
+        "receipt",
+        &rf,
+        "--log-key",
+        &vkey,
+        "--witness-key",
+        &w.vkey,
+        "--witness-key",
+        &stranger,
+    ]);
+    assert!(
+        !ok && e.contains("1 valid cosignature(s), 2 required"),
+        "{e}"
+    );
+    // The witness's line altered, or the receipt without it, fails.
+    let mut bad = receipt.clone();
+    let line = bad["cosignatures"][0].as_str().unwrap().to_owned();
+    let (head, sig) = line.rsplit_once(' ').unwrap();
+    let mut raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sig).unwrap();
+    *raw.last_mut().unwrap() ^= 1;
+    bad["cosignatures"][0] = json!(format!(
+        "{head} {}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw)
+    ));
+    let bf = write(out.path(), "receipt-bad-cosig.json", bad.to_string());
+    let (ok, _, e) = verify(&["receipt", &bf, "--log-key", &vkey, "--witness-key", &w.vkey]);
+    assert!(!ok && e.contains("does not verify"), "{e}");
+    let mut bare = receipt.clone();
+    bare["cosignatures"] = json!([]);
+    let nf = write(out.path(), "receipt-bare.json", bare.to_string());
+    let (ok, _, e) = verify(&["receipt", &nf, "--log-key", &vkey, "--witness-key", &w.vkey]);
+    assert!(!ok && e.contains("0 valid cosignature(s)"), "{e}");
+    // Without --witness-key the receipt still verifies, and says what it carries.
+    let (ok, o, e) = verify(&["receipt", &rf, "--log-key", &vkey]);
+    assert!(ok && o.contains("witness cosignature line"), "{o}{e}");
+
     // They accumulate as the log grows.
+    let grown = grow(&s, &t, 3);
     let second = wait_for("a cosignature of the grown log", || {
         cosigned(&s, &t).filter(|c| size_of(c) >= grown)
     });

@@ -184,8 +184,10 @@ pub async fn receipt(
 
 /// Entry `index` of `tenant`'s log as a receipt, once `admit` accepts its
 /// event (else its error): the entry, its inclusion proof against the
-/// latest signed checkpoint, and that checkpoint's RFC 3161 token when one
-/// can be had. An index beyond the tree is 404.
+/// latest checkpoint a witness cosigned when one covers the entry (with
+/// the cosignature lines), else the latest signed checkpoint, and that
+/// checkpoint's RFC 3161 token when one can be had. An index beyond the
+/// tree is 404.
 pub async fn proved(
     state: &AppState,
     tenant: &str,
@@ -193,10 +195,14 @@ pub async fn proved(
     admit: impl FnOnce(&serde_json::Value) -> Result<(), Error>,
 ) -> Result<Receipt, Error> {
     let log = state.tenant_log(tenant)?;
-    let cp = log.checkpoint().await?;
-    if index >= cp.size {
+    let latest = log.checkpoint().await?;
+    if index >= latest.size {
         return Err(Error::not_found());
     }
+    let (cp, cosignatures) = match cosigned_cover(state, &log, tenant, index)? {
+        Some(c) => c,
+        None => (latest, Vec::new()),
+    };
     let leaf = log
         .entries(index, index + 1, 1)?
         .pop()
@@ -226,7 +232,39 @@ pub async fn proved(
         inclusion_proof: hashes.iter().map(|h| STANDARD.encode(h)).collect(),
         checkpoint: cp.note,
         checkpoint_timestamp,
+        cosignatures,
     })
+}
+
+/// The latest checkpoint a witness cosigned, with its cosignature lines,
+/// when it covers entry `index` and is signed by the log's current key (a
+/// checkpoint from before a key change is left for the latest one, which
+/// verifies with the key a reader is given).
+fn cosigned_cover(
+    state: &AppState,
+    log: &evident_log::Log,
+    tenant: &str,
+    index: u64,
+) -> Result<Option<(evident_log::SignedCheckpoint, Vec<String>)>, Error> {
+    let Some(size) = state.store().cosigned_latest(tenant)? else {
+        return Ok(None);
+    };
+    if size <= index {
+        return Ok(None);
+    }
+    let Some(cp) = log.checkpoint_at(size)? else {
+        return Ok(None);
+    };
+    if evident_verify::checkpoint::open_checkpoint(&cp.note, &log.verifier(), None).is_err() {
+        return Ok(None);
+    }
+    let lines = state
+        .store()
+        .cosignatures(tenant, size)?
+        .into_values()
+        .map(|l| l.trim_end_matches('\n').to_owned())
+        .collect::<Vec<_>>();
+    Ok((!lines.is_empty()).then_some((cp, lines)))
 }
 
 #[cfg(test)]

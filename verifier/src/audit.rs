@@ -9,7 +9,6 @@
 //! entry its query does not select, and checks each entry's inclusion in one
 //! signed checkpoint of the tenant's log.
 
-use base64::{engine::general_purpose::STANDARD, Engine as _};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,6 +17,7 @@ use crate::{
     checkpoint::{check_entry_tenant, open_checkpoint},
     merkle,
     note::NoteVerifier,
+    proof,
 };
 
 /// The format line of an [`Answer`].
@@ -399,16 +399,7 @@ impl Checker {
             .inclusion_proof
             .as_ref()
             .ok_or_else(|| at("no inclusion proof".into()))?;
-        let hashes = proof
-            .iter()
-            .map(|h| {
-                STANDARD
-                    .decode(h)
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .ok_or_else(|| at("inclusion proof: a hash is not 32 bytes of base64".into()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let hashes = proof::decode_named(proof, "inclusion proof").map_err(at)?;
         merkle::verify_inclusion(
             e.index,
             self.size,

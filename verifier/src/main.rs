@@ -128,6 +128,11 @@ enum Cmd {
         /// The TSA certificates (PEM): also check the checkpoint's token.
         #[arg(long)]
         tsa_chain: Option<PathBuf>,
+        /// Require witness cosignatures on the receipt's checkpoint (a
+        /// receipt carries them once a checkpoint a witness cosigned covers
+        /// the entry).
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
     /// Verify an audit query's answer (GET …/audit/events?proofs=true) or a
     /// JSON Lines export of one (…&format=jsonl&proofs=true): the checkpoint
@@ -496,6 +501,7 @@ fn run(cli: Cli) -> Result<(), String> {
             log_key,
             file,
             tsa_chain,
+            witnesses,
         } => {
             let r: evident_verify::receipt::Receipt = serde_json::from_slice(&read(&receipt)?)
                 .map_err(|e| format!("{}: not a receipt: {e}", receipt.display()))?;
@@ -516,6 +522,13 @@ fn run(cli: Cli) -> Result<(), String> {
             )?;
             for c in &v.checks {
                 println!("\u{2713} {c}");
+            }
+            witnesses.check(&r.cosigned_checkpoint())?;
+            if witnesses.witness_keys.is_empty() && !r.cosignatures.is_empty() {
+                println!(
+                    "  the checkpoint carries {} witness cosignature line(s): check them with --witness-key",
+                    r.cosignatures.len()
+                );
             }
             println!("receipt verified");
         }

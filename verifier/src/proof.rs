@@ -49,6 +49,12 @@ pub fn decode_hashes(hashes: &[String]) -> Result<Vec<Hash>, VerifyError> {
     hashes.iter().map(|h| merkle::parse_hash(h)).collect()
 }
 
+/// Decodes the base64 hashes of a proof a verifier message names `what`
+/// (for example "inclusion proof"); the error starts with that name.
+pub fn decode_named(hashes: &[String], what: &str) -> Result<Vec<Hash>, String> {
+    decode_hashes(hashes).map_err(|e| format!("{what}: {e}"))
+}
+
 fn malformed(reason: impl Into<String>) -> VerifyError {
     VerifyError::MalformedProof {
         reason: reason.into(),

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{checkpoint::open_checkpoint, merkle, note::NoteVerifier, tsp};
+use crate::{checkpoint::open_checkpoint, merkle, note::NoteVerifier, proof, tsp};
 
 /// A download receipt (`GET /api/v1/tenants/{t}/receipts/{index}`, or
 /// `GET /s/{token}/receipts/{index}` for a share link's download).
@@ -35,6 +35,26 @@ pub struct Receipt {
     /// RFC 3161 `TimeStampResp` over the checkpoint bytes, base64, when one exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_timestamp: Option<String>,
+    /// Witnesses' C2SP `cosignature/v1` lines on `checkpoint` (each
+    /// `— <witness> <base64>`), when a checkpoint a witness cosigned covers
+    /// the entry: the receipt is then proved against that checkpoint.
+    /// Appended to `checkpoint` they make the cosigned note
+    /// ([`Receipt::cosigned_checkpoint`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cosignatures: Vec<String>,
+}
+
+impl Receipt {
+    /// The checkpoint with the witnesses' cosignature lines after the log's
+    /// own signature: what `--witness-key` checks.
+    pub fn cosigned_checkpoint(&self) -> String {
+        let mut note = self.checkpoint.clone();
+        for line in &self.cosignatures {
+            note.push_str(line.trim_end_matches('\n'));
+            note.push('\n');
+        }
+        note
+    }
 }
 
 /// The receipt format line.
@@ -126,17 +146,7 @@ pub fn verify_entry(
             r.tree_size, cp.size
         ));
     }
-    let hashes = r
-        .inclusion_proof
-        .iter()
-        .map(|h| {
-            STANDARD
-                .decode(h)
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| "inclusion proof: a hash is not 32 bytes of base64".to_owned())
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let hashes = proof::decode_named(&r.inclusion_proof, "inclusion proof")?;
     merkle::verify_inclusion(
         r.index,
         cp.size,

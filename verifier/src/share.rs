@@ -11,7 +11,6 @@
 //! range; and optionally a newer checkpoint with a consistency proof.
 //! [`verify_status`] checks all of it offline and names the first failure.
 
-use base64::{engine::general_purpose::STANDARD, Engine as _};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +18,7 @@ use crate::{
     checkpoint::{check_entry_tenant, open_checkpoint, Checkpoint},
     merkle::{self, Hash},
     note::NoteVerifier,
+    proof::decode_named,
 };
 
 /// The status document's format line.
@@ -89,18 +89,6 @@ pub struct Verified {
     pub revoked_at: Option<u64>,
 }
 
-fn hashes(v: &[String], what: &str) -> Result<Vec<Hash>, String> {
-    v.iter()
-        .map(|h| {
-            STANDARD
-                .decode(h)
-                .ok()
-                .and_then(|b| <Hash>::try_from(b).ok())
-                .ok_or_else(|| format!("{what}: a hash is not 32 bytes of base64"))
-        })
-        .collect()
-}
-
 /// The event of a leaf, if it is one of `link_id`'s: its kind.
 fn link_event(leaf: &str, link_id: &str) -> Result<Option<String>, String> {
     let v: serde_json::Value =
@@ -131,7 +119,7 @@ pub fn verify_status(s: &ShareLinkStatus, log_key: &NoteVerifier) -> Result<Veri
         return Err(format!("entries: entry {} is out of log order", w[1].index));
     }
     for e in &s.entries {
-        let proof = hashes(&e.inclusion_proof, "inclusion proof")?;
+        let proof = decode_named(&e.inclusion_proof, "inclusion proof")?;
         merkle::verify_inclusion(
             e.index,
             cp.size,
@@ -220,7 +208,7 @@ pub fn verify_status(s: &ShareLinkStatus, log_key: &NoteVerifier) -> Result<Veri
                     cp.size
                 ));
             }
-            let frontier = hashes(&range.frontier, "after revocation: frontier")?;
+            let frontier = decode_named(&range.frontier, "after revocation: frontier")?;
             let leaves: Vec<Hash> = range
                 .leaves
                 .iter()
@@ -270,7 +258,7 @@ pub fn verify_status(s: &ShareLinkStatus, log_key: &NoteVerifier) -> Result<Veri
     if let Some(latest) = &s.latest {
         let l = open_checkpoint(latest, log_key, Some(&cp.origin))
             .map_err(|e| format!("latest checkpoint: {e}"))?;
-        let proof = hashes(&s.consistency_proof, "consistency proof")?;
+        let proof = decode_named(&s.consistency_proof, "consistency proof")?;
         merkle::verify_consistency(cp.size, l.size, &cp.root, &l.root, &proof)
             .map_err(|e| format!("consistency from {} to {}: {e}", cp.size, l.size))?;
         checks.push(format!(
