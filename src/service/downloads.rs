@@ -278,24 +278,7 @@ mod tests {
     #[tokio::test]
     async fn receipts_prove_a_download_to_its_customer_and_to_staff_only() {
         let d = tempfile::tempdir().unwrap();
-        let started = crate::app::Builder::new(d.path())
-            .master_key_hex(&"99".repeat(32))
-            .open()
-            .unwrap();
-        let st = started.state;
-        let op = Principal::Operator {
-            token_id: st.store().operator_token_id().unwrap().unwrap(),
-        };
-        let t = crate::service::tenancy::create_tenant(
-            &st,
-            &op,
-            crate::service::tenancy::CreateTenant {
-                slug: "acme".into(),
-                name: "Acme".into(),
-            },
-        )
-        .await
-        .unwrap();
+        let (st, t) = crate::service::tenancy::state_with_acme(d.path()).await;
         let rec = ReleaseRecord {
             product: "shop".into(),
             tag: "v1".into(),

@@ -528,3 +528,32 @@ pub fn token_records(
     v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     Ok(v)
 }
+
+/// Tests: a server state opened in `dir` (fixed master key) with tenant
+/// `acme` created by the operator.
+#[cfg(test)]
+pub(crate) async fn state_with_acme(dir: &std::path::Path) -> (AppState, TenantCreated) {
+    let st = crate::app::Builder::new(dir)
+        .master_key_hex(&"5a".repeat(32))
+        .open()
+        .expect("a fresh state")
+        .state;
+    let op = Principal::Operator {
+        token_id: st
+            .store()
+            .operator_token_id()
+            .expect("the store")
+            .expect("an operator token"),
+    };
+    let t = create_tenant(
+        &st,
+        &op,
+        CreateTenant {
+            slug: "acme".into(),
+            name: "Acme".into(),
+        },
+    )
+    .await
+    .expect("tenant acme");
+    (st, t)
+}

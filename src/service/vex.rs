@@ -843,24 +843,7 @@ mod tests {
 
     async fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let st = crate::app::Builder::new(dir.path())
-            .master_key_hex(&"6b".repeat(32))
-            .open()
-            .unwrap()
-            .state;
-        let op = Principal::Operator {
-            token_id: st.store().operator_token_id().unwrap().unwrap(),
-        };
-        let t = tenancy::create_tenant(
-            &st,
-            &op,
-            tenancy::CreateTenant {
-                slug: "acme".into(),
-                name: "Acme".into(),
-            },
-        )
-        .await
-        .unwrap();
+        let (st, t) = tenancy::state_with_acme(dir.path()).await;
         Fixture {
             _dir: dir,
             admin: token("acme", &t.admin_token.id, Scope::Admin),

@@ -229,10 +229,7 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{
-        events::{Actor, EventBody, Subject},
-        Principal,
-    };
+    use crate::core::events::{Actor, EventBody, Subject};
 
     fn download(customer: &str, product: &str) -> (Actor, EventBody) {
         let subject = Subject::Token {
@@ -273,24 +270,7 @@ mod tests {
     #[tokio::test]
     async fn indexed_with_each_entry_checked_and_backfilled() {
         let d = tempfile::tempdir().unwrap();
-        let st = crate::app::Builder::new(d.path())
-            .master_key_hex(&"98".repeat(32))
-            .open()
-            .unwrap()
-            .state;
-        let op = Principal::Operator {
-            token_id: st.store().operator_token_id().unwrap().unwrap(),
-        };
-        crate::service::tenancy::create_tenant(
-            &st,
-            &op,
-            crate::service::tenancy::CreateTenant {
-                slug: "acme".into(),
-                name: "Acme".into(),
-            },
-        )
-        .await
-        .unwrap();
+        let (st, _) = crate::service::tenancy::state_with_acme(d.path()).await;
         let mut c1p1 = Vec::new();
         for (c, p) in [("c1", "p1"), ("c2", "p1"), ("c1", "p2"), ("c1", "p1")] {
             let (a, e) = download(c, p);
