@@ -315,14 +315,19 @@ fn a_real_witness_cosigns_the_log_and_refuses_its_fork() {
     let bf = write(out.path(), "receipt-bad-cosig.json", bad.to_string());
     let (ok, _, e) = verify(&["receipt", &bf, "--log-key", &vkey, "--witness-key", &w.vkey]);
     assert!(!ok && e.contains("does not verify"), "{e}");
+    assert_eq!(receipt["format"], "evident-receipt/v2");
     let mut bare = receipt.clone();
     bare["cosignatures"] = json!([]);
     let nf = write(out.path(), "receipt-bare.json", bare.to_string());
+    let (ok, _, e) = verify(&["receipt", &nf, "--log-key", &vkey]);
+    assert!(!ok && e.contains("has none"), "{e}");
+    bare["format"] = json!("evident-receipt/v1");
+    let nf = write(out.path(), "receipt-bare-v1.json", bare.to_string());
     let (ok, _, e) = verify(&["receipt", &nf, "--log-key", &vkey, "--witness-key", &w.vkey]);
     assert!(!ok && e.contains("0 valid cosignature(s)"), "{e}");
     // Without --witness-key the receipt still verifies, and says what it carries.
     let (ok, o, e) = verify(&["receipt", &rf, "--log-key", &vkey]);
-    assert!(ok && o.contains("witness cosignature line"), "{o}{e}");
+    assert!(ok && o.contains("1 witness cosignature line(s)"), "{o}{e}");
 
     // They accumulate as the log grows.
     let grown = grow(&s, &t, 3);

@@ -12,7 +12,7 @@
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use bytes::Bytes;
-use evident_verify::receipt::{Receipt, FORMAT};
+use evident_verify::receipt::{Receipt, FORMAT, FORMAT_WITNESSED};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -224,7 +224,12 @@ pub async fn proved(
         Err(e) => return Err(e),
     };
     Ok(Receipt {
-        format: FORMAT.into(),
+        format: if cosignatures.is_empty() {
+            FORMAT
+        } else {
+            FORMAT_WITNESSED
+        }
+        .into(),
         index,
         entry: String::from_utf8(leaf)
             .map_err(|e| Error::Internal(format!("log entry {index}: {e}")))?,

@@ -689,8 +689,9 @@ pub struct ProofQuery {
 }
 
 /// `GET …/releases/{tag}/vex/proof`: the `vex_published` entry of a VEX
-/// version, with its inclusion proof against the latest signed checkpoint
-/// and that checkpoint's RFC 3161 token, for whoever may read the release.
+/// version, in the receipt form (`downloads::proved`: against the latest
+/// checkpoint a witness cosigned when one covers it, else the latest), and
+/// that checkpoint's RFC 3161 token, for whoever may read the release.
 /// `evident-verify vex FILE --proof P --log-key K` checks a document with it.
 pub async fn proof(
     state: &AppState,

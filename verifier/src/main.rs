@@ -201,6 +201,9 @@ enum Cmd {
         /// The TSA certificates (PEM): also check the checkpoint's token.
         #[arg(long)]
         tsa_chain: Option<PathBuf>,
+        /// Require witness cosignatures on the `--proof`'s checkpoint.
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
 }
 
@@ -523,12 +526,9 @@ fn run(cli: Cli) -> Result<(), String> {
             for c in &v.checks {
                 println!("\u{2713} {c}");
             }
-            witnesses.check(&r.cosigned_checkpoint())?;
+            witnesses.check(&r.cosigned_checkpoint()?)?;
             if witnesses.witness_keys.is_empty() && !r.cosignatures.is_empty() {
-                println!(
-                    "  the checkpoint carries {} witness cosignature line(s): check them with --witness-key",
-                    r.cosignatures.len()
-                );
+                println!("  check the witness cosignatures with --witness-key");
             }
             println!("receipt verified");
         }
@@ -543,7 +543,11 @@ fn run(cli: Cli) -> Result<(), String> {
             product,
             tag,
             tsa_chain,
+            witnesses,
         } => {
+            if proof.is_none() && !witnesses.witness_keys.is_empty() {
+                return Err("--witness-key checks the --proof's checkpoint: give --proof".into());
+            }
             let log = load_key(&log_key)?;
             let bytes = read(&file)?;
             let chain = match &tsa_chain {
@@ -585,6 +589,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 for c in &v.checks {
                     println!("\u{2713} {c}");
                 }
+                witnesses.check(&r.cosigned_checkpoint()?)?;
             }
             println!("VEX document verified");
         }

@@ -49,10 +49,20 @@ pub fn decode_hashes(hashes: &[String]) -> Result<Vec<Hash>, VerifyError> {
     hashes.iter().map(|h| merkle::parse_hash(h)).collect()
 }
 
-/// Decodes the base64 hashes of a proof a verifier message names `what`
-/// (for example "inclusion proof"); the error starts with that name.
+/// Decodes the base64 hashes (strictly: 32 bytes each, standard base64,
+/// nothing else) of a proof a verifier message names `what` (for example
+/// "inclusion proof"); the error starts with that name.
 pub fn decode_named(hashes: &[String], what: &str) -> Result<Vec<Hash>, String> {
-    decode_hashes(hashes).map_err(|e| format!("{what}: {e}"))
+    hashes
+        .iter()
+        .map(|h| {
+            STANDARD
+                .decode(h)
+                .ok()
+                .and_then(|b| Hash::try_from(b).ok())
+                .ok_or_else(|| format!("{what}: a hash is not 32 bytes of base64"))
+        })
+        .collect()
 }
 
 fn malformed(reason: impl Into<String>) -> VerifyError {

@@ -12,7 +12,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{checkpoint::open_checkpoint, merkle, note::NoteVerifier, proof, tsp};
+use crate::{
+    checkpoint::open_checkpoint,
+    merkle,
+    note::{Note, NoteVerifier},
+    proof, tsp,
+    witness::{self, Cosignature, WitnessKey},
+};
 
 /// A download receipt (`GET /api/v1/tenants/{t}/receipts/{index}`, or
 /// `GET /s/{token}/receipts/{index}` for a share link's download).
@@ -20,7 +26,8 @@ use crate::{checkpoint::open_checkpoint, merkle, note::NoteVerifier, proof, tsp}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
-    /// Always `evident-receipt/v1`.
+    /// `evident-receipt/v1`, or `evident-receipt/v2` when it carries
+    /// `cosignatures`.
     pub format: String,
     /// The entry's index in the tenant's log.
     pub index: u64,
@@ -46,19 +53,47 @@ pub struct Receipt {
 
 impl Receipt {
     /// The checkpoint with the witnesses' cosignature lines after the log's
-    /// own signature: what `--witness-key` checks.
-    pub fn cosigned_checkpoint(&self) -> String {
+    /// own signature: what `--witness-key` checks. Fails unless each line
+    /// is one signature line (`— <name> <base64>`, no line break) and the
+    /// result is the same note as `checkpoint` (same text) with more
+    /// signatures.
+    pub fn cosigned_checkpoint(&self) -> Result<String, String> {
         let mut note = self.checkpoint.clone();
-        for line in &self.cosignatures {
-            note.push_str(line.trim_end_matches('\n'));
+        for (i, line) in self.cosignatures.iter().enumerate() {
+            if !line.starts_with("\u{2014} ") || line.contains(['\n', '\r']) {
+                return Err(format!(
+                    "cosignatures[{i}]: not one signature line (\u{2014} <witness> <base64>)"
+                ));
+            }
+            note.push_str(line);
             note.push('\n');
         }
-        note
+        let own = Note::parse(&self.checkpoint).map_err(|e| format!("checkpoint: {e}"))?;
+        let cosigned = Note::parse(&note).map_err(|e| format!("cosignatures: {e}"))?;
+        if cosigned.text != own.text {
+            return Err("cosignatures: they change the checkpoint's text".into());
+        }
+        Ok(note)
+    }
+
+    /// At least `min` valid cosignatures by `witnesses` on the receipt's
+    /// checkpoint (the one its inclusion proof is against), or an error
+    /// naming how many there are and whose are missing.
+    pub fn witnessed(
+        &self,
+        witnesses: &[WitnessKey],
+        min: usize,
+    ) -> Result<Vec<Cosignature>, String> {
+        witness::require(&self.cosigned_checkpoint()?, witnesses, min)
     }
 }
 
 /// The receipt format line.
 pub const FORMAT: &str = "evident-receipt/v1";
+
+/// The format line of a receipt that carries witness cosignatures (a v1
+/// verifier refuses it by name rather than skipping them).
+pub const FORMAT_WITNESSED: &str = "evident-receipt/v2";
 
 /// What a verified receipt establishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,8 +165,24 @@ pub fn verify_entry(
     log_key: &NoteVerifier,
 ) -> Result<(Vec<String>, serde_json::Value), String> {
     let mut checks = Vec::new();
-    if r.format != FORMAT {
-        return Err(format!("receipt format is {:?}, not {FORMAT}", r.format));
+    match (r.format.as_str(), r.cosignatures.is_empty()) {
+        (FORMAT, true) | (FORMAT_WITNESSED, false) => {}
+        (FORMAT, false) => {
+            return Err(format!(
+                "receipt format {FORMAT} carries no cosignatures, and this one has some"
+            ))
+        }
+        (FORMAT_WITNESSED, true) => {
+            return Err(format!(
+                "receipt format {FORMAT_WITNESSED} carries cosignatures, and this one has none"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "receipt format is {:?}, not {FORMAT} or {FORMAT_WITNESSED}",
+                r.format
+            ))
+        }
     }
     let cp = open_checkpoint(&r.checkpoint, log_key, None)
         .map_err(|e| format!("checkpoint signature: {e}"))?;
@@ -163,6 +214,13 @@ pub fn verify_entry(
         serde_json::from_str(&r.entry).map_err(|e| format!("entry: not JSON: {e}"))?;
     crate::checkpoint::check_entry_tenant(&cp.origin, v["tenant"].as_str().unwrap_or(""))
         .map_err(|e| format!("entry: {e}"))?;
+    if !r.cosignatures.is_empty() {
+        r.cosigned_checkpoint()?;
+        checks.push(format!(
+            "the checkpoint carries {} witness cosignature line(s) (checked with witness keys only)",
+            r.cosignatures.len()
+        ));
+    }
     Ok((checks, v))
 }
 
@@ -185,4 +243,81 @@ pub fn verify_checkpoint_timestamp(
         "the checkpoint existed at {} (unix), stamped by {}",
         s.gen_time_unix, s.tsa_subject
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::NoteSigner;
+    use ed25519_dalek::SigningKey;
+
+    /// A one-entry log of tenant `a`, its checkpoint cosigned by one
+    /// witness, and a receipt of the entry carrying that cosignature.
+    fn witnessed(size_text: &str) -> (Receipt, NoteVerifier, WitnessKey) {
+        let entry = r#"{"tenant":"a"}"#;
+        let root = merkle::to_b64(&merkle::leaf_hash(entry.as_bytes()));
+        let log = NoteSigner::new("log.example/a", SigningKey::from_bytes(&[1; 32])).unwrap();
+        let text = format!("log.example/a\n{size_text}\n{root}\n");
+        let w = SigningKey::from_bytes(&[2; 32]);
+        let line = witness::tests::cosign(&w, "w1.example", &text, 1_700_000_000);
+        (
+            Receipt {
+                format: FORMAT_WITNESSED.into(),
+                index: 0,
+                entry: entry.into(),
+                tree_size: 1,
+                inclusion_proof: Vec::new(),
+                checkpoint: log.sign(&text).unwrap(),
+                checkpoint_timestamp: None,
+                cosignatures: vec![line.trim_end().to_owned()],
+            },
+            log.verifier().clone(),
+            WitnessKey::new("w1.example", w.verifying_key()),
+        )
+    }
+
+    #[test]
+    fn a_cosigned_receipt_verifies_and_tampering_is_named() {
+        let (r, log, w) = witnessed("1");
+        let (checks, _) = verify_entry(&r, &log).unwrap();
+        assert!(
+            checks.iter().any(|c| c.contains("1 witness cosignature")),
+            "{checks:?}"
+        );
+        assert_eq!(r.witnessed(std::slice::from_ref(&w), 1).unwrap().len(), 1);
+        let fails = |r: &Receipt, want: &str| {
+            let e = verify_entry(r, &log)
+                .map(|_| ())
+                .and_then(|()| r.witnessed(std::slice::from_ref(&w), 1).map(|_| ()))
+                .unwrap_err();
+            assert!(e.contains(want), "{want}: {e}");
+        };
+        // A line that smuggles a blank line, or more text, or is no
+        // signature line at all.
+        let mut t = r.clone();
+        t.cosignatures[0] = format!("{}\n\nmore", t.cosignatures[0]);
+        fails(&t, "not one signature line");
+        let mut t = r.clone();
+        t.cosignatures[0] = "w1.example AAAA".into();
+        fails(&t, "not one signature line");
+        // The witness's line from another checkpoint (same log, other size
+        // text) does not verify on this one.
+        let (other, _, _) = witnessed("01");
+        let mut t = r.clone();
+        t.cosignatures = other.cosignatures.clone();
+        fails(&t, "does not verify");
+        // Dropped: v2 without lines, and v1 with lines.
+        let mut t = r.clone();
+        t.cosignatures.clear();
+        fails(&t, "has none");
+        let mut t = r.clone();
+        t.format = FORMAT.into();
+        fails(&t, "carries no cosignatures");
+        // Without the line, the witness is missing.
+        let mut t = r.clone();
+        t.format = FORMAT.into();
+        t.cosignatures.clear();
+        let e = t.witnessed(std::slice::from_ref(&w), 1).unwrap_err();
+        assert!(e.contains("0 valid cosignature(s)"), "{e}");
+    }
 }

@@ -147,12 +147,13 @@ pub fn require(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::note::NoteSigner;
     use ed25519_dalek::{Signer, SigningKey};
 
-    fn cosign(sk: &SigningKey, name: &str, text: &str, t: u64) -> String {
+    /// A `cosignature/v1` line by `sk` as witness `name` over `text`.
+    pub(crate) fn cosign(sk: &SigningKey, name: &str, text: &str, t: u64) -> String {
         let w = WitnessKey::new(name, sk.verifying_key());
         let sig = sk.sign(&cosigned_message(text, t));
         let mut raw = w.key_id.to_be_bytes().to_vec();
