@@ -30,7 +30,7 @@ use crate::{
         policy::{allow, Action, Resource},
         Error, Principal,
     },
-    service::{blocking, AppState},
+    service::{blocking, logs, AppState},
     store::{
         audit::{Position, Span},
         keys::{self, AuditDim},
@@ -95,17 +95,10 @@ async fn walk_checkpoint(
     log: &Log,
     at: Option<u64>,
 ) -> Result<evident_log::SignedCheckpoint, Error> {
-    match at {
-        None => Ok(log.checkpoint().await?),
-        Some(size) if size <= log.size() => log.checkpoint_at(size)?.ok_or_else(|| {
-            Error::Unprocessable(format!(
-                "cursor: no checkpoint was published at tree size {size}"
-            ))
-        }),
-        Some(size) => Err(Error::Unprocessable(format!(
-            "cursor: tree size {size} is beyond the log"
-        ))),
-    }
+    logs::checkpoint_for(log, at).await.map_err(|e| match e {
+        Error::Unprocessable(m) => Error::Unprocessable(format!("cursor: {m}")),
+        e => e,
+    })
 }
 
 fn plan(state: &AppState, p: &Principal, tenant: &str, query: &Query) -> Result<Plan, Error> {

@@ -22,7 +22,7 @@ use crate::{
         release::ReleaseRecord,
         Error, Principal,
     },
-    service::{blocking, logs, metrics::Channel, AppState},
+    service::{blocking, logs, metrics::Channel, witnesses, AppState},
 };
 
 /// What was downloaded.
@@ -251,25 +251,14 @@ fn cosigned_cover(
     tenant: &str,
     index: u64,
 ) -> Result<Option<(evident_log::SignedCheckpoint, Vec<String>)>, Error> {
-    let Some(size) = state.store().cosigned_latest(tenant)? else {
-        return Ok(None);
-    };
-    if size <= index {
-        return Ok(None);
-    }
-    let Some(cp) = log.checkpoint_at(size)? else {
-        return Ok(None);
-    };
-    if evident_verify::checkpoint::open_checkpoint(&cp.note, &log.verifier(), None).is_err() {
-        return Ok(None);
-    }
-    let lines = state
-        .store()
-        .cosignatures(tenant, size)?
-        .into_values()
-        .map(|l| l.trim_end_matches('\n').to_owned())
-        .collect::<Vec<_>>();
-    Ok((!lines.is_empty()).then_some((cp, lines)))
+    Ok(
+        witnesses::latest_cosigned(state, log, tenant)?.filter(|(cp, lines)| {
+            cp.size > index
+                && !lines.is_empty()
+                && evident_verify::checkpoint::open_checkpoint(&cp.note, &log.verifier(), None)
+                    .is_ok()
+        }),
+    )
 }
 
 #[cfg(test)]

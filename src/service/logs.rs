@@ -41,14 +41,20 @@ pub async fn checkpoint(
     checkpoint_for(&log, size).await
 }
 
-async fn checkpoint_for(log: &Log, size: Option<u64>) -> Result<SignedCheckpoint, Error> {
+/// The latest signed checkpoint (published now if the tree has grown), or
+/// the one published at `size`: 422 beyond the tree, 404 for a size no
+/// checkpoint was published at.
+pub(crate) async fn checkpoint_for(
+    log: &Log,
+    size: Option<u64>,
+) -> Result<SignedCheckpoint, Error> {
     let Some(size) = size else {
         return Ok(log.checkpoint().await?);
     };
     let current = log.size();
     if size > current {
         return Err(Error::Unprocessable(format!(
-            "size must be at most the tree size {current}"
+            "size {size} is beyond the tree size {current}"
         )));
     }
     log.checkpoint_at(size)?

@@ -165,17 +165,38 @@ pub fn list(state: &AppState, p: &Principal, tenant: &str) -> Result<Vec<Witness
 pub fn cosigned(state: &AppState, p: &Principal, tenant: &str) -> Result<String, Error> {
     allow(p, Action::ReadLog, Resource::Tenant(tenant))?;
     let log = state.tenant_log(tenant)?;
-    let size = state.store().cosigned_latest(tenant)?.ok_or_else(|| {
+    let (cp, lines) = latest_cosigned(state, &log, tenant)?.ok_or_else(|| {
         Error::NotFound("no witness has cosigned a checkpoint of this log yet".into())
     })?;
+    let mut note = cp.note;
+    for line in lines {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    Ok(note)
+}
+
+/// The latest checkpoint a witness cosigned and its kept cosignature lines
+/// (each `— <witness> <base64>`, without its newline); `None` before the
+/// first. Served as is, and carried by receipts that it covers.
+pub fn latest_cosigned(
+    state: &AppState,
+    log: &evident_log::Log,
+    tenant: &str,
+) -> Result<Option<(evident_log::SignedCheckpoint, Vec<String>)>, Error> {
+    let Some(size) = state.store().cosigned_latest(tenant)? else {
+        return Ok(None);
+    };
     let cp = log
         .checkpoint_at(size)?
         .ok_or_else(|| Error::Internal(format!("the cosigned checkpoint {size} is missing")))?;
-    let mut note = cp.note;
-    for line in state.store().cosignatures(tenant, size)?.values() {
-        note.push_str(line);
-    }
-    Ok(note)
+    let lines = state
+        .store()
+        .cosignatures(tenant, size)?
+        .into_values()
+        .map(|l| l.trim_end_matches('\n').to_owned())
+        .collect();
+    Ok(Some((cp, lines)))
 }
 
 /// The longest witness URL taken.

@@ -73,21 +73,22 @@ pub struct Compiled {
     pub to: Option<i64>,
 }
 
+fn rfc3339(t: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))
+}
+
 /// Parses an RFC 3339 time into Unix seconds (an entry's `time`: whole
 /// seconds, any fraction dropped).
 pub fn unix_seconds(t: &str) -> Result<i64, String> {
-    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-        .map(|d| d.unix_timestamp())
-        .map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))
+    rfc3339(t).map(|d| d.unix_timestamp())
 }
 
 /// Parses a filter's `from` or `to` into Unix seconds, rounded up: entries
 /// are stamped in whole seconds, so "at or after 10.5" and "before 10.5"
 /// both mean the same as with 11.
 pub fn bound_seconds(t: &str) -> Result<i64, String> {
-    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-        .map(|d| d.unix_timestamp() + i64::from(d.nanosecond() > 0))
-        .map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))
+    rfc3339(t).map(|d| d.unix_timestamp() + i64::from(d.nanosecond() > 0))
 }
 
 /// The longest value a filter field may have, bytes.
