@@ -227,11 +227,13 @@ impl Db {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::events::{Actor, EventBody, Subject};
 
-    fn download(customer: &str, product: &str) -> (Actor, EventBody) {
+    /// A customer's download of `product` v1, as the actor and event a
+    /// tenant log records.
+    pub(crate) fn download(customer: &str, product: &str) -> (Actor, EventBody) {
         let subject = Subject::Token {
             token_id: format!("tok-{customer}"),
         };
