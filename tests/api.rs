@@ -592,6 +592,147 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(s, StatusCode::OK);
     assert!(open_checkpoint(&String::from_utf8(tcp).unwrap(), &verifier, None).is_ok());
 
+    // A public log: off by default, the tiles need a token (401, the same
+    // for a tenant that does not exist); turned on, anyone reads the
+    // checkpoint and hash tiles, entry bundles only once entries are public
+    // too; every change is logged.
+    let anon = [
+        "/tlog/acme/checkpoint",
+        "/tlog/acme/tile/0/000.p/5",
+        "/tlog/acme/tile/entries/000.p/5",
+        "/tlog/nosuch/checkpoint",
+        "/tlog/nosuch/tile/0/000.p/1",
+    ];
+    for uri in anon {
+        let (s, v) = api.json("GET", uri, None, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{uri}: {v}");
+        assert!(v["message"].as_str().unwrap().contains("not public"), "{v}");
+    }
+    let settings = |public_log: bool, public_entries: bool| json!({"share_link_ttl_secs": 604800, "public_log": public_log, "public_entries": public_entries});
+    let (s, v) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/settings",
+            Some(&admin),
+            Some(settings(false, true)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("needs public_log"),
+        "{v}"
+    );
+    let (s, v) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/settings",
+            Some(&auditor),
+            Some(settings(true, false)),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "an auditor may not open the log: {v}"
+    );
+    let (s, v) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/settings",
+            Some(&admin),
+            Some(settings(true, false)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, tcp, h) = api.call("GET", "/tlog/acme/checkpoint", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h[header::CACHE_CONTROL], "no-cache");
+    let public_cp = open_checkpoint(&String::from_utf8(tcp).unwrap(), &verifier, None).unwrap();
+    let (s, anon_tile, h) = api
+        .call("GET", "/tlog/acme/tile/0/000.p/5", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(anon_tile, tile);
+    assert_eq!(h[header::CACHE_CONTROL], "public, max-age=60");
+    let (s, v) = api
+        .json("GET", "/tlog/acme/tile/entries/000.p/5", None, None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("entry bundles are not public"),
+        "{v}"
+    );
+    // The settings change is in the log, and the rest of the API still needs a token.
+    let (s, v) = api
+        .json("GET", "/api/v1/tenants/acme/log/checkpoint", None, None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (s, v) = api.json("GET", "/tlog/globex/checkpoint", None, None).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "another tenant stays closed: {v}"
+    );
+    let (s, v) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/settings",
+            Some(&admin),
+            Some(settings(true, true)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, anon_bundle, _) = api
+        .call("GET", "/tlog/acme/tile/entries/000.p/5", None, None)
+        .await;
+    assert_eq!((s, anon_bundle), (StatusCode::OK, bundle));
+    // The first change is the last entry under the public checkpoint.
+    let (_, log) = api
+        .json(
+            "GET",
+            &format!(
+                "/api/v1/tenants/acme/log/entries?start={}&end={}",
+                public_cp.size - 1,
+                public_cp.size + 1
+            ),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let changes: Vec<&Value> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["event"]["event"])
+        .filter(|e| e["kind"] == "settings_updated")
+        .collect();
+    assert_eq!(changes.len(), 2, "{log}");
+    assert_eq!(changes[0]["public_log"], true);
+    assert_eq!(changes[0]["public_entries"], false);
+    assert_eq!(changes[1]["public_entries"], true);
+    // A bad token is still refused, not read as anonymous.
+    let (s, _) = api
+        .json("GET", "/tlog/acme/checkpoint", Some("evd_bogus"), None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Back to private.
+    let (s, _) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/settings",
+            Some(&admin),
+            Some(settings(false, false)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api
+        .json("GET", "/tlog/acme/tile/0/000.p/5", None, None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
     // Operator listing, health and metrics.
     let (s, ts) = api
         .json("GET", "/api/v1/tenants", Some(&api.operator), None)

@@ -231,6 +231,7 @@ fn loose() -> LimitConfig {
         auth_failures_per_address: 10_000,
         share_per_address: 10_000,
         share_per_link: 10_000,
+        public_log_per_address: 10_000,
     }
 }
 
@@ -530,6 +531,7 @@ async fn anonymous_endpoints_and_failed_authentications_are_rate_limited() {
             auth_failures_per_address: 3,
             share_per_address: 3,
             share_per_link: 3,
+            public_log_per_address: 3,
         },
         |s| s,
     );
@@ -584,6 +586,23 @@ async fn anonymous_endpoints_and_failed_authentications_are_rate_limited() {
             None => assert_ne!(s, StatusCode::TOO_MANY_REQUESTS),
         }
     }
+    // Anonymous reads of the tiles, per address, counted whether or not the
+    // log is public (a closed one answers 401 until the budget is spent);
+    // a caller with a token is not counted against it.
+    for want in [401, 401, 401, 429] {
+        let (s, _, _) = api
+            .send(Call::get("/tlog/acme/checkpoint").from("192.0.2.20:1"))
+            .await;
+        assert_eq!(s.as_u16(), want);
+    }
+    let (s, _, _) = api
+        .send(
+            Call::get("/tlog/acme/checkpoint")
+                .bearer(&admin)
+                .from("192.0.2.20:1"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
     // Failed bearer authentications: after the budget, even a valid token
     // from that address is refused without being checked.
     let bad = "evd_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -953,6 +972,7 @@ async fn share_link_bounds_and_anonymous_limits_over_the_api() {
         LimitConfig {
             share_per_address: 4,
             share_per_link: 2,
+            public_log_per_address: 2,
             ..loose()
         },
         |s| s,

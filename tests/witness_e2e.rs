@@ -16,7 +16,12 @@
 //!    stopped grows differently; its job offers the witness the forked
 //!    checkpoint and the witness refuses it (the fork's status says so,
 //!    and it gets no cosignature past the common prefix), while the honest
-//!    log keeps being cosigned.
+//!    log keeps being cosigned;
+//! 4. `evident-verify monitor`, following the public tiles without a token
+//!    (the tenant turned `public_log` on), stays quiet while the honest log
+//!    grows, then, pointed at the fork, exits 1 with both checkpoints
+//!    printed and saved; its state does not move past the fork, and a
+//!    monitor without state cannot follow a closed log without a token.
 
 mod common;
 
@@ -351,6 +356,37 @@ fn a_real_witness_cosigns_the_log_and_refuses_its_fork() {
     assert_eq!(st["cosigned_size"], size_of(&second));
     assert!(st["last_error"].is_null(), "{st}");
 
+    // 4 (start). The tenant makes its log public; a monitor follows it
+    // without a token.
+    let mon = out.path().join("monitor");
+    let monitor = |s: &Server| {
+        verify(&[
+            "monitor",
+            "--url",
+            &format!("{}/tlog/acme", s.url),
+            "--log-key",
+            &vkey,
+            "--state",
+            mon.to_str().unwrap(),
+        ])
+    };
+    let (ok, _, e) = monitor(&s);
+    assert!(!ok && e.contains("not public"), "a closed log: {e}");
+    ureq::put(&format!("{}/api/v1/tenants/acme/settings", s.url))
+        .set("Authorization", &format!("Bearer {}", t.admin))
+        .send_json(json!({"share_link_ttl_secs": 604800, "public_log": true}))
+        .unwrap();
+    let (ok, o, e) = monitor(&s);
+    assert!(ok && o.contains("first checkpoint"), "{o}{e}");
+    grow(&s, &t, 4);
+    let (ok, o, e) = monitor(&s);
+    assert!(
+        ok && o.contains("consistent with every checkpoint"),
+        "{o}{e}"
+    );
+    let (ok, o, e) = monitor(&s);
+    assert!(ok && o.contains("unchanged"), "{o}{e}");
+
     // 3. A fork made from a copy of the stopped server's data directory.
     let common_size = size_of(&second);
     s.stop();
@@ -369,6 +405,11 @@ fn a_real_witness_cosigns_the_log_and_refuses_its_fork() {
         cosigned(&s, &t).filter(|c| size_of(c) >= honest)
     });
     assert_eq!(w.size(&origin), honest);
+    let (ok, o, e) = monitor(&s);
+    assert!(
+        ok && o.contains("consistent with every checkpoint"),
+        "{o}{e}"
+    );
     let fork = Server::start_with(&fork_dir, FLAGS);
     let forked = grow(&fork, &t, 5);
     assert!(
@@ -387,6 +428,49 @@ fn a_real_witness_cosigns_the_log_and_refuses_its_fork() {
         refused.contains("422") || refused.contains("409"),
         "a consistency refusal: {refused}"
     );
+    // 4. The monitor, pointed at the fork, detects it: both checkpoints
+    // printed and saved, and the state stays at the honest checkpoint.
+    let file_name: String = origin
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let state_file = mon.join(format!("{file_name}.json"));
+    let before = std::fs::read_to_string(&state_file).unwrap();
+    let (ok, o, e) = monitor(&fork);
+    assert!(!ok && e.contains("fork detected"), "{o}{e}");
+    assert!(e.contains("not consistent"), "{e}");
+    let honest_cp = s
+        .get("/api/v1/tenants/acme/log/checkpoint", &t.admin)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let fork_cp = fork
+        .get("/api/v1/tenants/acme/log/checkpoint", &t.admin)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(o.contains(&honest_cp) && o.contains(&fork_cp), "{o}");
+    let saved: Vec<String> = std::fs::read_dir(&mon)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".fork-"))
+        .collect();
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    assert_eq!(std::fs::read_to_string(&state_file).unwrap(), before);
+    let (ok, _, e) = monitor(&fork);
+    assert!(!ok && e.contains("fork detected"), "it keeps failing: {e}");
+    // The honest log still passes.
+    let (ok, o, e) = monitor(&s);
+    assert!(ok && o.contains("unchanged"), "{o}{e}");
+
     // The fork's latest cosigned checkpoint is still the common one; the
     // witness kept the honest size.
     assert_eq!(size_of(&cosigned(&fork, &t).unwrap()), common_size);

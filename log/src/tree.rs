@@ -39,25 +39,12 @@ pub trait HashReader {
 }
 
 /// Splits the leaf range `[start, end)` into maximal aligned complete
-/// subtrees, left to right. For the ranges that RFC 9162's MTH recursion
-/// produces (the start is a multiple of the largest power of two not above
-/// the length), folding these from the right gives `MTH(D[start:end])`.
-pub fn subtrees(mut start: u64, end: u64) -> Vec<NodeId> {
-    let mut out = Vec::new();
-    while start < end {
-        let len = end - start;
-        // The largest level whose subtree is aligned at `start` and fits.
-        let align = if start == 0 {
-            63
-        } else {
-            start.trailing_zeros()
-        };
-        let fit = 63 - len.leading_zeros();
-        let level = align.min(fit);
-        out.push(NodeId::new(level as u8, start >> level));
-        start += 1 << level;
-    }
-    out
+/// subtrees, left to right (`evident_verify::merkle::subtrees`).
+pub fn subtrees(start: u64, end: u64) -> Vec<NodeId> {
+    evident_verify::merkle::subtrees(start, end)
+        .into_iter()
+        .map(|(level, index)| NodeId::new(level, index))
+        .collect()
 }
 
 /// Folds subtree hashes (left to right) into one hash, from the right, as

@@ -147,6 +147,10 @@ pub struct LimitArgs {
     /// Downloads through one share link, all addresses together. Default 600.
     #[arg(long, env = "EVIDENT_RATE_SHARE_PER_LINK")]
     pub rate_share_per_link: Option<u32>,
+    /// Reads of a public log's checkpoint and tiles without a token, per
+    /// client address. Default 1200.
+    #[arg(long, env = "EVIDENT_RATE_PUBLIC_LOG_PER_ADDRESS")]
+    pub rate_public_log_per_address: Option<u32>,
 }
 
 impl LimitArgs {
@@ -164,6 +168,9 @@ impl LimitArgs {
                 .unwrap_or(d.auth_failures_per_address),
             share_per_address: self.rate_share_per_address.unwrap_or(d.share_per_address),
             share_per_link: self.rate_share_per_link.unwrap_or(d.share_per_link),
+            public_log_per_address: self
+                .rate_public_log_per_address
+                .unwrap_or(d.public_log_per_address),
         };
         if [
             c.sign_in_per_address,
@@ -172,6 +179,7 @@ impl LimitArgs {
             c.auth_failures_per_address,
             c.share_per_address,
             c.share_per_link,
+            c.public_log_per_address,
         ]
         .contains(&0)
         {

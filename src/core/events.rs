@@ -223,6 +223,12 @@ pub enum EventBody {
         /// The tenant's longest share-link lifetime, seconds.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         share_link_max_ttl_secs: Option<i64>,
+        /// Whether the checkpoint and hash tiles are public.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_log: Option<bool>,
+        /// Whether the entry bundles are public.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_entries: Option<bool>,
     },
     /// A share link was issued (the link is stored in the same batch).
     /// Names the hash of its token, never the token.

@@ -152,6 +152,15 @@ pub struct Settings {
     /// 2592000); a tenant may lower its own maximum below the hard 30 days.
     #[serde(default = "max_share_ttl")]
     pub share_link_max_ttl_secs: i64,
+    /// Serve the log's checkpoint and hash tiles at `/tlog/{t}/…` without a
+    /// token, so that monitors and witnesses can follow it (rate-limited per
+    /// client address). Off by default.
+    #[serde(default)]
+    pub public_log: bool,
+    /// Also serve the log's entry bundles (the event bodies: who downloaded
+    /// what) without a token. Needs `public_log`. Off by default.
+    #[serde(default)]
+    pub public_entries: bool,
 }
 
 fn max_share_ttl() -> i64 {
@@ -163,6 +172,8 @@ impl Default for Settings {
         Self {
             share_link_ttl_secs: 7 * 24 * 3600,
             share_link_max_ttl_secs: MAX_SHARE_TTL,
+            public_log: false,
+            public_entries: false,
         }
     }
 }

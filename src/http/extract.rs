@@ -12,7 +12,11 @@ use axum::{
 use crate::{
     core::{records::Session, Error, Principal},
     http::error::ApiError,
-    service::{identity, limits::NO_ADDRESS, AppState},
+    service::{
+        identity,
+        limits::{Anonymous, NO_ADDRESS},
+        AppState,
+    },
 };
 
 /// The session cookie's name.
@@ -134,5 +138,32 @@ impl FromRequestParts<AppState> for Principal {
             state.limits().auth_failed(addr);
         }
         Ok(r?)
+    }
+}
+
+/// The caller of a route a tenant may make public (`/tlog/{t}/…`): the
+/// [`Principal`] of a request with an `Authorization` header, checked as
+/// everywhere else; without one, anonymous (`None`), counted against the
+/// per-address limit of anonymous log reads (429 over it). A session
+/// cookie is not looked at: these routes serve monitors, not the portal.
+#[derive(Debug, Clone)]
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybePrincipal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(Self(Some(
+                Principal::from_request_parts(parts, state).await?,
+            )));
+        }
+        state
+            .limits()
+            .check(Anonymous::PublicLog, client_addr(&parts.extensions), None)?;
+        Ok(Self(None))
     }
 }

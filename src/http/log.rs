@@ -13,6 +13,7 @@ use crate::{
     core::Principal,
     http::{
         error::{ApiError, ApiJson, ApiQuery},
+        extract::MaybePrincipal,
         openapi::Errors,
         respond::text,
     },
@@ -185,29 +186,35 @@ pub async fn entries(
     Ok(ApiJson(logs::entries(&state, &p, &tenant, q.start, q.end)?))
 }
 
-/// `GET /tlog/{tenant}/checkpoint`: the C2SP tlog-tiles checkpoint.
-#[utoipa::path(get, operation_id = "get_tlog_checkpoint", path = "/tlog/{tenant}/checkpoint", tag = "tiles", params(("tenant" = String, Path, description = "Tenant slug")), responses((status = 200, description = "The C2SP tlog-tiles checkpoint", body = String, content_type = "text/plain"), Errors))]
+/// `GET /tlog/{tenant}/checkpoint`: the C2SP tlog-tiles checkpoint. Without
+/// a token when the tenant made its log public (`public_log`), rate-limited
+/// per client address.
+#[utoipa::path(get, operation_id = "get_tlog_checkpoint", path = "/tlog/{tenant}/checkpoint", tag = "tiles", security(("bearer" = []), ()), params(("tenant" = String, Path, description = "Tenant slug")), responses((status = 200, description = "The C2SP tlog-tiles checkpoint", body = String, content_type = "text/plain"), Errors))]
 pub async fn tlog_checkpoint(
     State(state): State<AppState>,
-    p: Principal,
+    MaybePrincipal(p): MaybePrincipal,
     Path(tenant): Path<String>,
 ) -> Result<Response, ApiError> {
-    let cp = logs::checkpoint(&state, &p, &tenant, None).await?;
+    let cp = logs::tlog_checkpoint(&state, p.as_ref(), &tenant).await?;
     Ok(text(cp.note, "no-cache"))
 }
 
-/// `GET /tlog/{tenant}/tile/{*path}`: hash tiles and entry bundles.
-#[utoipa::path(get, operation_id = "get_tlog_tile", path = "/tlog/{tenant}/tile/{path}", tag = "tiles", params(("tenant" = String, Path, description = "Tenant slug"), ("path" = String, Path, description = "A C2SP tlog-tiles path after tile/")), responses((status = 200, description = "A hash tile or an entry bundle", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+/// `GET /tlog/{tenant}/tile/{*path}`: hash tiles and entry bundles. Without
+/// a token, hash tiles when the log is public, entry bundles when its
+/// entries are too (`public_entries`); rate-limited per client address.
+#[utoipa::path(get, operation_id = "get_tlog_tile", path = "/tlog/{tenant}/tile/{path}", tag = "tiles", security(("bearer" = []), ()), params(("tenant" = String, Path, description = "Tenant slug"), ("path" = String, Path, description = "A C2SP tlog-tiles path after tile/")), responses((status = 200, description = "A hash tile or an entry bundle", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
 pub async fn tlog_tile(
     State(state): State<AppState>,
-    p: Principal,
+    MaybePrincipal(p): MaybePrincipal,
     Path((tenant, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (body, full) = logs::tile(&state, &p, &tenant, &path)?;
-    let cache = if full {
-        "private, max-age=31536000, immutable"
-    } else {
-        "private, max-age=60"
+    let (body, full) = logs::tile(&state, p.as_ref(), &tenant, &path)?;
+    // What anyone may read, a shared cache may keep.
+    let cache = match (full, p.is_some()) {
+        (true, true) => "private, max-age=31536000, immutable",
+        (true, false) => "public, max-age=31536000, immutable",
+        (false, true) => "private, max-age=60",
+        (false, false) => "public, max-age=60",
     };
     Ok((
         [

@@ -126,6 +126,14 @@ pub async fn admin(
                     input id="ttl" name="share_link_ttl_hours" type="number" min="24" max="720" value=(hours(ttl.share_link_ttl_secs)) required;
                     label for="maxttl" { "Longest lifetime of share links, hours (24 to 720)" }
                     input id="maxttl" name="share_link_max_ttl_hours" type="number" min="24" max="720" value=(hours(ttl.share_link_max_ttl_secs)) required;
+                    label for="publog" {
+                        input id="publog" name="public_log" type="checkbox" checked[ttl.public_log];
+                        " Public log: anyone may read the checkpoint and hash tiles at /tlog/" (tenant) "/ (for monitors and witnesses)"
+                    }
+                    label for="pubent" {
+                        input id="pubent" name="public_entries" type="checkbox" checked[ttl.public_entries];
+                        " Public entries: also the entry bundles (who downloaded what); needs the public log"
+                    }
                     " " button type="submit" { "Save" }
                 }
                 h2 { "New customer" }
@@ -283,6 +291,11 @@ pub struct AdminForm {
     share_link_ttl_hours: Option<i64>,
     #[serde(default)]
     share_link_max_ttl_hours: Option<i64>,
+    // Checkboxes: present ("on") when ticked.
+    #[serde(default)]
+    public_log: Option<String>,
+    #[serde(default)]
+    public_entries: Option<String>,
     // The share-link form. Numbers come as text: an empty field is absent.
     #[serde(default)]
     revision: Option<String>,
@@ -354,6 +367,8 @@ impl AdminAction {
                     .share_link_max_ttl_hours
                     .unwrap_or(720)
                     .saturating_mul(3600),
+                public_log: f.public_log.is_some(),
+                public_entries: f.public_entries.is_some(),
             }),
             ["customers"] => Self::CreateCustomer(NewCustomer {
                 name: s(f.name),
@@ -530,6 +545,8 @@ mod tests {
             Some(AdminAction::Settings(Settings {
                 share_link_ttl_secs: 172800,
                 share_link_max_ttl_secs: 2_592_000,
+                public_log: false,
+                public_entries: false,
             }))
         ));
         assert!(matches!(

@@ -3,7 +3,8 @@
 //! Limited, per client address and per tenant: the sign-in start
 //! (`/t/{t}/login`), the IdP's callback (`/t/{t}/callback`), the token
 //! sign-in form (`/t/{t}/token-login`); per client address: `POST /tsa`
-//! and every share-link request (`/s/…`); per share link: its downloads;
+//! every share-link request (`/s/…`) and every read of a public log
+//! without a token (`/tlog/{t}/…`); per share link: its downloads;
 //! and failed bearer authentications per client address, which, once over
 //! their budget, block every bearer attempt from that address until the
 //! budget refills, so a correct guess made while blocked is not even
@@ -48,6 +49,9 @@ pub struct LimitConfig {
     /// Downloads through one share link (all addresses together), so a
     /// leaked link cannot fill the log faster than this.
     pub share_per_link: u32,
+    /// Anonymous reads of a public log's checkpoint and tiles
+    /// (`/tlog/{t}/…` without a token) per client address.
+    pub public_log_per_address: u32,
 }
 
 impl Default for LimitConfig {
@@ -59,6 +63,7 @@ impl Default for LimitConfig {
             auth_failures_per_address: 30,
             share_per_address: 120,
             share_per_link: 600,
+            public_log_per_address: 1200,
         }
     }
 }
@@ -72,6 +77,8 @@ pub enum Anonymous {
     Tsa,
     /// `/s/{token}…`: share links.
     Share,
+    /// `/tlog/{t}/…` without a token: a public log's checkpoint and tiles.
+    PublicLog,
 }
 
 /// The keyed limiters.
@@ -81,6 +88,7 @@ pub struct Limits {
     tsa_addr: DefaultKeyedRateLimiter<IpAddr>,
     share_addr: DefaultKeyedRateLimiter<IpAddr>,
     share_link: DefaultKeyedRateLimiter<String>,
+    public_log_addr: DefaultKeyedRateLimiter<IpAddr>,
     auth_fail_addr: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses whose failed authentications exhausted their budget, and
     /// until when they are refused outright.
@@ -123,6 +131,7 @@ impl Limits {
             tsa_addr: RateLimiter::keyed(quota(config.tsa_per_address)),
             share_addr: RateLimiter::keyed(quota(config.share_per_address)),
             share_link: RateLimiter::keyed(quota(config.share_per_link)),
+            public_log_addr: RateLimiter::keyed(quota(config.public_log_per_address)),
             auth_fail_addr: RateLimiter::keyed(quota(config.auth_failures_per_address)),
             blocked: Mutex::default(),
             config,
@@ -141,6 +150,7 @@ impl Limits {
             Anonymous::SignIn => (&self.sign_in_addr, "sign-in requests"),
             Anonymous::Tsa => (&self.tsa_addr, "timestamp requests"),
             Anonymous::Share => (&self.share_addr, "share-link requests"),
+            Anonymous::PublicLog => (&self.public_log_addr, "public log requests"),
         };
         if let Err(n) = limiter.check_key(&addr) {
             return Err(too_many(n.wait_time_from(clock.now()), label));
@@ -203,6 +213,7 @@ impl Limits {
             &self.sign_in_addr,
             &self.tsa_addr,
             &self.share_addr,
+            &self.public_log_addr,
             &self.auth_fail_addr,
         ] {
             l.retain_recent();
@@ -226,6 +237,7 @@ impl Limits {
             + self.tsa_addr.len()
             + self.share_addr.len()
             + self.share_link.len()
+            + self.public_log_addr.len()
             + self.auth_fail_addr.len()
             + self.blocked.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -243,6 +255,7 @@ mod tests {
             auth_failures_per_address: 2,
             share_per_address: 2,
             share_per_link: 3,
+            public_log_per_address: 2,
         })
     }
 
@@ -262,8 +275,12 @@ mod tests {
         l.check(Anonymous::SignIn, b, Some("acme")).unwrap();
         l.check(Anonymous::SignIn, b, Some("acme")).unwrap();
         assert!(l.check(Anonymous::SignIn, b, Some("acme")).is_err());
-        // The TSA limit is separate.
+        // The TSA limit is separate, and so is the public log's.
         l.check(Anonymous::Tsa, a, None).unwrap();
+        l.check(Anonymous::PublicLog, a, None).unwrap();
+        l.check(Anonymous::PublicLog, a, None).unwrap();
+        assert!(l.check(Anonymous::PublicLog, a, None).is_err());
+        l.check(Anonymous::PublicLog, b, None).unwrap();
     }
 
     #[test]

@@ -29,6 +29,50 @@ fn tenant_log(state: &AppState, p: &Principal, tenant: &str, action: Action) -> 
     state.tenant_log(tenant)
 }
 
+/// The log for a caller of `/tlog/{t}/…`: with a token, as everywhere;
+/// anonymous, only if the tenant made its log public (`public_log`; entry
+/// bundles also need `public_entries`). Otherwise 401, the same for a
+/// tenant that does not exist, so an anonymous caller learns nothing.
+fn public_log(
+    state: &AppState,
+    p: Option<&Principal>,
+    tenant: &str,
+    action: Action,
+) -> Result<Log, Error> {
+    if let Some(p) = p {
+        return tenant_log(state, p, tenant, action);
+    }
+    let closed = || {
+        Error::Unauthorized(match action {
+            Action::ReadLogEntries => "this log's entry bundles are not public: send Authorization: Bearer <token> (admin or auditor)".into(),
+            _ => "this log is not public: send Authorization: Bearer <token>".into(),
+        })
+    };
+    let log = state.tenant_log(tenant).map_err(|_| closed())?;
+    let s = state.store().settings(tenant)?;
+    let open = match action {
+        Action::ReadLog => s.public_log,
+        Action::ReadLogEntries => s.public_log && s.public_entries,
+        _ => false,
+    };
+    if open {
+        Ok(log)
+    } else {
+        Err(closed())
+    }
+}
+
+/// The latest checkpoint, for `/tlog/{t}/checkpoint` (public when the
+/// tenant says so).
+pub async fn tlog_checkpoint(
+    state: &AppState,
+    p: Option<&Principal>,
+    tenant: &str,
+) -> Result<SignedCheckpoint, Error> {
+    let log = public_log(state, p, tenant, Action::ReadLog)?;
+    checkpoint_for(&log, None).await
+}
+
 /// The latest checkpoint (published now if the tree grew), or the one
 /// published at exactly `size`.
 pub async fn checkpoint(
@@ -346,10 +390,10 @@ pub fn entries(
 
 /// A C2SP tile (`tile/…` path): its bytes, and whether it is full (and so
 /// immutable). Hash tiles need read access to the log; entry bundles the
-/// entries' access.
+/// entries' access; without a token, the tenant's public settings.
 pub fn tile(
     state: &AppState,
-    p: &Principal,
+    p: Option<&Principal>,
     tenant: &str,
     path: &str,
 ) -> Result<(Vec<u8>, bool), Error> {
@@ -359,6 +403,6 @@ pub fn tile(
         TileKind::Hash(_) => Action::ReadLog,
         TileKind::Entries => Action::ReadLogEntries,
     };
-    let log = tenant_log(state, p, tenant, action)?;
+    let log = public_log(state, p, tenant, action)?;
     Ok((log.tile(&tile)?, tile.is_full()))
 }

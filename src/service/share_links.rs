@@ -909,6 +909,7 @@ mod tests {
             settings::Settings {
                 share_link_ttl_secs: 2 * 86_400,
                 share_link_max_ttl_secs: 3 * 86_400,
+                ..Default::default()
             },
         )
         .await

@@ -146,6 +146,29 @@ enum Cmd {
         #[arg(long)]
         log_key: String,
     },
+    /// Follow a log's checkpoints and tiles (C2SP tlog-tiles) from the last
+    /// state verified in DIR: every new checkpoint must extend the verified
+    /// tree (its frontier, extended by the tiles of the new leaves, folds
+    /// to the signed root). A fork (two checkpoints of one size with
+    /// different roots, a smaller one, or an inconsistent larger one) exits
+    /// 1 with both checkpoints printed and saved in DIR. Sends
+    /// `Authorization: Bearer $EVIDENT_TOKEN` when that is set (a log that
+    /// is not public).
+    Monitor {
+        /// The log's tiles prefix, e.g. https://evident.example/tlog/acme
+        /// (serving `checkpoint` and `tile/…`).
+        #[arg(long)]
+        url: String,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        log_key: String,
+        /// The directory holding the monitor's state (created if missing).
+        #[arg(long)]
+        state: PathBuf,
+        /// Keep following: poll every N seconds until a check fails.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        interval: Option<u64>,
+    },
     /// Verify a share link's status document (GET …/share-links/{id}/status):
     /// every entry of the link in the tree of one signed checkpoint, and,
     /// for a revoked link, that no use of it follows the revocation in the
@@ -627,6 +650,21 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             println!("audit answer verified");
         }
+        Cmd::Monitor {
+            url,
+            log_key,
+            state,
+            interval,
+        } => {
+            let key = load_key(&log_key)?;
+            loop {
+                monitor_once(&url, &key, &state)?;
+                match interval {
+                    Some(secs) => std::thread::sleep(std::time::Duration::from_secs(secs)),
+                    None => break,
+                }
+            }
+        }
         Cmd::ShareLink {
             status,
             log_key,
@@ -653,6 +691,138 @@ fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Reads a log's checkpoint and tiles over HTTP(S).
+struct HttpTiles {
+    agent: ureq::Agent,
+    base: String,
+    token: Option<String>,
+}
+
+impl HttpTiles {
+    fn get(&self, path: &str) -> Result<Vec<u8>, String> {
+        let url = format!("{}/{path}", self.base);
+        let mut req = self.agent.get(&url);
+        if let Some(t) = &self.token {
+            req = req.set("authorization", &format!("Bearer {t}"));
+        }
+        let resp = req.call().map_err(|e| match e {
+            ureq::Error::Status(code, r) => format!(
+                "GET {url}: {code} {}",
+                r.into_string().unwrap_or_default().trim()
+            ),
+            e => format!("GET {url}: {e}"),
+        })?;
+        let mut body = Vec::new();
+        // A tile is at most 8 KiB, a checkpoint a few hundred bytes.
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(resp.into_reader(), 1 << 20),
+            &mut body,
+        )
+        .map_err(|e| format!("GET {url}: {e}"))?;
+        Ok(body)
+    }
+}
+
+impl evident_verify::monitor::TileSource for HttpTiles {
+    fn tile(&mut self, path: &evident_verify::tiles::TilePath) -> Result<Vec<u8>, String> {
+        self.get(&path.to_path())
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// One step of `evident-verify monitor`.
+fn monitor_once(url: &str, key: &NoteVerifier, dir: &std::path::Path) -> Result<(), String> {
+    use evident_verify::monitor::{step, MonitorError, State, Step};
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // One state file per log, named after its origin.
+    let name: String = key
+        .name()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let file = dir.join(format!("{name}.json"));
+    let state: Option<State> = match std::fs::read(&file) {
+        Ok(b) => Some(
+            serde_json::from_slice(&b)
+                .map_err(|e| format!("{}: not a monitor state: {e}", file.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+    };
+    let mut src = HttpTiles {
+        agent: ureq::AgentBuilder::new()
+            .timeout(std::time::Duration::from_secs(30))
+            .build(),
+        base: url.trim_end_matches('/').to_owned(),
+        token: std::env::var("EVIDENT_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+    };
+    let note = String::from_utf8(src.get("checkpoint")?)
+        .map_err(|_| "the checkpoint is not UTF-8 text".to_owned())?;
+    match step(state.as_ref(), &note, key, &mut src) {
+        Ok((next, what)) => {
+            if state.as_ref() != Some(&next) {
+                let json = serde_json::to_vec_pretty(&next).map_err(|e| e.to_string())?;
+                write_atomic(&file, &json)?;
+            }
+            match what {
+                Step::First { size } => println!(
+                    "\u{2713} {}: first checkpoint, size {size}: its tiles give its root (state saved in {})",
+                    next.origin,
+                    file.display()
+                ),
+                Step::Unchanged { size } => {
+                    println!("\u{2713} {}: unchanged at size {size}", next.origin)
+                }
+                Step::Grew { from, to } => println!(
+                    "\u{2713} {}: grew {from} \u{2192} {to}, consistent with every checkpoint verified before",
+                    next.origin
+                ),
+            }
+            Ok(())
+        }
+        Err(MonitorError::Fork {
+            reason,
+            verified,
+            offered,
+        }) => {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let (vf, of) = (
+                dir.join(format!("{name}.fork-{stamp}.verified.txt")),
+                dir.join(format!("{name}.fork-{stamp}.offered.txt")),
+            );
+            write_atomic(&vf, verified.as_bytes())?;
+            write_atomic(&of, offered.as_bytes())?;
+            println!(
+                "the checkpoint verified earlier ({}):\n{verified}",
+                vf.display()
+            );
+            println!(
+                "the checkpoint the log offers now ({}):\n{offered}",
+                of.display()
+            );
+            Err(format!("fork detected: {reason}"))
+        }
+        Err(MonitorError::Failed(e)) => Err(e),
+    }
 }
 
 fn main() -> ExitCode {

@@ -257,6 +257,30 @@ pub fn consistency_proof_len(old: u64, new: u64) -> usize {
     start + inner + border
 }
 
+/// Splits the leaf range `[start, end)` into maximal aligned complete
+/// subtrees, left to right, as `(level, index)`: the subtree over leaves
+/// `[index << level, (index + 1) << level)`. For the ranges that RFC 9162's
+/// MTH recursion produces (the start is a multiple of the largest power of
+/// two not above the length), folding these from the right gives
+/// `MTH(D[start:end])`; for `[0, n)` they are the tree's frontier.
+pub fn subtrees(mut start: u64, end: u64) -> Vec<(u8, u64)> {
+    let mut out = Vec::new();
+    while start < end {
+        let len = end - start;
+        // The largest level whose subtree is aligned at `start` and fits.
+        let align = if start == 0 {
+            63
+        } else {
+            start.trailing_zeros()
+        };
+        let fit = 63 - len.leading_zeros();
+        let level = align.min(fit);
+        out.push((level as u8, start >> level));
+        start += 1 << level;
+    }
+    out
+}
+
 /// The root of the tree of `start + leaves.len()` leaves, from the
 /// frontier of the tree of `start` leaves and the hashes of the leaves that
 /// follow it. The frontier is the maximal complete subtrees of `[0, start)`,
@@ -282,23 +306,35 @@ pub fn root_from_frontier(
         stack.push((level, *h));
     }
     for leaf in leaves {
-        let (mut level, mut h) = (0u32, *leaf);
-        while let Some((top, th)) = stack.last() {
-            if *top != level {
-                break;
-            }
-            h = node_hash(th, &h);
-            level += 1;
-            stack.pop();
-        }
-        stack.push((level, h));
+        push_subtree(&mut stack, 0, *leaf);
     }
-    // RFC 9162 MTH: fold the complete subtrees from the right.
+    Ok(fold_subtrees(&stack))
+}
+
+/// Appends the complete subtree `(level, hash)` to a tree held as its
+/// complete subtrees `(level, hash)`, left to right, merging equal levels.
+/// The subtree must start where the tree ends (aligned to its size), as the
+/// pieces of [`subtrees`] do.
+pub(crate) fn push_subtree(stack: &mut Vec<(u32, Hash)>, mut level: u32, mut h: Hash) {
+    while let Some((top, th)) = stack.last() {
+        if *top != level {
+            break;
+        }
+        h = node_hash(th, &h);
+        level += 1;
+        stack.pop();
+    }
+    stack.push((level, h));
+}
+
+/// RFC 9162 MTH of a tree held as its complete subtrees, left to right:
+/// folded from the right.
+pub(crate) fn fold_subtrees(stack: &[(u32, Hash)]) -> Hash {
     let mut it = stack.iter().rev();
     let Some((_, last)) = it.next() else {
-        return Ok(empty_root());
+        return empty_root();
     };
-    Ok(it.fold(*last, |acc, (_, h)| node_hash(h, &acc)))
+    it.fold(*last, |acc, (_, h)| node_hash(h, &acc))
 }
 
 /// The naive RFC 9162 definitions (MTH and PATH), for tests elsewhere in
