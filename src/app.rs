@@ -143,7 +143,15 @@ impl Builder {
         let (keys, _) = PlatformKeys::load_or_generate(&db, &master)?;
         let tsa = Timestamps::new(Tsa::load_or_generate(&db, &master)?, self.external_tsa);
         let state = AppState::new(db, keys, tsa, master, metrics, self.config);
-        state.metrics().tenants.set(state.tenants()?.len() as i64);
+        let tenants = state.tenants()?;
+        state.metrics().tenants.set(tenants.len() as i64);
+        // Before anything is appended: where the batches start counting
+        // statistics in logs written before the counters existed.
+        for t in &tenants {
+            if !state.store().stats_ready(&t.slug)? {
+                state.store().stats_prepare(&state.log(&t.slug)?)?;
+            }
+        }
         // The operator token is minted once, on first start, and never shown again.
         let operator_token = if state.store().operator_token_id()?.is_none() {
             let m = mint();

@@ -17,7 +17,14 @@
 //!    a walk a page at a time while the log grows reads one tree and
 //!    gives exactly the answer taken before it; the download counters on
 //!    `/metrics` equal the logged downloads of each tenant;
-//! 5. after a stop, `evident log audit` finds the index agreeing with the log.
+//! 5. statistics: `GET …/audit/stats` by customer, product, channel and
+//!    month give the numbers the log gives (downloads, distinct customers,
+//!    bytes summed from the entries); the admin's statistics page, in
+//!    Chromium (`tests/interop/stats_browser.mjs`), shows the same numbers,
+//!    has no script, and its SVG chart renders: the screenshot has pixels
+//!    of the bars' colour, and the current month's bar has height;
+//! 6. after a stop, `evident log audit` finds the index and the statistics
+//!    agreeing with the log.
 
 mod common;
 
@@ -422,7 +429,228 @@ fn auditors_query_prove_and_export() {
         "{metrics}"
     );
 
-    // 5.
+    // 5. Statistics agree with the log.
+    let stats = |token: &str, q: &str| -> (u16, Value) {
+        match s
+            .get(&format!("/api/v1/tenants/acme/audit/stats?{q}"), token)
+            .call()
+        {
+            Ok(r) => (r.status(), r.into_json().unwrap()),
+            Err(ureq::Error::Status(c, r)) => (c, r.into_json().unwrap()),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let logged = query(&s, &acme, &acme.admin, "kinds=download_served&limit=1000");
+    let events: Vec<Value> = logged["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(e["entry"].as_str().unwrap()).unwrap())
+        .collect();
+    let n = events.len() as u64;
+    let count = |f: &dyn Fn(&Value) -> bool| events.iter().filter(|e| f(e)).count() as u64;
+    let by = |field: &str, v: &str| {
+        let (field, v) = (field.to_owned(), v.to_owned());
+        move |e: &Value| e["event"][&field] == v.as_str()
+    };
+    let distinct = |f: &dyn Fn(&Value) -> bool| {
+        let mut c: Vec<&str> = events
+            .iter()
+            .filter(|e| f(e))
+            .map(|e| e["event"]["customer_id"].as_str().unwrap())
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c.len() as u64
+    };
+    let bytes_of = |f: &dyn Fn(&Value) -> bool| -> u64 {
+        events
+            .iter()
+            .filter(|e| f(e))
+            .map(|e| {
+                e["event"]["bytes"]
+                    .as_u64()
+                    .expect("downloads record their size")
+            })
+            .sum()
+    };
+    let (code, by_customer) = stats(auditor, "group_by=customer");
+    assert_eq!(code, 200, "{by_customer}");
+    let group = |v: &Value, key: &str| -> Value {
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == key)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for id in [&initech, &umbrella] {
+        let g = group(&by_customer, id);
+        assert_eq!(
+            g["downloads"],
+            count(&by("customer_id", id)),
+            "{by_customer}"
+        );
+        assert_eq!(g["customers"], 1);
+        assert_eq!(
+            g["bytes"],
+            bytes_of(&|e| e["event"]["customer_id"] == id.as_str()),
+            "{by_customer}"
+        );
+    }
+    assert_eq!(by_customer["total"]["downloads"], n);
+    assert_eq!(by_customer["total"]["customers"], distinct(&|_| true));
+    assert_eq!(by_customer["total"]["bytes"], bytes_of(&|_| true));
+    let (_, by_product) = stats(&acme.admin, "group_by=product");
+    for product in ["shop", "tools"] {
+        let g = group(&by_product, product);
+        assert_eq!(
+            g["downloads"],
+            count(&by("product", product)),
+            "{by_product}"
+        );
+        assert_eq!(
+            g["customers"],
+            distinct(&by("product", product)),
+            "{by_product}"
+        );
+    }
+    let (_, by_channel) = stats(&acme.admin, "group_by=channel");
+    assert_eq!(by_channel["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(group(&by_channel, "customer_token")["downloads"], n);
+    let (_, by_month) = stats(&acme.admin, "group_by=month");
+    let this_month = &by_month["to"].as_str().unwrap()[..7];
+    let month = group(&by_month, this_month);
+    let month = if month.is_null() {
+        // Run just before midnight on a month's last day: `to` is tomorrow.
+        by_month["groups"][0].clone()
+    } else {
+        month
+    };
+    assert_eq!(month["downloads"], n, "{by_month}");
+    // Globex's downloads are its own.
+    let g: Value = s
+        .get(
+            "/api/v1/tenants/globex/audit/stats?group_by=product",
+            &globex.admin,
+        )
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(g["total"]["downloads"], 1);
+    // Who may ask, and bad parameters.
+    assert_eq!(stats(&acme.push, "group_by=product").0, 404);
+    assert_eq!(stats(&globex.admin, "group_by=product").0, 404);
+    for q in [
+        "group_by=planet",
+        "from=2026-02-30",
+        "from=2026-01-02&to=2026-01-01",
+        "bogus=1",
+    ] {
+        let (code, e) = stats(&acme.admin, q);
+        assert_eq!(code, 422, "{q}: {e}");
+        assert!(e["message"].is_string(), "{e}");
+    }
+    // Unusual: every customer with more than ten downloads today (its
+    // 30-day median is 0, counted as 1), and no one else.
+    let u: Value = s
+        .get("/api/v1/tenants/acme/audit/unusual", auditor)
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let mut flagged: Vec<&str> = u
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    flagged.sort_unstable();
+    let mut want: Vec<&str> = [initech.as_str(), umbrella.as_str()]
+        .into_iter()
+        .filter(|id| count(&by("customer_id", id)) > 10)
+        .collect();
+    want.sort_unstable();
+    assert_eq!(flagged, want, "{u}");
+    assert!(!want.is_empty(), "the test downloads enough to flag one");
+    // The statistics page, in Chromium.
+    let cfg = write(
+        out.path(),
+        "stats.json",
+        json!({"base": s.url, "tenant": "acme", "admin_token": acme.admin, "out": out.path()})
+            .to_string(),
+    );
+    let res = Command::new("node")
+        .arg(common::interop().join("stats_browser.mjs"))
+        .arg(&cfg)
+        .env("NODE_PATH", common::interop().join("node_modules"))
+        .current_dir(common::interop())
+        .output()
+        .expect("node (installed by .ci/setup)");
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        res.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(seen["error"].is_null(), "{seen}");
+    assert_eq!(seen["scripts"], 0, "no script on the page");
+    assert_eq!(seen["total"], n.to_string());
+    let bars = seen["bars"].as_array().unwrap();
+    assert_eq!(bars.len(), 12, "{seen}");
+    let drawn: Vec<&Value> = bars
+        .iter()
+        .filter(|b| b["downloads"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(drawn.len(), 1, "{seen}");
+    assert_eq!(drawn[0]["downloads"], n);
+    assert!(drawn[0]["height"].as_f64().unwrap() > 100.0, "{seen}");
+    let px = &seen["bar_pixels"];
+    assert!(
+        px["bar"].as_u64().unwrap() > 1000,
+        "the screenshot shows the bar: {px}"
+    );
+    assert!(std::path::Path::new(seen["screenshot"].as_str().unwrap()).exists());
+    let row = |table: &str, first: &str| -> Vec<String> {
+        seen[table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[0].as_str().unwrap().starts_with(first))
+            .unwrap_or_else(|| panic!("{table} has no {first}: {seen}"))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for product in ["shop", "tools"] {
+        assert_eq!(
+            row("top_products", product)[1..3],
+            [
+                count(&by("product", product)).to_string(),
+                distinct(&by("product", product)).to_string()
+            ]
+        );
+    }
+    for (name, id) in [("Initech", &initech), ("Umbrella", &umbrella)] {
+        let r = row("top_customers", name);
+        assert!(r[0].contains(id.as_str()), "{r:?}");
+        assert_eq!(r[1], count(&by("customer_id", id)).to_string());
+    }
+    let listed = seen["unusual"].as_array().unwrap();
+    assert_eq!(listed.len(), want.len(), "{seen}");
+    for id in &want {
+        assert!(
+            listed.iter().any(|l| l.as_str().unwrap().contains(id)),
+            "{seen}"
+        );
+    }
+
+    // 6.
     s.stop();
     let audit = Command::new(evident_bin())
         .args(["log", "audit", "--data-dir"])
@@ -434,6 +662,10 @@ fn auditors_query_prove_and_export() {
     assert!(audit.status.success(), "{text}");
     assert!(
         text.matches("audit index: ").count() >= 2 && text.contains("agree with the log"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{n} downloads, agree with the log")),
         "{text}"
     );
 }

@@ -44,6 +44,44 @@ const CF_NODES: &str = "nodes";
 const CF_CHECKPOINTS: &str = "checkpoints";
 const CF_META: &str = "meta";
 const CF_APP: &str = "app";
+const CF_COUNTERS: &str = "counters";
+
+/// A counter's value: how many, and a sum (for example bytes).
+pub type Tally = [u64; 2];
+
+fn encode_tally(t: Tally) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&t[0].to_le_bytes());
+    b[8..].copy_from_slice(&t[1].to_le_bytes());
+    b
+}
+
+/// Reads a stored counter value; a value of another length counts as zero
+/// (no writer stores one).
+pub fn decode_tally(b: &[u8]) -> Tally {
+    match <[u8; 16]>::try_from(b) {
+        Ok(b) => [
+            u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+            u64::from_le_bytes(b[8..].try_into().expect("8 bytes")),
+        ],
+        Err(_) => [0, 0],
+    }
+}
+
+/// The `counters` column family's merge: adds tallies (wrapping never
+/// happens in practice: 2^64 downloads).
+fn add_tallies(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let mut t = existing.map_or([0, 0], decode_tally);
+    for op in operands {
+        let o = decode_tally(op);
+        t = [t[0].wrapping_add(o[0]), t[1].wrapping_add(o[1])];
+    }
+    Some(encode_tally(t).to_vec())
+}
 
 /// tlog-tiles entry bundles prefix each entry with a big-endian uint16 length.
 pub const MAX_LEAF_BYTES: usize = u16::MAX as usize;
@@ -67,6 +105,13 @@ pub trait Indexer: Send + Sync + 'static {
     /// The key prefixes to index the leaf `leaf` of log `log` under
     /// (none for a leaf that is not indexed).
     fn keys(&self, log: &str, leaf: &[u8]) -> Vec<Vec<u8>>;
+
+    /// Counters the leaf adds to, each with what it adds: merged (summed)
+    /// into the `counters` key space in the same batch, so a count over
+    /// many entries is one read of one key.
+    fn counters(&self, _log: &str, _leaf: &[u8]) -> Vec<(Vec<u8>, Tally)> {
+        Vec::new()
+    }
 }
 
 /// All memtables together, bytes (see [`Store::open`]).
@@ -208,9 +253,20 @@ impl Store {
             b.set_bloom_filter(10.0, false);
             o.set_block_based_table_factory(&b);
             o.set_write_buffer_size(32 << 20);
+            if name == CF_COUNTERS {
+                o.set_merge_operator_associative("evident-add-tallies", add_tallies);
+            }
             ColumnFamilyDescriptor::new(name, o)
         };
-        let cfs = [CF_LEAVES, CF_NODES, CF_CHECKPOINTS, CF_META, CF_APP].map(cf);
+        let cfs = [
+            CF_LEAVES,
+            CF_NODES,
+            CF_CHECKPOINTS,
+            CF_META,
+            CF_APP,
+            CF_COUNTERS,
+        ]
+        .map(cf);
         let cache_capacity = (opts.block_cache_bytes + MEMTABLE_BYTES) as u64;
         let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
         Ok(Self {
@@ -250,6 +306,55 @@ impl Store {
                 })
                 .collect()
         })
+    }
+
+    /// The counters `leaf` of `log` adds to, by the store's indexer: for
+    /// backfills and audits.
+    pub fn counter_keys(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, Tally)> {
+        self.indexer
+            .as_ref()
+            .map_or_else(Vec::new, |ix| ix.counters(log, leaf))
+    }
+
+    /// Adds `adds` to the counters and writes `app_ops` (puts and
+    /// deletes) to the application key space, in one durable batch.
+    pub fn add_counters(&self, adds: &[(Vec<u8>, Tally)], app_ops: &[AppOp]) -> Result<()> {
+        let mut wb = WriteBatch::default();
+        let cf = self.cf(CF_COUNTERS);
+        for (k, t) in adds {
+            wb.merge_cf(cf, k, encode_tally(*t));
+        }
+        let app = self.cf(CF_APP);
+        for (k, v) in app_ops {
+            match v {
+                Some(v) => wb.put_cf(app, k, v),
+                None => wb.delete_cf(app, k),
+            }
+        }
+        self.write(wb)
+    }
+
+    /// Visits the counters with keys in `[lower, upper)`, in key order,
+    /// until `visit` returns `false`.
+    pub fn counters_in(
+        &self,
+        lower: &[u8],
+        upper: &[u8],
+        mut visit: impl FnMut(&[u8], Tally) -> bool,
+    ) -> Result<()> {
+        let mut ro = rocksdb::ReadOptions::default();
+        ro.set_iterate_lower_bound(lower.to_vec());
+        ro.set_iterate_upper_bound(upper.to_vec());
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_COUNTERS), ro);
+        it.seek_to_first();
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            if !visit(k, decode_tally(v)) {
+                return Ok(());
+            }
+            it.next();
+        }
+        it.status()?;
+        Ok(())
     }
 
     fn cf(&self, name: &str) -> &ColumnFamily {
@@ -1350,6 +1455,7 @@ fn commit(
     let cf_leaves = db.cf_handle(CF_LEAVES).expect("leaves");
     let cf_nodes = db.cf_handle(CF_NODES).expect("nodes");
     let cf_app = db.cf_handle(CF_APP).expect("app");
+    let cf_counters = db.cf_handle(CF_COUNTERS).expect("counters");
     let mut wb = WriteBatch::default();
     for leaf in &leaves {
         let index = frontier.size();
@@ -1358,6 +1464,9 @@ fn commit(
             for mut k in ix.keys(&log.name, leaf) {
                 k.extend_from_slice(&be(index));
                 wb.put_cf(&cf_app, k, []);
+            }
+            for (k, t) in ix.counters(&log.name, leaf) {
+                wb.merge_cf(&cf_counters, k, encode_tally(t));
             }
         }
         frontier.push(leaf_hash(leaf), |nid, h| {

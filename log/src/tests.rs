@@ -430,3 +430,79 @@ async fn rekey_signs_the_move_with_the_old_key_and_later_checkpoints_with_the_ne
     let log = s.open_log("a", &new).unwrap();
     assert!(log.checkpoint_at(1).is_err());
 }
+
+/// Counts leaves by their first byte, with their length as the sum.
+struct ByFirstByte;
+
+impl crate::Indexer for ByFirstByte {
+    fn keys(&self, _: &str, _: &[u8]) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+
+    fn counters(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, crate::Tally)> {
+        let mut k = format!("{log}/").into_bytes();
+        k.push(leaf[0]);
+        vec![(k, [1, leaf.len() as u64])]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_are_summed_in_the_append_batch_and_survive_a_reopen() {
+    let d = tempfile::tempdir().unwrap();
+    let mut want = std::collections::BTreeMap::<u8, [u64; 2]>::new();
+    {
+        let s = store(d.path()).with_indexer(Arc::new(ByFirstByte));
+        s.create_log("acme", "ev.example/acme").unwrap();
+        let log = Arc::new(s.open_log("acme", &key()).unwrap());
+        // Concurrent appends land in shared batches: several adds to one
+        // key in one batch must all count.
+        let mut tasks = Vec::new();
+        for w in 0..16u8 {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                for n in 0..25u8 {
+                    let leaf = vec![b'a' + (w + n) % 3; 1 + usize::from(n % 7)];
+                    log.append(leaf).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        for w in 0..16u8 {
+            for n in 0..25u8 {
+                let e = want.entry(b'a' + (w + n) % 3).or_default();
+                e[0] += 1;
+                e[1] += 1 + u64::from(n % 7);
+            }
+        }
+        // A backfill adds through the same merge, with an app write.
+        s.add_counters(
+            &[(b"acme/z".to_vec(), [2, 10])],
+            &[(b"marker".to_vec(), Some(vec![1]))],
+        )
+        .unwrap();
+        s.add_counters(&[(b"acme/z".to_vec(), [1, 5])], &[])
+            .unwrap();
+        want.insert(b'z', [3, 15]);
+        drop(log);
+        s.close().await.unwrap();
+    }
+    let s = store(d.path());
+    let mut got = std::collections::BTreeMap::new();
+    s.counters_in(b"acme/", b"acme0", |k, t| {
+        got.insert(*k.last().unwrap(), t);
+        true
+    })
+    .unwrap();
+    assert_eq!(got, want);
+    assert_eq!(s.app_get(b"marker").unwrap(), Some(vec![1]));
+    // Another log's counters are another range.
+    let mut other = 0;
+    s.counters_in(b"globex/", b"globex0", |_, _| {
+        other += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(other, 0);
+}

@@ -97,6 +97,7 @@ fn event(n: u64, args: &AuditBenchArgs, end: i64) -> Vec<u8> {
             artifact: "export".into(),
             format: Some("cyclonedx-json".into()),
             sha256: hex::encode(h),
+            bytes: Some(197_838),
         },
     }
     .to_leaf()

@@ -58,13 +58,18 @@ pub async fn audit(data_dir: &Path, tenant: Option<&str>) -> anyhow::Result<bool
                 println!("    {p}");
             }
         }
-        match store.audit_index_check(&log)? {
-            Ok(what) => println!("  \u{2713} {what}"),
-            Err(problems) => {
-                clean = false;
-                println!("  \u{2717} audit index: {} problem(s):", problems.len());
-                for p in &problems {
-                    println!("    {p}");
+        for (what, check) in [
+            ("audit index", store.audit_index_check(&log)?),
+            ("statistics", store.stats_check(&log)?),
+        ] {
+            match check {
+                Ok(report) => println!("  \u{2713} {report}"),
+                Err(problems) => {
+                    clean = false;
+                    println!("  \u{2717} {what}: {} problem(s):", problems.len());
+                    for p in &problems {
+                        println!("    {p}");
+                    }
                 }
             }
         }

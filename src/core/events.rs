@@ -190,6 +190,10 @@ pub enum EventBody {
         format: Option<String>,
         /// SHA-256 (hex) of the exact bytes served.
         sha256: String,
+        /// How many bytes were served (absent in entries written before
+        /// it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
     },
     /// A customer was created, changed or deleted: a snapshot of its access
     /// (never a secret).
@@ -271,6 +275,10 @@ pub enum EventBody {
         format: Option<String>,
         /// SHA-256 (hex) of the exact bytes served.
         sha256: String,
+        /// How many bytes were served (absent in entries written before
+        /// it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
         /// The use's number (1 for the first download through the link).
         #[serde(rename = "use")]
         use_number: u32,

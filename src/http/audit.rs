@@ -18,6 +18,7 @@ use crate::{
     },
     service::{
         audit::{self, ExportFormat, Query},
+        stats::{self, Stats, StatsQuery, Unusual},
         AppState,
     },
 };
@@ -145,4 +146,43 @@ pub async fn events(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// `GET /api/v1/tenants/{tenant}/audit/stats` (admin, auditor): downloads,
+/// distinct customers and bytes per group, from the counters kept in the
+/// append batches.
+#[utoipa::path(get, operation_id = "audit_stats", path = "/api/v1/tenants/{tenant}/audit/stats", tag = "audit", params(("tenant" = String, Path, description = "Tenant slug"), StatsQuery), responses((status = 200, description = "The statistics", body = Stats), Errors))]
+pub async fn stats(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> Result<ApiJson<Stats>, ApiError> {
+    Ok(ApiJson(stats::stats(&state, &p, &tenant, &q)?))
+}
+
+/// `?days=N` for the unusual-activity list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UnusualQuery {
+    /// How many recent days to look at, 1 to 90 (default 7).
+    days: Option<u32>,
+}
+
+/// `GET /api/v1/tenants/{tenant}/audit/unusual` (admin, auditor): customers
+/// and share links whose downloads on a recent day exceed ten times their
+/// 30-day median.
+#[utoipa::path(get, operation_id = "audit_unusual", path = "/api/v1/tenants/{tenant}/audit/unusual", tag = "audit", params(("tenant" = String, Path, description = "Tenant slug"), UnusualQuery), responses((status = 200, description = "Unusual activity, newest first", body = Vec<Unusual>), Errors))]
+pub async fn unusual(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<UnusualQuery>,
+) -> Result<ApiJson<Vec<Unusual>>, ApiError> {
+    let days = q.days.unwrap_or(7);
+    if !(1..=90).contains(&days) {
+        return Err(Error::Unprocessable(format!("days must be 1 to 90, not {days}")).into());
+    }
+    Ok(ApiJson(stats::unusual(&state, &p, &tenant, days)?))
 }

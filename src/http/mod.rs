@@ -58,6 +58,8 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tenants/{tenant}/log/proof/consistency"),
     ("get", "/api/v1/tenants/{tenant}/log/entries"),
     ("get", "/api/v1/tenants/{tenant}/audit/events"),
+    ("get", "/api/v1/tenants/{tenant}/audit/stats"),
+    ("get", "/api/v1/tenants/{tenant}/audit/unusual"),
     ("post", "/api/v1/tenants/{tenant}/releases"),
     ("get", "/api/v1/tenants/{tenant}/products"),
     ("post", "/api/v1/tenants/{tenant}/customers"),
@@ -187,6 +189,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/tenants/{tenant}/log/entries", get(log::entries))
         .route("/tenants/{tenant}/audit/events", get(audit::events))
+        .route("/tenants/{tenant}/audit/stats", get(audit::stats))
+        .route("/tenants/{tenant}/audit/unusual", get(audit::unusual))
         .route(
             "/tenants/{tenant}/releases",
             post(releases::push).layer(DefaultBodyLimit::max(state.push_body_limit())),

@@ -121,6 +121,8 @@ impl Modify for BearerAuth {
         crate::http::log::consistency,
         crate::http::log::entries,
         crate::http::audit::events,
+        crate::http::audit::stats,
+        crate::http::audit::unusual,
         crate::http::releases::push,
         crate::http::releases::products,
         crate::http::customers::create,

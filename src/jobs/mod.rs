@@ -23,9 +23,10 @@ pub fn spawn_all(state: &AppState, stamp_interval: Duration) -> Vec<JoinHandle<(
     ]
 }
 
-/// Once at start: indexes for audit queries the entries of logs written
-/// before the audit index existed (new entries are indexed as they are
-/// appended). Until a log is done, its audit queries answer 503.
+/// Once at start: indexes for audit queries, and counts for statistics,
+/// the entries of logs written before the audit index or the counters
+/// existed (new entries are indexed and counted as they are appended).
+/// Until a log is done, its audit and statistics queries answer 503.
 async fn index_older_logs(state: AppState) {
     let Ok(tenants) = state.tenants() else {
         return;
@@ -34,18 +35,31 @@ async fn index_older_logs(state: AppState) {
         let st = state.clone();
         let slug = t.slug.clone();
         let res = blocking("audit index", move || {
-            if st.store().audit_ready(&slug)? {
-                return Ok(None);
-            }
             let log = st.log(&slug)?;
-            st.store().audit_backfill(&log).map(Some)
+            let indexed = if st.store().audit_ready(&slug)? {
+                None
+            } else {
+                Some(st.store().audit_backfill(&log)?)
+            };
+            let counted = if st.store().stats_ready(&slug)? {
+                None
+            } else {
+                Some(st.store().stats_backfill(&log)?)
+            };
+            Ok((indexed, counted))
         })
         .await;
         match res {
-            Ok(Some(n)) => tracing::info!(tenant = %t.slug, entries = n, "audit index built"),
-            Ok(None) => {}
+            Ok((indexed, counted)) => {
+                if let Some(n) = indexed {
+                    tracing::info!(tenant = %t.slug, entries = n, "audit index built");
+                }
+                if let Some(n) = counted {
+                    tracing::info!(tenant = %t.slug, entries = n, "download statistics counted");
+                }
+            }
             Err(e) => {
-                tracing::warn!(tenant = %t.slug, error = %e, "could not build the audit index")
+                tracing::warn!(tenant = %t.slug, error = %e, "could not build the audit index or statistics")
             }
         }
     }

@@ -66,6 +66,9 @@ pub async fn admin(
             Some(&tenant),
             Some(&s.csrf),
             html! {
+                nav aria-label="Administration" {
+                    a href={(a) "/stats"} { "Download statistics" }
+                }
                 h2 { "Share links" }
                 form method="post" action={(a) "/share-links"} {
                     input type="hidden" name="csrf" value=(s.csrf);

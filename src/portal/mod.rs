@@ -20,6 +20,7 @@ pub mod customer;
 pub mod pages;
 pub mod share;
 pub mod signin;
+pub mod stats;
 
 use axum::{
     extract::{Path, Request, State},
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .route_layer(from_fn(crate::http::share_links::private)),
         )
         .route("/t/{tenant}/admin", get(admin::admin))
+        .route("/t/{tenant}/admin/stats", get(stats::stats_page))
         .route("/t/{tenant}/admin/{*action}", post(admin::admin_action))
 }
 

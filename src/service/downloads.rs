@@ -121,6 +121,7 @@ pub async fn record(
         artifact: d.artifact.0.to_owned(),
         format: d.format.clone(),
         sha256: hex::encode(d.sha256),
+        bytes: Some(d.body.len() as u64),
     };
     let index = state
         .record(tenant, principal.actor(), event, Vec::new())

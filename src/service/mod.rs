@@ -26,6 +26,7 @@ pub mod releases;
 pub mod settings;
 pub mod share_links;
 pub mod signing;
+pub mod stats;
 pub mod tenancy;
 pub mod timestamps;
 pub mod tsa;

@@ -742,6 +742,7 @@ pub async fn download(
         artifact: d.artifact.0.to_owned(),
         format: d.format.clone(),
         sha256: hex::encode(d.sha256),
+        bytes: Some(d.body.len() as u64),
         use_number: n,
     };
     let index = state

@@ -139,6 +139,7 @@ async fn create(
     ops.extend(Db::token_ops(&rec));
     // The log is indexed for audit queries from its first entry.
     ops.push(Db::audit_ready_op(&slug));
+    ops.push(Db::stats_ready_op(&slug));
     let log_index = state
         .record_indexed(
             &slug,

@@ -25,6 +25,13 @@ impl Indexer for AuditIndexer {
             .and_then(|v| terms(&v))
             .map_or_else(Vec::new, |t| term_keys(log, &t))
     }
+
+    /// Downloads add to their statistics cell (`store::stats`).
+    fn counters(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, evident_log::Tally)> {
+        serde_json::from_slice::<serde_json::Value>(leaf)
+            .ok()
+            .map_or_else(Vec::new, |v| super::stats::counters(log, &v))
+    }
 }
 
 /// The index keys of an entry with terms `t` of `tenant`'s log, up to
@@ -251,6 +258,7 @@ pub(crate) mod tests {
                 artifact: "export".into(),
                 format: Some("cyclonedx-json".into()),
                 sha256: "00".repeat(32),
+                bytes: Some(1),
             },
         )
     }
