@@ -23,6 +23,10 @@
 //!    Chromium (`tests/interop/stats_browser.mjs`), shows the same numbers,
 //!    has no script, and its SVG chart renders: the screenshot has pixels
 //!    of the bars' colour, and the current month's bar has height;
+//!    the audit trail page, filtered by kind and customer, lists the entries
+//!    the API gives for the same filter; the browser's token sign-in, its
+//!    sign-out (the same session id) and a wrong token (one entry now, no
+//!    secret; the rest of the minute aggregated later) are in the log;
 //! 6. after a stop, `evident log audit` finds the index and the statistics
 //!    agreeing with the log.
 
@@ -579,7 +583,7 @@ fn auditors_query_prove_and_export() {
     let cfg = write(
         out.path(),
         "stats.json",
-        json!({"base": s.url, "tenant": "acme", "admin_token": acme.admin, "out": out.path()})
+        json!({"base": s.url, "tenant": "acme", "admin_token": acme.admin, "customer": initech, "out": out.path()})
             .to_string(),
     );
     let res = Command::new("node")
@@ -649,6 +653,77 @@ fn auditors_query_prove_and_export() {
             "{seen}"
         );
     }
+
+    // The trail page, filtered as the API is: the same entries, newest first.
+    let api_page = query(
+        &s,
+        &acme,
+        &acme.admin,
+        &format!("kinds=download_served&customer={initech}&limit=50"),
+    );
+    let shown: Vec<u64> = seen["trail_downloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(shown, indexes(&api_page), "{seen}");
+    assert!(seen["trail_downloads"][0][2]
+        .as_str()
+        .unwrap()
+        .contains("download_served"));
+    assert!(seen["trail_downloads"][0][3]
+        .as_str()
+        .unwrap()
+        .contains(&initech));
+    assert_eq!(
+        seen["trail_next"],
+        u64::from(api_page["next_cursor"].is_string())
+    );
+    let csv_link = seen["trail_csv"].as_str().unwrap();
+    assert!(
+        csv_link.contains("format=csv") && csv_link.contains(&format!("customer={initech}")),
+        "{csv_link}"
+    );
+    // The browser's sign-in, sign-out and failed sign-in are in the log.
+    let sign_ins = query(&s, &acme, &acme.admin, "kinds=signed_in");
+    assert_eq!(indexes(&sign_ins).len(), 1, "{sign_ins}");
+    assert_eq!(
+        seen["trail_sign_ins"].as_array().unwrap().len(),
+        1,
+        "{seen}"
+    );
+    let ev = |a: &Value, i: usize| -> Value {
+        serde_json::from_str(a["entries"][i]["entry"].as_str().unwrap()).unwrap()
+    };
+    let signed_in = ev(&sign_ins, 0);
+    assert_eq!(signed_in["event"]["method"], "token");
+    assert_eq!(signed_in["actor"]["scope"], "admin");
+    let ended = query(&s, &acme, &acme.admin, "kinds=session_ended");
+    assert_eq!(ev(&ended, 0)["event"]["reason"], "sign_out");
+    assert_eq!(
+        ev(&ended, 0)["event"]["session"],
+        signed_in["event"]["session"]
+    );
+    assert!(seen["after_bad_token"]
+        .as_str()
+        .unwrap()
+        .contains("not valid"));
+    let failed = query(&s, &acme, &acme.admin, "kinds=sign_in_failed");
+    assert_eq!(
+        indexes(&failed).len(),
+        1,
+        "the second failure of the minute waits to be aggregated: {failed}"
+    );
+    let f = ev(&failed, 0);
+    assert_eq!(
+        (f["event"]["method"].as_str(), f["event"]["count"].as_u64()),
+        (Some("token"), Some(1))
+    );
+    assert!(
+        !f.to_string().contains("wrongwrong"),
+        "no secret in the log"
+    );
 
     // 6.
     s.stop();

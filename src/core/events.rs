@@ -300,6 +300,38 @@ pub enum EventBody {
         /// Its `cosignature/v1` verifier key.
         vkey: String,
     },
+    /// A portal session began: an OIDC sign-in (the actor is the customer
+    /// with the IdP's subject) or a token sign-in (the actor is the token).
+    SignedIn {
+        /// `oidc` or `token`.
+        method: String,
+        /// The session's id: the first 16 hex digits of the SHA-256 of its
+        /// cookie (never the cookie), as `session_ended` names it.
+        session: String,
+    },
+    /// A portal session ended.
+    SessionEnded {
+        /// The session's id (see `signed_in`).
+        session: String,
+        /// `sign_out`, or `expired` (idle for 30 minutes or 12 hours old).
+        reason: String,
+    },
+    /// Failed portal sign-ins, aggregated: the first of a minute is logged
+    /// at once, the rest of that minute as one entry with their count, so
+    /// a flood of attempts cannot fill the log. Carries no token, code or
+    /// claim, only the public reason of the last failure.
+    SignInFailed {
+        /// `oidc` or `token`.
+        method: String,
+        /// How many failures this entry stands for.
+        count: u64,
+        /// The first of them (RFC 3339).
+        first_at: String,
+        /// The last of them (RFC 3339).
+        last_at: String,
+        /// Why the last one failed (the message the portal showed).
+        reason: String,
+    },
     /// A share link was revoked; it stopped working at this entry.
     ShareLinkRevoked {
         /// The link's public id.

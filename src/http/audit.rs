@@ -58,6 +58,54 @@ pub struct AuditParams {
     format: Option<String>,
 }
 
+impl AuditParams {
+    /// The query and, for an export, its format. With `form`, empty values
+    /// are absent (as an HTML form sends them); the API refuses them.
+    pub fn into_query(self, form: bool) -> Result<(Query, Option<ExportFormat>), Error> {
+        let q = self;
+        let nonempty = |v: Option<String>| v.filter(|s| !form || !s.trim().is_empty());
+        let format = match q.format.as_deref() {
+            None | Some("json") => None,
+            Some("jsonl") => Some(ExportFormat::JsonLines),
+            Some("csv") => Some(ExportFormat::Csv),
+            Some(other) => {
+                return Err(Error::Unprocessable(format!(
+                    "format {other:?} is not one of json, jsonl, csv"
+                )))
+            }
+        };
+        let kinds = q
+            .kinds
+            .as_deref()
+            .map(|k| {
+                k.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let query = Query {
+            filter: Filter {
+                kinds,
+                product: nonempty(q.product),
+                tag: nonempty(q.tag),
+                customer: nonempty(q.customer),
+                subject: nonempty(q.subject),
+                link: nonempty(q.link),
+                request: nonempty(q.request),
+                from: nonempty(q.from),
+                to: nonempty(q.to),
+            },
+            order: q.order.unwrap_or_default(),
+            cursor: nonempty(q.cursor),
+            limit: q.limit,
+            proofs: q.proofs.unwrap_or(false),
+        };
+        Ok((query, format))
+    }
+}
+
 /// `GET /api/v1/tenants/{tenant}/audit/events` (admin, auditor).
 #[utoipa::path(get, operation_id = "query_audit_events", path = "/api/v1/tenants/{tenant}/audit/events", tag = "audit", params(("tenant" = String, Path, description = "Tenant slug"), AuditParams), responses((status = 200, description = "One page of the selected entries (`format=json`), or all of them as JSON Lines (an ExportHeader line, AnswerEntry lines, an ExportEnd line) or CSV (a `#` line naming the checkpoint, a header row, a row per entry, a `# end` line)", content((Answer = "application/json"), (String = "application/jsonl"), (String = "text/csv"))), Errors))]
 pub async fn events(
@@ -66,45 +114,7 @@ pub async fn events(
     Path(tenant): Path<String>,
     ApiQuery(q): ApiQuery<AuditParams>,
 ) -> Result<Response, ApiError> {
-    let format = match q.format.as_deref() {
-        None | Some("json") => None,
-        Some("jsonl") => Some(ExportFormat::JsonLines),
-        Some("csv") => Some(ExportFormat::Csv),
-        Some(other) => {
-            return Err(Error::Unprocessable(format!(
-                "format {other:?} is not one of json, jsonl, csv"
-            ))
-            .into())
-        }
-    };
-    let kinds = q
-        .kinds
-        .as_deref()
-        .map(|k| {
-            k.split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let query = Query {
-        filter: Filter {
-            kinds,
-            product: q.product,
-            tag: q.tag,
-            customer: q.customer,
-            subject: q.subject,
-            link: q.link,
-            request: q.request,
-            from: q.from,
-            to: q.to,
-        },
-        order: q.order.unwrap_or_default(),
-        cursor: q.cursor,
-        limit: q.limit,
-        proofs: q.proofs.unwrap_or(false),
-    };
+    let (query, format) = q.into_query(false)?;
     let Some(format) = format else {
         return Ok(ApiJson(audit::events(&state, &p, &tenant, query).await?).into_response());
     };

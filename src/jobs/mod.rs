@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::{
     core::{clock::now_unix, Error},
-    service::{blocking, identity, log_keys, logs, witnesses, AppState},
+    service::{blocking, log_keys, logs, trail, witnesses, AppState},
 };
 
 /// Starts every job; abort the handles to stop them.
@@ -18,6 +18,7 @@ pub fn spawn_all(state: &AppState, stamp_interval: Duration) -> Vec<JoinHandle<(
         tokio::spawn(stamp_checkpoints(state.clone(), stamp_interval)),
         tokio::spawn(witness_checkpoints(state.clone(), stamp_interval)),
         tokio::spawn(sweep_sessions(state.clone())),
+        tokio::spawn(flush_failed_sign_ins(state.clone())),
         tokio::spawn(prune_limits(state.clone())),
         tokio::spawn(index_older_logs(state.clone())),
     ]
@@ -127,16 +128,22 @@ async fn sweep_sessions(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let st = state.clone();
-        match blocking("session sweep", move || {
-            identity::sweep_sessions(&st, now_unix())
-        })
-        .await
-        {
+        match trail::sweep_expired(&state, now_unix()).await {
             Ok(0) => {}
             Ok(sessions) => tracing::info!(sessions, "swept expired sessions"),
             Err(e) => tracing::warn!(error = %e, "could not sweep sessions"),
         }
+    }
+}
+
+/// Every 5 seconds, logs the failed sign-ins gathered in windows that
+/// have closed (`trail`): at most one entry per tenant and method a minute.
+async fn flush_failed_sign_ins(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        trail::flush_failures(&state).await;
     }
 }
 

@@ -68,6 +68,8 @@ pub async fn admin(
             html! {
                 nav aria-label="Administration" {
                     a href={(a) "/stats"} { "Download statistics" }
+                    " \u{b7} "
+                    a href={(a) "/audit"} { "Audit trail" }
                 }
                 h2 { "Share links" }
                 form method="post" action={(a) "/share-links"} {

@@ -21,6 +21,7 @@ pub mod pages;
 pub mod share;
 pub mod signin;
 pub mod stats;
+pub mod trail;
 
 use axum::{
     extract::{Path, Request, State},
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/t/{tenant}/admin", get(admin::admin))
         .route("/t/{tenant}/admin/stats", get(stats::stats_page))
+        .route("/t/{tenant}/admin/audit", get(trail::trail_page))
         .route("/t/{tenant}/admin/{*action}", post(admin::admin_action))
 }
 

@@ -16,7 +16,7 @@ use crate::{
     service::{
         identity::{self, ABSOLUTE},
         oidc::{self, CallbackQuery, LoginQuery, SignInStart, LOGIN_COOKIE, LOGIN_TTL},
-        AppState,
+        trail, AppState,
     },
 };
 
@@ -76,6 +76,7 @@ pub async fn callback(
             .into_response(),
         Err(e) => {
             tracing::info!(tenant, reason = %e, "sign-in refused");
+            trail::sign_in_failed(&state, &tenant, "oidc", &e.public_message()).await;
             error_page("Sign-in failed", &e)
         }
     };
@@ -138,6 +139,13 @@ pub async fn token_login(
     };
     let Some(kind) = kind else {
         state.limits().auth_failed(addr);
+        trail::sign_in_failed(
+            &state,
+            &tenant,
+            "token",
+            "That token is not valid, has expired or was revoked.",
+        )
+        .await;
         return failure(
             StatusCode::UNAUTHORIZED,
             "Sign-in failed",
@@ -145,7 +153,7 @@ pub async fn token_login(
         );
     };
     let admin = matches!(kind, SessionKind::Admin { .. });
-    match identity::create_session(&state, &tenant, kind) {
+    match trail::begin_session(&state, &tenant, kind).await {
         Ok(value) => (
             StatusCode::SEE_OTHER,
             [
@@ -191,8 +199,10 @@ pub async fn logout(
             "The form has expired; reload the page.",
         );
     }
-    let ended =
-        read_cookie(&headers, SESSION_COOKIE).map_or(Ok(()), |v| identity::end_session(&state, &v));
+    let ended = match read_cookie(&headers, SESSION_COOKIE) {
+        Some(v) => trail::sign_out(&state, &v).await,
+        None => Ok(()),
+    };
     match ended {
         Ok(()) => (
             StatusCode::SEE_OTHER,

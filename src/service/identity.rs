@@ -199,7 +199,8 @@ pub fn expired(s: &Session, now: i64) -> bool {
     now - s.seen_at > IDLE || now - s.created_at > ABSOLUTE
 }
 
-/// The live session a cookie value names, if any; an expired one is deleted.
+/// The live session a cookie value names, if any (an expired one is not:
+/// the sweep deletes it and logs `session_ended`).
 pub fn current_session(state: &AppState, cookie: &str) -> Result<Option<Session>, Error> {
     let h = hash(cookie);
     let Some(mut s) = state.store().session(&h)? else {
@@ -207,7 +208,7 @@ pub fn current_session(state: &AppState, cookie: &str) -> Result<Option<Session>
     };
     let now = now_unix();
     if expired(&s, now) {
-        state.store().delete_session(&h)?;
+        // Refused now; the sweep deletes it and logs its end.
         return Ok(None);
     }
     if now - s.seen_at >= 60 {
@@ -313,17 +314,19 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_session_is_gone_and_logout_ends_one() {
+    fn an_expired_session_is_refused_and_swept_and_logout_ends_one() {
         let (_d, st) = state();
         let c = create_session(&st, "acme", admin()).unwrap();
         let mut s = st.store().session(&hash(&c)).unwrap().unwrap();
         s.seen_at -= IDLE + 1;
         st.store().put_session(&hash(&c), &s).unwrap();
-        assert!(current_session(&st, &c).unwrap().is_none());
+        assert!(current_session(&st, &c).unwrap().is_none(), "refused");
         assert!(
-            st.store().session(&hash(&c)).unwrap().is_none(),
-            "deleted on sight"
+            st.store().session(&hash(&c)).unwrap().is_some(),
+            "kept for the sweep, which logs its end"
         );
+        assert_eq!(sweep_sessions(&st, now_unix()).unwrap(), 1);
+        assert!(st.store().session(&hash(&c)).unwrap().is_none());
         let c = create_session(&st, "acme", admin()).unwrap();
         assert!(current_session(&st, &c).unwrap().is_some());
         end_session(&st, &c).unwrap();

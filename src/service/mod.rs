@@ -29,6 +29,7 @@ pub mod signing;
 pub mod stats;
 pub mod tenancy;
 pub mod timestamps;
+pub mod trail;
 pub mod tsa;
 pub mod vex;
 pub mod witnesses;
@@ -105,6 +106,8 @@ struct Inner {
     exports: audit::ExportSlots,
     oidc: oidc::Oidc,
     limits: limits::Limits,
+    /// Failed sign-ins being gathered into log entries.
+    failures: trail::Failures,
     /// The public base URL: configured, else the bound address.
     public_url: std::sync::OnceLock<String>,
 }
@@ -128,6 +131,7 @@ impl AppState {
                 caches: cache::Caches::new(config.model_cache_bytes),
                 oidc: oidc::Oidc::new(config.allow_http_idp_on_loopback),
                 limits: limits::Limits::new(config.limits),
+                failures: trail::Failures::default(),
                 ingests: Arc::new(tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
                 )),
@@ -197,6 +201,11 @@ impl AppState {
     /// The rate limits.
     pub fn limits(&self) -> &limits::Limits {
         &self.inner.limits
+    }
+
+    /// Failed sign-ins being gathered (`trail`).
+    pub fn failures(&self) -> &trail::Failures {
+        &self.inner.failures
     }
 
     /// The caches of models and exports.

@@ -62,7 +62,7 @@ use crate::{
         records::{CustomerRecord, SessionKind, SsoBinding},
         Error,
     },
-    service::{customers, identity, AppState},
+    service::{customers, AppState},
 };
 
 /// How long a fetched discovery document and JWKS are used.
@@ -811,7 +811,7 @@ pub async fn finish(
         subject: claims["sub"].as_str().unwrap_or_default().to_owned(),
         email: claims["email"].as_str().map(str::to_owned),
     };
-    identity::create_session(state, tenant, kind)
+    crate::service::trail::begin_session(state, tenant, kind).await
 }
 
 /// The claims a rule needs: its claim, and `email_verified` for an e-mail rule.

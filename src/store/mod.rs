@@ -352,6 +352,25 @@ impl Db {
         ])
     }
 
+    /// The sessions (by stored hash) for which `dead` holds.
+    pub fn expired_sessions(
+        &self,
+        dead: impl Fn(&Session) -> bool,
+    ) -> Result<Vec<(String, Session)>, Error> {
+        let mut out = Vec::new();
+        for (k, v) in self.store.app_scan(keys::SESSIONS)? {
+            if let Ok(s) = serde_json::from_slice::<Session>(&v) {
+                if dead(&s) {
+                    out.push((
+                        String::from_utf8_lossy(&k[keys::SESSIONS.len()..]).into_owned(),
+                        s,
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Deletes every session `dead` condemns (and its last use), then the
     /// last-use records whose session is gone; returns how many sessions
     /// went. Pages through both prefixes.

@@ -4,7 +4,7 @@
 //   node stats_browser.mjs CONFIG.json
 //
 // CONFIG.json: {"base": "http://127.0.0.1:P", "tenant": "acme",
-//   "admin_token", "out": DIR}
+//   "admin_token", "customer", "out": DIR}
 // 1. signs in with the admin token and follows the admin page's link to
 //    the statistics page (no JavaScript of ours runs: the page has none);
 // 2. reads the chart's bars (month, downloads, rendered height) and the
@@ -12,6 +12,10 @@
 // 3. screenshots the chart to DIR/stats-chart.png and counts, in the
 //    screenshot's own pixels (decoded by the browser into a canvas), those
 //    of the bars' colour: a chart that did not render has none.
+// 4. follows the admin page's link to the audit trail, filters it by kind
+//    (download_served) and customer, and reads the rows, the CSV link and
+//    the next-page link; then by kind signed_in;
+// 5. signs out, then tries a wrong token on the sign-in form twice.
 // Prints one JSON object with what it saw.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,6 +73,32 @@ try {
     return { bar: n, total: c.width * c.height };
   }, png.toString('base64'));
   out.screenshot = shot;
+
+  // 4. The audit trail, filtered.
+  await p.goto(`${cfg.base}/t/${cfg.tenant}/admin`);
+  await Promise.all([p.waitForNavigation(), p.click('a:text-is("Audit trail")')]);
+  await p.fill('#kinds', 'download_served');
+  await p.fill('#customer', cfg.customer);
+  await Promise.all([p.waitForNavigation(), p.click('button:text-is("Filter")')]);
+  const trail = () => p.$$eval('#trail tbody tr', (trs) => trs.map((tr) =>
+    [...tr.querySelectorAll('td')].map((td) => td.innerText)));
+  out.trail_url = p.url().replace(cfg.base, '');
+  out.trail_downloads = await trail();
+  out.trail_csv = await p.getAttribute('#trail-csv', 'href');
+  out.trail_next = await p.locator('#trail-next').count();
+  await p.fill('#kinds', 'signed_in');
+  await p.fill('#customer', '');
+  await Promise.all([p.waitForNavigation(), p.click('button:text-is("Filter")')]);
+  out.trail_sign_ins = await trail();
+
+  // 5. Sign out; a wrong token twice.
+  await Promise.all([p.waitForNavigation(), p.click('button:text-is("Sign out")')]);
+  for (let i = 0; i < 2; i++) {
+    await p.goto(`${cfg.base}/t/${cfg.tenant}/login`);
+    await p.fill('#token', 'evd_0000000000000000_wrongwrongwrongwrongwrongwrongwrongwrongwro');
+    await Promise.all([p.waitForNavigation(), p.click('button:text-is("Sign in")')]);
+  }
+  out.after_bad_token = await p.innerText('main');
 } catch (e) {
   out.error = String(e && e.stack || e);
 }

@@ -1,0 +1,374 @@
+//! The audit trail of access: portal sign-ins (`signed_in`), session ends
+//! (`session_ended`, at sign-out or when the sweep finds one expired),
+//! failed sign-ins (`sign_in_failed`, aggregated per tenant and method per
+//! minute so that a flood of attempts writes at most two entries a minute).
+//! What an admin changes has its own events already (tokens, customers,
+//! settings, share links, witnesses, keys), each naming its actor.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    core::{
+        clock::{now_unix, rfc3339},
+        events::{Actor, EventBody, Subject},
+        principal::Scope,
+        records::{Session, SessionKind},
+        Error,
+    },
+    service::{identity, AppState},
+};
+
+/// How long failed sign-ins are gathered into one entry, seconds.
+pub const FAILURE_WINDOW: i64 = 60;
+
+/// The id of a session in the log: 16 hex digits of the SHA-256 of its
+/// cookie value.
+pub fn session_id(cookie: &str) -> String {
+    hex::encode(&Sha256::digest(cookie.as_bytes())[..8])
+}
+
+/// Who a session is, as a log actor (from the session alone: it may
+/// outlive its token or customer).
+pub fn session_actor(state: &AppState, s: &Session) -> Actor {
+    match &s.kind {
+        SessionKind::Customer {
+            customer,
+            issuer,
+            subject,
+            email,
+            ..
+        } => Actor::Customer {
+            customer_id: customer.clone(),
+            subject: Subject::Oidc {
+                issuer: issuer.clone(),
+                subject: subject.clone(),
+                email: email.clone(),
+            },
+        },
+        SessionKind::Admin { token_id } => Actor::Token {
+            token_id: token_id.clone(),
+            scope: Scope::Admin,
+        },
+        SessionKind::CustomerToken { token_id } => {
+            match state
+                .store()
+                .token(token_id)
+                .ok()
+                .flatten()
+                .and_then(|r| r.customer)
+            {
+                Some(customer_id) => Actor::Customer {
+                    customer_id,
+                    subject: Subject::Token {
+                        token_id: token_id.clone(),
+                    },
+                },
+                None => Actor::Token {
+                    token_id: token_id.clone(),
+                    scope: Scope::Customer,
+                },
+            }
+        }
+    }
+}
+
+/// Starts a portal session and logs `signed_in`; the cookie value is
+/// returned only once the entry is durable (else the session is dropped).
+pub async fn begin_session(
+    state: &AppState,
+    tenant: &str,
+    kind: SessionKind,
+) -> Result<String, Error> {
+    let method = match kind {
+        SessionKind::Customer { .. } => "oidc",
+        _ => "token",
+    };
+    let cookie = identity::create_session(state, tenant, kind)?;
+    let Some(s) = identity::current_session(state, &cookie)? else {
+        return Err(Error::Internal("a session just made is gone".into()));
+    };
+    let event = EventBody::SignedIn {
+        method: method.into(),
+        session: session_id(&cookie),
+    };
+    if let Err(e) = state
+        .record(tenant, session_actor(state, &s), event, Vec::new())
+        .await
+    {
+        let _ = identity::end_session(state, &cookie);
+        return Err(e);
+    }
+    Ok(cookie)
+}
+
+/// Ends the session of `cookie` (signed out) and logs `session_ended`.
+pub async fn sign_out(state: &AppState, cookie: &str) -> Result<(), Error> {
+    let Some(s) = identity::current_session(state, cookie)? else {
+        return Ok(());
+    };
+    identity::end_session(state, cookie)?;
+    let event = EventBody::SessionEnded {
+        session: session_id(cookie),
+        reason: "sign_out".into(),
+    };
+    let actor = session_actor(state, &s);
+    state.record(&s.tenant, actor, event, Vec::new()).await?;
+    Ok(())
+}
+
+/// Deletes the sessions past their lifetime and logs a `session_ended`
+/// (`expired`) for each whose tenant still exists. Returns how many went.
+pub async fn sweep_expired(state: &AppState, now: i64) -> Result<usize, Error> {
+    let ended = state
+        .store()
+        .expired_sessions(|s| identity::expired(s, now))?;
+    for (hash, s) in &ended {
+        let event = EventBody::SessionEnded {
+            session: hash[..16].to_owned(),
+            reason: "expired".into(),
+        };
+        if state.tenant(&s.tenant)?.is_some() {
+            state
+                .record(&s.tenant, session_actor(state, s), event, Vec::new())
+                .await?;
+        }
+        state.store().delete_session(hash)?;
+    }
+    identity::sweep_sessions(state, now)?;
+    Ok(ended.len())
+}
+
+/// One tenant's and method's failed sign-ins not yet logged.
+#[derive(Debug, Clone)]
+struct Pending {
+    /// When the window opened (its first failure was logged then).
+    opened: i64,
+    count: u64,
+    first_at: i64,
+    last_at: i64,
+    reason: String,
+}
+
+/// Failed sign-ins being gathered, per (tenant, method). Only tenants that
+/// exist get a key, so the map is bounded by tenants × 2.
+#[derive(Debug, Default)]
+pub struct Failures {
+    pending: Mutex<HashMap<(String, &'static str), Pending>>,
+}
+
+/// An entry to write for failed sign-ins.
+type FailureEntry = (String, EventBody);
+
+fn failure_event(method: &str, p: &Pending) -> EventBody {
+    EventBody::SignInFailed {
+        method: method.into(),
+        count: p.count,
+        first_at: rfc3339(p.first_at),
+        last_at: rfc3339(p.last_at),
+        reason: p.reason.clone(),
+    }
+}
+
+impl Failures {
+    /// Counts one failure at `now`: the entry to write now (the first of a
+    /// window), if any.
+    fn add(
+        &self,
+        tenant: &str,
+        method: &'static str,
+        reason: &str,
+        now: i64,
+    ) -> Option<FailureEntry> {
+        let mut m = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (tenant.to_owned(), method);
+        match m.get_mut(&key) {
+            Some(p) if now - p.opened < FAILURE_WINDOW => {
+                p.count += 1;
+                p.first_at = if p.count == 1 { now } else { p.first_at };
+                p.last_at = now;
+                p.reason = reason.to_owned();
+                None
+            }
+            _ => {
+                let first = Pending {
+                    opened: now,
+                    count: 1,
+                    first_at: now,
+                    last_at: now,
+                    reason: reason.to_owned(),
+                };
+                let entry = (tenant.to_owned(), failure_event(method, &first));
+                // The window is open; its later failures wait for `due`.
+                m.insert(key, Pending { count: 0, ..first });
+                Some(entry)
+            }
+        }
+    }
+
+    /// The gathered entries of windows closed by `now` (and forgets them).
+    fn due(&self, now: i64) -> Vec<FailureEntry> {
+        let mut m = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        m.retain(|(tenant, method), p| {
+            if now - p.opened < FAILURE_WINDOW {
+                return true;
+            }
+            if p.count > 0 {
+                out.push((tenant.clone(), failure_event(method, p)));
+            }
+            false
+        });
+        out
+    }
+}
+
+fn anonymous() -> Actor {
+    // Nobody authenticated: the failure is the platform's observation.
+    Actor::Operator {
+        token_id: "-".into(),
+    }
+}
+
+/// Records a failed sign-in to `tenant`'s portal (`oidc` or `token`) with
+/// the reason shown; nothing for a tenant that does not exist.
+pub async fn sign_in_failed(state: &AppState, tenant: &str, method: &'static str, reason: &str) {
+    if !matches!(state.tenant(tenant), Ok(Some(_))) {
+        return;
+    }
+    let reason: String = reason.chars().take(300).collect();
+    if let Some((t, e)) = state.failures().add(tenant, method, &reason, now_unix()) {
+        if let Err(err) = state.record(&t, anonymous(), e, Vec::new()).await {
+            tracing::warn!(tenant = %t, error = %err, "could not log a failed sign-in");
+        }
+    }
+}
+
+/// Writes the gathered failed sign-ins of closed windows (a job, every few
+/// seconds).
+pub async fn flush_failures(state: &AppState) {
+    for (t, e) in state.failures().due(now_unix()) {
+        if let Err(err) = state.record(&t, anonymous(), e, Vec::new()).await {
+            tracing::warn!(tenant = %t, error = %err, "could not log failed sign-ins");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_gathered_per_window() {
+        let f = Failures::default();
+        let first = f.add("acme", "token", "bad", 1000);
+        assert!(matches!(
+            first,
+            Some((_, EventBody::SignInFailed { count: 1, .. }))
+        ));
+        for i in 1..500 {
+            assert!(f.add("acme", "token", "bad", 1000 + i % 59).is_none());
+        }
+        assert!(
+            f.add("acme", "oidc", "nonce", 1010).is_some(),
+            "another method has its own window"
+        );
+        assert!(f.due(1059).is_empty(), "the window is still open");
+        let due = f.due(1060);
+        assert_eq!(due.len(), 1, "the oidc window is still open");
+        match &due[0].1 {
+            EventBody::SignInFailed { count, method, .. } => {
+                assert_eq!((*count, method.as_str()), (499, "token"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(f.due(5000).is_empty());
+        assert!(
+            f.add("acme", "token", "bad", 5000).is_some(),
+            "a new window"
+        );
+    }
+
+    /// Sign-in, sign-out, expiry and token use, as the log shows them.
+    #[tokio::test]
+    async fn sessions_and_token_uses_are_logged() {
+        let d = tempfile::tempdir().unwrap();
+        let (st, t) = crate::service::tenancy::state_with_acme(d.path()).await;
+        let log = st.log("acme").unwrap();
+        let kinds = |from: u64| -> Vec<serde_json::Value> {
+            log.entries(from, log.size(), 1000)
+                .unwrap()
+                .iter()
+                .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
+                .collect()
+        };
+        let admin_id = t.admin_token.id.clone();
+        let start = log.size();
+        let c = begin_session(
+            &st,
+            "acme",
+            SessionKind::Admin {
+                token_id: admin_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        sign_out(&st, &c).await.unwrap();
+        let c2 = begin_session(
+            &st,
+            "acme",
+            SessionKind::Admin {
+                token_id: admin_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        // Expired: refused at once, logged by the sweep.
+        let h = hex::encode(Sha256::digest(c2.as_bytes()));
+        let mut s = st.store().session(&h).unwrap().unwrap();
+        s.seen_at -= 31 * 60;
+        st.store().put_session(&h, &s).unwrap();
+        assert!(identity::current_session(&st, &c2).unwrap().is_none());
+        assert_eq!(sweep_expired(&st, now_unix()).await.unwrap(), 1);
+        assert_eq!(sweep_expired(&st, now_unix()).await.unwrap(), 0);
+        let e = kinds(start);
+        let got: Vec<(&str, &str)> = e
+            .iter()
+            .map(|e| {
+                (
+                    e["event"]["kind"].as_str().unwrap(),
+                    e["event"]["reason"]
+                        .as_str()
+                        .or(e["event"]["method"].as_str())
+                        .unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("signed_in", "token"),
+                ("session_ended", "sign_out"),
+                ("signed_in", "token"),
+                ("session_ended", "expired"),
+            ]
+        );
+        assert_eq!(e[0]["event"]["session"], e[1]["event"]["session"]);
+        assert_eq!(e[2]["event"]["session"], e[3]["event"]["session"]);
+        assert_ne!(e[0]["event"]["session"], e[2]["event"]["session"]);
+        assert_eq!(e[0]["actor"]["token_id"], admin_id.as_str());
+        assert!(!e[0].to_string().contains(&c), "the cookie is never logged");
+        // Failed sign-ins: one entry now, the rest of the window later;
+        // nothing for a tenant that does not exist.
+        let before = log.size();
+        for _ in 0..50 {
+            sign_in_failed(&st, "acme", "token", "That token is not valid.").await;
+            sign_in_failed(&st, "nosuch", "token", "x").await;
+        }
+        assert_eq!(log.size(), before + 1);
+        let f = st.failures().due(now_unix() + FAILURE_WINDOW);
+        assert_eq!(f.len(), 1);
+        assert!(matches!(f[0].1, EventBody::SignInFailed { count: 49, .. }));
+    }
+}
