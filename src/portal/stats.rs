@@ -200,7 +200,7 @@ pub async fn stats_page(
                 (table("top-customers", "Top customers by downloads (\u{2013} is share links and tenant tokens)", "Customer", &top(customers.groups)))
                 h2 { "Unusual activity (last 7 days)" }
                 @if unusual.is_empty() {
-                    p #unusual-none { "Nothing unusual: no customer or share link downloaded more than ten times its 30-day median in a day." }
+                    p #unusual-none { "Nothing unusual: no customer or share link downloaded more than ten times its 30-day median in a day, and no day had 20 or more failed sign-ins of one kind." }
                 } @else {
                     ul #unusual {
                         @for u in &unusual {

@@ -16,7 +16,11 @@ use crate::{
         Error, Principal,
     },
     service::AppState,
-    store::stats::Cell,
+    store::{
+        audit::Span,
+        keys::{self, AuditDim},
+        stats::Cell,
+    },
 };
 
 /// The longest range one query covers, days (ten years).
@@ -234,13 +238,15 @@ pub fn stats(
 pub struct Unusual {
     /// The day, `YYYY-MM-DD`.
     pub day: String,
-    /// `customer` or `share_link`.
+    /// `customer`, `share_link`, or `sign_in` (failed sign-ins).
     pub subject_kind: String,
-    /// The customer id or share link id.
+    /// The customer id, the share link id, or the sign-in method (`oidc`,
+    /// `token`).
     pub subject: String,
-    /// Its downloads that day.
-    pub downloads: u64,
-    /// The median of its daily downloads over the 30 days before.
+    /// Its downloads (or failed sign-ins) that day.
+    pub count: u64,
+    /// The median of its daily downloads over the 30 days before (0 for
+    /// failed sign-ins).
     pub median: u64,
     /// Why it is listed.
     pub reason: String,
@@ -251,11 +257,15 @@ pub struct Unusual {
 pub const SPIKE_FACTOR: u64 = 10;
 /// … when there are at least this many of them.
 pub const SPIKE_MIN: u64 = 10;
+/// Failed sign-ins of one method in a day from this many on are a burst.
+pub const FAILED_SIGN_IN_BURST: u64 = 20;
 
 /// Customers and share links whose downloads on one of the last `days` days
 /// exceed [`SPIKE_FACTOR`] times their median over the 30 days before it
-/// (days without downloads count as 0, the median as at least 1), newest
-/// first (admin, auditor).
+/// (days without downloads count as 0, the median as at least 1), and days
+/// with at least [`FAILED_SIGN_IN_BURST`] failed sign-ins of one method
+/// (from the `sign_in_failed` entries, read through the audit index),
+/// newest first (admin, auditor).
 pub fn unusual(
     state: &AppState,
     p: &Principal,
@@ -301,7 +311,7 @@ pub fn unusual(
                     day: date(day),
                     subject_kind: if is_link { "share_link" } else { "customer" }.into(),
                     subject: subject.clone(),
-                    downloads: n,
+                    count: n,
                     median,
                     reason: format!(
                         "{n} downloads in a day, more than {SPIKE_FACTOR} times the 30-day median of {median}"
@@ -310,7 +320,50 @@ pub fn unusual(
             }
         }
     }
-    out.sort_by(|a, b| b.day.cmp(&a.day).then(b.downloads.cmp(&a.downloads)));
+    // Failed sign-ins, per day and method.
+    let term = keys::audit_term(tenant, AuditDim::Kind, b"sign_in_failed");
+    let span = Span {
+        from: u64::from(first) * 86_400,
+        ..Span::default()
+    };
+    let mut at = Vec::new();
+    state.store().audit_scan(&term, span, |(_, i)| {
+        at.push(i);
+        true
+    })?;
+    let log = state.log(tenant)?;
+    let mut failed: BTreeMap<(u32, String), u64> = BTreeMap::new();
+    for i in at {
+        let Some(leaf) = log.entries(i, i + 1, 1)?.pop() else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_slice(&leaf).unwrap_or_default();
+        let Some(t) = v["time"]
+            .as_str()
+            .and_then(|t| evident_verify::audit::unix_seconds(t).ok())
+        else {
+            continue;
+        };
+        let method = v["event"]["method"].as_str().unwrap_or_default().to_owned();
+        *failed
+            .entry(((t.div_euclid(86_400)) as u32, method))
+            .or_default() += v["event"]["count"].as_u64().unwrap_or(1);
+    }
+    for ((day, method), n) in failed {
+        if n >= FAILED_SIGN_IN_BURST {
+            out.push(Unusual {
+                day: date(day),
+                subject_kind: "sign_in".into(),
+                subject: method,
+                count: n,
+                median: 0,
+                reason: format!(
+                    "{n} failed sign-ins in a day (a burst is {FAILED_SIGN_IN_BURST} or more)"
+                ),
+            });
+        }
+    }
+    out.sort_by(|a, b| b.day.cmp(&a.day).then(b.count.cmp(&a.count)));
     Ok(out)
 }
 
@@ -517,17 +570,27 @@ mod tests {
             Err(Error::NotFound(_))
         ));
 
+        // A burst of failed sign-ins today (one immediate entry, and the
+        // rest of the minute as one counted entry).
+        for _ in 0..25 {
+            crate::service::trail::sign_in_failed(&st, "acme", "token", "not valid").await;
+        }
+        crate::service::trail::flush_failures_at(&st, now_unix() + 60).await;
         let u = unusual(&st, &p, "acme", 7).unwrap();
         let named: Vec<(&str, &str, u64)> = u
             .iter()
-            .map(|u| (u.subject_kind.as_str(), u.subject.as_str(), u.downloads))
+            .map(|u| (u.subject_kind.as_str(), u.subject.as_str(), u.count))
             .collect();
         assert_eq!(
             named,
-            [("share_link", "L1", 12), ("customer", "c1", 25)],
+            [
+                ("sign_in", "token", 25),
+                ("share_link", "L1", 12),
+                ("customer", "c1", 25)
+            ],
             "{u:?}"
         );
-        assert_eq!(u[1].median, 1);
+        assert_eq!(u[2].median, 1);
 
         // The check agrees; a drifted counter is named.
         let db = st.store();

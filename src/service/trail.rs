@@ -248,7 +248,12 @@ pub async fn sign_in_failed(state: &AppState, tenant: &str, method: &'static str
 /// Writes the gathered failed sign-ins of closed windows (a job, every few
 /// seconds).
 pub async fn flush_failures(state: &AppState) {
-    for (t, e) in state.failures().due(now_unix()) {
+    flush_failures_at(state, now_unix()).await;
+}
+
+/// [`flush_failures`] as of `now`.
+pub async fn flush_failures_at(state: &AppState, now: i64) {
+    for (t, e) in state.failures().due(now) {
         if let Err(err) = state.record(&t, anonymous(), e, Vec::new()).await {
             tracing::warn!(tenant = %t, error = %err, "could not log failed sign-ins");
         }
