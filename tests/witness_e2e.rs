@@ -333,6 +333,85 @@ fn a_real_witness_cosigns_the_log_and_refuses_its_fork() {
     // Without --witness-key the receipt still verifies, and says what it carries.
     let (ok, o, e) = verify(&["receipt", &rf, "--log-key", &vkey]);
     assert!(ok && o.contains("1 witness cosignature line(s)"), "{o}{e}");
+    // The export's kit now carries its issuance entry proved against the
+    // cosigned checkpoint; evident-verify export --cosigned checks it.
+    let gz = {
+        let r = s
+            .get(
+                "/api/v1/tenants/acme/products/shop/releases/v1/sbom-kit.tar.gz?format=cyclonedx-json",
+                &t.admin,
+            )
+            .call()
+            .unwrap();
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut r.into_reader(), &mut b).unwrap();
+        b
+    };
+    let kit = out.path().join("kit");
+    std::fs::create_dir_all(&kit).unwrap();
+    std::fs::write(kit.join("kit.tar.gz"), gz).unwrap();
+    assert!(Command::new("tar")
+        .args(["xzf", "kit.tar.gz", "--strip-components=1"])
+        .current_dir(&kit)
+        .status()
+        .unwrap()
+        .success());
+    let proof_name = std::fs::read_dir(&kit)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".cosigned.tlog-proof"))
+        .expect("the kit carries the cosigned proof");
+    let base = proof_name
+        .trim_end_matches(".cosigned.tlog-proof")
+        .to_owned();
+    let k = |n: &str| kit.join(n).to_string_lossy().into_owned();
+    let export_args = |proof: &str, extra: &[&str]| -> (bool, String, String) {
+        let mut a = vec![
+            "export".to_owned(),
+            k(&base),
+            "--bundle".into(),
+            k(&format!("{base}.sigstore.json")),
+            "--bundle".into(),
+            k(&format!("{base}.intoto.sigstore.json")),
+            "--key".into(),
+            k("pubkey.pem"),
+            "--tsa-chain".into(),
+            k("tsa-chain.pem"),
+            "--log-key".into(),
+            k("log.vkey"),
+            "--cosigned".into(),
+            proof.to_owned(),
+            "--witness-key".into(),
+            w.vkey.clone(),
+        ];
+        a.extend(extra.iter().map(|s| (*s).to_owned()));
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        verify(&refs)
+    };
+    let (ok, o, e) = export_args(&k(&proof_name), &[]);
+    assert!(
+        ok && o.contains("witnessed") && o.contains("cosigned by"),
+        "{o}{e}"
+    );
+    let (ok, o, _) = export_args(&k(&proof_name), &["--witness-key", &stranger]);
+    assert!(
+        !ok && o.contains("1 valid cosignature(s), 2 required"),
+        "{o}"
+    );
+    // Another entry's proof, or the witness's line dropped, fails by name.
+    let text = std::fs::read_to_string(k(&proof_name)).unwrap();
+    let moved = text.replacen("\nindex ", "\nindex 1", 1);
+    let mf = write(out.path(), "moved.tlog-proof", &moved);
+    let (ok, o, _) = export_args(&mf, &[]);
+    assert!(!ok && o.contains("witnessed"), "{o}");
+    let bare: String = text
+        .lines()
+        .filter(|l| !l.contains(w.vkey.split('+').next().unwrap()) || !l.starts_with('\u{2014}'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let bf2 = write(out.path(), "bare.tlog-proof", &bare);
+    let (ok, o, _) = export_args(&bf2, &[]);
+    assert!(!ok && o.contains("0 valid cosignature(s)"), "{o}");
 
     // They accumulate as the log grows.
     let grown = grow(&s, &t, 3);

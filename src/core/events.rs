@@ -318,8 +318,8 @@ pub enum EventBody {
     },
     /// Failed portal sign-ins, aggregated: the first of a minute is logged
     /// at once, the rest of that minute as one entry with their count, so
-    /// a flood of attempts cannot fill the log. Carries no token, code or
-    /// claim, only the public reason of the last failure.
+    /// a flood of attempts cannot fill the log. Carries no token, code,
+    /// claim or text the caller or the IdP sent: only a reason code.
     SignInFailed {
         /// `oidc` or `token`.
         method: String,
@@ -329,7 +329,9 @@ pub enum EventBody {
         first_at: String,
         /// The last of them (RFC 3339).
         last_at: String,
-        /// Why the last one failed (the message the portal showed).
+        /// Why the last one failed: `invalid_token`, or for OIDC
+        /// `bad_response`, `refused_or_expired`, `rule_not_met`,
+        /// `idp_unreachable`, `rate_limited` or `error`.
         reason: String,
     },
     /// A share link was revoked; it stopped working at this entry.

@@ -37,30 +37,36 @@ async fn index_older_logs(state: AppState) {
         let slug = t.slug.clone();
         let res = blocking("audit index", move || {
             let log = st.log(&slug)?;
-            let indexed = if st.store().audit_ready(&slug)? {
-                None
-            } else {
-                Some(st.store().audit_backfill(&log)?)
+            // Each on its own: one failing does not hold back the other.
+            let indexed = match st.store().audit_ready(&slug) {
+                Ok(true) => Ok(None),
+                _ => st.store().audit_backfill(&log).map(Some),
             };
-            let counted = if st.store().stats_ready(&slug)? {
-                None
-            } else {
-                Some(st.store().stats_backfill(&log)?)
+            let counted = match st.store().stats_ready(&slug) {
+                Ok(true) => Ok(None),
+                _ => st.store().stats_backfill(&log).map(Some),
             };
             Ok((indexed, counted))
         })
         .await;
-        match res {
-            Ok((indexed, counted)) => {
-                if let Some(n) = indexed {
-                    tracing::info!(tenant = %t.slug, entries = n, "audit index built");
-                }
-                if let Some(n) = counted {
-                    tracing::info!(tenant = %t.slug, entries = n, "download statistics counted");
-                }
-            }
+        let (indexed, counted) = match res {
+            Ok(r) => r,
+            Err(e) => (Err(e.clone()), Err(e)),
+        };
+        match indexed {
+            Ok(Some(n)) => tracing::info!(tenant = %t.slug, entries = n, "audit index built"),
+            Ok(None) => {}
             Err(e) => {
-                tracing::warn!(tenant = %t.slug, error = %e, "could not build the audit index or statistics")
+                tracing::warn!(tenant = %t.slug, error = %e, "could not build the audit index")
+            }
+        }
+        match counted {
+            Ok(Some(n)) => {
+                tracing::info!(tenant = %t.slug, entries = n, "download statistics counted")
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(tenant = %t.slug, error = %e, "could not count the download statistics")
             }
         }
     }

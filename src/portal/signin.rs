@@ -76,7 +76,7 @@ pub async fn callback(
             .into_response(),
         Err(e) => {
             tracing::info!(tenant, reason = %e, "sign-in refused");
-            trail::sign_in_failed(&state, &tenant, "oidc", &e.public_message()).await;
+            trail::sign_in_failed(&state, &tenant, "oidc", trail::oidc_reason(&e)).await;
             error_page("Sign-in failed", &e)
         }
     };
@@ -139,13 +139,7 @@ pub async fn token_login(
     };
     let Some(kind) = kind else {
         state.limits().auth_failed(addr);
-        trail::sign_in_failed(
-            &state,
-            &tenant,
-            "token",
-            "That token is not valid, has expired or was revoked.",
-        )
-        .await;
+        trail::sign_in_failed(&state, &tenant, "token", trail::BAD_TOKEN).await;
         return failure(
             StatusCode::UNAUTHORIZED,
             "Sign-in failed",

@@ -143,6 +143,7 @@ pub async fn trail_page(
     query.limit = Some(query.limit.unwrap_or(PAGE));
     query.proofs = false;
     let filter = query.filter.clone();
+    let newest = query.order == evident_verify::audit::Order::Newest;
     let answer = match audit::events(&state, &p, &tenant, query).await {
         Ok(a) => a,
         Err(e) => return error_page("Audit trail", &e),
@@ -181,6 +182,7 @@ pub async fn trail_page(
                     (field("customer", "Customer id", filter.customer.as_deref(), ""))
                     (field("subject", "Subject", filter.subject.as_deref(), "(token id, OIDC subject or e-mail)"))
                     (field("link", "Share link id", filter.link.as_deref(), ""))
+                    (field("request", "Regulator request id", filter.request.as_deref(), ""))
                     (field("from", "From", filter.from.as_deref(), "(RFC 3339, e.g. 2026-10-01T00:00:00Z)"))
                     (field("to", "Before", filter.to.as_deref(), "(RFC 3339)"))
                     " " button type="submit" { "Filter" }
@@ -191,7 +193,7 @@ pub async fn trail_page(
                     " (with the checkpoint it is proved against)."
                 }
                 table #trail {
-                    caption { "Log entries, newest first" }
+                    caption { "Log entries, " (if newest { "newest" } else { "oldest" }) " first" }
                     thead { tr { th scope="col" { "Index" } th scope="col" { "Time" } th scope="col" { "Event" } th scope="col" { "By" } th scope="col" { "Details" } } }
                     tbody {
                         @for e in &answer.entries {
@@ -210,7 +212,7 @@ pub async fn trail_page(
                     p #trail-none { "No entry matches." }
                 }
                 @if let Some(c) = &answer.next_cursor {
-                    p { a #trail-next href={(a) "/audit?" (with(&[("cursor", c.as_str())]))} { "Older entries" } }
+                    p { a #trail-next href={(a) "/audit?" (with(&[("cursor", c.as_str())]))} { (if newest { "Older entries" } else { "Newer entries" }) } }
                 }
             },
         ),

@@ -200,7 +200,7 @@ pub async fn proved(
     if index >= latest.size {
         return Err(Error::not_found());
     }
-    let (cp, cosignatures) = match cosigned_cover(state, &log, tenant, index)? {
+    let (cp, cosignatures) = match witnesses::covering(state, &log, tenant, index)? {
         Some(c) => c,
         None => (latest, Vec::new()),
     };
@@ -240,26 +240,6 @@ pub async fn proved(
         checkpoint_timestamp,
         cosignatures,
     })
-}
-
-/// The latest checkpoint a witness cosigned, with its cosignature lines,
-/// when it covers entry `index` and is signed by the log's current key (a
-/// checkpoint from before a key change is left for the latest one, which
-/// verifies with the key a reader is given).
-fn cosigned_cover(
-    state: &AppState,
-    log: &evident_log::Log,
-    tenant: &str,
-    index: u64,
-) -> Result<Option<(evident_log::SignedCheckpoint, Vec<String>)>, Error> {
-    Ok(
-        witnesses::latest_cosigned(state, log, tenant)?.filter(|(cp, lines)| {
-            cp.size > index
-                && !lines.is_empty()
-                && evident_verify::checkpoint::open_checkpoint(&cp.note, &log.verifier(), None)
-                    .is_ok()
-        }),
-    )
 }
 
 #[cfg(test)]

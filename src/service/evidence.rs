@@ -39,7 +39,7 @@ use crate::{
         blocking,
         catalogue::{self, ExportQuery},
         downloads::{Artifact, Download},
-        signing, vex, AppState,
+        signing, vex, witnesses, AppState,
     },
     store::{keys, Db},
 };
@@ -432,6 +432,28 @@ async fn log_evidence(state: &AppState, tenant: &str, s: &Served) -> Result<LogE
         hashes,
         checkpoint: cp.note,
     })
+}
+
+/// A C2SP tlog-proof of the document's issuance entry against the latest
+/// checkpoint a witness cosigned, its cosignature lines included, once one
+/// covers the entry (`None` before).
+fn cosigned_proof(state: &AppState, tenant: &str, s: &Served) -> Result<Option<String>, Error> {
+    let Some(index) = state.store().issuance_index(&s.path, &hex::encode(s.sha))? else {
+        return Ok(None);
+    };
+    let log = state.log(tenant)?;
+    let Some((cp, lines)) = witnesses::covering(state, &log, tenant, index)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        evident_verify::proof::TlogProof {
+            extra: None,
+            index,
+            hashes: log.inclusion_proof(index, cp.size)?,
+            checkpoint: witnesses::with_cosignatures(&cp.note, &lines),
+        }
+        .to_text(),
+    ))
 }
 
 /// Both bundles of an export, and the signature's token.
@@ -877,6 +899,19 @@ async fn kit(
     // Without a token the kit says so: verify.sh reports the missing file.
     if let Some(tsr) = b.sig_token.clone() {
         files.insert(3, (format!("{file}.sig.tsr"), tsr, 0o644));
+    }
+    // Once a witness cosigned a checkpoint that covers the issuance entry
+    // (exports: `evident-verify export --cosigned` checks it).
+    let cosigned = match s.format {
+        DocFormat::Export(_) => cosigned_proof(state, tenant, s)?,
+        DocFormat::Vex(_) => None,
+    };
+    if let Some(proof) = cosigned {
+        files.push((
+            format!("{file}.cosigned.tlog-proof"),
+            proof.into_bytes(),
+            0o644,
+        ));
     }
     for v in vex {
         let f = &v.served.file_name;

@@ -178,9 +178,9 @@ fn hash(cookie: &str) -> String {
     hex::encode(Sha256::digest(cookie.as_bytes()))
 }
 
-/// Starts a session; returns the cookie value (256 random bits), which is
-/// stored nowhere.
-pub fn create_session(state: &AppState, tenant: &str, kind: SessionKind) -> Result<String, Error> {
+/// A new session: its cookie value (256 random bits, stored nowhere), the
+/// hash it is stored under, and the record.
+pub fn new_session(tenant: &str, kind: SessionKind) -> (String, String, Session) {
     let token = random_token();
     let now = now_unix();
     let s = Session {
@@ -190,8 +190,20 @@ pub fn create_session(state: &AppState, tenant: &str, kind: SessionKind) -> Resu
         seen_at: now,
         csrf: random_token(),
     };
-    state.store().put_session(&hash(&token), &s)?;
+    let h = hash(&token);
+    (token, h, s)
+}
+
+/// Starts a session; returns the cookie value.
+pub fn create_session(state: &AppState, tenant: &str, kind: SessionKind) -> Result<String, Error> {
+    let (token, h, s) = new_session(tenant, kind);
+    state.store().put_session(&h, &s)?;
     Ok(token)
+}
+
+/// The stored name of a session cookie value (SHA-256, hex).
+pub fn session_hash(cookie: &str) -> String {
+    hash(cookie)
 }
 
 /// Whether a session is past its idle timeout or its absolute lifetime at `now`.

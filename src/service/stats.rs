@@ -113,13 +113,22 @@ fn day_of(s: &str, round_up: bool) -> Result<u32, Error> {
             t
         }
     };
-    u32::try_from(secs.div_euclid(86_400))
-        .map_err(|_| Error::Unprocessable(format!("{s:?} is before 1970")))
+    let day = u32::try_from(secs.div_euclid(86_400))
+        .map_err(|_| Error::Unprocessable(format!("{s:?} is before 1970")))?;
+    if day > LAST_DAY {
+        return Err(Error::Unprocessable(format!("{s:?} is after 9999-12-30")));
+    }
+    Ok(day)
 }
 
-/// `YYYY-MM-DD` of a day number.
+/// The last day a range may reach: 9999-12-31 (as the exclusive `to`).
+const LAST_DAY: u32 = 2_932_896;
+
+/// `YYYY-MM-DD` of a day number (days past 9999-12-31 are that day).
 pub fn date(day: u32) -> String {
-    let d = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(i64::from(day));
+    let d = time::OffsetDateTime::UNIX_EPOCH
+        .checked_add(time::Duration::days(i64::from(day.min(LAST_DAY))))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
@@ -543,6 +552,19 @@ mod tests {
             stats(&st, &p, "acme", &q).unwrap().groups,
             naive(GroupBy::Day, None, today)
         );
+        assert!(matches!(
+            stats(
+                &st,
+                &p,
+                "acme",
+                &StatsQuery {
+                    to: Some("9999-12-31T00:00:01Z".into()),
+                    ..Default::default()
+                }
+            ),
+            Err(Error::Unprocessable(_))
+        ));
+        assert_eq!(date(LAST_DAY), "9999-12-31");
         for (from, to) in [
             ("2026-13-01", None),
             ("2026-01-02", Some("2026-01-01")),

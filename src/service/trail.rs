@@ -18,6 +18,7 @@ use crate::{
         Error,
     },
     service::{identity, AppState},
+    store::Db,
 };
 
 /// How long failed sign-ins are gathered into one entry, seconds.
@@ -74,8 +75,8 @@ pub fn session_actor(state: &AppState, s: &Session) -> Actor {
     }
 }
 
-/// Starts a portal session and logs `signed_in`; the cookie value is
-/// returned only once the entry is durable (else the session is dropped).
+/// Starts a portal session and logs `signed_in`, in one batch: the
+/// session exists exactly when its entry does.
 pub async fn begin_session(
     state: &AppState,
     tenant: &str,
@@ -85,56 +86,61 @@ pub async fn begin_session(
         SessionKind::Customer { .. } => "oidc",
         _ => "token",
     };
-    let cookie = identity::create_session(state, tenant, kind)?;
-    let Some(s) = identity::current_session(state, &cookie)? else {
-        return Err(Error::Internal("a session just made is gone".into()));
-    };
+    let (cookie, hash, s) = identity::new_session(tenant, kind);
     let event = EventBody::SignedIn {
         method: method.into(),
-        session: session_id(&cookie),
+        session: hash[..16].to_owned(),
     };
-    if let Err(e) = state
-        .record(tenant, session_actor(state, &s), event, Vec::new())
-        .await
-    {
-        let _ = identity::end_session(state, &cookie);
-        return Err(e);
-    }
+    state
+        .record(
+            tenant,
+            session_actor(state, &s),
+            event,
+            Db::put_session_ops(&hash, &s),
+        )
+        .await?;
     Ok(cookie)
 }
 
-/// Ends the session of `cookie` (signed out) and logs `session_ended`.
+/// Ends the session of `cookie` (signed out) and logs `session_ended`, in
+/// one batch.
 pub async fn sign_out(state: &AppState, cookie: &str) -> Result<(), Error> {
     let Some(s) = identity::current_session(state, cookie)? else {
         return Ok(());
     };
-    identity::end_session(state, cookie)?;
+    let hash = identity::session_hash(cookie);
     let event = EventBody::SessionEnded {
-        session: session_id(cookie),
+        session: hash[..16].to_owned(),
         reason: "sign_out".into(),
     };
     let actor = session_actor(state, &s);
-    state.record(&s.tenant, actor, event, Vec::new()).await?;
+    state
+        .record(&s.tenant, actor, event, Db::delete_session_ops(&hash))
+        .await?;
     Ok(())
 }
 
-/// Deletes the sessions past their lifetime and logs a `session_ended`
-/// (`expired`) for each whose tenant still exists. Returns how many went.
+/// Deletes the sessions past their lifetime, each in the batch that logs
+/// its `session_ended` (`expired`) when its tenant still exists. Returns
+/// how many went.
 pub async fn sweep_expired(state: &AppState, now: i64) -> Result<usize, Error> {
     let ended = state
         .store()
         .expired_sessions(|s| identity::expired(s, now))?;
     for (hash, s) in &ended {
-        let event = EventBody::SessionEnded {
-            session: hash[..16].to_owned(),
-            reason: "expired".into(),
-        };
-        if state.tenant(&s.tenant)?.is_some() {
-            state
-                .record(&s.tenant, session_actor(state, s), event, Vec::new())
-                .await?;
+        let ops = Db::delete_session_ops(hash);
+        match (hash.get(..16), state.tenant(&s.tenant)?) {
+            (Some(id), Some(_)) => {
+                let event = EventBody::SessionEnded {
+                    session: id.to_owned(),
+                    reason: "expired".into(),
+                };
+                state
+                    .record(&s.tenant, session_actor(state, s), event, ops)
+                    .await?;
+            }
+            _ => state.store().write(&ops)?,
         }
-        state.store().delete_session(hash)?;
     }
     identity::sweep_sessions(state, now)?;
     Ok(ended.len())
@@ -172,39 +178,38 @@ fn failure_event(method: &str, p: &Pending) -> EventBody {
 }
 
 impl Failures {
-    /// Counts one failure at `now`: the entry to write now (the first of a
-    /// window), if any.
-    fn add(
-        &self,
-        tenant: &str,
-        method: &'static str,
-        reason: &str,
-        now: i64,
-    ) -> Option<FailureEntry> {
+    /// Counts one failure at `now`: the entries to write now (the first of
+    /// a window, after what a closed window not yet flushed gathered).
+    fn add(&self, tenant: &str, method: &'static str, reason: &str, now: i64) -> Vec<FailureEntry> {
         let mut m = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let key = (tenant.to_owned(), method);
-        match m.get_mut(&key) {
-            Some(p) if now - p.opened < FAILURE_WINDOW => {
+        if let Some(p) = m.get_mut(&key) {
+            if now - p.opened < FAILURE_WINDOW {
                 p.count += 1;
                 p.first_at = if p.count == 1 { now } else { p.first_at };
                 p.last_at = now;
                 p.reason = reason.to_owned();
-                None
-            }
-            _ => {
-                let first = Pending {
-                    opened: now,
-                    count: 1,
-                    first_at: now,
-                    last_at: now,
-                    reason: reason.to_owned(),
-                };
-                let entry = (tenant.to_owned(), failure_event(method, &first));
-                // The window is open; its later failures wait for `due`.
-                m.insert(key, Pending { count: 0, ..first });
-                Some(entry)
+                return Vec::new();
             }
         }
+        // A closed window the flush job has not reached yet goes first.
+        let mut out: Vec<FailureEntry> = m
+            .get(&key)
+            .filter(|p| p.count > 0)
+            .map(|p| (tenant.to_owned(), failure_event(method, p)))
+            .into_iter()
+            .collect();
+        let first = Pending {
+            opened: now,
+            count: 1,
+            first_at: now,
+            last_at: now,
+            reason: reason.to_owned(),
+        };
+        out.push((tenant.to_owned(), failure_event(method, &first)));
+        // The window is open; its later failures wait for `due`.
+        m.insert(key, Pending { count: 0, ..first });
+        out
     }
 
     /// The gathered entries of windows closed by `now` (and forgets them).
@@ -231,14 +236,35 @@ fn anonymous() -> Actor {
     }
 }
 
-/// Records a failed sign-in to `tenant`'s portal (`oidc` or `token`) with
-/// the reason shown; nothing for a tenant that does not exist.
-pub async fn sign_in_failed(state: &AppState, tenant: &str, method: &'static str, reason: &str) {
+/// The reason code of a failed OIDC sign-in: the kind of error only, never
+/// its text (which may carry what the IdP or the caller sent, or a claim).
+pub fn oidc_reason(e: &Error) -> &'static str {
+    match e {
+        Error::BadRequest(_) => "bad_response",
+        Error::Unauthorized(_) => "refused_or_expired",
+        Error::Forbidden(_) => "rule_not_met",
+        Error::Upstream(_) => "idp_unreachable",
+        Error::TooManyRequests { .. } => "rate_limited",
+        _ => "error",
+    }
+}
+
+/// The reason code of a wrong token on the sign-in form.
+pub const BAD_TOKEN: &str = "invalid_token";
+
+/// Records a failed sign-in to `tenant`'s portal (`oidc` or `token`) with a
+/// reason code ([`oidc_reason`], [`BAD_TOKEN`]); nothing for a tenant that
+/// does not exist.
+pub async fn sign_in_failed(
+    state: &AppState,
+    tenant: &str,
+    method: &'static str,
+    reason: &'static str,
+) {
     if !matches!(state.tenant(tenant), Ok(Some(_))) {
         return;
     }
-    let reason: String = reason.chars().take(300).collect();
-    if let Some((t, e)) = state.failures().add(tenant, method, &reason, now_unix()) {
+    for (t, e) in state.failures().add(tenant, method, reason, now_unix()) {
         if let Err(err) = state.record(&t, anonymous(), e, Vec::new()).await {
             tracing::warn!(tenant = %t, error = %err, "could not log a failed sign-in");
         }
@@ -269,14 +295,15 @@ mod tests {
         let f = Failures::default();
         let first = f.add("acme", "token", "bad", 1000);
         assert!(matches!(
-            first,
-            Some((_, EventBody::SignInFailed { count: 1, .. }))
+            first[..],
+            [(_, EventBody::SignInFailed { count: 1, .. })]
         ));
         for i in 1..500 {
-            assert!(f.add("acme", "token", "bad", 1000 + i % 59).is_none());
+            assert!(f.add("acme", "token", "bad", 1000 + i % 59).is_empty());
         }
-        assert!(
-            f.add("acme", "oidc", "nonce", 1010).is_some(),
+        assert_eq!(
+            f.add("acme", "oidc", "nonce", 1010).len(),
+            1,
             "another method has its own window"
         );
         assert!(f.due(1059).is_empty(), "the window is still open");
@@ -289,13 +316,25 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(f.due(5000).is_empty());
-        assert!(
-            f.add("acme", "token", "bad", 5000).is_some(),
-            "a new window"
-        );
+        assert_eq!(f.add("acme", "token", "bad", 5000).len(), 1, "a new window");
+        // Failures after a window closed but before the flush: the closed
+        // window's count is written with the new window's first.
+        f.add("acme", "token", "bad", 5010);
+        f.add("acme", "token", "bad", 5020);
+        let both = f.add("acme", "token", "bad", 5061);
+        assert_eq!(both.len(), 2);
+        assert!(matches!(
+            both[0].1,
+            EventBody::SignInFailed { count: 2, .. }
+        ));
+        assert!(matches!(
+            both[1].1,
+            EventBody::SignInFailed { count: 1, .. }
+        ));
     }
 
-    /// Sign-in, sign-out, expiry and token use, as the log shows them.
+    /// Sign-in, sign-out and expiry, as the log shows them; a session in
+    /// use is not expired by the sweep.
     #[tokio::test]
     async fn sessions_and_token_uses_are_logged() {
         let d = tempfile::tempdir().unwrap();
@@ -335,8 +374,25 @@ mod tests {
         s.seen_at -= 31 * 60;
         st.store().put_session(&h, &s).unwrap();
         assert!(identity::current_session(&st, &c2).unwrap().is_none());
+        // A session 40 minutes old but used a moment ago stays.
+        let c3 = begin_session(
+            &st,
+            "acme",
+            SessionKind::Admin {
+                token_id: admin_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        let h3 = hex::encode(Sha256::digest(c3.as_bytes()));
+        let mut s3 = st.store().session(&h3).unwrap().unwrap();
+        s3.created_at -= 40 * 60;
+        s3.seen_at -= 40 * 60;
+        st.store().put_session(&h3, &s3).unwrap();
+        st.store().touch_session(&h3, now_unix()).unwrap();
         assert_eq!(sweep_expired(&st, now_unix()).await.unwrap(), 1);
         assert_eq!(sweep_expired(&st, now_unix()).await.unwrap(), 0);
+        assert!(identity::current_session(&st, &c3).unwrap().is_some());
         let e = kinds(start);
         let got: Vec<(&str, &str)> = e
             .iter()
@@ -356,11 +412,12 @@ mod tests {
                 ("signed_in", "token"),
                 ("session_ended", "sign_out"),
                 ("signed_in", "token"),
+                ("signed_in", "token"),
                 ("session_ended", "expired"),
             ]
         );
         assert_eq!(e[0]["event"]["session"], e[1]["event"]["session"]);
-        assert_eq!(e[2]["event"]["session"], e[3]["event"]["session"]);
+        assert_eq!(e[2]["event"]["session"], e[4]["event"]["session"]);
         assert_ne!(e[0]["event"]["session"], e[2]["event"]["session"]);
         assert_eq!(e[0]["actor"]["token_id"], admin_id.as_str());
         assert!(!e[0].to_string().contains(&c), "the cookie is never logged");
@@ -368,8 +425,8 @@ mod tests {
         // nothing for a tenant that does not exist.
         let before = log.size();
         for _ in 0..50 {
-            sign_in_failed(&st, "acme", "token", "That token is not valid.").await;
-            sign_in_failed(&st, "nosuch", "token", "x").await;
+            sign_in_failed(&st, "acme", "token", BAD_TOKEN).await;
+            sign_in_failed(&st, "nosuch", "token", BAD_TOKEN).await;
         }
         assert_eq!(log.size(), before + 1);
         let f = st.failures().due(now_unix() + FAILURE_WINDOW);

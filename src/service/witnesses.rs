@@ -168,12 +168,34 @@ pub fn cosigned(state: &AppState, p: &Principal, tenant: &str) -> Result<String,
     let (cp, lines) = latest_cosigned(state, &log, tenant)?.ok_or_else(|| {
         Error::NotFound("no witness has cosigned a checkpoint of this log yet".into())
     })?;
-    let mut note = cp.note;
+    Ok(with_cosignatures(&cp.note, &lines))
+}
+
+/// The latest checkpoint a witness cosigned, with its cosignature lines,
+/// when it covers entry `index` and is signed by the log's current key (a
+/// checkpoint from before a key change is left for the latest one, which
+/// verifies with the key a reader is given): what receipts and kits carry.
+pub fn covering(
+    state: &AppState,
+    log: &evident_log::Log,
+    tenant: &str,
+    index: u64,
+) -> Result<Option<(evident_log::SignedCheckpoint, Vec<String>)>, Error> {
+    Ok(latest_cosigned(state, log, tenant)?.filter(|(cp, lines)| {
+        cp.size > index
+            && !lines.is_empty()
+            && evident_verify::checkpoint::open_checkpoint(&cp.note, &log.verifier(), None).is_ok()
+    }))
+}
+
+/// The note with the witnesses' lines appended after the log's signature.
+pub fn with_cosignatures(note: &str, lines: &[String]) -> String {
+    let mut out = note.to_owned();
     for line in lines {
-        note.push_str(&line);
-        note.push('\n');
+        out.push_str(line);
+        out.push('\n');
     }
-    Ok(note)
+    out
 }
 
 /// The latest checkpoint a witness cosigned and its kept cosignature lines

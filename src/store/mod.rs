@@ -335,7 +335,20 @@ impl Db {
 
     /// Stores a new session.
     pub fn put_session(&self, hash: &str, s: &Session) -> Result<(), Error> {
-        self.write(&[(keys::session(hash), Some(json(s)))])
+        self.write(&Self::put_session_ops(hash, s))
+    }
+
+    /// The write that stores a session (with the entry that logs it).
+    pub fn put_session_ops(hash: &str, s: &Session) -> Vec<AppOp> {
+        vec![(keys::session(hash), Some(json(s)))]
+    }
+
+    /// The writes that end a session (with the entry that logs it).
+    pub fn delete_session_ops(hash: &str) -> Vec<AppOp> {
+        vec![
+            (keys::session(hash), None),
+            (keys::session_seen(hash), None),
+        ]
     }
 
     /// Records a session's use under its own key: a session exists exactly
@@ -346,25 +359,22 @@ impl Db {
 
     /// Ends a session.
     pub fn delete_session(&self, hash: &str) -> Result<(), Error> {
-        self.write(&[
-            (keys::session(hash), None),
-            (keys::session_seen(hash), None),
-        ])
+        self.write(&Self::delete_session_ops(hash))
     }
 
-    /// The sessions (by stored hash) for which `dead` holds.
+    /// The sessions (by stored hash), with their last use, for which
+    /// `dead` holds.
     pub fn expired_sessions(
         &self,
         dead: impl Fn(&Session) -> bool,
     ) -> Result<Vec<(String, Session)>, Error> {
         let mut out = Vec::new();
-        for (k, v) in self.store.app_scan(keys::SESSIONS)? {
-            if let Ok(s) = serde_json::from_slice::<Session>(&v) {
+        for (k, _) in self.store.app_scan(keys::SESSIONS)? {
+            let hash = String::from_utf8_lossy(&k[keys::SESSIONS.len()..]).into_owned();
+            // Read as requests do: the record merged with its last use.
+            if let Ok(Some(s)) = self.session(&hash) {
                 if dead(&s) {
-                    out.push((
-                        String::from_utf8_lossy(&k[keys::SESSIONS.len()..]).into_owned(),
-                        s,
-                    ));
+                    out.push((hash, s));
                 }
             }
         }

@@ -500,6 +500,59 @@ fn rfc3339(unix: u64) -> String {
         .unwrap_or_else(|| format!("{unix} s after the epoch"))
 }
 
+/// The check a kit's `<file>.cosigned.tlog-proof` adds (`witnessed`): the
+/// bundles' issuance entry is at the proof's index in the tree of a
+/// checkpoint signed by the log's key, and that checkpoint carries at least
+/// `min` valid cosignatures by `witnesses` (C2SP tlog-cosignature).
+pub fn witnessed(
+    bundles: &[Bundle],
+    proof_text: &str,
+    log_key: Option<&NoteVerifier>,
+    witnesses: &[crate::witness::WitnessKey],
+    min: usize,
+) -> Check {
+    let r = (|| -> Result<String, String> {
+        let key = log_key.ok_or("give --log-key to check the cosigned proof")?;
+        let e = bundles
+            .iter()
+            .find_map(tlog)
+            .ok_or("the bundles carry no log entry")?;
+        let p = crate::proof::TlogProof::parse(proof_text)
+            .map_err(|e| format!("the cosigned proof: {e}"))?;
+        if e.log_index < 0 || p.index != e.log_index as u64 {
+            return Err(format!(
+                "the cosigned proof is for entry {}, the bundles' entry is {}",
+                p.index, e.log_index
+            ));
+        }
+        let cp = open_checkpoint(&p.checkpoint, key, None)
+            .map_err(|e| format!("the cosigned checkpoint: {e}"))?;
+        merkle::verify_inclusion(
+            p.index,
+            cp.size,
+            &merkle::leaf_hash(&e.canonicalized_body),
+            &p.hashes,
+            &cp.root,
+        )
+        .map_err(|e| format!("the entry is not in the cosigned tree: {e}"))?;
+        let cosigs = crate::witness::require(&p.checkpoint, witnesses, min)?;
+        let names: Vec<&str> = cosigs.iter().map(|c| c.witness.as_str()).collect();
+        Ok(format!(
+            "entry {} is in the tree of size {}, cosigned by {}",
+            p.index,
+            cp.size,
+            names.join(", ")
+        ))
+    })();
+    Check {
+        name: "witnessed",
+        outcome: match r {
+            Ok(s) => Outcome::Pass(s),
+            Err(e) => Outcome::Fail(e),
+        },
+    }
+}
+
 /// Runs every check; see [`CHECKS`] for the names and order.
 pub fn verify_export(i: &Inputs) -> Vec<Check> {
     let mut message = None;

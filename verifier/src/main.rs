@@ -102,6 +102,13 @@ enum Cmd {
         /// Require the attestation to name this artefact (`sha256:<hex>`).
         #[arg(long)]
         artefact_digest: Option<String>,
+        /// The kit's `<file>.cosigned.tlog-proof`: also check that the
+        /// issuance entry is in a checkpoint cosigned by the witnesses
+        /// given with --witness-key (needs --log-key).
+        #[arg(long, requires = "witness_keys")]
+        cosigned: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
     /// Verify a log key rotation statement (from GET …/log/keys, or the
     /// `log_key_rotated` log entry) against the old key you trust; prints
@@ -299,11 +306,8 @@ struct WitnessArgs {
 }
 
 impl WitnessArgs {
-    /// Checks the cosignatures on `note`, printing each valid one.
-    fn check(&self, note: &str) -> Result<(), String> {
-        if self.witness_keys.is_empty() {
-            return Ok(());
-        }
+    /// The witness keys given and how many valid cosignatures are required.
+    fn keys(&self) -> Result<(Vec<evident_verify::witness::WitnessKey>, usize), String> {
         let keys = self
             .witness_keys
             .iter()
@@ -318,6 +322,15 @@ impl WitnessArgs {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let min = self.min_witnesses.map_or(keys.len(), usize::from);
+        Ok((keys, min))
+    }
+
+    /// Checks the cosignatures on `note`, printing each valid one.
+    fn check(&self, note: &str) -> Result<(), String> {
+        if self.witness_keys.is_empty() {
+            return Ok(());
+        }
+        let (keys, min) = self.keys()?;
         for c in evident_verify::witness::require(note, &keys, min)? {
             println!(
                 "\u{2713} cosigned by witness {} at {}",
@@ -477,6 +490,8 @@ fn run(cli: Cli) -> Result<(), String> {
             tsa_chain,
             log_key,
             artefact_digest,
+            cosigned,
+            witnesses,
         } => {
             let bytes = read(&file)?;
             let bundles = read_bundles(&bundle)?;
@@ -489,14 +504,25 @@ fn run(cli: Cli) -> Result<(), String> {
                 None => None,
             };
             let log_key = log_key.as_deref().map(load_key).transpose()?;
-            let checks = evident_verify::export::verify_export(&evident_verify::export::Inputs {
-                file: &bytes,
-                bundles: &bundles,
-                key_pem: &key_pem,
-                tsa_chain: chain.as_deref(),
-                log_key: log_key.as_ref(),
-                artefact_digest: artefact_digest.as_deref(),
-            });
+            let mut checks =
+                evident_verify::export::verify_export(&evident_verify::export::Inputs {
+                    file: &bytes,
+                    bundles: &bundles,
+                    key_pem: &key_pem,
+                    tsa_chain: chain.as_deref(),
+                    log_key: log_key.as_ref(),
+                    artefact_digest: artefact_digest.as_deref(),
+                });
+            if let Some(path) = &cosigned {
+                let (keys, min) = witnesses.keys()?;
+                checks.push(evident_verify::export::witnessed(
+                    &bundles,
+                    &read_text(path)?,
+                    log_key.as_ref(),
+                    &keys,
+                    min,
+                ));
+            }
             print_checks(&file, &checks)?;
             println!("all {} checks passed", checks.len());
         }
