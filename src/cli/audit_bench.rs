@@ -225,6 +225,39 @@ pub async fn audit_bench(args: AuditBenchArgs) -> anyhow::Result<()> {
         );
     }
 
+    // Statistics over the whole year, from the counters.
+    println!("\n| statistics over the year (GET …/audit/stats) | queries | groups | cells read | p50 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let year_from = crate::service::stats::date((end - YEAR).div_euclid(86_400) as u32);
+    for g in ["month", "product", "customer", "channel"] {
+        let mut h = Histogram::<u64>::new(3)?;
+        let (mut groups, mut cells) = (0, 0);
+        for _ in 0..args.queries.min(50) {
+            let uri = format!("/api/v1/tenants/bench/audit/stats?group_by={g}&from={year_from}");
+            let s = Instant::now();
+            let res = router.clone().oneshot(call(uri, &admin, None)).await?;
+            anyhow::ensure!(res.status().is_success(), "stats: {}", res.status());
+            let b = axum::body::to_bytes(res.into_body(), usize::MAX).await?;
+            h.record(s.elapsed().as_nanos() as u64)?;
+            let v: serde_json::Value = serde_json::from_slice(&b)?;
+            anyhow::ensure!(
+                v["total"]["downloads"] == args.entries,
+                "the statistics count {} downloads, the log has {}",
+                v["total"]["downloads"],
+                args.entries
+            );
+            groups = v["groups"].as_array().map_or(0, Vec::len);
+            cells = v["cells"].as_u64().unwrap_or(0);
+        }
+        println!(
+            "| group_by={g} | {} | {groups} | {cells} | {} | {} | {} |",
+            args.queries.min(50),
+            ms(h.value_at_quantile(0.5)),
+            ms(h.value_at_quantile(0.99)),
+            ms(h.max())
+        );
+    }
+
     // A full export: a tenth of the year, about a tenth of the entries, with
     // the process's resident memory sampled before and after every chunk.
     let (ef, et) = (rfc3339(end - YEAR), rfc3339(end - YEAR + YEAR / 10));
