@@ -313,6 +313,60 @@ fn customers_sign_in_through_a_real_idp_in_a_real_browser() {
         );
     }
 
+    // The log holds Ann's OIDC sign-in (her IdP subject and address, the
+    // session's id, never its cookie) and its end at sign-out; the four
+    // refusals are sign_in_failed entries with reason codes only (the
+    // first at once, the others of that minute waiting to be aggregated).
+    let q = |kinds: &str| -> Vec<Value> {
+        let v: Value = s
+            .get(
+                &format!("/api/v1/tenants/acme/audit/events?kinds={kinds}&order=oldest"),
+                &admin,
+            )
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::from_str(e["entry"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+    let sign_ins = q("signed_in");
+    let ann_in = sign_ins
+        .iter()
+        .find(|e| e["actor"]["subject"]["email"] == "ann@acme.example")
+        .unwrap_or_else(|| panic!("Ann's sign-in: {sign_ins:?}"));
+    assert_eq!(ann_in["event"]["method"], "oidc");
+    assert_eq!(ann_in["actor"]["subject"]["type"], "oidc");
+    assert!(!ann_in.to_string().contains(old), "no cookie in the log");
+    let ends = q("session_ended");
+    assert!(
+        ends.iter()
+            .any(|e| e["event"]["session"] == ann_in["event"]["session"]
+                && e["event"]["reason"] == "sign_out"),
+        "Ann's sign-out: {ends:?}"
+    );
+    let failed = q("sign_in_failed");
+    assert!(!failed.is_empty());
+    for f in &failed {
+        assert_eq!(f["event"]["method"], "oidc");
+        let reason = f["event"]["reason"].as_str().unwrap();
+        assert!(
+            [
+                "rule_not_met",
+                "refused_or_expired",
+                "bad_response",
+                "error"
+            ]
+            .contains(&reason),
+            "a reason code, not text: {f}"
+        );
+        assert!(!f.to_string().contains("@"), "no address or claim: {f}");
+    }
+
     // 5. Bob signs in by group, through the sign-in link Globex was given
     // (a group rule names no e-mail domain to pick the binding by).
     let scenarios = json!({

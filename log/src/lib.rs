@@ -20,8 +20,8 @@ pub mod tree;
 pub use audit::{AuditProblem, AuditReport};
 pub use error::{LogError, Result};
 pub use store::{
-    decode_tally, AppOp, Indexer, Log, Observer, RekeyBuild, SignedCheckpoint, Store, StoreMemory,
-    StoreOptions, Tally, MAX_LEAF_BYTES,
+    decode_tally, AppOp, Indexed, Indexer, Log, Observer, RekeyBuild, SignedCheckpoint, Store,
+    StoreMemory, StoreOptions, Tally, MAX_LEAF_BYTES,
 };
 pub use tiles::{TileKind, TilePath};
 

@@ -49,6 +49,9 @@ const CF_COUNTERS: &str = "counters";
 /// A counter's value: how many, and a sum (for example bytes).
 pub type Tally = [u64; 2];
 
+/// What one leaf is indexed under: index key prefixes, and counter adds.
+pub type Indexed = (Vec<Vec<u8>>, Vec<(Vec<u8>, Tally)>);
+
 fn encode_tally(t: Tally) -> [u8; 16] {
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&t[0].to_le_bytes());
@@ -111,6 +114,12 @@ pub trait Indexer: Send + Sync + 'static {
     /// many entries is one read of one key.
     fn counters(&self, _log: &str, _leaf: &[u8]) -> Vec<(Vec<u8>, Tally)> {
         Vec::new()
+    }
+
+    /// Both of the above for one leaf (what the append batch calls): an
+    /// indexer that parses the leaf overrides it to parse it once.
+    fn index(&self, log: &str, leaf: &[u8]) -> Indexed {
+        (self.keys(log, leaf), self.counters(log, leaf))
     }
 }
 
@@ -1461,11 +1470,12 @@ fn commit(
         let index = frontier.size();
         wb.put_cf(&cf_leaves, leaf_key(id, index), leaf);
         if let Some(ix) = &log.indexer {
-            for mut k in ix.keys(&log.name, leaf) {
+            let (keys, counters) = ix.index(&log.name, leaf);
+            for mut k in keys {
                 k.extend_from_slice(&be(index));
                 wb.put_cf(&cf_app, k, []);
             }
-            for (k, t) in ix.counters(&log.name, leaf) {
+            for (k, t) in counters {
                 wb.merge_cf(&cf_counters, k, encode_tally(t));
             }
         }

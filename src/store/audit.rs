@@ -32,6 +32,17 @@ impl Indexer for AuditIndexer {
             .ok()
             .map_or_else(Vec::new, |v| super::stats::counters(log, &v))
     }
+
+    /// The leaf parsed once for both.
+    fn index(&self, log: &str, leaf: &[u8]) -> evident_log::Indexed {
+        match serde_json::from_slice::<serde_json::Value>(leaf) {
+            Ok(v) => (
+                terms(&v).map_or_else(Vec::new, |t| term_keys(log, &t)),
+                super::stats::counters(log, &v),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
+        }
+    }
 }
 
 /// The index keys of an entry with terms `t` of `tenant`'s log, up to
