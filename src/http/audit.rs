@@ -168,7 +168,9 @@ pub async fn stats(
     Path(tenant): Path<String>,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<ApiJson<Stats>, ApiError> {
-    Ok(ApiJson(stats::stats(&state, &p, &tenant, &q)?))
+    Ok(ApiJson(
+        stats::stats_off_thread(&state, &p, &tenant, q).await?,
+    ))
 }
 
 /// `?days=N` for the unusual-activity list.
@@ -194,5 +196,7 @@ pub async fn unusual(
     if !(1..=90).contains(&days) {
         return Err(Error::Unprocessable(format!("days must be 1 to 90, not {days}")).into());
     }
-    Ok(ApiJson(stats::unusual(&state, &p, &tenant, days)?))
+    Ok(ApiJson(
+        stats::unusual_off_thread(&state, &p, &tenant, days).await?,
+    ))
 }

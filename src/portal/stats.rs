@@ -140,10 +140,10 @@ pub async fn stats_page(
         ..Default::default()
     };
     let (monthly, products, mut customers, unusual, names) = match (
-        stats::stats(&state, &p, &tenant, &q(GroupBy::Month)),
-        stats::stats(&state, &p, &tenant, &q(GroupBy::Product)),
-        stats::stats(&state, &p, &tenant, &q(GroupBy::Customer)),
-        stats::unusual(&state, &p, &tenant, 7),
+        stats::stats_off_thread(&state, &p, &tenant, q(GroupBy::Month)).await,
+        stats::stats_off_thread(&state, &p, &tenant, q(GroupBy::Product)).await,
+        stats::stats_off_thread(&state, &p, &tenant, q(GroupBy::Customer)).await,
+        stats::unusual_off_thread(&state, &p, &tenant, 7).await,
         customers::records(&state, &p, &tenant),
     ) {
         (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),

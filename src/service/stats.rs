@@ -15,7 +15,7 @@ use crate::{
         policy::{allow, Action, Resource},
         Error, Principal,
     },
-    service::AppState,
+    service::{blocking, AppState},
     store::{
         audit::Span,
         keys::{self, AuditDim},
@@ -240,6 +240,29 @@ pub fn stats(
         total: finish(total, String::new()),
         cells,
     })
+}
+
+/// [`stats`] on the blocking pool: a long range over a busy log reads many
+/// counters, which must not hold up the async workers.
+pub async fn stats_off_thread(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    q: StatsQuery,
+) -> Result<Stats, Error> {
+    let (st, p, t) = (state.clone(), p.clone(), tenant.to_owned());
+    blocking("statistics", move || stats(&st, &p, &t, &q)).await
+}
+
+/// [`unusual`] on the blocking pool.
+pub async fn unusual_off_thread(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    days: u32,
+) -> Result<Vec<Unusual>, Error> {
+    let (st, p, t) = (state.clone(), p.clone(), tenant.to_owned());
+    blocking("unusual activity", move || unusual(&st, &p, &t, days)).await
 }
 
 /// Something in the statistics worth a look.
