@@ -135,7 +135,24 @@ impl<S: TileSource> TileHashes<'_, S> {
                 index: k,
                 width,
             };
-            let bytes = self.source.tile(&path)?;
+            // A log may drop a partial tile once the full one exists
+            // (C2SP tlog-tiles): then its first `width` hashes serve.
+            let bytes = match self.source.tile(&path) {
+                Ok(b) => b,
+                Err(e) if width < TILE_WIDTH => {
+                    let full = TilePath {
+                        width: TILE_WIDTH,
+                        ..path
+                    };
+                    match self.source.tile(&full) {
+                        Ok(b) if b.len() as u64 == TILE_WIDTH * 32 => {
+                            b[..(width * 32) as usize].to_vec()
+                        }
+                        _ => return Err(MonitorError::Failed(e)),
+                    }
+                }
+                Err(e) => return Err(MonitorError::Failed(e)),
+            };
             if bytes.len() as u64 != width * 32 {
                 return Err(failed(format!(
                     "{} has {} bytes, not {} ({width} hashes)",
@@ -454,6 +471,45 @@ mod tests {
             Err(MonitorError::Fork { reason, .. }) => assert!(reason.contains("never shrinks")),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A log that has dropped its partial tiles serves the full tile; the
+    /// monitor takes the hashes it needs from it.
+    #[test]
+    fn a_dropped_partial_tile_is_read_from_the_full_one() {
+        struct FullOnly(MemLog);
+        impl TileSource for FullOnly {
+            fn tile(&mut self, path: &TilePath) -> Result<Vec<u8>, String> {
+                let full = TilePath {
+                    width: TILE_WIDTH,
+                    ..*path
+                };
+                if !path.is_full() && self.0.tile(&full).is_ok() {
+                    return Err(format!("{} is gone", path.to_path()));
+                }
+                self.0.tile(path)
+            }
+        }
+        let (s, v) = signer();
+        let full = MemLog::new("e", 600);
+        // The checkpoint is at 300, but the log has grown to 600: the
+        // partial tile 0/001.p/44 is gone, the full 0/001 exists.
+        let note = sign(&s, 300, at(&full, &s, 300).0.root());
+        let mut src = FullOnly(MemLog::new("e", 600));
+        let (st, _) = step(None, &note, &v, &mut src).unwrap();
+        assert_eq!(st.size, 300);
+        assert_eq!(st.frontier.len(), 300u64.count_ones() as usize);
+        // A source that has neither fails, as an error, not a fork.
+        struct Nothing;
+        impl TileSource for Nothing {
+            fn tile(&mut self, path: &TilePath) -> Result<Vec<u8>, String> {
+                Err(format!("{} is gone", path.to_path()))
+            }
+        }
+        assert!(matches!(
+            step(None, &note, &v, &mut Nothing),
+            Err(MonitorError::Failed(ref e)) if e.contains("is gone")
+        ));
     }
 
     #[test]
