@@ -397,7 +397,7 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     let binding = c["sso"][0]["id"].as_str().unwrap().to_owned();
-    let oidc_cookie = evident::service::identity::create_session(
+    let oidc_cookie = evident::service::trail::begin_session(
         &api.state,
         "acme",
         evident::core::records::SessionKind::Customer {
@@ -408,6 +408,7 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
             email: Some("ann@ann.example".into()),
         },
     )
+    .await
     .unwrap();
     let (s, _, _) = api
         .call("GET", export, &Cred::Cookie(&oidc_cookie), None)

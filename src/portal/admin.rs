@@ -13,15 +13,10 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::{
-    core::{
-        clock::rfc3339,
-        policy::{allow, Action, Resource},
-        records::Settings,
-        Error, Principal,
-    },
+    core::{clock::rfc3339, records::Settings, Error, Principal},
     portal::{
         pages::{error_page, failure, page, respond},
-        signin::signed_in,
+        signin::admin_signed_in,
     },
     service::{
         customers::{
@@ -39,13 +34,10 @@ pub async fn admin(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (s, p) = match signed_in(&state, &tenant, &headers) {
+    let (s, p) = match admin_signed_in(&state, &tenant, &headers) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if allow(&p, Action::AdminPortal, Resource::Tenant(&tenant)).is_err() {
-        return failure(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
-    }
     let (list, tokens, ttl, links) = match (
         customers::records(&state, &p, &tenant),
         tenancy::token_records(&state, &p, &tenant),
@@ -239,14 +231,7 @@ fn admin_post(
     headers: &HeaderMap,
     csrf: &str,
 ) -> Result<Principal, Box<Response>> {
-    let (s, p) = signed_in(state, tenant, headers)?;
-    if allow(&p, Action::AdminPortal, Resource::Tenant(tenant)).is_err() {
-        return Err(Box::new(failure(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such page.",
-        )));
-    }
+    let (s, p) = admin_signed_in(state, tenant, headers)?;
     if !identity::csrf_ok(&s, csrf) {
         return Err(Box::new(failure(
             StatusCode::FORBIDDEN,

@@ -10,7 +10,13 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    core::{events::Subject, records::Session, records::SessionKind, Principal, Scope},
+    core::{
+        events::Subject,
+        policy::{allow, Action, Resource},
+        records::Session,
+        records::SessionKind,
+        Principal, Scope,
+    },
     http::extract::{read_cookie, session, set_cookie, ClientAddr, SESSION_COOKIE},
     portal::pages::{binding_choice_page, error_page, failure, login_page},
     service::{
@@ -211,6 +217,24 @@ pub async fn logout(
             .into_response(),
         Err(e) => error_page("Sign-out failed", &e),
     }
+}
+
+/// [`signed_in`] for the admin pages: a principal that may not use them
+/// gets the same 404 as a page that does not exist.
+pub fn admin_signed_in(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+) -> Result<(Session, Principal), Box<Response>> {
+    let (s, p) = signed_in(state, tenant, headers)?;
+    if allow(&p, Action::AdminPortal, Resource::Tenant(tenant)).is_err() {
+        return Err(Box::new(failure(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such page.",
+        )));
+    }
+    Ok((s, p))
 }
 
 /// The session of this tenant and the principal it stands for, or a

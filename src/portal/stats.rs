@@ -12,10 +12,9 @@ use axum::{
 use maud::{html, Markup};
 
 use crate::{
-    core::policy::{allow, Action, Resource},
     portal::{
-        pages::{error_page, failure, page, respond},
-        signin::signed_in,
+        pages::{error_page, page, respond},
+        signin::admin_signed_in,
     },
     service::{
         customers,
@@ -128,13 +127,10 @@ pub async fn stats_page(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (s, p) = match signed_in(&state, &tenant, &headers) {
+    let (s, p) = match admin_signed_in(&state, &tenant, &headers) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if allow(&p, Action::AdminPortal, Resource::Tenant(&tenant)).is_err() {
-        return failure(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
-    }
     let q = |g| StatsQuery {
         group_by: Some(g),
         ..Default::default()

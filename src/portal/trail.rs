@@ -12,11 +12,10 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use crate::{
-    core::policy::{allow, Action, Resource},
     http::audit::AuditParams,
     portal::{
         pages::{error_page, failure, page, respond},
-        signin::signed_in,
+        signin::admin_signed_in,
     },
     service::{audit, AppState},
 };
@@ -111,13 +110,10 @@ pub async fn trail_page(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let (s, p) = match signed_in(&state, &tenant, &headers) {
+    let (s, p) = match admin_signed_in(&state, &tenant, &headers) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if allow(&p, Action::AdminPortal, Resource::Tenant(&tenant)).is_err() {
-        return failure(StatusCode::NOT_FOUND, "Not found", "There is no such page.");
-    }
     let raw = raw.unwrap_or_default();
     let params: AuditParams = match serde_urlencoded::from_str(&raw) {
         Ok(p) => p,

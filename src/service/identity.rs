@@ -194,13 +194,6 @@ pub fn new_session(tenant: &str, kind: SessionKind) -> (String, String, Session)
     (token, h, s)
 }
 
-/// Starts a session; returns the cookie value.
-pub fn create_session(state: &AppState, tenant: &str, kind: SessionKind) -> Result<String, Error> {
-    let (token, h, s) = new_session(tenant, kind);
-    state.store().put_session(&h, &s)?;
-    Ok(token)
-}
-
 /// The stored name of a session cookie value (SHA-256, hex).
 pub fn session_hash(cookie: &str) -> String {
     hash(cookie)
@@ -254,6 +247,14 @@ pub fn csrf_ok(s: &Session, presented: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Starts a session without logging it (the service's is
+    /// `trail::begin_session`); returns the cookie value.
+    fn create_session(state: &AppState, tenant: &str, kind: SessionKind) -> Result<String, Error> {
+        let (token, h, s) = new_session(tenant, kind);
+        state.store().put_session(&h, &s)?;
+        Ok(token)
+    }
 
     fn state() -> (tempfile::TempDir, AppState) {
         let d = tempfile::tempdir().unwrap();

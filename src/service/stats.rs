@@ -166,6 +166,19 @@ fn key_of(g: GroupBy, c: &Cell) -> String {
     }
 }
 
+/// The tenant's log, for a principal that may read its statistics (admin,
+/// auditor), once its counters cover the whole log (else 503).
+fn counted_log(state: &AppState, p: &Principal, tenant: &str) -> Result<evident_log::Log, Error> {
+    allow(p, Action::ReadLogEntries, Resource::Tenant(tenant))?;
+    let log = state.tenant_log(tenant)?;
+    if !state.store().stats_ready(tenant)? {
+        return Err(Error::Unavailable(
+            "the statistics of this log are still being counted; try again shortly".into(),
+        ));
+    }
+    Ok(log)
+}
+
 /// The statistics `q` asks for (admin, auditor).
 pub fn stats(
     state: &AppState,
@@ -173,13 +186,7 @@ pub fn stats(
     tenant: &str,
     q: &StatsQuery,
 ) -> Result<Stats, Error> {
-    allow(p, Action::ReadLogEntries, Resource::Tenant(tenant))?;
-    state.tenant_log(tenant)?;
-    if !state.store().stats_ready(tenant)? {
-        return Err(Error::Unavailable(
-            "the statistics of this log are still being counted; try again shortly".into(),
-        ));
-    }
+    counted_log(state, p, tenant)?;
     let today = (now_unix().div_euclid(86_400)) as u32;
     let to =
         q.to.as_deref()
@@ -304,13 +311,7 @@ pub fn unusual(
     tenant: &str,
     days: u32,
 ) -> Result<Vec<Unusual>, Error> {
-    allow(p, Action::ReadLogEntries, Resource::Tenant(tenant))?;
-    state.tenant_log(tenant)?;
-    if !state.store().stats_ready(tenant)? {
-        return Err(Error::Unavailable(
-            "the statistics of this log are still being counted; try again shortly".into(),
-        ));
-    }
+    let log = counted_log(state, p, tenant)?;
     let today = (now_unix().div_euclid(86_400)) as u32;
     let first = today.saturating_sub(days.saturating_sub(1));
     let from = first.saturating_sub(30);
@@ -363,7 +364,6 @@ pub fn unusual(
         at.push(i);
         true
     })?;
-    let log = state.log(tenant)?;
     let mut failed: BTreeMap<(u32, String), u64> = BTreeMap::new();
     for i in at {
         let Some(leaf) = log.entries(i, i + 1, 1)?.pop() else {

@@ -178,12 +178,6 @@ impl<S: TileSource> TileHashes<'_, S> {
     }
 }
 
-impl From<String> for MonitorError {
-    fn from(e: String) -> Self {
-        Self::Failed(e)
-    }
-}
-
 /// Checks the checkpoint `note` (signed by `key`) against the verified
 /// `state` (none on a first run), reading tiles from `source`; returns the
 /// new state and what happened. The state is advanced only by a checkpoint
