@@ -13,18 +13,12 @@
 // per line goes to stdout.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from './browser.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 // playwright's launch() gives the browser a fresh, empty profile directory
 // of its own (it refuses --user-data-dir; that is launchPersistentContext's).
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-  ],
-});
+const browser = await launch();
 
 async function run(s) {
   const ctx = await browser.newContext({ acceptDownloads: true });
