@@ -123,8 +123,9 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(acme["origin"], "evident.test/acme");
     assert_eq!(acme["log_index"], 0);
     assert_eq!(acme["admin_token"]["log_index"], 1);
-    // Publishes (and keeps) the checkpoint at size 3 (the tenant's first
-    // three events: created, admin token, export key).
+    // Publishes (and keeps) the checkpoint at size 4 (the tenant's first
+    // three events: created, admin token, export key; and this request, the
+    // admin token's first use today, logged before it goes on).
     let (s, first_cp, _) = api
         .call(
             "GET",
@@ -431,7 +432,8 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
     assert_error(&v, "too_large");
 
-    // The log: tenant_created, token_issued ×3, token_revoked.
+    // The log: tenant_created, token_issued, export_key_created, the admin
+    // token's first use today, token_issued ×2, token_revoked.
     let (s, cp_bytes, h) = api
         .call(
             "GET",
@@ -450,11 +452,11 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(key.trim(), acme["log_key"]);
     let verifier = NoteVerifier::parse(&key).unwrap();
     let cp = open_checkpoint(&cp_note, &verifier, Some("evident.test/acme")).unwrap();
-    assert_eq!(cp.size, 6);
+    assert_eq!(cp.size, 7);
     let (s, entries) = api
         .json(
             "GET",
-            "/api/v1/tenants/acme/log/entries?start=0&end=6",
+            "/api/v1/tenants/acme/log/entries?start=0&end=7",
             Some(&admin),
             None,
         )
@@ -472,6 +474,7 @@ async fn tenants_tokens_isolation_and_errors() {
             "tenant_created",
             "token_issued",
             "export_key_created",
+            "admin_token_used",
             "token_issued",
             "token_issued",
             "token_revoked"
@@ -487,7 +490,7 @@ async fn tenants_tokens_isolation_and_errors() {
         let (s, p) = api
             .json(
                 "GET",
-                &format!("/api/v1/tenants/acme/log/proof/inclusion?index={i}&size=6"),
+                &format!("/api/v1/tenants/acme/log/proof/inclusion?index={i}&size=7"),
                 Some(&auditor),
                 None,
             )
@@ -496,7 +499,7 @@ async fn tenants_tokens_isolation_and_errors() {
         let p: InclusionProof = serde_json::from_value(p).unwrap();
         verify_inclusion(
             i,
-            6,
+            7,
             &leaf_hash(&leaf),
             &decode_hashes(&p.hashes).unwrap(),
             &cp.root,
@@ -506,30 +509,30 @@ async fn tenants_tokens_isolation_and_errors() {
     let (_, c) = api
         .json(
             "GET",
-            "/api/v1/tenants/acme/log/proof/consistency?old=3",
+            "/api/v1/tenants/acme/log/proof/consistency?old=4",
             Some(&auditor),
             None,
         )
         .await;
     let c: ConsistencyProof = serde_json::from_value(c).unwrap();
-    assert_eq!((c.old, c.new), (3, 6));
+    assert_eq!((c.old, c.new), (4, 7));
     let (_, old_note, _) = api
         .call(
             "GET",
-            "/api/v1/tenants/acme/log/checkpoint?size=3",
+            "/api/v1/tenants/acme/log/checkpoint?size=4",
             Some(&auditor),
             None,
         )
         .await;
     assert_eq!(
         old_note, first_cp,
-        "the checkpoint published at size 3 is kept"
+        "the checkpoint published at size 4 is kept"
     );
     let old = open_checkpoint(&String::from_utf8(old_note).unwrap(), &verifier, None).unwrap();
-    assert_eq!(old.size, 3);
+    assert_eq!(old.size, 4);
     verify_consistency(
-        3,
-        6,
+        4,
+        7,
         &old.root,
         &cp.root,
         &decode_hashes(&c.hashes).unwrap(),
@@ -538,14 +541,14 @@ async fn tenants_tokens_isolation_and_errors() {
 
     // 422s, each naming the bound.
     for uri in [
-        "/api/v1/tenants/acme/log/proof/inclusion?index=6&size=6",
-        "/api/v1/tenants/acme/log/proof/inclusion?index=0&size=7",
+        "/api/v1/tenants/acme/log/proof/inclusion?index=7&size=7",
+        "/api/v1/tenants/acme/log/proof/inclusion?index=0&size=8",
         "/api/v1/tenants/acme/log/proof/inclusion?index=x",
         "/api/v1/tenants/acme/log/proof/inclusion?index=0&format=pdf",
         "/api/v1/tenants/acme/log/proof/consistency?old=4&new=3",
         "/api/v1/tenants/acme/log/proof/consistency?old=1&new=99",
         "/api/v1/tenants/acme/log/entries?start=3&end=2",
-        "/api/v1/tenants/acme/log/entries?start=0&end=7",
+        "/api/v1/tenants/acme/log/entries?start=0&end=8",
         "/api/v1/tenants/acme/log/checkpoint?size=99",
         "/tlog/acme/tile/0/0001",
     ] {

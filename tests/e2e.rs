@@ -86,9 +86,9 @@ fn server_tour_verified_by_independent_tools() {
         "evident.test/acme",
     ]);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("size   5"), "{out}");
+    assert!(out.contains("size   6"), "{out}");
     let (ok, out) = go_verify(&["checkpoint", &vkey, &cp1]);
-    assert!(ok && out.contains("evident.test/acme 5"), "{out}");
+    assert!(ok && out.contains("evident.test/acme 6"), "{out}");
 
     let entries: Value = s
         .get("/api/v1/tenants/acme/log/entries?start=0&end=4", &admin)
@@ -105,7 +105,7 @@ fn server_tour_verified_by_independent_tools() {
         let leaf_file = write(files, "leaf", &leaf);
         let proof = s
             .get(
-                &format!("/api/v1/tenants/acme/log/proof/inclusion?index={i}&size=5"),
+                &format!("/api/v1/tenants/acme/log/proof/inclusion?index={i}&size=6"),
                 &admin,
             )
             .call()
@@ -160,7 +160,7 @@ fn server_tour_verified_by_independent_tools() {
     let cp2 = write(files, "cp2", &cp2_note);
     let proof = s
         .get(
-            "/api/v1/tenants/acme/log/proof/consistency?old=5&new=8",
+            "/api/v1/tenants/acme/log/proof/consistency?old=6&new=9",
             &admin,
         )
         .call()
@@ -190,7 +190,7 @@ fn server_tour_verified_by_independent_tools() {
         &format!("{}/tlog/acme", s.url),
         &admin,
     ]);
-    assert!(ok && out.contains("ok tiles 8"), "Go tiles client: {out}");
+    assert!(ok && out.contains("ok tiles 9"), "Go tiles client: {out}");
     // Swapped checkpoints fail.
     let (ok, _, _) = verify(&[
         "consistency",
@@ -235,7 +235,7 @@ fn server_tour_verified_by_independent_tools() {
     );
     let proof = s
         .get(
-            "/api/v1/tenants/acme/log/proof/consistency?old=8&new=9",
+            "/api/v1/tenants/acme/log/proof/consistency?old=9&new=10",
             &admin,
         )
         .call()
@@ -268,8 +268,8 @@ fn server_tour_verified_by_independent_tools() {
         &admin,
     ]);
     assert!(
-        ok && out.contains("ok tiles 309"),
-        "Go tiles client at 309 entries: {out}"
+        ok && out.contains("ok tiles 310"),
+        "Go tiles client at 310 entries: {out}"
     );
     s.stop();
 
@@ -286,7 +286,7 @@ fn server_tour_verified_by_independent_tools() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("log acme: size 309") && text.contains("clean"),
+        text.contains("log acme: size 310") && text.contains("clean"),
         "{text}"
     );
 }

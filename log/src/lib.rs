@@ -9,19 +9,22 @@
 //! - [`tree`]: pure tree math over a [`tree::HashReader`]; no I/O.
 //! - [`store`]: RocksDB storage, one integrator (group commit) per log.
 //! - [`tiles`]: tlog-tiles paths, hash tiles and entry bundles.
+//! - [`counter`]: counters (tallies and member sets) kept in the append batch.
 //! - [`audit`]: recompute a log from its leaves and report disagreements.
 
 pub mod audit;
+pub mod counter;
 pub mod error;
 pub mod store;
 pub mod tiles;
 pub mod tree;
 
 pub use audit::{AuditProblem, AuditReport};
+pub use counter::{Counter, CounterRef, Tally};
 pub use error::{LogError, Result};
 pub use store::{
-    decode_tally, AppOp, Indexed, Indexer, Log, Observer, RekeyBuild, SignedCheckpoint, Store,
-    StoreMemory, StoreOptions, Tally, MAX_LEAF_BYTES,
+    AppOp, Indexed, Indexer, Log, Observer, RekeyBuild, SignedCheckpoint, Store, StoreMemory,
+    StoreOptions, MAX_LEAF_BYTES,
 };
 pub use tiles::{TileKind, TilePath};
 

@@ -35,6 +35,7 @@ use rocksdb::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
+    counter::{Counter, CounterRef},
     error::{LogError, Result},
     tree::{self, Frontier, HashReader, NodeId},
 };
@@ -46,44 +47,16 @@ const CF_META: &str = "meta";
 const CF_APP: &str = "app";
 const CF_COUNTERS: &str = "counters";
 
-/// A counter's value: how many, and a sum (for example bytes).
-pub type Tally = [u64; 2];
-
 /// What one leaf is indexed under: index key prefixes, and counter adds.
-pub type Indexed = (Vec<Vec<u8>>, Vec<(Vec<u8>, Tally)>);
+pub type Indexed = (Vec<Vec<u8>>, Vec<(Vec<u8>, Counter)>);
 
-fn encode_tally(t: Tally) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&t[0].to_le_bytes());
-    b[8..].copy_from_slice(&t[1].to_le_bytes());
-    b
-}
-
-/// Reads a stored counter value; a value of another length counts as zero
-/// (no writer stores one).
-pub fn decode_tally(b: &[u8]) -> Tally {
-    match <[u8; 16]>::try_from(b) {
-        Ok(b) => [
-            u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
-            u64::from_le_bytes(b[8..].try_into().expect("8 bytes")),
-        ],
-        Err(_) => [0, 0],
-    }
-}
-
-/// The `counters` column family's merge: adds tallies (wrapping never
-/// happens in practice: 2^64 downloads).
-fn add_tallies(
+/// The `counters` column family's merge (see [`crate::counter`]).
+fn merge_counters(
     _key: &[u8],
     existing: Option<&[u8]>,
     operands: &rocksdb::MergeOperands,
 ) -> Option<Vec<u8>> {
-    let mut t = existing.map_or([0, 0], decode_tally);
-    for op in operands {
-        let o = decode_tally(op);
-        t = [t[0].wrapping_add(o[0]), t[1].wrapping_add(o[1])];
-    }
-    Some(encode_tally(t).to_vec())
+    Some(crate::counter::merge(existing, operands.iter()))
 }
 
 /// tlog-tiles entry bundles prefix each entry with a big-endian uint16 length.
@@ -109,10 +82,10 @@ pub trait Indexer: Send + Sync + 'static {
     /// (none for a leaf that is not indexed).
     fn keys(&self, log: &str, leaf: &[u8]) -> Vec<Vec<u8>>;
 
-    /// Counters the leaf adds to, each with what it adds: merged (summed)
-    /// into the `counters` key space in the same batch, so a count over
-    /// many entries is one read of one key.
-    fn counters(&self, _log: &str, _leaf: &[u8]) -> Vec<(Vec<u8>, Tally)> {
+    /// Counters the leaf adds to, each with what it adds: merged (summed,
+    /// member sets united) into the `counters` key space in the same batch,
+    /// so a count over many entries is one read of one key.
+    fn counters(&self, _log: &str, _leaf: &[u8]) -> Vec<(Vec<u8>, Counter)> {
         Vec::new()
     }
 
@@ -263,7 +236,7 @@ impl Store {
             o.set_block_based_table_factory(&b);
             o.set_write_buffer_size(32 << 20);
             if name == CF_COUNTERS {
-                o.set_merge_operator_associative("evident-add-tallies", add_tallies);
+                o.set_merge_operator_associative("evident-add-tallies", merge_counters);
             }
             ColumnFamilyDescriptor::new(name, o)
         };
@@ -319,7 +292,7 @@ impl Store {
 
     /// The counters `leaf` of `log` adds to, by the store's indexer: for
     /// backfills and audits.
-    pub fn counter_keys(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, Tally)> {
+    pub fn counter_keys(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, Counter)> {
         self.indexer
             .as_ref()
             .map_or_else(Vec::new, |ix| ix.counters(log, leaf))
@@ -327,12 +300,27 @@ impl Store {
 
     /// Adds `adds` to the counters and writes `app_ops` (puts and
     /// deletes) to the application key space, in one durable batch.
-    pub fn add_counters(&self, adds: &[(Vec<u8>, Tally)], app_ops: &[AppOp]) -> Result<()> {
+    pub fn add_counters(&self, adds: &[(Vec<u8>, Counter)], app_ops: &[AppOp]) -> Result<()> {
         let mut wb = WriteBatch::default();
         let cf = self.cf(CF_COUNTERS);
-        for (k, t) in adds {
-            wb.merge_cf(cf, k, encode_tally(*t));
+        for (k, c) in adds {
+            wb.merge_cf(cf, k, c.encode());
         }
+        let app = self.cf(CF_APP);
+        for (k, v) in app_ops {
+            match v {
+                Some(v) => wb.put_cf(app, k, v),
+                None => wb.delete_cf(app, k),
+            }
+        }
+        self.write(wb)
+    }
+
+    /// Deletes the counters with keys in `[lower, upper)` and writes
+    /// `app_ops`, in one durable batch (for counters of an older layout).
+    pub fn delete_counters(&self, lower: &[u8], upper: &[u8], app_ops: &[AppOp]) -> Result<()> {
+        let mut wb = WriteBatch::default();
+        wb.delete_range_cf(self.cf(CF_COUNTERS), lower, upper);
         let app = self.cf(CF_APP);
         for (k, v) in app_ops {
             match v {
@@ -349,7 +337,7 @@ impl Store {
         &self,
         lower: &[u8],
         upper: &[u8],
-        mut visit: impl FnMut(&[u8], Tally) -> bool,
+        mut visit: impl FnMut(&[u8], CounterRef<'_>) -> bool,
     ) -> Result<()> {
         let mut ro = rocksdb::ReadOptions::default();
         ro.set_iterate_lower_bound(lower.to_vec());
@@ -357,7 +345,7 @@ impl Store {
         let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_COUNTERS), ro);
         it.seek_to_first();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            if !visit(k, decode_tally(v)) {
+            if !visit(k, CounterRef::decode(v)) {
                 return Ok(());
             }
             it.next();
@@ -1475,8 +1463,8 @@ fn commit(
                 k.extend_from_slice(&be(index));
                 wb.put_cf(&cf_app, k, []);
             }
-            for (k, t) in counters {
-                wb.merge_cf(&cf_counters, k, encode_tally(t));
+            for (k, c) in counters {
+                wb.merge_cf(&cf_counters, k, c.encode());
             }
         }
         frontier.push(leaf_hash(leaf), |nid, h| {

@@ -431,7 +431,8 @@ async fn rekey_signs_the_move_with_the_old_key_and_later_checkpoints_with_the_ne
     assert!(log.checkpoint_at(1).is_err());
 }
 
-/// Counts leaves by their first byte, with their length as the sum.
+/// Counts leaves by their first byte, with their length as the sum and
+/// their second byte (if any) as a member.
 struct ByFirstByte;
 
 impl crate::Indexer for ByFirstByte {
@@ -439,17 +440,18 @@ impl crate::Indexer for ByFirstByte {
         Vec::new()
     }
 
-    fn counters(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, crate::Tally)> {
+    fn counters(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, crate::Counter)> {
         let mut k = format!("{log}/").into_bytes();
         k.push(leaf[0]);
-        vec![(k, [1, leaf.len() as u64])]
+        let member = leaf.get(1..2);
+        vec![(k, crate::Counter::add([1, leaf.len() as u64], member))]
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_are_summed_in_the_append_batch_and_survive_a_reopen() {
     let d = tempfile::tempdir().unwrap();
-    let mut want = std::collections::BTreeMap::<u8, [u64; 2]>::new();
+    let mut want = std::collections::BTreeMap::<u8, crate::Counter>::new();
     {
         let s = store(d.path()).with_indexer(Arc::new(ByFirstByte));
         s.create_log("acme", "ev.example/acme").unwrap();
@@ -461,7 +463,10 @@ async fn counters_are_summed_in_the_append_batch_and_survive_a_reopen() {
             let log = log.clone();
             tasks.push(tokio::spawn(async move {
                 for n in 0..25u8 {
-                    let leaf = vec![b'a' + (w + n) % 3; 1 + usize::from(n % 7)];
+                    let mut leaf = vec![b'a' + (w + n) % 3; 1 + usize::from(n % 7)];
+                    if leaf.len() > 1 {
+                        leaf[1] = b'0' + n % 4;
+                    }
                     log.append(leaf).await.unwrap();
                 }
             }));
@@ -472,26 +477,38 @@ async fn counters_are_summed_in_the_append_batch_and_survive_a_reopen() {
         for w in 0..16u8 {
             for n in 0..25u8 {
                 let e = want.entry(b'a' + (w + n) % 3).or_default();
-                e[0] += 1;
-                e[1] += 1 + u64::from(n % 7);
+                e.tally[0] += 1;
+                e.tally[1] += 1 + u64::from(n % 7);
+                if n % 7 > 0 {
+                    e.members.insert(vec![b'0' + n % 4]);
+                }
             }
         }
         // A backfill adds through the same merge, with an app write.
         s.add_counters(
-            &[(b"acme/z".to_vec(), [2, 10])],
+            &[(b"acme/z".to_vec(), crate::Counter::add([2, 10], Some(b"m")))],
             &[(b"marker".to_vec(), Some(vec![1]))],
         )
         .unwrap();
-        s.add_counters(&[(b"acme/z".to_vec(), [1, 5])], &[])
-            .unwrap();
-        want.insert(b'z', [3, 15]);
+        s.add_counters(
+            &[(b"acme/z".to_vec(), crate::Counter::add([1, 5], Some(b"k")))],
+            &[],
+        )
+        .unwrap();
+        want.insert(
+            b'z',
+            crate::Counter {
+                tally: [3, 15],
+                members: [b"k".to_vec(), b"m".to_vec()].into(),
+            },
+        );
         drop(log);
         s.close().await.unwrap();
     }
     let s = store(d.path());
     let mut got = std::collections::BTreeMap::new();
-    s.counters_in(b"acme/", b"acme0", |k, t| {
-        got.insert(*k.last().unwrap(), t);
+    s.counters_in(b"acme/", b"acme0", |k, c| {
+        got.insert(*k.last().unwrap(), c.to_counter());
         true
     })
     .unwrap();

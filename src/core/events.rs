@@ -282,6 +282,13 @@ pub enum EventBody {
         /// The use's number (1 for the first download through the link).
         #[serde(rename = "use")]
         use_number: u32,
+        /// A pseudonym of the client's address (16 hex digits of a keyed
+        /// hash of the tenant, link, UTC day and address): equal for the
+        /// same address on one link and day, unlinkable across links and
+        /// days, and no address can be recovered from it. Absent in
+        /// entries written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
     },
     /// A witness was added to the log's witnesses: from now on its
     /// checkpoints are submitted to it.
@@ -308,6 +315,17 @@ pub enum EventBody {
         /// The session's id: the first 16 hex digits of the SHA-256 of its
         /// cookie (never the cookie), as `session_ended` names it.
         session: String,
+    },
+    /// A tenant admin token's first use on a UTC day: administration by
+    /// token is in the trail once a day per token, not once per request
+    /// (each change it makes has its own entry too). The actor is the
+    /// token.
+    AdminTokenUsed {
+        /// The UTC day, `YYYY-MM-DD`.
+        day: String,
+        /// The day's first request by the token: method and path (never
+        /// the query or any header).
+        request: String,
     },
     /// A portal session ended.
     SessionEnded {

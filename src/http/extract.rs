@@ -137,7 +137,9 @@ impl FromRequestParts<AppState> for Principal {
         if let Err(Error::Unauthorized(_)) = &r {
             state.limits().auth_failed(addr);
         }
-        Ok(r?)
+        let p = r?;
+        identity::note_admin_use(state, &p, parts.method.as_str(), parts.uri.path()).await?;
+        Ok(p)
     }
 }
 

@@ -21,7 +21,7 @@ use crate::{
     core::Principal,
     http::{
         error::{ApiError, ApiJson, ApiQuery},
-        extract::client_addr,
+        extract::{client_addr, ClientAddr},
         openapi::{BodyErrors, Errors},
         respond::logged,
     },
@@ -106,11 +106,12 @@ pub struct ShareQuery {
 #[utoipa::path(get, operation_id = "share_link_download", path = "/s/{token}/{file}", tag = "share links", security(()), params(("token" = String, Path, description = "The link's token"), ("file" = String, Path, description = "sbom, notice or sbom-kit.tar.gz"), ShareQuery), responses((status = 200, description = "The file (logged; X-Evident-Log-Index names the share_link_used entry)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
 pub async fn download(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Path((token, file)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<ShareQuery>,
 ) -> Result<Response, ApiError> {
     let file = ShareFile::parse(&file).ok_or_else(share_links::gone)?;
-    let (d, index) = share_links::download(&state, &token, file, q.format).await?;
+    let (d, index) = share_links::download(&state, &token, file, q.format, addr).await?;
     Ok(logged(d, index, &format!("/s/{token}/receipts/{index}")))
 }
 

@@ -30,6 +30,7 @@ const KINDS: &[&str] = &[
     "signed_in",
     "sign_in_failed",
     "session_ended",
+    "admin_token_used",
     "token_issued",
     "token_revoked",
     "customer_updated",

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     core::{
         clock::now_unix,
-        events::Subject,
+        events::{EventBody, Subject},
         records::{Session, SessionKind, TokenRecord},
         Error, Principal, Scope,
     },
@@ -119,6 +119,51 @@ pub fn authenticate(state: &AppState, token: &str) -> Result<Principal, Error> {
         }
     }
     principal_of(state, rec)
+}
+
+/// Logs a tenant admin token's first use on each UTC day
+/// (`admin_token_used`, naming the request's method and path), before the
+/// request goes on; other principals, and later uses that day, write
+/// nothing. Under a lock per token, so concurrent first requests log once.
+pub async fn note_admin_use(
+    state: &AppState,
+    p: &Principal,
+    method: &str,
+    path: &str,
+) -> Result<(), Error> {
+    let Principal::Tenant {
+        tenant,
+        token_id,
+        scope: Scope::Admin,
+    } = p
+    else {
+        return Ok(());
+    };
+    let now = now_unix();
+    let day = now.div_euclid(86_400);
+    let logged = || -> Result<bool, Error> {
+        Ok(state.store().token_day(token_id)?.is_some_and(|d| d >= day))
+    };
+    if logged()? {
+        return Ok(());
+    }
+    let _one = state.record_lock(format!("token-day/{token_id}")).await;
+    if logged()? {
+        return Ok(());
+    }
+    let event = EventBody::AdminTokenUsed {
+        day: crate::core::clock::rfc3339(now)[..10].to_owned(),
+        request: format!("{method} {path}"),
+    };
+    state
+        .record(
+            tenant,
+            p.actor(),
+            event,
+            vec![crate::store::Db::token_day_op(token_id, day)],
+        )
+        .await?;
+    Ok(())
 }
 
 /// The principal a live session stands for; its token (for token
@@ -270,6 +315,55 @@ mod tests {
         SessionKind::Admin {
             token_id: "t1".into(),
         }
+    }
+
+    /// A tenant admin token's first use of a day is logged once, even by
+    /// concurrent first requests; later uses that day, and other scopes,
+    /// add nothing; the next day logs again.
+    #[tokio::test]
+    async fn an_admin_token_is_logged_once_a_day() {
+        let d = tempfile::tempdir().unwrap();
+        let (st, _) = crate::service::tenancy::state_with_acme(d.path()).await;
+        let log = st.log("acme").unwrap();
+        let as_scope = |scope| Principal::Tenant {
+            tenant: "acme".into(),
+            token_id: "a1".into(),
+            scope,
+        };
+        let admin = as_scope(Scope::Admin);
+        let size = log.size();
+        let (a, b) = tokio::join!(
+            note_admin_use(&st, &admin, "GET", "/api/v1/tenants/acme/customers"),
+            note_admin_use(&st, &admin, "POST", "/api/v1/tenants/acme/customers"),
+        );
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(log.size(), size + 1);
+        let leaf = log.entries(size, size + 1, 1).unwrap().pop().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&leaf).unwrap();
+        assert_eq!(v["event"]["kind"], "admin_token_used");
+        assert_eq!(v["event"]["day"], v["time"].as_str().unwrap()[..10]);
+        assert!(v["event"]["request"]
+            .as_str()
+            .unwrap()
+            .ends_with(" /api/v1/tenants/acme/customers"));
+        assert_eq!(v["actor"]["token_id"], "a1");
+        note_admin_use(&st, &admin, "GET", "/again").await.unwrap();
+        for scope in [Scope::Auditor, Scope::Push] {
+            note_admin_use(&st, &as_scope(scope), "GET", "/x")
+                .await
+                .unwrap();
+        }
+        assert_eq!(log.size(), size + 1);
+        let today = now_unix().div_euclid(86_400);
+        st.store()
+            .write(&[crate::store::Db::token_day_op("a1", today - 1)])
+            .unwrap();
+        note_admin_use(&st, &admin, "GET", "/next-day")
+            .await
+            .unwrap();
+        assert_eq!(log.size(), size + 2);
+        assert_eq!(st.store().token_day("a1").unwrap(), Some(today));
     }
 
     #[test]

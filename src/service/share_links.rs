@@ -670,6 +670,28 @@ impl ShareFile {
     }
 }
 
+/// The pseudonym a `share_link_used` entry records for the client address
+/// `addr` (see `EventBody::ShareLinkUsed`): 64 bits of a keyed hash of the
+/// tenant, link, UTC day and address, hex.
+pub fn client_pseudonym(
+    state: &AppState,
+    tenant: &str,
+    link: &str,
+    now: i64,
+    addr: std::net::IpAddr,
+) -> String {
+    let day = now.div_euclid(86_400).to_be_bytes();
+    let ip = match addr {
+        std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(a) => a.octets(),
+    };
+    let h = state.master().pseudonym(
+        "share-link client/v1",
+        &[tenant.as_bytes(), link.as_bytes(), &day, &ip],
+    );
+    hex::encode(&h[..8])
+}
+
 /// One download through a link: checks the link, prepares the bytes,
 /// then, under the link's lock, checks it again at this second, and
 /// appends `share_link_used` with the next use number. Returns the
@@ -680,6 +702,7 @@ pub async fn download(
     token: &str,
     file: ShareFile,
     format: Option<String>,
+    client: std::net::IpAddr,
 ) -> Result<(Download, u64), Error> {
     let o = open(state, token)?;
     let (tenant, id) = (o.link.tenant.clone(), o.link.id.clone());
@@ -744,6 +767,7 @@ pub async fn download(
         sha256: hex::encode(d.sha256),
         bytes: Some(d.body.len() as u64),
         use_number: n,
+        client: Some(client_pseudonym(state, &tenant, &id, now, client)),
     };
     let index = state
         .record_indexed(
@@ -781,6 +805,8 @@ pub async fn receipt(state: &AppState, token: &str, index: u64) -> Result<Receip
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     use crate::{
         core::{events::Actor, Scope},
         service::{
@@ -860,6 +886,7 @@ mod tests {
             token,
             ShareFile::Export,
             Some("cyclonedx-json".into()),
+            LOOPBACK,
         )
         .await
     }
@@ -1021,7 +1048,7 @@ mod tests {
         .unwrap();
         let token = token_of(&i.url);
         let (d1, i1) = dl(&f, token).await.unwrap();
-        let (_, i2) = download(&f.st, token, ShareFile::Notice, None)
+        let (_, i2) = download(&f.st, token, ShareFile::Notice, None, LOOPBACK)
             .await
             .unwrap();
         assert!(i2 > i1);
@@ -1097,7 +1124,14 @@ mod tests {
             .map(|_| {
                 let (st, t) = (f.st.clone(), token.clone());
                 tokio::spawn(async move {
-                    download(&st, &t, ShareFile::Export, Some("spdx-json".into())).await
+                    download(
+                        &st,
+                        &t,
+                        ShareFile::Export,
+                        Some("spdx-json".into()),
+                        LOOPBACK,
+                    )
+                    .await
                 })
             })
             .collect();
@@ -1135,13 +1169,19 @@ mod tests {
             (ShareFile::Notice, "text"),
         ] {
             assert!(matches!(
-                download(&f.st, token, file, Some(format.into())).await,
+                download(&f.st, token, file, Some(format.into()), LOOPBACK).await,
                 Err(Error::NotFound(_))
             ));
         }
-        let (d, _) = download(&f.st, token, ShareFile::Export, Some("spdx-json".into()))
-            .await
-            .unwrap();
+        let (d, _) = download(
+            &f.st,
+            token,
+            ShareFile::Export,
+            Some("spdx-json".into()),
+            LOOPBACK,
+        )
+        .await
+        .unwrap();
         assert_eq!(d.format.as_deref(), Some("spdx-json"));
         assert_eq!(f.st.store().share_uses("acme", &i.link.id).unwrap().0, 1);
     }

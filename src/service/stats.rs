@@ -1,11 +1,13 @@
 //! Download statistics for auditors and admins: counts of downloads,
 //! distinct customers and bytes served, grouped by month, day, product,
 //! tag, customer, artefact, format or channel, over whole UTC days. They
-//! are read from the counters the append batches keep (`store::stats`), so
-//! a query costs the cells of its days, never a pass over the log; and an
-//! "unusual activity" list from the same cells.
+//! are read from the counters the append batches keep (`store::stats`): a
+//! query reads, per group, one counter for each whole month of its range
+//! and one for each day at its edges, never the log; distinct customers
+//! are the union of the customer sets those counters hold. The "unusual
+//! activity" list reads the daily per-customer counters.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,7 @@ use crate::{
     store::{
         audit::Span,
         keys::{self, AuditDim},
-        stats::Cell,
+        stats::{customer_of, periods, Dim, Period, Scope},
     },
 };
 
@@ -63,7 +65,8 @@ pub struct StatsQuery {
     /// RFC 3339 time (a time after midnight counts its whole day). Default:
     /// tomorrow (UTC), so today is counted.
     pub to: Option<String>,
-    /// Only this product.
+    /// Only this product (with `group_by` month, day, product, tag or
+    /// customer).
     pub product: Option<String>,
 }
 
@@ -96,8 +99,10 @@ pub struct Stats {
     pub groups: Vec<Group>,
     /// All of them together.
     pub total: Group,
-    /// How many counter cells the query read (its cost).
-    pub cells: u64,
+    /// How many counters the query read (its cost).
+    pub counters: u64,
+    /// How many customer-set members those counters held.
+    pub members: u64,
 }
 
 fn day_of(s: &str, round_up: bool) -> Result<u32, Error> {
@@ -146,23 +151,20 @@ fn year_back(day: u32) -> u32 {
     (first.midnight().assume_utc().unix_timestamp() / 86_400) as u32
 }
 
-fn key_of(g: GroupBy, c: &Cell) -> String {
-    let or_dash = |s: &str| {
-        if s.is_empty() {
-            "-".to_owned()
-        } else {
-            s.to_owned()
-        }
-    };
-    match g {
-        GroupBy::Month => date(c.day)[..7].to_owned(),
-        GroupBy::Day => date(c.day),
-        GroupBy::Product => c.product.clone(),
-        GroupBy::Tag => format!("{}@{}", c.product, c.tag),
-        GroupBy::Customer => or_dash(c.customer().unwrap_or_default()),
-        GroupBy::Format => or_dash(&c.format),
-        GroupBy::Channel => c.channel.clone(),
-        GroupBy::Artifact => c.artifact.clone(),
+fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The label of a period in a month or day grouping.
+fn period_label(g: GroupBy, p: Period) -> String {
+    match p {
+        Period::Day(d) if g == GroupBy::Day => date(d),
+        Period::Day(d) => date(d)[..7].to_owned(),
+        Period::Month(m) => date(crate::store::stats::first_day(m))[..7].to_owned(),
     }
 }
 
@@ -213,27 +215,71 @@ pub fn stats(
         )));
     }
     let group_by = q.group_by.unwrap_or(GroupBy::Month);
-    let mut groups: BTreeMap<String, (Group, BTreeSet<String>)> = BTreeMap::new();
-    let mut total = (Group::default(), BTreeSet::new());
-    let mut cells = 0u64;
-    state
-        .store()
-        .stats_scan(tenant, from, to, |c, [n, bytes]| {
-            cells += 1;
-            if q.product.as_deref().is_some_and(|p| p != c.product) {
-                return true;
+    let product = q.product.as_deref();
+    let (dim, scope) = match (group_by, product) {
+        (GroupBy::Month | GroupBy::Day, p) => (Dim::Total, p.map_or(Scope::All, Scope::Product)),
+        (GroupBy::Product, p) => (Dim::Total, p.map_or(Scope::EachProduct, Scope::Product)),
+        (GroupBy::Tag, p) => (Dim::Tag, p.map_or(Scope::EachProduct, Scope::Product)),
+        (GroupBy::Customer, p) => (Dim::Who, p.map_or(Scope::All, Scope::Product)),
+        (GroupBy::Format, None) => (Dim::Format, Scope::All),
+        (GroupBy::Channel, None) => (Dim::Channel, Scope::All),
+        (GroupBy::Artifact, None) => (Dim::Artifact, Scope::All),
+        (_, Some(_)) => {
+            return Err(Error::Unprocessable(
+                "product combines with group_by month, day, product, tag or customer".into(),
+            ))
+        }
+    };
+    let total_scope = product.map_or(Scope::All, Scope::Product);
+    let mut groups: BTreeMap<String, (Group, HashSet<Vec<u8>>)> = BTreeMap::new();
+    let mut total = (Group::default(), HashSet::new());
+    let (mut counters, mut members) = (0u64, 0u64);
+    let add = |(g, seen): &mut (Group, HashSet<Vec<u8>>),
+               c: &evident_log::CounterRef<'_>,
+               members: &mut u64| {
+        g.downloads += c.tally[0];
+        g.bytes += c.tally[1];
+        for m in c.members() {
+            *members += 1;
+            if !seen.contains(m) {
+                seen.insert(m.to_vec());
             }
-            let key = key_of(group_by, &c);
-            for (g, seen) in [groups.entry(key).or_default(), &mut total] {
-                g.downloads += n;
-                g.bytes += bytes;
-                if let Some(cust) = c.customer() {
-                    seen.insert(cust.to_owned());
-                }
+        }
+    };
+    let ps = match group_by {
+        GroupBy::Day => (from..to).map(Period::Day).collect(),
+        _ => periods(from, to),
+    };
+    let db = state.store();
+    for p in ps {
+        db.stats_rows(tenant, p, Dim::Total, total_scope, |_, _, c| {
+            counters += 1;
+            add(&mut total, &c, &mut members);
+            true
+        })?;
+        db.stats_rows(tenant, p, dim, scope, |prod, value, c| {
+            counters += 1;
+            let key = match group_by {
+                GroupBy::Month | GroupBy::Day => period_label(group_by, p),
+                GroupBy::Product => prod.to_owned(),
+                GroupBy::Tag => format!("{prod}@{value}"),
+                GroupBy::Customer => or_dash(customer_of(value).unwrap_or_default()),
+                GroupBy::Format => or_dash(value),
+                GroupBy::Channel | GroupBy::Artifact => value.to_owned(),
+            };
+            let g = groups.entry(key).or_default();
+            add(g, &c, &mut members);
+            // A "who" counter is its customer (it holds no set).
+            if let Some(cust) = (group_by == GroupBy::Customer)
+                .then(|| customer_of(value))
+                .flatten()
+            {
+                g.1.insert(cust.as_bytes().to_vec());
             }
             true
         })?;
-    let finish = |(mut g, seen): (Group, BTreeSet<String>), key: String| {
+    }
+    let finish = |(mut g, seen): (Group, HashSet<Vec<u8>>), key: String| {
         g.key = key;
         g.customers = seen.len() as u64;
         g
@@ -243,9 +289,14 @@ pub fn stats(
         group_by,
         from: date(from),
         to: date(to),
-        groups: groups.into_iter().map(|(k, v)| finish(v, k)).collect(),
+        groups: groups
+            .into_iter()
+            .filter(|(_, (g, _))| g.downloads > 0)
+            .map(|(k, v)| finish(v, k))
+            .collect(),
         total: finish(total, String::new()),
-        cells,
+        counters,
+        members,
     })
 }
 
@@ -277,12 +328,14 @@ pub async fn unusual_off_thread(
 pub struct Unusual {
     /// The day, `YYYY-MM-DD`.
     pub day: String,
-    /// `customer`, `share_link`, or `sign_in` (failed sign-ins).
+    /// `customer`, `share_link` (downloads, or clients when the reason
+    /// says addresses), or `sign_in` (failed sign-ins).
     pub subject_kind: String,
     /// The customer id, the share link id, or the sign-in method (`oidc`,
     /// `token`).
     pub subject: String,
-    /// Its downloads (or failed sign-ins) that day.
+    /// Its downloads (or failed sign-ins, or a link's client addresses)
+    /// that day.
     pub count: u64,
     /// The median of its daily downloads over the 30 days before (0 for
     /// failed sign-ins).
@@ -298,13 +351,17 @@ pub const SPIKE_FACTOR: u64 = 10;
 pub const SPIKE_MIN: u64 = 10;
 /// Failed sign-ins of one method in a day from this many on are a burst.
 pub const FAILED_SIGN_IN_BURST: u64 = 20;
+/// A share link used from this many client addresses in a day (or more).
+pub const SHARE_LINK_CLIENTS: u64 = 10;
 
 /// Customers and share links whose downloads on one of the last `days` days
 /// exceed [`SPIKE_FACTOR`] times their median over the 30 days before it
 /// (days without downloads count as 0, the median as at least 1), and days
 /// with at least [`FAILED_SIGN_IN_BURST`] failed sign-ins of one method
-/// (from the `sign_in_failed` entries, read through the audit index),
-/// newest first (admin, auditor).
+/// (from the `sign_in_failed` entries, read through the audit index), and
+/// share links used from at least [`SHARE_LINK_CLIENTS`] client addresses
+/// in a day (the pseudonyms their `share_link_used` entries carry), newest
+/// first (admin, auditor).
 pub fn unusual(
     state: &AppState,
     p: &Principal,
@@ -315,19 +372,25 @@ pub fn unusual(
     let today = (now_unix().div_euclid(86_400)) as u32;
     let first = today.saturating_sub(days.saturating_sub(1));
     let from = first.saturating_sub(30);
-    // Per subject, per day, downloads.
+    // Per subject, per day, downloads (the daily "who" counters).
     let mut daily: HashMap<(bool, String), BTreeMap<u32, u64>> = HashMap::new();
-    state
-        .store()
-        .stats_scan(tenant, from, today + 1, |c, [n, _]| {
-            let subject = match c.who.strip_prefix("link:") {
-                Some(link) => (true, link.to_owned()),
-                None if !c.who.is_empty() => (false, c.who.clone()),
-                None => return true,
-            };
-            *daily.entry(subject).or_default().entry(c.day).or_default() += n;
-            true
-        })?;
+    for day in from..=today {
+        state.store().stats_rows(
+            tenant,
+            Period::Day(day),
+            Dim::Who,
+            Scope::All,
+            |_, who, c| {
+                let subject = match who.strip_prefix("link:") {
+                    Some(link) => (true, link.to_owned()),
+                    None if !who.is_empty() => (false, who.to_owned()),
+                    None => return true,
+                };
+                *daily.entry(subject).or_default().entry(day).or_default() += c.tally[0];
+                true
+            },
+        )?;
+    }
     let mut out = Vec::new();
     for ((is_link, subject), per_day) in daily {
         for (&day, &n) in per_day.range(first..=today) {
@@ -351,6 +414,35 @@ pub fn unusual(
                     ),
                 });
             }
+        }
+    }
+    // Share links used from many addresses (their clients' pseudonyms).
+    for day in first..=today {
+        let mut many = Vec::new();
+        state.store().stats_rows(
+            tenant,
+            Period::Day(day),
+            Dim::Clients,
+            Scope::All,
+            |_, link, c| {
+                let clients = c.members().count() as u64;
+                if clients >= SHARE_LINK_CLIENTS {
+                    many.push((link.to_owned(), clients, c.tally[0]));
+                }
+                true
+            },
+        )?;
+        for (link, clients, uses) in many {
+            out.push(Unusual {
+                day: date(day),
+                subject_kind: "share_link".into(),
+                subject: link,
+                count: clients,
+                median: 0,
+                reason: format!(
+                    "used from {clients} client addresses in a day ({uses} downloads; {SHARE_LINK_CLIENTS} or more are listed)"
+                ),
+            });
         }
     }
     // Failed sign-ins, per day and method.
@@ -404,6 +496,7 @@ mod tests {
     use super::*;
     use crate::core::principal::Scope;
     use serde_json::json;
+    use std::collections::BTreeSet;
 
     /// One download as a raw leaf at `day` (days since the epoch).
     fn leaf(day: u32, who: &str, product: &str, format: &str, bytes: u64) -> Vec<u8> {
@@ -554,14 +647,35 @@ mod tests {
                     to: None,
                     product: product.map(str::to_owned),
                 };
-                let s = stats(&st, &p, "acme", &q).unwrap();
+                let s = match stats(&st, &p, "acme", &q) {
+                    Err(Error::Unprocessable(_))
+                        if product.is_some()
+                            && matches!(
+                                g,
+                                GroupBy::Format | GroupBy::Channel | GroupBy::Artifact
+                            ) =>
+                    {
+                        continue
+                    }
+                    r => r.unwrap(),
+                };
                 assert_eq!(s.groups, naive(g, product, from), "{g:?} {product:?}");
                 let sum: u64 = s.groups.iter().map(|g| g.downloads).sum();
                 assert_eq!(s.total.downloads, sum);
-                assert!(
-                    s.cells < all.len() as u64,
-                    "cells, not entries: {}",
-                    s.cells
+                let everything = naive(GroupBy::Channel, product, from);
+                let customers: BTreeSet<&str> = all
+                    .iter()
+                    .filter(|e| e.0 >= from && product.is_none_or(|p| p == e.2))
+                    .filter_map(|e| crate::store::stats::customer_of(&e.1))
+                    .collect();
+                assert_eq!(
+                    s.total.customers,
+                    customers.len() as u64,
+                    "{g:?} {product:?}"
+                );
+                assert_eq!(
+                    s.total.bytes,
+                    everything.iter().map(|g| g.bytes).sum::<u64>()
                 );
             }
         }
@@ -644,13 +758,13 @@ mod tests {
             .unwrap()
             .unwrap()
             .contains("agree with the log"));
-        let (c, _) = crate::store::stats::cell_of(
-            &serde_json::from_slice(&leaf(today, "c2", "app", "cyclonedx-xml", 10)).unwrap(),
-        )
-        .unwrap();
-        let key = crate::store::stats::cell_key("acme", &c);
+        use crate::store::stats::{counter_key, Dim, Period};
+        let key = counter_key("acme", Period::Day(today), Dim::Format, "", "cyclonedx-xml");
         db.store()
-            .add_counters(&[(key.clone(), [1, 0])], &[])
+            .add_counters(
+                &[(key.clone(), evident_log::Counter::add([1, 0], None))],
+                &[],
+            )
             .unwrap();
         let problems = db.stats_check(&log).unwrap().unwrap_err();
         assert!(
@@ -658,23 +772,38 @@ mod tests {
             "{problems:?}"
         );
         db.store()
-            .add_counters(&[(key, [u64::MAX, 0])], &[])
+            .add_counters(
+                &[(key.clone(), evident_log::Counter::add([u64::MAX, 0], None))],
+                &[],
+            )
             .unwrap();
         assert!(db.stats_check(&log).unwrap().is_ok());
-
-        // As a log from before the counters: every cell zeroed (adding its
-        // negation), the marker gone; prepared and counted afresh.
-        let mut cells = Vec::new();
-        db.stats_scan("acme", 0, u32::MAX, |c, t| {
-            cells.push((
-                crate::store::stats::cell_key("acme", &c),
-                [t[0].wrapping_neg(), t[1].wrapping_neg()],
-            ));
-            true
-        })
-        .unwrap();
+        // A customer the log does not have in that counter is named too.
         db.store()
-            .add_counters(&cells, &[(b"stats-ready/acme".to_vec(), None)])
+            .add_counters(
+                &[(key, evident_log::Counter::add([0, 0], Some(b"c9")))],
+                &[],
+            )
+            .unwrap();
+        let problems = db.stats_check(&log).unwrap().unwrap_err();
+        assert!(
+            problems[0].contains("1 customers not in the log"),
+            "{problems:?}"
+        );
+
+        // As a log from before the counters: the counters and the marker
+        // gone; prepared and counted afresh.
+        db.stats_forget("acme").unwrap();
+        // Counters of the first layout (one per day and cell) are deleted
+        // when the log is prepared.
+        db.store()
+            .add_counters(
+                &[(
+                    b"stats/acme\0cell".to_vec(),
+                    evident_log::Counter::add([7, 0], None),
+                )],
+                &[(b"stats-ready/acme".to_vec(), Some(Vec::new()))],
+            )
             .unwrap();
         assert!(matches!(
             stats(&st, &p, "acme", &StatsQuery::default()),
@@ -686,6 +815,15 @@ mod tests {
             .unwrap()
             .contains("being counted"));
         db.stats_prepare(&log).unwrap();
+        let mut old = 0;
+        db.store()
+            .counters_in(b"stats/acme\0", b"stats/acme\x01", |_, _| {
+                old += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(old, 0);
+        assert_eq!(db.store().app_get(b"stats-ready/acme").unwrap(), None);
         assert_eq!(db.stats_backfill(&log).unwrap(), log.size());
         assert!(db.stats_check(&log).unwrap().is_ok());
         let q = StatsQuery {
@@ -697,5 +835,55 @@ mod tests {
             stats(&st, &p, "acme", &q).unwrap().groups,
             naive(GroupBy::Customer, None, from)
         );
+        // The cost is counters, not entries: more downloads of the same
+        // kinds read the same counters, and a year's months by product read
+        // one per product and period (plus one total per period).
+        for g in [GroupBy::Month, GroupBy::Product, GroupBy::Customer] {
+            let q = StatsQuery {
+                group_by: Some(g),
+                from: Some(date(from)),
+                ..Default::default()
+            };
+            let before = stats(&st, &p, "acme", &q).unwrap();
+            for _ in 0..50 {
+                log.append(leaf(today, "c2", "app", "cyclonedx-xml", 10))
+                    .await
+                    .unwrap();
+            }
+            let after = stats(&st, &p, "acme", &q).unwrap();
+            assert_eq!(after.total.downloads, before.total.downloads + 50);
+            assert_eq!(after.counters, before.counters, "{g:?}");
+        }
+        let periods = crate::store::stats::periods(from, today + 1).len() as u64;
+        let q = StatsQuery {
+            group_by: Some(GroupBy::Product),
+            from: Some(date(from)),
+            ..Default::default()
+        };
+        assert!(stats(&st, &p, "acme", &q).unwrap().counters <= periods * 3);
+        // Link L2: ten uses today from ten addresses (not a spike in uses,
+        // but many addresses); L3: ten uses from one address.
+        for (link, clients) in [("L2", 10), ("L3", 1)] {
+            for i in 0..10 {
+                let mut v: serde_json::Value = serde_json::from_slice(&leaf(
+                    today,
+                    &format!("link:{link}"),
+                    "shop",
+                    "cyclonedx-json",
+                    1,
+                ))
+                .unwrap();
+                v["event"]["client"] = format!("{:016x}", i % clients).into();
+                log.append(serde_jcs::to_vec(&v).unwrap()).await.unwrap();
+            }
+        }
+        let u = unusual(&st, &p, "acme", 7).unwrap();
+        let many: Vec<(&str, u64)> = u
+            .iter()
+            .filter(|u| u.reason.contains("client addresses"))
+            .map(|u| (u.subject.as_str(), u.count))
+            .collect();
+        assert_eq!(many, [("L2", 10)], "{u:?}");
+        assert!(db.stats_check(&log).unwrap().is_ok());
     }
 }

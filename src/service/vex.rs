@@ -992,6 +992,7 @@ mod tests {
             &secret,
             crate::service::share_links::ShareFile::Export,
             Some("cyclonedx-json".into()),
+            std::net::Ipv4Addr::LOCALHOST.into(),
         )
         .await
         .unwrap();

@@ -26,8 +26,8 @@ impl Indexer for AuditIndexer {
             .map_or_else(Vec::new, |t| term_keys(log, &t))
     }
 
-    /// Downloads add to their statistics cell (`store::stats`).
-    fn counters(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, evident_log::Tally)> {
+    /// Downloads add to their statistics counters (`store::stats`).
+    fn counters(&self, log: &str, leaf: &[u8]) -> Vec<(Vec<u8>, evident_log::Counter)> {
         serde_json::from_slice::<serde_json::Value>(leaf)
             .ok()
             .map_or_else(Vec::new, |v| super::stats::counters(log, &v))

@@ -58,6 +58,11 @@ pub fn token(id: &str) -> Vec<u8> {
 pub fn token_used(id: &str) -> Vec<u8> {
     format!("token-used/{id}").into_bytes()
 }
+/// `token-day/<id>`: the last UTC day (days since the epoch, 8 bytes
+/// big-endian) an `admin_token_used` entry was logged for the token.
+pub fn token_day(id: &str) -> Vec<u8> {
+    format!("token-day/{id}").into_bytes()
+}
 /// `tenant-token/<tenant>/<id>`.
 pub fn tenant_token(tenant: &str, id: &str) -> Vec<u8> {
     format!("tenant-token/{tenant}/{id}").into_bytes()

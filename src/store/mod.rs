@@ -268,6 +268,20 @@ impl Db {
             .app_write(&[(&keys::token_used(id), Some(&now.to_be_bytes()))])?)
     }
 
+    /// The last UTC day (days since the epoch) an `admin_token_used` entry
+    /// was logged for token `id`.
+    pub fn token_day(&self, id: &str) -> Result<Option<i64>, Error> {
+        Ok(self
+            .store
+            .app_get(&keys::token_day(id))?
+            .and_then(|v| be_i64(&v)))
+    }
+
+    /// The write that records `day` as token `id`'s last logged day.
+    pub fn token_day_op(id: &str, day: i64) -> AppOp {
+        (keys::token_day(id), Some(day.to_be_bytes().to_vec()))
+    }
+
     /// The operator token's id, once minted.
     pub fn operator_token_id(&self) -> Result<Option<String>, Error> {
         Ok(self

@@ -1,31 +1,41 @@
-//! Download statistics: one counter per day and *cell* (product, tag, who,
-//! artefact, format, channel), holding how many downloads and how many
-//! bytes. Each `download_served` or `share_link_used` entry adds to its
-//! cell in the batch that appends it (the log store merges the adds, see
-//! `evident_log::Indexer::counters`), so a statistics query reads the cells
-//! of its days, never the log. `evident log audit` recounts every cell from
-//! the log and compares ([`Db::stats_check`]).
+//! Download statistics, counted in the batch that appends each download
+//! (`evident_log::Indexer::counters`), so a statistics query reads a few
+//! counters per group, never the log.
+//!
+//! Each `download_served` or `share_link_used` entry adds one download and
+//! its bytes to sixteen counters: for its day and for its month, the total,
+//! its product, its product and tag, its format, channel and artefact, and
+//! its "who" (overall and within its product). Every counter but the "who"
+//! ones also holds the set of customers behind its downloads, so distinct
+//! customers over a range are the union of a few sets. A share-link use
+//! that names its client's pseudonym also adds to its link's counter of
+//! the day, whose set is the link's clients that day. A query reads the
+//! counters of the whole months in its range and of the days at its edges:
+//! per group, at most one counter per month plus one per edge day.
+//! `evident log audit` recounts every counter from the log and compares
+//! ([`Db::stats_check`]).
 //!
 //! "Who" is the customer id, `link:<id>` for a share link, or empty for a
 //! tenant or operator token.
 //!
-//! Logs written before the counters existed are counted once by a job at
-//! start ([`Db::stats_backfill`]): at open, before anything is appended,
-//! [`Db::stats_prepare`] stores the size the batches start counting from;
-//! the job counts the entries below it a page at a time, each page's adds
-//! and its progress in one batch, so a crash never counts an entry twice.
+//! Logs written before these counters existed (or with an older layout of
+//! them) are counted once by a job at start ([`Db::stats_backfill`]): at
+//! open, before anything is appended, [`Db::stats_prepare`] stores the size
+//! from which the batches count; the job counts the entries below it a page
+//! at a time, each page's adds and its progress in one batch, so a crash
+//! never counts an entry twice.
 
 use std::collections::BTreeMap;
 
-use evident_log::{AppOp, Log, Tally};
+use evident_log::{AppOp, Counter, CounterRef, Log};
 use serde_json::Value;
 
 use super::Db;
 use crate::core::Error;
 
-/// One cell of the statistics.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cell {
+/// One download, as the statistics see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
     /// Days since 1970-01-01 (UTC).
     pub day: u32,
     /// Product.
@@ -40,18 +50,19 @@ pub struct Cell {
     pub format: String,
     /// `customer_token`, `sso`, `share_link`, `tenant_token` or `operator`.
     pub channel: String,
+    /// Bytes served (0 for entries from before sizes were recorded).
+    pub bytes: u64,
+    /// For a share-link use, the pseudonym of the client's address.
+    pub client: Option<String>,
 }
 
-impl Cell {
-    /// The customer, when a customer downloaded.
-    pub fn customer(&self) -> Option<&str> {
-        (!self.who.is_empty() && !self.who.starts_with("link:")).then_some(self.who.as_str())
-    }
+/// The customer behind a "who", if a customer downloaded.
+pub fn customer_of(who: &str) -> Option<&str> {
+    (!who.is_empty() && !who.starts_with("link:")).then_some(who)
 }
 
-/// The cell an entry counts in, and the bytes it served; `None` for an
-/// entry that is not a download.
-pub fn cell_of(entry: &Value) -> Option<(Cell, u64)> {
+/// The download an entry records; `None` for an entry that is not one.
+pub fn download_of(entry: &Value) -> Option<Download> {
     let e = &entry["event"];
     let kind = e["kind"].as_str()?;
     let time = evident_verify::audit::unix_seconds(entry["time"].as_str()?).ok()?;
@@ -71,91 +82,257 @@ pub fn cell_of(entry: &Value) -> Option<(Cell, u64)> {
         "share_link_used" => (format!("link:{}", s(&e["link_id"])), "share_link"),
         _ => return None,
     };
-    Some((
-        Cell {
-            day,
-            product: s(&e["product"]),
-            tag: s(&e["tag"]),
-            who,
-            artifact: s(&e["artifact"]),
-            format: s(&e["format"]),
-            channel: channel.into(),
-        },
-        e["bytes"].as_u64().unwrap_or(0),
-    ))
+    Some(Download {
+        day,
+        product: s(&e["product"]),
+        tag: s(&e["tag"]),
+        who,
+        artifact: s(&e["artifact"]),
+        format: s(&e["format"]),
+        channel: channel.into(),
+        bytes: e["bytes"].as_u64().unwrap_or(0),
+        client: e["client"].as_str().map(str::to_owned),
+    })
 }
 
-/// `stats/<tenant>` NUL: the start of a tenant's cells.
+/// A counter's period: a UTC day or a calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Period {
+    /// Days since 1970-01-01.
+    Day(u32),
+    /// Months since 1970-01 (`(year - 1970) * 12 + month - 1`).
+    Month(u32),
+}
+
+/// What a counter counts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dim {
+    /// Everything (the key's second part is empty).
+    Total,
+    /// The tag (kept per product only).
+    Tag,
+    /// The format.
+    Format,
+    /// The channel.
+    Channel,
+    /// The artefact.
+    Artifact,
+    /// Who downloaded (no customer set: it is the customer).
+    Who,
+    /// A share link's uses per day, with the set of client pseudonyms
+    /// (days only; the value is the link id).
+    Clients,
+}
+
+impl Dim {
+    fn byte(self) -> u8 {
+        match self {
+            Dim::Total => b'T',
+            Dim::Tag => b'G',
+            Dim::Format => b'F',
+            Dim::Channel => b'C',
+            Dim::Artifact => b'A',
+            Dim::Who => b'U',
+            Dim::Clients => b'K',
+        }
+    }
+
+    fn of(b: u8) -> Option<Self> {
+        [
+            Dim::Total,
+            Dim::Tag,
+            Dim::Format,
+            Dim::Channel,
+            Dim::Artifact,
+            Dim::Who,
+            Dim::Clients,
+        ]
+        .into_iter()
+        .find(|d| d.byte() == b)
+    }
+}
+
+/// Which products' counters to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// The counters over all products.
+    All,
+    /// One product's counters.
+    Product(&'a str),
+    /// Every product's own counters (not the all-products ones).
+    EachProduct,
+}
+
+/// The month (since 1970-01) of a day.
+pub fn month_of(day: u32) -> u32 {
+    let d = (time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(i64::from(day))).date();
+    ((d.year() - 1970) * 12) as u32 + u32::from(u8::from(d.month())) - 1
+}
+
+/// The first day of a month (since 1970-01).
+pub fn first_day(month: u32) -> u32 {
+    let (y, m) = (1970 + (month / 12) as i32, (month % 12) as u8 + 1);
+    time::Date::from_calendar_date(y, time::Month::try_from(m).expect("1..=12"), 1)
+        .map_or(u32::MAX, |d| {
+            (d.midnight().assume_utc().unix_timestamp() / 86_400) as u32
+        })
+}
+
+/// The periods that tile the days `[from, to)`: whole months where a month
+/// fits, single days at the edges, in time order.
+pub fn periods(from: u32, to: u32) -> Vec<Period> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d < to {
+        let m = month_of(d);
+        let next = first_day(m + 1);
+        if d == first_day(m) && next <= to {
+            out.push(Period::Month(m));
+            d = next;
+        } else {
+            out.push(Period::Day(d));
+            d += 1;
+        }
+    }
+    out
+}
+
+/// `dstat/<tenant>` NUL: the start of a tenant's counters.
 fn prefix(tenant: &str) -> Vec<u8> {
-    let mut k = format!("stats/{tenant}").into_bytes();
+    let mut k = format!("dstat/{tenant}").into_bytes();
     k.push(0);
     k
 }
 
-/// The key of `c` in `tenant`'s statistics: the prefix, the day (4 bytes,
-/// big-endian, so days sort), then each field with a 2-byte length.
-pub fn cell_key(tenant: &str, c: &Cell) -> Vec<u8> {
+fn push_field(k: &mut Vec<u8>, f: &str) {
+    let n = u16::try_from(f.len()).unwrap_or(u16::MAX);
+    k.extend_from_slice(&n.to_be_bytes());
+    k.extend_from_slice(&f.as_bytes()[..usize::from(n)]);
+}
+
+/// The key of a period and dimension: the prefix, `d` or `m`, the period
+/// (4 bytes, big-endian), the dimension's byte.
+fn period_key(tenant: &str, p: Period, dim: Dim) -> Vec<u8> {
     let mut k = prefix(tenant);
-    k.extend_from_slice(&c.day.to_be_bytes());
-    for f in [
-        &c.product,
-        &c.tag,
-        &c.who,
-        &c.artifact,
-        &c.format,
-        &c.channel,
-    ] {
-        let n = u16::try_from(f.len()).unwrap_or(u16::MAX);
-        k.extend_from_slice(&n.to_be_bytes());
-        k.extend_from_slice(&f.as_bytes()[..usize::from(n)]);
-    }
+    let (g, n) = match p {
+        Period::Day(d) => (b'd', d),
+        Period::Month(m) => (b'm', m),
+    };
+    k.push(g);
+    k.extend_from_slice(&n.to_be_bytes());
+    k.push(dim.byte());
     k
 }
 
-fn decode(tenant: &str, key: &[u8]) -> Option<Cell> {
+/// The key of one counter: [`period_key`], then the product (empty for
+/// all products) and the value, each with a 2-byte length.
+pub fn counter_key(tenant: &str, p: Period, dim: Dim, product: &str, value: &str) -> Vec<u8> {
+    let mut k = period_key(tenant, p, dim);
+    push_field(&mut k, product);
+    push_field(&mut k, value);
+    k
+}
+
+/// A key's parts: period, dimension, product, value.
+pub fn decode(tenant: &str, key: &[u8]) -> Option<(Period, Dim, String, String)> {
     let rest = key.strip_prefix(prefix(tenant).as_slice())?;
-    let day = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
-    let mut rest = &rest[4..];
-    let mut f = Vec::with_capacity(6);
-    for _ in 0..6 {
-        let n = usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?));
-        f.push(String::from_utf8(rest.get(2..2 + n)?.to_vec()).ok()?);
-        rest = &rest[2 + n..];
+    let (&g, rest) = rest.split_first()?;
+    let (n, rest) = rest.split_first_chunk::<4>()?;
+    let n = u32::from_be_bytes(*n);
+    let period = match g {
+        b'd' => Period::Day(n),
+        b'm' => Period::Month(n),
+        _ => return None,
+    };
+    let (&d, mut rest) = rest.split_first()?;
+    let mut f = Vec::with_capacity(2);
+    for _ in 0..2 {
+        let (len, tail) = rest.split_first_chunk::<2>()?;
+        let len = usize::from(u16::from_be_bytes(*len));
+        f.push(String::from_utf8(tail.get(..len)?.to_vec()).ok()?);
+        rest = &tail[len..];
     }
-    let mut f = f.into_iter();
-    let mut next = || f.next().unwrap_or_default();
-    Some(Cell {
-        day,
-        product: next(),
-        tag: next(),
-        who: next(),
-        artifact: next(),
-        format: next(),
-        channel: next(),
-    })
+    let value = f.pop()?;
+    Some((period, Dim::of(d)?, f.pop()?, value))
 }
 
 /// The counter adds of one leaf of `tenant`'s log (the indexer's).
-pub fn counters(tenant: &str, leaf: &Value) -> Vec<(Vec<u8>, Tally)> {
-    cell_of(leaf).map_or_else(Vec::new, |(c, bytes)| {
-        vec![(cell_key(tenant, &c), [1, bytes])]
-    })
+pub fn counters(tenant: &str, leaf: &Value) -> Vec<(Vec<u8>, Counter)> {
+    let Some(d) = download_of(leaf) else {
+        return Vec::new();
+    };
+    let member = customer_of(&d.who).map(str::as_bytes);
+    let tally = [1, d.bytes];
+    let mut out = Vec::with_capacity(17);
+    if let (Some(link), Some(client)) = (d.who.strip_prefix("link:"), &d.client) {
+        out.push((
+            counter_key(tenant, Period::Day(d.day), Dim::Clients, "", link),
+            Counter::add(tally, Some(client.as_bytes())),
+        ));
+    }
+    for p in [Period::Day(d.day), Period::Month(month_of(d.day))] {
+        for (dim, product, value) in [
+            (Dim::Total, "", ""),
+            (Dim::Total, d.product.as_str(), ""),
+            (Dim::Tag, d.product.as_str(), d.tag.as_str()),
+            (Dim::Format, "", d.format.as_str()),
+            (Dim::Channel, "", d.channel.as_str()),
+            (Dim::Artifact, "", d.artifact.as_str()),
+        ] {
+            out.push((
+                counter_key(tenant, p, dim, product, value),
+                Counter::add(tally, member),
+            ));
+        }
+        for product in ["", d.product.as_str()] {
+            out.push((
+                counter_key(tenant, p, Dim::Who, product, &d.who),
+                Counter::add(tally, None),
+            ));
+        }
+    }
+    out
 }
 
 fn ready_key(tenant: &str) -> Vec<u8> {
-    format!("stats-ready/{tenant}").into_bytes()
+    format!("dstat-ready/{tenant}").into_bytes()
 }
 
 fn from_key(tenant: &str) -> Vec<u8> {
-    format!("stats-from/{tenant}").into_bytes()
+    format!("dstat-from/{tenant}").into_bytes()
 }
 
 fn progress_key(tenant: &str) -> Vec<u8> {
-    format!("stats-progress/{tenant}").into_bytes()
+    format!("dstat-progress/{tenant}").into_bytes()
 }
 
 fn read_u64(v: Option<Vec<u8>>) -> Option<u64> {
     v.and_then(|b| b.try_into().ok()).map(u64::from_be_bytes)
+}
+
+/// The range of `tenant`'s counters, `[lower, upper)`.
+fn range(tenant: &str) -> Range {
+    let lower = prefix(tenant);
+    let mut upper = lower.clone();
+    *upper.last_mut().expect("the prefix ends in NUL") = 1;
+    (lower, upper)
+}
+
+/// A key range, `[lower, upper)`.
+type Range = (Vec<u8>, Vec<u8>);
+
+/// The counters and app keys of the first layout of the counters (one per
+/// day and download cell), deleted when a log is counted afresh.
+fn old_layout(tenant: &str) -> (Range, [Vec<u8>; 3]) {
+    let mut lower = format!("stats/{tenant}").into_bytes();
+    let mut upper = lower.clone();
+    lower.push(0);
+    upper.push(1);
+    (
+        (lower, upper),
+        ["stats-ready", "stats-from", "stats-progress"]
+            .map(|k| format!("{k}/{tenant}").into_bytes()),
+    )
 }
 
 impl Db {
@@ -171,9 +348,19 @@ impl Db {
     }
 
     /// At open, before anything is appended: for a log whose counters are
-    /// not complete, stores (once) the size from which its batches count.
+    /// not complete, stores (once) the size from which its batches count,
+    /// and deletes counters of the older layout.
     pub fn stats_prepare(&self, log: &Log) -> Result<(), Error> {
         let t = log.name();
+        let ((lower, upper), old_keys) = old_layout(t);
+        let mut old = false;
+        for k in &old_keys {
+            old |= self.store.app_get(k)?.is_some();
+        }
+        if old {
+            let ops: Vec<AppOp> = old_keys.into_iter().map(|k| (k, None)).collect();
+            self.store.delete_counters(&lower, &upper, &ops)?;
+        }
         if self.stats_ready(t)? || self.store.app_get(&from_key(t))?.is_some() {
             return Ok(());
         }
@@ -199,7 +386,7 @@ impl Db {
         while start < end {
             let stop = (start + PAGE).min(end);
             let leaves = log.entries(start, stop, PAGE)?;
-            let adds: Vec<(Vec<u8>, Tally)> = leaves
+            let adds: Vec<(Vec<u8>, Counter)> = leaves
                 .iter()
                 .flat_map(|l| self.store.counter_keys(t, l))
                 .collect();
@@ -218,26 +405,61 @@ impl Db {
         Ok(read)
     }
 
-    /// Visits `tenant`'s cells of days `[from_day, to_day)`, in key order
-    /// (by day), until `visit` returns `false`.
-    pub fn stats_scan(
-        &self,
-        tenant: &str,
-        from_day: u32,
-        to_day: u32,
-        mut visit: impl FnMut(Cell, Tally) -> bool,
-    ) -> Result<(), Error> {
-        let mut lower = prefix(tenant);
-        lower.extend_from_slice(&from_day.to_be_bytes());
-        let mut upper = prefix(tenant);
-        upper.extend_from_slice(&to_day.to_be_bytes());
-        Ok(self.store.counters_in(&lower, &upper, |k, t| {
-            decode(tenant, k).is_none_or(|c| visit(c, t))
-        })?)
+    /// Forgets `tenant`'s counters, as if its log predated them (tests).
+    /// Forgets `tenant`'s counters, as if its log predated them (tests).
+    #[cfg(test)]
+    pub fn stats_forget(&self, tenant: &str) -> Result<(), Error> {
+        let (lower, upper) = range(tenant);
+        Ok(self
+            .store
+            .delete_counters(&lower, &upper, &[(ready_key(tenant), None)])?)
     }
 
-    /// Recounts every cell of `log` from its entries and compares with the
-    /// stored counters: the report, or the differences (at most 20 named).
+    /// Visits `tenant`'s counters of period `p` and dimension `dim` in
+    /// `scope`, in key order, with their product and value, until `visit`
+    /// returns `false`.
+    pub fn stats_rows(
+        &self,
+        tenant: &str,
+        p: Period,
+        dim: Dim,
+        scope: Scope<'_>,
+        mut visit: impl FnMut(&str, &str, CounterRef<'_>) -> bool,
+    ) -> Result<(), Error> {
+        let base = period_key(tenant, p, dim);
+        let (lower, upper) = match scope {
+            Scope::All | Scope::Product(_) => {
+                let mut lower = base;
+                push_field(
+                    &mut lower,
+                    match scope {
+                        Scope::Product(p) => p,
+                        _ => "",
+                    },
+                );
+                let mut upper = lower.clone();
+                upper.extend_from_slice(&[0xff, 0xff, 0xff]);
+                (lower, upper)
+            }
+            Scope::EachProduct => {
+                // Products are not empty: from length 1 to the next dimension.
+                let mut lower = base.clone();
+                lower.extend_from_slice(&[0, 1]);
+                let mut upper = base;
+                *upper.last_mut().expect("a dimension byte") += 1;
+                (lower, upper)
+            }
+        };
+        Ok(self
+            .store
+            .counters_in(&lower, &upper, |k, c| match decode(tenant, k) {
+                Some((_, _, product, value)) => visit(&product, &value, c),
+                None => true,
+            })?)
+    }
+
+    /// Recounts every counter of `log` from its entries and compares with
+    /// the stored ones: the report, or the differences (at most 20 named).
     /// A log still being counted is reported as such.
     pub fn stats_check(&self, log: &Log) -> Result<Result<String, Vec<String>>, Error> {
         const PAGE: u64 = 1000;
@@ -248,54 +470,65 @@ impl Db {
             ));
         }
         let size = log.size();
-        let mut want: BTreeMap<Vec<u8>, Tally> = BTreeMap::new();
+        let mut want: BTreeMap<Vec<u8>, Counter> = BTreeMap::new();
         let mut start = 0;
         while start < size {
             let end = (start + PAGE).min(size);
             for leaf in log.entries(start, end, PAGE)? {
-                for (k, [n, b]) in self.store.counter_keys(t, &leaf) {
+                for (k, add) in self.store.counter_keys(t, &leaf) {
                     let e = want.entry(k).or_default();
-                    e[0] += n;
-                    e[1] += b;
+                    e.tally[0] += add.tally[0];
+                    e.tally[1] += add.tally[1];
+                    e.members.extend(add.members);
                 }
             }
             start = end;
         }
-        let mut have: BTreeMap<Vec<u8>, Tally> = BTreeMap::new();
-        let lower = prefix(t);
-        let mut upper = lower.clone();
-        *upper.last_mut().expect("the prefix ends in NUL") = 1;
-        self.store.counters_in(&lower, &upper, |k, v| {
-            have.insert(k.to_vec(), v);
+        let mut have: BTreeMap<Vec<u8>, Counter> = BTreeMap::new();
+        let (lower, upper) = range(t);
+        self.store.counters_in(&lower, &upper, |k, c| {
+            have.insert(k.to_vec(), c.to_counter());
             true
         })?;
+        let name = |k: &[u8]| match decode(t, k) {
+            Some((p, d, product, value)) => format!("{p:?} {d:?} {product:?} {value:?}"),
+            None => format!("{k:?}"),
+        };
         let mut problems = Vec::new();
+        let mut downloads = 0u64;
+        let empty = Counter::default();
         for (k, w) in &want {
-            let h = have.get(k).copied().unwrap_or_default();
-            if h != *w && problems.len() < 20 {
+            if matches!(decode(t, k), Some((Period::Day(_), Dim::Total, p, _)) if p.is_empty()) {
+                downloads += w.tally[0];
+            }
+            let h = have.get(k).unwrap_or(&empty);
+            if h != w && problems.len() < 20 {
+                let extra = h.members.difference(&w.members).count();
+                let missing = w.members.difference(&h.members).count();
                 problems.push(format!(
-                    "statistics: cell {:?} holds {} downloads / {} bytes, the log has {} / {}",
-                    decode(t, k),
-                    h[0],
-                    h[1],
-                    w[0],
-                    w[1]
+                    "statistics: counter {} holds {} downloads / {} bytes / {} customers, the log has {} / {} / {} ({extra} customers not in the log, {missing} missing)",
+                    name(k),
+                    h.tally[0],
+                    h.tally[1],
+                    h.members.len(),
+                    w.tally[0],
+                    w.tally[1],
+                    w.members.len(),
                 ));
             }
         }
         for (k, h) in &have {
-            if !want.contains_key(k) && *h != [0, 0] && problems.len() < 20 {
+            if !want.contains_key(k) && *h != empty && problems.len() < 20 {
                 problems.push(format!(
-                    "statistics: cell {:?} holds {} downloads that are not in the log",
-                    decode(t, k),
-                    h[0]
+                    "statistics: counter {} holds {} downloads that are not in the log",
+                    name(k),
+                    h.tally[0]
                 ));
             }
         }
         if problems.is_empty() {
-            let downloads: u64 = want.values().map(|v| v[0]).sum();
             Ok(Ok(format!(
-                "statistics: {} cells, {downloads} downloads, agree with the log",
+                "statistics: {} counters, {downloads} downloads, agree with the log",
                 want.len()
             )))
         } else {
@@ -319,29 +552,86 @@ mod tests {
     }
 
     #[test]
-    fn cells_round_trip_and_sort_by_day() {
-        let (c, b) = cell_of(&download("2026-12-07T10:00:00Z", "c1", "oidc", 99)).unwrap();
-        assert_eq!(b, 99);
-        assert_eq!(c.channel, "sso");
-        assert_eq!(c.customer(), Some("c1"));
-        assert_eq!(c.day, 20_794);
-        let k = cell_key("acme", &c);
-        assert_eq!(decode("acme", &k), Some(c.clone()));
-        assert_eq!(decode("acm", &k), None, "another tenant's prefix");
-        let (later, _) = cell_of(&download("2026-12-08T00:00:00Z", "a", "token", 1)).unwrap();
+    fn downloads_and_keys() {
+        let d = download_of(&download("2026-12-07T10:00:00Z", "c1", "oidc", 99)).unwrap();
+        assert_eq!((d.bytes, d.channel.as_str(), d.day), (99, "sso", 20_794));
+        assert_eq!(customer_of(&d.who), Some("c1"));
+        let later = download_of(&download("2026-12-08T00:00:00Z", "a", "token", 1)).unwrap();
         assert_eq!(later.channel, "customer_token");
-        assert!(cell_key("acme", &later) > k, "days sort first");
         let share = serde_json::json!({
             "time": "2026-12-07T10:00:00Z", "actor": {"type": "share_link", "link_id": "L1"},
             "event": {"kind": "share_link_used", "link_id": "L1", "product": "shop", "tag": "v1", "artifact": "kit", "use": 1, "sha256": "00"}
         });
-        let (s, bytes) = cell_of(&share).unwrap();
+        let s = download_of(&share).unwrap();
         assert_eq!(
-            (s.who.as_str(), s.channel.as_str(), s.customer(), bytes),
+            (
+                s.who.as_str(),
+                s.channel.as_str(),
+                customer_of(&s.who),
+                s.bytes
+            ),
             ("link:L1", "share_link", None, 0)
         );
         let other =
             serde_json::json!({"time": "2026-12-07T10:00:00Z", "event": {"kind": "token_issued"}});
-        assert!(cell_of(&other).is_none());
+        assert!(download_of(&other).is_none());
+        assert!(counters("acme", &other).is_empty());
+
+        // Sixteen adds; every one decodes to its parts, and the customer
+        // set is on all but the "who" counters.
+        let adds = counters("acme", &download("2026-12-07T10:00:00Z", "c1", "oidc", 99));
+        assert_eq!(adds.len(), 16);
+        for (k, c) in &adds {
+            let (p, dim, _, _) = decode("acme", k).unwrap();
+            assert!(
+                matches!(p, Period::Day(20_794) | Period::Month(683)),
+                "{p:?}"
+            );
+            assert_eq!(c.tally, [1, 99]);
+            assert_eq!(c.members.len(), usize::from(dim != Dim::Who), "{dim:?}");
+            assert_eq!(decode("acm", k), None, "another tenant's prefix");
+        }
+        let k = counter_key("acme", Period::Day(5), Dim::Tag, "shop", "v1");
+        assert_eq!(
+            decode("acme", &k),
+            Some((Period::Day(5), Dim::Tag, "shop".into(), "v1".into()))
+        );
+        assert!(
+            counter_key("acme", Period::Day(6), Dim::Total, "", "") > k,
+            "days sort first"
+        );
+    }
+
+    /// Months and days tile a range: whole months where they fit, days at
+    /// the edges, and every day exactly once (against a naive walk).
+    #[test]
+    fn periods_tile_a_range() {
+        assert_eq!(month_of(0), 0);
+        assert_eq!(first_day(0), 0);
+        assert_eq!(first_day(1), 31);
+        assert_eq!(month_of(20_794), 683, "2026-12");
+        for (from, to) in [
+            (20_000, 20_400),
+            (20_089, 20_120),
+            (20_089, 20_090),
+            (0, 59),
+            (30, 31),
+            (20_453, 20_819),
+        ] {
+            let ps = periods(from, to);
+            let mut days = Vec::new();
+            for p in &ps {
+                match *p {
+                    Period::Day(d) => days.push(d),
+                    Period::Month(m) => {
+                        assert!(first_day(m) >= from && first_day(m + 1) <= to);
+                        days.extend(first_day(m)..first_day(m + 1));
+                    }
+                }
+            }
+            assert_eq!(days, (from..to).collect::<Vec<_>>(), "{from}..{to}");
+            let day_periods = ps.iter().filter(|p| matches!(p, Period::Day(_))).count();
+            assert!(day_periods <= 60, "at most a month of days at each edge");
+        }
     }
 }

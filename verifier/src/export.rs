@@ -726,6 +726,93 @@ mod tests {
             .collect()
     }
 
+    /// A kit's `<file>.cosigned.tlog-proof`: entry 1 of a two-entry log
+    /// whose second leaf is `leaf1`, signed by the log key `seed` as
+    /// `origin`, cosigned by witness `w`.
+    fn cosigned_proof(
+        origin: &str,
+        seed: u8,
+        leaf1: &[u8],
+        w: &ed25519_dalek::SigningKey,
+    ) -> String {
+        let leaf0 = merkle::leaf_hash(br#"{"event":{"kind":"tenant_created"}}"#);
+        let root = merkle::node_hash(&leaf0, &merkle::leaf_hash(leaf1));
+        let signer =
+            NoteSigner::new(origin, ed25519_dalek::SigningKey::from_bytes(&[seed; 32])).unwrap();
+        let text = Checkpoint {
+            origin: origin.into(),
+            size: 2,
+            root,
+            extensions: vec![],
+        }
+        .to_text();
+        let line = crate::witness::tests::cosign(w, "w1.example", &text, 1_700_000_000);
+        crate::proof::TlogProof {
+            extra: None,
+            index: 1,
+            hashes: vec![leaf0],
+            checkpoint: format!("{}{line}", signer.sign(&text).unwrap()),
+        }
+        .to_text()
+    }
+
+    /// The cosigned proof checks the kit's own entry under its own log key:
+    /// another tenant's proof (its log, its key, the same witness), another
+    /// release's proof from the same log, or a cosignature changed by a
+    /// byte each fail the `witnessed` check, and say why.
+    #[test]
+    fn a_cosigned_proof_from_another_tenant_or_release_fails_by_name() {
+        let f = fixture();
+        let w = ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]);
+        let wk = crate::witness::WitnessKey::new("w1.example", w.verifying_key());
+        let leaf = tlog(&f.bundles[0]).unwrap().canonicalized_body.clone();
+        let check =
+            |text: &str| witnessed(&f.bundles, text, Some(&f.log), std::slice::from_ref(&wk), 1);
+        let own = cosigned_proof("evident.test/acme", 9, &leaf, &w);
+        let c = check(&own);
+        assert!(
+            matches!(&c.outcome, Outcome::Pass(m) if m.contains("cosigned by w1.example")),
+            "{c:?}"
+        );
+        let fail = |text: &str, want: &str| {
+            let c = check(text);
+            assert_eq!(c.name, "witnessed");
+            assert!(
+                matches!(&c.outcome, Outcome::Fail(m) if m.contains(want)),
+                "{want}: {c:?}"
+            );
+        };
+        // Globex's proof for its own entry 1, the same witness cosigning.
+        let globex_leaf = String::from_utf8(leaf.clone())
+            .unwrap()
+            .replace("\"acme\"", "\"globex\"");
+        assert_ne!(globex_leaf.as_bytes(), leaf.as_slice());
+        fail(
+            &cosigned_proof("evident.test/globex", 10, globex_leaf.as_bytes(), &w),
+            "the cosigned checkpoint",
+        );
+        // Acme's proof for another release at the same index.
+        let other = String::from_utf8(leaf.clone())
+            .unwrap()
+            .replace("\"v1\"", "\"v2\"");
+        fail(
+            &cosigned_proof("evident.test/acme", 9, other.as_bytes(), &w),
+            "not in the cosigned tree",
+        );
+        // One byte of the witness's signature changed; the line dropped.
+        let mut lines: Vec<String> = own.lines().map(str::to_owned).collect();
+        let last = lines.last_mut().unwrap();
+        let at = last.len() - 10;
+        let b = if &last[at..=at] == "A" { "B" } else { "A" };
+        last.replace_range(at..=at, b);
+        fail(
+            &(lines.join("\n") + "\n"),
+            "does not verify over this checkpoint",
+        );
+        lines.pop();
+        fail(&(lines.join("\n") + "\n"), "0 valid cosignature(s)");
+    }
+
     #[test]
     fn an_untouched_export_passes_all_but_the_unrequested_timestamp() {
         let f = fixture();
