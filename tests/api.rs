@@ -480,6 +480,11 @@ async fn tenants_tokens_isolation_and_errors() {
             "token_revoked"
         ]
     );
+    // The admin token's first request today, as the client sent it.
+    assert_eq!(
+        entries["entries"][3]["event"]["event"]["request"],
+        "GET /api/v1/tenants/acme/log/checkpoint"
+    );
     for e in entries["entries"].as_array().unwrap() {
         let i = e["index"].as_u64().unwrap();
         let leaf = STANDARD.decode(e["leaf"].as_str().unwrap()).unwrap();

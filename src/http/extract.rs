@@ -138,7 +138,14 @@ impl FromRequestParts<AppState> for Principal {
             state.limits().auth_failed(addr);
         }
         let p = r?;
-        identity::note_admin_use(state, &p, parts.method.as_str(), parts.uri.path()).await?;
+        // The path as the client sent it (routes under /api/v1 are nested,
+        // and a nested router sees its own part only).
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri.path(), |u| u.0.path())
+            .to_owned();
+        identity::note_admin_use(state, &p, parts.method.as_str(), &path).await?;
         Ok(p)
     }
 }

@@ -106,13 +106,18 @@ impl MasterKey {
         Self(Zeroizing::new(k))
     }
 
-    /// A keyed pseudonym of `parts` for `purpose` (HMAC-SHA256 under the
-    /// master key over the purpose and each part, length-prefixed): the
-    /// same parts give the same pseudonym, and without the master key it
-    /// reveals nothing of them, even of a small space such as addresses.
+    /// A keyed pseudonym of `parts` for `purpose`: HMAC-SHA256 over the
+    /// purpose and each part (length-prefixed), under a key derived from
+    /// the master key by HKDF-SHA256 for pseudonyms only. The same parts
+    /// give the same pseudonym; without the master key it reveals nothing
+    /// of them, even of a small space such as addresses.
     pub fn pseudonym(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
         use hmac::Mac as _;
-        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.0[..])
+        let mut key = Zeroizing::new([0u8; 32]);
+        hkdf::Hkdf::<sha2::Sha256>::new(None, &self.0[..])
+            .expand(b"evident pseudonyms v1", &mut key[..])
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&key[..])
             .expect("HMAC takes a key of any length");
         for p in std::iter::once(purpose.as_bytes()).chain(parts.iter().copied()) {
             mac.update(&(p.len() as u64).to_be_bytes());

@@ -672,7 +672,7 @@ impl ShareFile {
 
 /// The pseudonym a `share_link_used` entry records for the client address
 /// `addr` (see `EventBody::ShareLinkUsed`): 64 bits of a keyed hash of the
-/// tenant, link, UTC day and address, hex.
+/// tenant, link, UTC day and address (an IPv6 address's /64), hex.
 pub fn client_pseudonym(
     state: &AppState,
     tenant: &str,
@@ -681,9 +681,18 @@ pub fn client_pseudonym(
     addr: std::net::IpAddr,
 ) -> String {
     let day = now.div_euclid(86_400).to_be_bytes();
+    // An IPv6 client is its /64 (one host may use many addresses of its
+    // subnet); an IPv4 client its address.
     let ip = match addr {
         std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-        std::net::IpAddr::V6(a) => a.octets(),
+        std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => v4.to_ipv6_mapped().octets(),
+            None => {
+                let mut o = a.octets();
+                o[8..].fill(0);
+                o
+            }
+        },
     };
     let h = state.master().pseudonym(
         "share-link client/v1",
@@ -805,6 +814,29 @@ pub async fn receipt(state: &AppState, token: &str, index: u64) -> Result<Receip
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client's pseudonym is the same for its address (an IPv6 client's
+    /// /64, an IPv4 address however written) on one link and day, and
+    /// differs for another address, link or day.
+    #[tokio::test]
+    async fn client_pseudonyms_follow_the_address_link_and_day() {
+        let d = tempfile::tempdir().unwrap();
+        let (st, _) = crate::service::tenancy::state_with_acme(d.path()).await;
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let at = |link: &str, t: i64, a: &str| client_pseudonym(&st, "acme", link, t, ip(a));
+        let p = at("L1", 1000, "2001:db8:1:2::1");
+        assert_eq!(p.len(), 16);
+        assert_eq!(
+            p,
+            at("L1", 86_399, "2001:db8:1:2:ffff::9"),
+            "same /64, same day"
+        );
+        assert_ne!(p, at("L1", 1000, "2001:db8:1:3::1"), "another /64");
+        assert_ne!(p, at("L2", 1000, "2001:db8:1:2::1"), "another link");
+        assert_ne!(p, at("L1", 86_400, "2001:db8:1:2::1"), "another day");
+        assert_eq!(at("L1", 5, "192.0.2.7"), at("L1", 5, "::ffff:192.0.2.7"));
+        assert_ne!(at("L1", 5, "192.0.2.7"), at("L1", 5, "192.0.2.8"));
+    }
 
     const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     use crate::{

@@ -216,6 +216,9 @@ pub fn stats(
     }
     let group_by = q.group_by.unwrap_or(GroupBy::Month);
     let product = q.product.as_deref();
+    if let Some(p) = product {
+        crate::core::names::check_product(p)?;
+    }
     let (dim, scope) = match (group_by, product) {
         (GroupBy::Month | GroupBy::Day, p) => (Dim::Total, p.map_or(Scope::All, Scope::Product)),
         (GroupBy::Product, p) => (Dim::Total, p.map_or(Scope::EachProduct, Scope::Product)),
@@ -251,12 +254,17 @@ pub fn stats(
         _ => periods(from, to),
     };
     let db = state.store();
+    // Month and day groups read the total's own counters: the total is
+    // their sum, read once.
+    let by_period = matches!(group_by, GroupBy::Month | GroupBy::Day);
     for p in ps {
-        db.stats_rows(tenant, p, Dim::Total, total_scope, |_, _, c| {
-            counters += 1;
-            add(&mut total, &c, &mut members);
-            true
-        })?;
+        if !by_period {
+            db.stats_rows(tenant, p, Dim::Total, total_scope, |_, _, c| {
+                counters += 1;
+                add(&mut total, &c, &mut members);
+                true
+            })?;
+        }
         db.stats_rows(tenant, p, dim, scope, |prod, value, c| {
             counters += 1;
             let key = match group_by {
@@ -267,6 +275,10 @@ pub fn stats(
                 GroupBy::Format => or_dash(value),
                 GroupBy::Channel | GroupBy::Artifact => value.to_owned(),
             };
+            if by_period {
+                let mut ignored = 0;
+                add(&mut total, &c, &mut ignored);
+            }
             let g = groups.entry(key).or_default();
             add(g, &c, &mut members);
             // A "who" counter is its customer (it holds no set).
@@ -328,8 +340,9 @@ pub async fn unusual_off_thread(
 pub struct Unusual {
     /// The day, `YYYY-MM-DD`.
     pub day: String,
-    /// `customer`, `share_link` (downloads, or clients when the reason
-    /// says addresses), or `sign_in` (failed sign-ins).
+    /// `customer` or `share_link` (a spike in downloads),
+    /// `share_link_addresses` (a link used from many client addresses), or
+    /// `sign_in` (failed sign-ins).
     pub subject_kind: String,
     /// The customer id, the share link id, or the sign-in method (`oidc`,
     /// `token`).
@@ -435,7 +448,7 @@ pub fn unusual(
         for (link, clients, uses) in many {
             out.push(Unusual {
                 day: date(day),
-                subject_kind: "share_link".into(),
+                subject_kind: "share_link_addresses".into(),
                 subject: link,
                 count: clients,
                 median: 0,
@@ -718,6 +731,18 @@ mod tests {
                 "{from}"
             );
         }
+        // An empty or malformed product is refused, never read as "all".
+        for bad in ["", "../x"] {
+            let q = StatsQuery {
+                group_by: Some(GroupBy::Product),
+                product: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(
+                matches!(stats(&st, &p, "acme", &q), Err(Error::Unprocessable(_))),
+                "{bad:?}"
+            );
+        }
         // Push tokens and customers may not read them.
         let push = Principal::Tenant {
             tenant: "acme".into(),
@@ -880,7 +905,7 @@ mod tests {
         let u = unusual(&st, &p, "acme", 7).unwrap();
         let many: Vec<(&str, u64)> = u
             .iter()
-            .filter(|u| u.reason.contains("client addresses"))
+            .filter(|u| u.subject_kind == "share_link_addresses")
             .map(|u| (u.subject.as_str(), u.count))
             .collect();
         assert_eq!(many, [("L2", 10)], "{u:?}");

@@ -270,21 +270,29 @@ pub fn counters(tenant: &str, leaf: &Value) -> Vec<(Vec<u8>, Counter)> {
             Counter::add(tally, Some(client.as_bytes())),
         ));
     }
+    // Entries always name a product; were one not to, its per-product
+    // counters would be the all-products ones, so they are left out.
+    let own = (!d.product.is_empty()).then_some(d.product.as_str());
     for p in [Period::Day(d.day), Period::Month(month_of(d.day))] {
-        for (dim, product, value) in [
+        let mut with_set = vec![
             (Dim::Total, "", ""),
-            (Dim::Total, d.product.as_str(), ""),
-            (Dim::Tag, d.product.as_str(), d.tag.as_str()),
             (Dim::Format, "", d.format.as_str()),
             (Dim::Channel, "", d.channel.as_str()),
             (Dim::Artifact, "", d.artifact.as_str()),
-        ] {
+        ];
+        let mut who = vec![""];
+        if let Some(product) = own {
+            with_set.push((Dim::Total, product, ""));
+            with_set.push((Dim::Tag, product, d.tag.as_str()));
+            who.push(product);
+        }
+        for (dim, product, value) in with_set {
             out.push((
                 counter_key(tenant, p, dim, product, value),
                 Counter::add(tally, member),
             ));
         }
-        for product in ["", d.product.as_str()] {
+        for product in who {
             out.push((
                 counter_key(tenant, p, Dim::Who, product, &d.who),
                 Counter::add(tally, None),

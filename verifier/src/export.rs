@@ -789,12 +789,50 @@ mod tests {
         assert_ne!(globex_leaf.as_bytes(), leaf.as_slice());
         fail(
             &cosigned_proof("evident.test/globex", 10, globex_leaf.as_bytes(), &w),
-            "the cosigned checkpoint",
+            "the cosigned checkpoint: checkpoint origin \"evident.test/globex\" is not the name of the log key \"evident.test/acme\"",
         );
-        // Acme's proof for another release at the same index.
+        // Even signed by acme's key (as if the origin were renamed), globex's
+        // tree does not hold acme's entry.
+        fail(
+            &cosigned_proof("evident.test/acme", 9, globex_leaf.as_bytes(), &w),
+            "not in the cosigned tree",
+        );
+        // Acme's proof of another release's entry (index 2, a tree of 3):
+        // the index is not the bundles' entry.
         let other = String::from_utf8(leaf.clone())
             .unwrap()
             .replace("\"v1\"", "\"v2\"");
+        let (l0, l1, l2) = (
+            merkle::leaf_hash(br#"{"event":{"kind":"tenant_created"}}"#),
+            merkle::leaf_hash(&leaf),
+            merkle::leaf_hash(other.as_bytes()),
+        );
+        let text = Checkpoint {
+            origin: "evident.test/acme".into(),
+            size: 3,
+            root: merkle::node_hash(&merkle::node_hash(&l0, &l1), &l2),
+            extensions: vec![],
+        }
+        .to_text();
+        let signer = NoteSigner::new(
+            "evident.test/acme",
+            ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]),
+        )
+        .unwrap();
+        let line = crate::witness::tests::cosign(&w, "w1.example", &text, 1_700_000_000);
+        let release_2 = crate::proof::TlogProof {
+            extra: None,
+            index: 2,
+            hashes: vec![merkle::node_hash(&l0, &l1)],
+            checkpoint: format!("{}{line}", signer.sign(&text).unwrap()),
+        }
+        .to_text();
+        fail(
+            &release_2,
+            "the cosigned proof is for entry 2, the bundles' entry is 1",
+        );
+        // The same release's entry placed in a tree where it is not (a
+        // proof made up for another leaf at its index).
         fail(
             &cosigned_proof("evident.test/acme", 9, other.as_bytes(), &w),
             "not in the cosigned tree",
