@@ -762,3 +762,85 @@ async fn tenants_tokens_isolation_and_errors() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&v, "not_found");
 }
+
+/// Officers over HTTP: an admin registers a key (201, logged, JSON
+/// errors for a bad key and a repeat), an auditor lists, a push token and
+/// another tenant's admin see nothing, and a revocation keeps the key.
+#[tokio::test]
+async fn officers_are_registered_listed_and_revoked_over_http() {
+    let api = api().await;
+    let acme = api.tenant("acme").await;
+    let globex = api.tenant("globex").await;
+    let admin = acme["admin_token"]["token"].as_str().unwrap().to_owned();
+    let other = globex["admin_token"]["token"].as_str().unwrap().to_owned();
+    let pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+    let body = json!({"name": "Ada Lovelace", "role": "CISO", "public_key": pem});
+    let (s, v) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/officers",
+            Some(&admin),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["algorithm"], "ed25519");
+    assert!(v["log_index"].as_u64().is_some());
+    let id = v["id"].as_str().unwrap().to_owned();
+    let (s, e) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/officers",
+            Some(&admin),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_error(&e, "conflict");
+    let (s, e) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/officers",
+            Some(&admin),
+            Some(json!({"name": "x", "role": "y", "public_key": "not a key"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["message"].as_str().unwrap().contains("/public_key"),
+        "{e}"
+    );
+    let (_, push) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/tokens",
+            Some(&admin),
+            Some(json!({"scope": "push"})),
+        )
+        .await;
+    let push = push["token"].as_str().unwrap().to_owned();
+    for (who, code) in [
+        (&push, StatusCode::NOT_FOUND),
+        (&other, StatusCode::NOT_FOUND),
+    ] {
+        let (s, _) = api
+            .json("GET", "/api/v1/tenants/acme/officers", Some(who), None)
+            .await;
+        assert_eq!(s, code);
+    }
+    let (s, v) = api
+        .json(
+            "DELETE",
+            &format!("/api/v1/tenants/acme/officers/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["revoked_at"].as_str().is_some());
+    let (s, v) = api
+        .json("GET", "/api/v1/tenants/acme/officers", Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v.as_array().unwrap().len(), 1, "a revoked key stays listed");
+}

@@ -290,6 +290,28 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client: Option<String>,
     },
+    /// An officer's public key was registered: what it signs (regulator
+    /// cover notes) verifies with it from this entry on.
+    OfficerKeyRegistered {
+        /// The officer's id (the first 16 hex digits of `public_key_sha256`).
+        officer_id: String,
+        /// The officer's name.
+        name: String,
+        /// The officer's role.
+        role: String,
+        /// `ecdsa-p256` or `ed25519`.
+        algorithm: String,
+        /// SHA-256 (hex) of the DER SubjectPublicKeyInfo.
+        public_key_sha256: String,
+    },
+    /// An officer's key was revoked: nothing it signs from now on is
+    /// accepted; what it signed before still verifies.
+    OfficerKeyRevoked {
+        /// The officer's id.
+        officer_id: String,
+        /// SHA-256 (hex) of the DER SubjectPublicKeyInfo.
+        public_key_sha256: String,
+    },
     /// A witness was added to the log's witnesses: from now on its
     /// checkpoints are submitted to it.
     WitnessAdded {

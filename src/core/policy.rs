@@ -57,11 +57,15 @@ pub enum Action {
     PublishVex,
     /// Add and remove the log's witnesses.
     ManageWitnesses,
+    /// Register and revoke officers' keys.
+    ManageOfficers,
+    /// List officers and their keys.
+    ReadOfficers,
 }
 
 impl Action {
     /// Every action (for the policy table test).
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 23] = [
         Self::ManageTenants,
         Self::IssueAdminToken,
         Self::ManageTokens,
@@ -83,6 +87,8 @@ impl Action {
         Self::ManageShareLinks,
         Self::PublishVex,
         Self::ManageWitnesses,
+        Self::ManageOfficers,
+        Self::ReadOfficers,
     ];
 }
 
@@ -146,7 +152,9 @@ fn scopes(action: Action) -> &'static [Scope] {
         | Action::RotateExportKey
         | Action::ManageShareLinks
         | Action::ManageWitnesses
+        | Action::ManageOfficers
         | Action::AdminPortal => &[Admin],
+        Action::ReadOfficers => &[Admin, Auditor],
         Action::IssueShareLink => &[Admin, Share],
         Action::ReadLog | Action::ReadExportKeys => &[Admin, Push, Auditor],
         Action::ReadLogEntries | Action::ReadReceipt => &[Admin, Auditor],
@@ -383,6 +391,8 @@ mod tests {
                     ManageShareLinks,
                     PublishVex,
                     ManageWitnesses,
+                    ManageOfficers,
+                    ReadOfficers,
                 ],
             ),
             (
@@ -407,6 +417,7 @@ mod tests {
                     ReadOriginal,
                     ReadReceipt,
                     ReadExportKeys,
+                    ReadOfficers,
                 ],
             ),
             ("share", &[IssueShareLink]),
@@ -439,7 +450,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 9 * 21 * 8);
+        assert_eq!(checked, 9 * 23 * 8);
         // Spot checks written out, so the table above cannot drift into
         // agreeing with a wrong policy.
         assert!(allow(

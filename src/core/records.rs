@@ -380,6 +380,30 @@ pub struct VexVersion {
     pub log_index: Option<u64>,
 }
 
+/// A tenant officer's registered public key (regulator cover notes are
+/// signed with its private half, which the platform never holds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficerRecord {
+    /// The first 16 hex digits of the key's SHA-256: the id in the API.
+    pub id: String,
+    /// The officer's name.
+    pub name: String,
+    /// The officer's role (for example "Head of Product Security").
+    pub role: String,
+    /// `ecdsa-p256` or `ed25519`.
+    pub algorithm: String,
+    /// The public key, PEM SubjectPublicKeyInfo.
+    pub public_key_pem: String,
+    /// SHA-256 (hex) of the DER SubjectPublicKeyInfo.
+    pub public_key_sha256: String,
+    /// Unix seconds.
+    pub registered_at: i64,
+    /// Unix seconds, once revoked (the key stays, to verify what it signed
+    /// before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
 /// A witness a tenant's log submits its checkpoints to (C2SP tlog-witness).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WitnessRecord {

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod error;
 pub mod extract;
 pub mod log;
+pub mod officers;
 pub mod ops;
 pub mod releases;
 pub mod respond;
@@ -50,6 +51,9 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tenants/{tenant}/witnesses"),
     ("get", "/api/v1/tenants/{tenant}/witnesses"),
     ("delete", "/api/v1/tenants/{tenant}/witnesses/{id}"),
+    ("post", "/api/v1/tenants/{tenant}/officers"),
+    ("get", "/api/v1/tenants/{tenant}/officers"),
+    ("delete", "/api/v1/tenants/{tenant}/officers/{id}"),
     ("get", "/api/v1/tenants/{tenant}/log/key"),
     ("get", "/api/v1/tenants/{tenant}/log/keys"),
     ("post", "/api/v1/tenants/{tenant}/log/key/rotate"),
@@ -175,6 +179,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/tenants/{tenant}/witnesses/{id}",
             delete(witnesses::remove),
         )
+        .route(
+            "/tenants/{tenant}/officers",
+            post(officers::register).get(officers::list),
+        )
+        .route("/tenants/{tenant}/officers/{id}", delete(officers::revoke))
         .route("/tenants/{tenant}/log/key", get(log::key))
         .route("/tenants/{tenant}/log/keys", get(log::keys))
         .route("/tenants/{tenant}/log/key/rotate", post(log::rotate_key))

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod log_keys;
 pub mod logs;
 pub mod metrics;
+pub mod officers;
 pub mod oidc;
 pub mod releases;
 pub mod settings;

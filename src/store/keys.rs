@@ -31,6 +31,7 @@
 //! | `share-token/<sha256 of token>` | `<tenant>/<id>`: the link a token opens |
 //! | `share-log/<tenant>/<id>/issued\|revoked\|use/<n:010>` | the index of its `share_link_issued`, `share_link_revoked` and each `share_link_used` entry |
 //! | `share-use/<tenant>/<id>` | uses so far and the last use, written with each `share_link_used` |
+//! | `officer/<tenant>/<id>` | [`OfficerRecord`](crate::core::records::OfficerRecord) |
 //! | `witness/<tenant>/<key id>` | [`WitnessRecord`](crate::core::records::WitnessRecord) |
 //! | `witness-state/<tenant>/<key id>` | [`WitnessState`](crate::core::records::WitnessState) |
 //! | `cosig/<tenant>/<size:020>` | the witnesses' cosignature lines on the checkpoint of that size, by witness name |
@@ -218,6 +219,14 @@ pub fn share_use(tenant: &str, id: &str) -> Vec<u8> {
     format!("share-use/{tenant}/{id}").into_bytes()
 }
 
+/// `officer/<tenant>/<id>`.
+pub fn officer(tenant: &str, id: &str) -> Vec<u8> {
+    format!("officer/{tenant}/{id}").into_bytes()
+}
+/// A tenant's officers.
+pub fn officers(tenant: &str) -> Vec<u8> {
+    format!("officer/{tenant}/").into_bytes()
+}
 /// `witness/<tenant>/<id>`.
 pub fn witness(tenant: &str, id: &str) -> Vec<u8> {
     format!("witness/{tenant}/{id}").into_bytes()

@@ -21,8 +21,8 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::core::{
     events::{self, Actor, EventBody},
     records::{
-        CustomerRecord, Issued, LogKeyInfo, PublicKeyRecord, Session, Settings, ShareLink,
-        TenantRecord, TokenRecord, VexVersion, WitnessRecord, WitnessState,
+        CustomerRecord, Issued, LogKeyInfo, OfficerRecord, PublicKeyRecord, Session, Settings,
+        ShareLink, TenantRecord, TokenRecord, VexVersion, WitnessRecord, WitnessState,
     },
     release::ReleaseRecord,
     Error,
@@ -757,6 +757,21 @@ impl Db {
     }
 
     // Witnesses.
+
+    /// A tenant's officers, revoked ones too.
+    pub fn officers(&self, tenant: &str) -> Result<Vec<OfficerRecord>, Error> {
+        self.scan_json(&keys::officers(tenant))
+    }
+
+    /// One officer.
+    pub fn officer(&self, tenant: &str, id: &str) -> Result<Option<OfficerRecord>, Error> {
+        self.get_json(&keys::officer(tenant, id))
+    }
+
+    /// The write that stores an officer.
+    pub fn officer_op(tenant: &str, o: &OfficerRecord) -> AppOp {
+        (keys::officer(tenant, &o.id), Some(json(o)))
+    }
 
     /// A tenant's witnesses.
     pub fn witnesses(&self, tenant: &str) -> Result<Vec<WitnessRecord>, Error> {

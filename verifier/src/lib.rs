@@ -26,6 +26,7 @@ pub mod export;
 pub mod merkle;
 pub mod monitor;
 pub mod note;
+pub mod officer;
 pub mod proof;
 pub mod receipt;
 pub mod rotation;
