@@ -831,13 +831,14 @@ async fn officers_are_registered_listed_and_revoked_over_http() {
     let (s, v) = api
         .json(
             "DELETE",
-            &format!("/api/v1/tenants/acme/officers/{id}"),
+            &format!("/api/v1/tenants/acme/officers/{id}?reason=superseded"),
             Some(&admin),
             None,
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v["revoked_at"].as_str().is_some());
+    assert!(v["revoked_log_index"].as_u64() > v["log_index"].as_u64());
     let (s, v) = api
         .json("GET", "/api/v1/tenants/acme/officers", Some(&admin), None)
         .await;

@@ -311,6 +311,9 @@ pub enum EventBody {
         officer_id: String,
         /// SHA-256 (hex) of the DER SubjectPublicKeyInfo.
         public_key_sha256: String,
+        /// `superseded`, `left`, `compromised` (what it signed before is
+        /// suspect too) or `unspecified`.
+        reason: String,
     },
     /// A witness was added to the log's witnesses: from now on its
     /// checkpoints are submitted to it.

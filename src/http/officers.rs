@@ -10,11 +10,11 @@ use axum::{
 use crate::{
     core::Principal,
     http::{
-        error::{ApiError, ApiJson},
+        error::{ApiError, ApiJson, ApiQuery},
         openapi::{BodyErrors, Errors},
     },
     service::{
-        officers::{self, NewOfficer, OfficerView},
+        officers::{self, NewOfficer, OfficerView, RevokeReason},
         AppState,
     },
 };
@@ -45,14 +45,27 @@ pub async fn list(
     Ok(ApiJson(officers::list(&state, &p, &tenant)?))
 }
 
-/// `DELETE /api/v1/tenants/{tenant}/officers/{id}` (admin): the officer,
-/// revoked; logged `officer_key_revoked`. The key stays listed. 409 when
-/// revoked already.
-#[utoipa::path(delete, operation_id = "revoke_officer", path = "/api/v1/tenants/{tenant}/officers/{id}", tag = "officers", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The officer's id (16 hex digits)")), responses((status = 200, description = "The officer, revoked", body = OfficerView), Errors))]
+/// `?reason=` of a revocation.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeParams {
+    /// `superseded`, `left`, `compromised` or `unspecified` (default).
+    pub reason: Option<RevokeReason>,
+}
+
+/// `DELETE /api/v1/tenants/{tenant}/officers/{id}?reason=` (admin): the
+/// officer, revoked; logged `officer_key_revoked` with the reason. The key
+/// stays listed. 409 when revoked already.
+#[utoipa::path(delete, operation_id = "revoke_officer", path = "/api/v1/tenants/{tenant}/officers/{id}", tag = "officers", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The officer's id (16 hex digits)"), RevokeParams), responses((status = 200, description = "The officer, revoked", body = OfficerView), Errors))]
 pub async fn revoke(
     State(state): State<AppState>,
     p: Principal,
     Path((tenant, id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<RevokeParams>,
 ) -> Result<ApiJson<OfficerView>, ApiError> {
-    Ok(ApiJson(officers::revoke(&state, &p, &tenant, &id).await?))
+    let reason = q.reason.unwrap_or_default();
+    Ok(ApiJson(
+        officers::revoke(&state, &p, &tenant, &id, reason).await?,
+    ))
 }

@@ -42,6 +42,8 @@ const KINDS: &[&str] = &[
     "vex_published",
     "witness_added",
     "witness_removed",
+    "officer_key_registered",
+    "officer_key_revoked",
     "log_key_rotated",
 ];
 
@@ -83,6 +85,11 @@ fn summary(e: &Value) -> String {
         "token_id",
         "scope",
         "name",
+        "role",
+        "officer_id",
+        "public_key_sha256",
+        "day",
+        "request",
     ] {
         if let Some(v) = e[k].as_str().filter(|v| !v.is_empty()) {
             parts.push(format!("{k}: {v}"));

@@ -12,11 +12,11 @@ use bytes::Bytes;
 /// The default byte budget of the model cache (a 10k-component model is
 /// about 10 MB in memory).
 pub const DEFAULT_MODEL_CACHE_BYTES: usize = 256 << 20;
-/// The byte budget of the export cache, and the largest export kept.
+/// The byte budget of the export cache.
 pub const EXPORT_CACHE_BYTES: usize = 128 << 20;
 /// The largest single export kept in memory: room for the SPDX JSON of a
-/// 10,000-component SBOM (9.8 MB), which was otherwise written again for
-/// every request (docs/performance.md).
+/// 10,000-component SBOM (9,776 KiB), which was otherwise written again
+/// for every request (docs/performance.md). Eviction is oldest first.
 pub const EXPORT_CACHE_MAX_ENTRY: usize = 16 << 20;
 
 /// Values with a size, oldest out first until the total fits the budget.

@@ -16,7 +16,7 @@ use crate::{
         Error, Principal,
     },
     service::AppState,
-    store::Db,
+    store::{keys, Db},
 };
 
 /// At most this many officers (revoked ones included) per tenant.
@@ -54,12 +54,48 @@ pub struct OfficerView {
     pub registered_at: String,
     /// RFC 3339, once revoked.
     pub revoked_at: Option<String>,
-    /// The index of its `officer_key_registered` entry.
+    /// The index of its `officer_key_registered` entry: what it signs
+    /// counts from here.
     pub log_index: Option<u64>,
+    /// The index of its `officer_key_revoked` entry, once revoked: what it
+    /// signs counts until here.
+    pub revoked_log_index: Option<u64>,
 }
 
-fn view(o: OfficerRecord, log_index: Option<u64>) -> OfficerView {
-    OfficerView {
+/// Why a key is revoked (`DELETE …/officers/{id}?reason=`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokeReason {
+    /// Not said.
+    #[default]
+    Unspecified,
+    /// Replaced by a new key.
+    Superseded,
+    /// The officer left the role.
+    Left,
+    /// The private key was exposed: what it signed before is suspect too.
+    Compromised,
+}
+
+impl RevokeReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::Superseded => "superseded",
+            Self::Left => "left",
+            Self::Compromised => "compromised",
+        }
+    }
+}
+
+fn view(state: &AppState, tenant: &str, o: OfficerRecord) -> Result<OfficerView, Error> {
+    let at = |what| {
+        state
+            .store()
+            .index_at(&keys::officer_log(tenant, &o.id, what))
+    };
+    let (log_index, revoked_log_index) = (at("registered")?, at("revoked")?);
+    Ok(OfficerView {
         id: o.id,
         name: o.name,
         role: o.role,
@@ -69,14 +105,22 @@ fn view(o: OfficerRecord, log_index: Option<u64>) -> OfficerView {
         registered_at: rfc3339(o.registered_at),
         revoked_at: o.revoked_at.map(rfc3339),
         log_index,
-    }
+        revoked_log_index,
+    })
+}
+
+/// Characters that change how text around them is shown without being
+/// seen: bidirectional overrides and isolates, zero-width characters.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
 }
 
 fn text(what: &str, s: &str) -> Result<String, Error> {
     let t = s.trim();
-    if t.is_empty() || t.chars().count() > 200 || t.chars().any(char::is_control) {
+    if t.is_empty() || t.chars().count() > 200 || t.chars().any(|c| c.is_control() || invisible(c))
+    {
         return Err(Error::Unprocessable(format!(
-            "/{what}: 1 to 200 characters, no control characters"
+            "/{what}: 1 to 200 characters, no control, bidirectional or zero-width characters"
         )));
     }
     Ok(t.to_owned())
@@ -101,7 +145,7 @@ pub async fn register(
     let id = sha[..16].to_owned();
     let _lock = state.tenant_lock(tenant).await;
     let all = state.store().officers(tenant)?;
-    if all.iter().any(|x| x.public_key_sha256 == sha) {
+    if all.iter().any(|x| x.public_key_sha256 == sha || x.id == id) {
         return Err(Error::Conflict(
             "this key is registered already (keys are never registered twice)".into(),
         ));
@@ -128,22 +172,27 @@ pub async fn register(
         algorithm: rec.algorithm.clone(),
         public_key_sha256: sha,
     };
-    let index = state
-        .record(tenant, p.actor(), event, vec![Db::officer_op(tenant, &rec)])
+    state
+        .record_indexed(
+            tenant,
+            vec![(p.actor(), event)],
+            vec![Db::officer_op(tenant, &rec)],
+            vec![keys::officer_log(tenant, &rec.id, "registered")],
+        )
         .await?;
-    Ok(view(rec, Some(index)))
+    view(state, tenant, rec)
 }
 
 /// `GET …/officers` (admin, auditor): every officer, revoked ones too.
 pub fn list(state: &AppState, p: &Principal, tenant: &str) -> Result<Vec<OfficerView>, Error> {
     allow(p, Action::ReadOfficers, Resource::Tenant(tenant))?;
     state.tenant_log(tenant)?;
-    Ok(state
+    state
         .store()
         .officers(tenant)?
         .into_iter()
-        .map(|o| view(o, None))
-        .collect())
+        .map(|o| view(state, tenant, o))
+        .collect()
 }
 
 /// `DELETE …/officers/{id}` (admin): revokes an officer's key, logged
@@ -154,6 +203,7 @@ pub async fn revoke(
     p: &Principal,
     tenant: &str,
     id: &str,
+    reason: RevokeReason,
 ) -> Result<OfficerView, Error> {
     allow(p, Action::ManageOfficers, Resource::Tenant(tenant))?;
     state.tenant_log(tenant)?;
@@ -172,11 +222,17 @@ pub async fn revoke(
     let event = EventBody::OfficerKeyRevoked {
         officer_id: o.id.clone(),
         public_key_sha256: o.public_key_sha256.clone(),
+        reason: reason.as_str().into(),
     };
     state
-        .record(tenant, p.actor(), event, vec![Db::officer_op(tenant, &o)])
+        .record_indexed(
+            tenant,
+            vec![(p.actor(), event)],
+            vec![Db::officer_op(tenant, &o)],
+            vec![keys::officer_log(tenant, &o.id, "revoked")],
+        )
         .await?;
-    Ok(view(o, None))
+    view(state, tenant, o)
 }
 
 #[cfg(test)]
@@ -250,6 +306,10 @@ mod tests {
                 role: "x\u{7}".into(),
                 ..new(&p_pem)
             },
+            NewOfficer {
+                name: "Ada \u{202E}ecalevol".into(),
+                ..new(&p_pem)
+            },
         ] {
             assert!(matches!(
                 register(&st, &admin, "acme", bad).await,
@@ -266,20 +326,36 @@ mod tests {
         assert!(list(&st, &who(Scope::Push), "acme").is_err());
 
         let size = log.size();
-        let r = revoke(&st, &admin, "acme", &a.id.to_uppercase())
-            .await
-            .unwrap();
+        let r = revoke(
+            &st,
+            &admin,
+            "acme",
+            &a.id.to_uppercase(),
+            RevokeReason::Compromised,
+        )
+        .await
+        .unwrap();
         assert!(r.revoked_at.is_some());
+        assert_eq!(r.log_index, a.log_index);
+        assert_eq!(r.revoked_log_index, Some(size));
         assert_eq!(log.size(), size + 1);
         let leaf = log.entries(size, size + 1, 1).unwrap().pop().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&leaf).unwrap();
         assert_eq!(v["event"]["kind"], "officer_key_revoked");
+        assert_eq!(v["event"]["reason"], "compromised");
         assert!(matches!(
-            revoke(&st, &admin, "acme", &a.id).await,
+            revoke(&st, &admin, "acme", &a.id, RevokeReason::default()).await,
             Err(Error::Conflict(_))
         ));
         assert!(matches!(
-            revoke(&st, &admin, "acme", "0000000000000000").await,
+            revoke(
+                &st,
+                &admin,
+                "acme",
+                "0000000000000000",
+                RevokeReason::default()
+            )
+            .await,
             Err(Error::NotFound(_))
         ));
         let all = list(&st, &admin, "acme").unwrap();

@@ -223,6 +223,11 @@ pub fn share_use(tenant: &str, id: &str) -> Vec<u8> {
 pub fn officer(tenant: &str, id: &str) -> Vec<u8> {
     format!("officer/{tenant}/{id}").into_bytes()
 }
+/// `officer-log/<tenant>/<id>/<registered|revoked>`: the index of the
+/// officer's registration or revocation entry.
+pub fn officer_log(tenant: &str, id: &str, what: &str) -> Vec<u8> {
+    format!("officer-log/{tenant}/{id}/{what}").into_bytes()
+}
 /// A tenant's officers.
 pub fn officers(tenant: &str) -> Vec<u8> {
     format!("officer/{tenant}/").into_bytes()

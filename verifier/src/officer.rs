@@ -38,6 +38,12 @@ impl OfficerKey {
             return Ok(Self::P256(k));
         }
         if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(pem) {
+            if k.is_weak() {
+                return Err(
+                    "the Ed25519 public key is of small order (no one holds its private half)"
+                        .into(),
+                );
+            }
             return Ok(Self::Ed25519(k));
         }
         Err("the public key is neither ECDSA P-256 nor Ed25519".into())
@@ -103,6 +109,14 @@ mod tests {
     use super::*;
     use p256::pkcs8::{EncodePublicKey as _, LineEnding};
 
+    fn pem_rfc7468_encode(der: &[u8]) -> String {
+        use base64::Engine as _;
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+    }
+
     #[test]
     fn p256_and_ed25519_keys_parse_sign_and_verify_and_others_are_refused() {
         use p256::ecdsa::signature::Signer as _;
@@ -124,6 +138,16 @@ mod tests {
         k.verify(b"cover note", &sig.to_bytes()).unwrap();
         let err = k.verify(b"cover note", &[0u8; 63]).unwrap_err();
         assert!(err.contains("64 bytes"), "{err}");
+
+        // A small-order Ed25519 key (the identity point).
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00, 1,
+        ];
+        spki.extend_from_slice(&[0u8; 31]);
+        let weak = pem_rfc7468_encode(&spki);
+        assert!(OfficerKey::from_pem(&weak)
+            .unwrap_err()
+            .contains("small order"));
 
         // A P-384 key, a private key, garbage and an oversized PEM.
         let p384 = "-----BEGIN PUBLIC KEY-----\nMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE\n-----END PUBLIC KEY-----\n";
