@@ -172,7 +172,7 @@ impl Modify for BearerAuth {
         crate::http::ops::healthz,
         crate::http::ops::metrics,
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody, crate::service::officers::RevokeReason))
 )]
 pub struct ApiDoc;
 
