@@ -50,6 +50,20 @@ const CF_COUNTERS: &str = "counters";
 /// What one leaf is indexed under: index key prefixes, and counter adds.
 pub type Indexed = (Vec<Vec<u8>>, Vec<(Vec<u8>, Counter)>);
 
+/// Adds puts (`Some`) and deletes (`None`) of application keys to `wb`.
+fn put_app_ops<'a>(
+    wb: &mut WriteBatch,
+    app: &impl rocksdb::AsColumnFamilyRef,
+    ops: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+) {
+    for (k, v) in ops {
+        match v {
+            Some(v) => wb.put_cf(app, k, v),
+            None => wb.delete_cf(app, k),
+        }
+    }
+}
+
 /// The `counters` column family's merge (see [`crate::counter`]).
 fn merge_counters(
     _key: &[u8],
@@ -306,13 +320,11 @@ impl Store {
         for (k, c) in adds {
             wb.merge_cf(cf, k, c.encode());
         }
-        let app = self.cf(CF_APP);
-        for (k, v) in app_ops {
-            match v {
-                Some(v) => wb.put_cf(app, k, v),
-                None => wb.delete_cf(app, k),
-            }
-        }
+        put_app_ops(
+            &mut wb,
+            self.cf(CF_APP),
+            app_ops.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
+        );
         self.write(wb)
     }
 
@@ -321,13 +333,11 @@ impl Store {
     pub fn delete_counters(&self, lower: &[u8], upper: &[u8], app_ops: &[AppOp]) -> Result<()> {
         let mut wb = WriteBatch::default();
         wb.delete_range_cf(self.cf(CF_COUNTERS), lower, upper);
-        let app = self.cf(CF_APP);
-        for (k, v) in app_ops {
-            match v {
-                Some(v) => wb.put_cf(app, k, v),
-                None => wb.delete_cf(app, k),
-            }
-        }
+        put_app_ops(
+            &mut wb,
+            self.cf(CF_APP),
+            app_ops.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
+        );
         self.write(wb)
     }
 
@@ -589,14 +599,8 @@ impl Store {
     /// Writes puts (`Some`) and deletes (`None`) to the application key space
     /// atomically and durably.
     pub fn app_write(&self, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
-        let cf = self.cf(CF_APP);
         let mut wb = WriteBatch::default();
-        for (k, v) in ops {
-            match v {
-                Some(v) => wb.put_cf(cf, k, v),
-                None => wb.delete_cf(cf, k),
-            }
-        }
+        put_app_ops(&mut wb, self.cf(CF_APP), ops.iter().copied());
         self.write(wb)
     }
 
@@ -1476,12 +1480,11 @@ fn commit(
         size_key(id),
         be(frontier.size()),
     );
-    for (k, v) in &app_ops {
-        match v {
-            Some(v) => wb.put_cf(&cf_app, k, v),
-            None => wb.delete_cf(&cf_app, k),
-        }
-    }
+    put_app_ops(
+        &mut wb,
+        &cf_app,
+        app_ops.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
+    );
     let mut checkpoint = None;
     let size = frontier.size();
     // Never publish a checkpoint smaller than one already published; the tree

@@ -172,15 +172,7 @@ pub async fn register(
         algorithm: rec.algorithm.clone(),
         public_key_sha256: sha,
     };
-    state
-        .record_indexed(
-            tenant,
-            vec![(p.actor(), event)],
-            vec![Db::officer_op(tenant, &rec)],
-            vec![keys::officer_log(tenant, &rec.id, "registered")],
-        )
-        .await?;
-    view(state, tenant, rec)
+    logged(state, p, tenant, event, rec, "registered").await
 }
 
 /// `GET …/officers` (admin, auditor): every officer, revoked ones too.
@@ -224,12 +216,25 @@ pub async fn revoke(
         public_key_sha256: o.public_key_sha256.clone(),
         reason: reason.as_str().into(),
     };
+    logged(state, p, tenant, event, o, "revoked").await
+}
+
+/// Appends `event` with the officer's record and the index of its entry
+/// under `what` (`registered` or `revoked`), in one batch; the officer.
+async fn logged(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    event: EventBody,
+    o: OfficerRecord,
+    what: &str,
+) -> Result<OfficerView, Error> {
     state
         .record_indexed(
             tenant,
             vec![(p.actor(), event)],
             vec![Db::officer_op(tenant, &o)],
-            vec![keys::officer_log(tenant, &o.id, "revoked")],
+            vec![keys::officer_log(tenant, &o.id, what)],
         )
         .await?;
     view(state, tenant, o)

@@ -240,8 +240,10 @@ pub fn stats(
     let add = |(g, seen): &mut (Group, HashSet<Vec<u8>>),
                c: &evident_log::CounterRef<'_>,
                members: &mut u64| {
-        g.downloads += c.tally[0];
-        g.bytes += c.tally[1];
+        // Wrapping, as the merge adds: a corrupt counter is named by
+        // `evident log audit`, never a panic here.
+        g.downloads = g.downloads.wrapping_add(c.tally[0]);
+        g.bytes = g.bytes.wrapping_add(c.tally[1]);
         for m in c.members() {
             *members += 1;
             if !seen.contains(m) {
@@ -399,7 +401,8 @@ pub fn unusual(
                     None if !who.is_empty() => (false, who.to_owned()),
                     None => return true,
                 };
-                *daily.entry(subject).or_default().entry(day).or_default() += c.tally[0];
+                let n = daily.entry(subject).or_default().entry(day).or_default();
+                *n = n.wrapping_add(c.tally[0]);
                 true
             },
         )?;
