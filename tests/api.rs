@@ -845,3 +845,157 @@ async fn officers_are_registered_listed_and_revoked_over_http() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v.as_array().unwrap().len(), 1, "a revoked key stays listed");
 }
+
+/// Regulator requests over HTTP: an officer token records one (201, its
+/// digests resolved, JSON errors for bad fields), moves it along its life
+/// cycle (409 for a move it does not allow), an auditor reads it, and a
+/// push token or another tenant sees nothing.
+#[tokio::test]
+async fn regulator_requests_are_recorded_and_moved_over_http() {
+    let api = api().await;
+    let acme = api.tenant("acme").await;
+    let globex = api.tenant("globex").await;
+    let admin = acme["admin_token"]["token"].as_str().unwrap().to_owned();
+    let other = globex["admin_token"]["token"].as_str().unwrap().to_owned();
+    let mut tokens = std::collections::HashMap::new();
+    for scope in ["officer", "auditor", "push"] {
+        let (s, v) = api
+            .json(
+                "POST",
+                "/api/v1/tenants/acme/tokens",
+                Some(&admin),
+                Some(json!({"scope": scope})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        tokens.insert(scope, v["token"].as_str().unwrap().to_owned());
+    }
+    let digest = format!("sha256:{}", "42".repeat(32));
+    let body = json!({
+        "authority": {"name": "Rijksinspectie Digitale Infrastructuur", "country": "NL", "kind": "market_surveillance"},
+        "notice_reference": "RDI-2026-0099",
+        "legal_basis": "Regulation (EU) 2024/2847, Article 52",
+        "contact": "toezicht@rdi.example",
+        "received_on": "2026-01-02",
+        "deadline": "2026-01-16",
+        "production_digests": [digest],
+    });
+    let url = "/api/v1/tenants/acme/regulator-requests";
+    let (s, v) = api
+        .json("POST", url, Some(&tokens["officer"]), Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["state"], "received");
+    assert_eq!(v["overdue"], true);
+    assert_eq!(v["resolution"][0]["digest"], digest.as_str());
+    assert_eq!(v["resolution"][0]["releases"], json!([]));
+    assert!(v["history"][0]["log_index"].as_u64().is_some());
+    let id = v["id"].as_str().unwrap().to_owned();
+    for (patch, code, names) in [
+        (json!({"deadline": "2025-12-31"}), 422, "/deadline"),
+        (
+            json!({"production_digests": ["sha256:1"]}),
+            422,
+            "/production_digests/0",
+        ),
+        (json!({"surprise": 1}), 422, "surprise"),
+    ] {
+        let mut b = body.clone();
+        b.as_object_mut()
+            .unwrap()
+            .extend(patch.as_object().unwrap().clone());
+        let (s, e) = api.json("POST", url, Some(&admin), Some(b)).await;
+        assert_eq!(s.as_u16(), code, "{e}");
+        assert!(e["error"].as_str().is_some(), "{e}");
+        assert!(e["message"].as_str().unwrap().contains(names), "{e}");
+    }
+    for who in [&tokens["push"], &other] {
+        let (s, e) = api.json("GET", url, Some(who), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+        let (s, _) = api.json("POST", url, Some(who), Some(body.clone())).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let moves = format!("{url}/{id}/transitions");
+    let (s, e) = api
+        .json(
+            "POST",
+            &moves,
+            Some(&tokens["officer"]),
+            Some(json!({"to": "delivered"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_error(&e, "conflict");
+    let (s, e) = api
+        .json(
+            "POST",
+            &moves,
+            Some(&tokens["auditor"]),
+            Some(json!({"to": "in_preparation"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+    let (s, v) = api
+        .json(
+            "POST",
+            &moves,
+            Some(&admin),
+            Some(json!({"to": "in_preparation", "note": "with the PSIRT"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "in_preparation");
+    assert_eq!(v["history"][1]["note"], "with the PSIRT");
+    let (s, v) = api
+        .json(
+            "GET",
+            &format!("{url}/{id}"),
+            Some(&tokens["auditor"]),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["history"].as_array().unwrap().len(), 2);
+    let (s, v) = api
+        .json(
+            "GET",
+            &format!("{url}?state=in_preparation&overdue=true"),
+            Some(&tokens["auditor"]),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    let (s, e) = api
+        .json("GET", &format!("{url}?state=lost"), Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    // The trail has both steps, found by the request's id.
+    let (s, v) = api
+        .json(
+            "GET",
+            &format!("/api/v1/tenants/acme/audit/events?request={id}"),
+            Some(&tokens["auditor"]),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut kinds: Vec<String> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let leaf: Value = serde_json::from_str(e["entry"].as_str().unwrap()).unwrap();
+            leaf["event"]["kind"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "regulator_request_in_preparation",
+            "regulator_request_received"
+        ],
+        "{v}"
+    );
+}

@@ -315,6 +315,45 @@ pub enum EventBody {
         /// suspect too) or `unspecified`.
         reason: String,
     },
+    /// A regulator's request was recorded: its SHA-256 ties the request's
+    /// text (kept in the tenant's records and enclosed in the bundle) to
+    /// this entry; each production digest the authority observed is
+    /// resolved here to the release revisions whose artefacts carry it,
+    /// or named unmatched.
+    RegulatorRequestReceived {
+        /// The request's id.
+        request_id: String,
+        /// Hex SHA-256 of the request as recorded, in RFC 8785 form.
+        request_sha256: String,
+        /// `market_surveillance`, `csirt`, `sector_regulator` or `other`.
+        authority_kind: String,
+        /// The authority's country (ISO 3166-1 alpha-2, or `EU`).
+        country: String,
+        /// When the authority's notice was received (`YYYY-MM-DD`).
+        received_on: String,
+        /// When the answer is due (`YYYY-MM-DD`).
+        deadline: String,
+        /// The product asked for by name, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        product: Option<String>,
+        /// The release tag asked for by name, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+        /// What the server found for each production digest.
+        resolved: Vec<DigestResolved>,
+        /// Production digests that no artefact of any release carries.
+        unmatched: Vec<String>,
+    },
+    /// A request was taken into preparation.
+    RegulatorRequestInPreparation(RequestMoved),
+    /// A request's bundle was issued.
+    RegulatorRequestIssued(RequestMoved),
+    /// A request's bundle was delivered to the authority.
+    RegulatorRequestDelivered(RequestMoved),
+    /// A request was closed.
+    RegulatorRequestClosed(RequestMoved),
+    /// A request was withdrawn (by the authority, or found void).
+    RegulatorRequestWithdrawn(RequestMoved),
     /// A witness was added to the log's witnesses: from now on its
     /// checkpoints are submitted to it.
     WitnessAdded {
@@ -406,6 +445,38 @@ pub enum EventBody {
         /// inline (`cyclonedx-json`, `cyclonedx-xml`).
         documents: std::collections::BTreeMap<String, String>,
     },
+}
+
+/// A production digest and one release revision whose artefact carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DigestResolved {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Product.
+    pub product: String,
+    /// Tag.
+    pub tag: String,
+    /// Revision.
+    pub revision: u32,
+    /// The artefact's name in that revision.
+    pub artefact: String,
+    /// The index of that revision's `release_pushed` entry.
+    pub release_index: u64,
+}
+
+/// A regulator request's move to the state its event kind names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestMoved {
+    /// The request's id.
+    pub request_id: String,
+    /// The state it left.
+    pub from: String,
+    /// Hex SHA-256 of the note given with the move, if any (the note
+    /// itself stays in the tenant's records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_sha256: Option<String>,
 }
 
 impl LogEvent {

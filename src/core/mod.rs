@@ -9,6 +9,7 @@
 //! - [`records`]: what is stored (tenants, tokens, customers, sessions, keys);
 //! - [`release`]: release records and the pure half of a push (validation);
 //! - [`names`]: names and their rules;
+//! - [`regulator`]: regulator requests and their life cycle;
 //! - [`access`]: entitlement matching and SSO claim rules;
 //! - [`policy`]: the one access-policy function;
 //! - [`schema`]: the JSON Schemas generated from these types.
@@ -21,6 +22,7 @@ pub mod names;
 pub mod policy;
 pub mod principal;
 pub mod records;
+pub mod regulator;
 pub mod release;
 pub mod schema;
 

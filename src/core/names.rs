@@ -31,6 +31,28 @@ pub fn display_name(name: &str) -> Result<String, Error> {
     Ok(name.to_owned())
 }
 
+/// Characters that change how text around them is shown without being
+/// seen: bidirectional overrides and isolates, zero-width characters.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// Free text that people read and sign (officers' names, a regulator's
+/// notice): trimmed, 1 to `max` characters, no control characters (line
+/// breaks only when `lines`), no bidirectional or zero-width characters,
+/// so what is shown is what is signed. `what` names the field.
+pub fn plain_text(what: &str, s: &str, max: usize, lines: bool) -> Result<String, Error> {
+    let t = s.trim();
+    let bad = |c: char| (c.is_control() && !(lines && (c == '\n' || c == '\r'))) || invisible(c);
+    if t.is_empty() || t.chars().count() > max || t.chars().any(bad) {
+        let breaks = if lines { "line breaks only" } else { "no" };
+        return Err(Error::Unprocessable(format!(
+            "/{what}: 1 to {max} characters; {breaks} control characters, no bidirectional or zero-width characters"
+        )));
+    }
+    Ok(t.replace("\r\n", "\n"))
+}
+
 /// An optional free-text label: at most 200 characters.
 pub fn check_label(label: Option<&str>) -> Result<(), Error> {
     if label.is_some_and(|l| l.chars().count() > 200) {

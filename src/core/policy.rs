@@ -61,11 +61,15 @@ pub enum Action {
     ManageOfficers,
     /// List officers and their keys.
     ReadOfficers,
+    /// Record regulator requests and move them through their life cycle.
+    ManageRegulatorRequests,
+    /// Read regulator requests.
+    ReadRegulatorRequests,
 }
 
 impl Action {
     /// Every action (for the policy table test).
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Self::ManageTenants,
         Self::IssueAdminToken,
         Self::ManageTokens,
@@ -89,6 +93,8 @@ impl Action {
         Self::ManageWitnesses,
         Self::ManageOfficers,
         Self::ReadOfficers,
+        Self::ManageRegulatorRequests,
+        Self::ReadRegulatorRequests,
     ];
 }
 
@@ -154,14 +160,16 @@ fn scopes(action: Action) -> &'static [Scope] {
         | Action::ManageWitnesses
         | Action::ManageOfficers
         | Action::AdminPortal => &[Admin],
-        Action::ReadOfficers => &[Admin, Auditor],
+        Action::ReadOfficers => &[Admin, Auditor, Officer],
+        Action::ManageRegulatorRequests => &[Admin, Officer],
+        Action::ReadRegulatorRequests => &[Admin, Auditor, Officer],
         Action::IssueShareLink => &[Admin, Share],
-        Action::ReadLog | Action::ReadExportKeys => &[Admin, Push, Auditor],
+        Action::ReadLog | Action::ReadExportKeys => &[Admin, Push, Auditor, Officer],
         Action::ReadLogEntries | Action::ReadReceipt => &[Admin, Auditor],
         Action::PushRelease => &[Push],
         Action::PublishVex => &[Admin, Push],
         Action::ListReleases | Action::ReadRelease | Action::ReadOriginal => {
-            &[Admin, Auditor, Push]
+            &[Admin, Auditor, Push, Officer]
         }
         Action::ReadEntitlements => &[],
     }
@@ -339,6 +347,7 @@ mod tests {
             ("push", tenant(Scope::Push, "acme")),
             ("auditor", tenant(Scope::Auditor, "acme")),
             ("share", tenant(Scope::Share, "acme")),
+            ("officer", tenant(Scope::Officer, "acme")),
             ("globex admin", tenant(Scope::Admin, "globex")),
             ("ann", customer("ann")),
             ("bob", customer("bob")),
@@ -370,7 +379,7 @@ mod tests {
         want.insert(("operator", IssueAdminToken, "globex"));
         want.insert(("operator", RotateLogKey, "globex"));
         // Staff, written out by hand (not derived from `scopes`).
-        let staff: [(&str, &[Action]); 4] = [
+        let staff: [(&str, &[Action]); 5] = [
             (
                 "admin",
                 &[
@@ -393,6 +402,8 @@ mod tests {
                     ManageWitnesses,
                     ManageOfficers,
                     ReadOfficers,
+                    ManageRegulatorRequests,
+                    ReadRegulatorRequests,
                 ],
             ),
             (
@@ -418,9 +429,23 @@ mod tests {
                     ReadReceipt,
                     ReadExportKeys,
                     ReadOfficers,
+                    ReadRegulatorRequests,
                 ],
             ),
             ("share", &[IssueShareLink]),
+            (
+                "officer",
+                &[
+                    ReadLog,
+                    ListReleases,
+                    ReadRelease,
+                    ReadOriginal,
+                    ReadExportKeys,
+                    ReadOfficers,
+                    ManageRegulatorRequests,
+                    ReadRegulatorRequests,
+                ],
+            ),
         ];
         for (who, actions) in staff {
             for a in actions {
@@ -450,7 +475,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 9 * 23 * 8);
+        assert_eq!(checked, 10 * 25 * 8);
         // Spot checks written out, so the table above cannot drift into
         // agreeing with a wrong policy.
         assert!(allow(

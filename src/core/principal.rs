@@ -23,6 +23,9 @@ pub enum Scope {
     Auditor,
     /// Issues share links (sales and support staff); revokes its own.
     Share,
+    /// Answers regulator requests (a tenant officer): records them, moves
+    /// them through their life cycle, reads releases and officers.
+    Officer,
     /// A customer access token: sees only its customer's entitled releases
     /// (the customer is in the token record).
     Customer,

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod log;
 pub mod officers;
 pub mod ops;
+pub mod regulator;
 pub mod releases;
 pub mod respond;
 pub mod share_links;
@@ -54,6 +55,13 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tenants/{tenant}/officers"),
     ("get", "/api/v1/tenants/{tenant}/officers"),
     ("delete", "/api/v1/tenants/{tenant}/officers/{id}"),
+    ("post", "/api/v1/tenants/{tenant}/regulator-requests"),
+    ("get", "/api/v1/tenants/{tenant}/regulator-requests"),
+    ("get", "/api/v1/tenants/{tenant}/regulator-requests/{id}"),
+    (
+        "post",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/transitions",
+    ),
     ("get", "/api/v1/tenants/{tenant}/log/key"),
     ("get", "/api/v1/tenants/{tenant}/log/keys"),
     ("post", "/api/v1/tenants/{tenant}/log/key/rotate"),
@@ -184,6 +192,18 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(officers::register).get(officers::list),
         )
         .route("/tenants/{tenant}/officers/{id}", delete(officers::revoke))
+        .route(
+            "/tenants/{tenant}/regulator-requests",
+            post(regulator::create).get(regulator::list),
+        )
+        .route(
+            "/tenants/{tenant}/regulator-requests/{id}",
+            get(regulator::get),
+        )
+        .route(
+            "/tenants/{tenant}/regulator-requests/{id}/transitions",
+            post(regulator::transition),
+        )
         .route("/tenants/{tenant}/log/key", get(log::key))
         .route("/tenants/{tenant}/log/keys", get(log::keys))
         .route("/tenants/{tenant}/log/key/rotate", post(log::rotate_key))

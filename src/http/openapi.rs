@@ -162,6 +162,10 @@ impl Modify for BearerAuth {
         crate::http::officers::register,
         crate::http::officers::list,
         crate::http::officers::revoke,
+        crate::http::regulator::create,
+        crate::http::regulator::list,
+        crate::http::regulator::get,
+        crate::http::regulator::transition,
         serve,
         crate::http::share_links::download,
         crate::http::share_links::receipt,
@@ -172,7 +176,11 @@ impl Modify for BearerAuth {
         crate::http::ops::healthz,
         crate::http::ops::metrics,
     ),
-    components(schemas(ErrorBody, crate::service::officers::RevokeReason))
+    components(schemas(
+        ErrorBody,
+        crate::service::officers::RevokeReason,
+        crate::core::regulator::RequestState
+    ))
 )]
 pub struct ApiDoc;
 

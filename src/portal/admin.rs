@@ -13,7 +13,12 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::{
-    core::{clock::rfc3339, records::Settings, Error, Principal},
+    core::{
+        clock::rfc3339,
+        records::Settings,
+        regulator::{Authority, RequestBody},
+        Error, Principal,
+    },
     portal::{
         pages::{error_page, failure, page, respond},
         signin::admin_signed_in,
@@ -22,7 +27,9 @@ use crate::{
         customers::{
             self, ClaimRule, Entitlement, NewBinding, NewCustomer, NewCustomerToken, RuleOp,
         },
-        identity, settings,
+        identity,
+        regulator::{self, NewTransition, RequestView},
+        settings,
         share_links::{self, Covered, ListQuery, NewShareLink},
         tenancy, AppState,
     },
@@ -62,6 +69,8 @@ pub async fn admin(
                     a href={(a) "/stats"} { "Download statistics" }
                     " \u{b7} "
                     a href={(a) "/audit"} { "Audit trail" }
+                    " \u{b7} "
+                    a href={(a) "/regulator"} { "Regulator requests" }
                 }
                 h2 { "Share links" }
                 form method="post" action={(a) "/share-links"} {
@@ -251,6 +260,16 @@ fn done<T>(tenant: &str, r: Result<T, Error>) -> Response {
     }
 }
 
+/// To the request's page, or the page of what went wrong.
+fn to_request(tenant: &str, r: Result<RequestView, Error>) -> Response {
+    match r {
+        Ok(v) => {
+            Redirect::to(&format!("/t/{tenant}/admin/regulator/{}", v.request.id)).into_response()
+        }
+        Err(e) => error_page("Not saved", &e),
+    }
+}
+
 /// Admin form fields (each form uses some of them).
 #[derive(Debug, Default, Deserialize)]
 pub struct AdminForm {
@@ -309,6 +328,27 @@ pub struct AdminForm {
     cover_notice: Option<String>,
     #[serde(default)]
     cover_kit: Option<String>,
+    // The regulator-request forms.
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    notice_reference: Option<String>,
+    #[serde(default)]
+    legal_basis: Option<String>,
+    #[serde(default)]
+    contact: Option<String>,
+    #[serde(default)]
+    received_on: Option<String>,
+    #[serde(default)]
+    deadline: Option<String>,
+    #[serde(default)]
+    digests: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// A number field: absent or empty is `None`; anything else must parse.
@@ -342,6 +382,10 @@ pub enum AdminAction {
     IssueShareLink(NewShareLink),
     /// Revoke a share link.
     RevokeShareLink(String),
+    /// Record a regulator request.
+    CreateRequest(Box<RequestBody>),
+    /// Move a regulator request on.
+    MoveRequest(String, NewTransition),
 }
 
 impl AdminAction {
@@ -433,6 +477,37 @@ impl AdminAction {
                 })
             }
             ["share-links", id, "revoke"] => Self::RevokeShareLink((*id).to_owned()),
+            ["regulator-requests"] => {
+                let opt = |v: Option<String>| Some(s(v)).filter(|v| !v.is_empty());
+                let kind = serde_json::from_value(serde_json::Value::String(s(f.kind))).ok()?;
+                Self::CreateRequest(Box::new(RequestBody {
+                    authority: Authority {
+                        name: s(f.name),
+                        country: s(f.country),
+                        kind,
+                    },
+                    notice_reference: s(f.notice_reference),
+                    legal_basis: f.legal_basis.unwrap_or_default(),
+                    contact: s(f.contact),
+                    received_on: s(f.received_on),
+                    deadline: s(f.deadline),
+                    product: opt(f.product),
+                    tag: opt(f.tag),
+                    production_digests: f
+                        .digests
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
+                }))
+            }
+            ["regulator-requests", id, "move"] => Self::MoveRequest(
+                (*id).to_owned(),
+                NewTransition {
+                    to: serde_json::from_value(serde_json::Value::String(s(f.to))).ok()?,
+                    note: Some(f.note.unwrap_or_default()).filter(|n| !n.trim().is_empty()),
+                },
+            ),
             _ => return None,
         })
     }
@@ -468,6 +543,10 @@ pub async fn admin_action(
         }
         AdminAction::RevokeToken(id) => done(t, tenancy::revoke_token(st, &p, t, &id).await),
         AdminAction::RevokeShareLink(id) => done(t, share_links::revoke(st, &p, t, &id).await),
+        AdminAction::CreateRequest(b) => to_request(t, regulator::create(st, &p, t, *b).await),
+        AdminAction::MoveRequest(id, m) => {
+            to_request(t, regulator::transition(st, &p, t, &id, m).await)
+        }
         AdminAction::IssueShareLink(req) => match share_links::issue(st, &p, t, req).await {
             Ok(i) => respond(
                 StatusCode::OK,
@@ -611,8 +690,50 @@ mod tests {
             AdminAction::parse("share-links/ab12/revoke", form("x")),
             Some(AdminAction::RevokeShareLink(i)) if i == "ab12"
         ));
+        let Some(AdminAction::CreateRequest(b)) = AdminAction::parse(
+            "regulator-requests",
+            AdminForm {
+                name: Some(" BSI ".into()),
+                country: Some("de".into()),
+                kind: Some("csirt".into()),
+                legal_basis: Some("BSIG §7a".into()),
+                product: Some(" ".into()),
+                digests: Some(format!(" sha256:{0}\r\nsha256:{0} \n", "ab".repeat(32))),
+                ..form("x")
+            },
+        ) else {
+            panic!("a regulator-request form")
+        };
+        assert_eq!(
+            (
+                b.authority.name.as_str(),
+                b.authority.kind,
+                b.product,
+                b.production_digests.len()
+            ),
+            ("BSI", crate::core::regulator::AuthorityKind::Csirt, None, 2)
+        );
+        assert!(
+            AdminAction::parse(
+                "regulator-requests",
+                AdminForm {
+                    kind: Some("court".into()),
+                    ..form("x")
+                }
+            )
+            .is_none(),
+            "a kind the select does not offer"
+        );
+        assert!(matches!(
+            AdminAction::parse(
+                "regulator-requests/r1/move",
+                AdminForm { to: Some("in_preparation".into()), note: Some("  ".into()), ..form("x") }
+            ),
+            Some(AdminAction::MoveRequest(i, NewTransition { to: crate::core::regulator::RequestState::InPreparation, note: None })) if i == "r1"
+        ));
         for nothing in [
             "",
+            "regulator-requests/r1",
             "customers/c1",
             "tokens/t1",
             "customers/c1/sso/b1",

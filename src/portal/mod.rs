@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod customer;
 pub mod pages;
+pub mod regulator;
 pub mod share;
 pub mod signin;
 pub mod stats;
@@ -74,6 +75,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/t/{tenant}/admin", get(admin::admin))
         .route("/t/{tenant}/admin/stats", get(stats::stats_page))
         .route("/t/{tenant}/admin/audit", get(trail::trail_page))
+        .route("/t/{tenant}/admin/regulator", get(regulator::list_page))
+        .route(
+            "/t/{tenant}/admin/regulator/{id}",
+            get(regulator::request_page),
+        )
         .route("/t/{tenant}/admin/{*action}", post(admin::admin_action))
 }
 

@@ -17,7 +17,8 @@ input,select{font:inherit;padding:.2rem}button{font:inherit;padding:.25rem .8rem
 .note{background:#f4f4f4;padding:.5rem 1rem}code{font-size:.9em}\
 .state{padding:.05rem .4rem;border-radius:.3rem}.st-affected .state{background:#fde2e1;color:#8a1111;font-weight:600}\
 .st-unreachable .state{background:#e3f4e8;color:#05622b}.st-not-affected .state{background:#eef6f0;color:#1d5c33}\
-.st-fixed .state{background:#e6eefb;color:#123f8c}.st-investigating .state{background:#fff4d6;color:#6b4a00}";
+.st-fixed .state{background:#e6eefb;color:#123f8c}.st-investigating .state{background:#fff4d6;color:#6b4a00}\
+.overdue{background:#fde2e1;color:#8a1111;font-weight:600;padding:.05rem .4rem;border-radius:.3rem}textarea{font:inherit;width:100%}";
 
 pub fn page(title: &str, tenant: Option<&str>, csrf: Option<&str>, body: Markup) -> Markup {
     html! {

@@ -44,6 +44,12 @@ const KINDS: &[&str] = &[
     "witness_removed",
     "officer_key_registered",
     "officer_key_revoked",
+    "regulator_request_received",
+    "regulator_request_in_preparation",
+    "regulator_request_issued",
+    "regulator_request_delivered",
+    "regulator_request_closed",
+    "regulator_request_withdrawn",
     "log_key_rotated",
 ];
 
@@ -88,6 +94,11 @@ fn summary(e: &Value) -> String {
         "role",
         "officer_id",
         "public_key_sha256",
+        "request_id",
+        "authority_kind",
+        "country",
+        "deadline",
+        "from",
         "day",
         "request",
     ] {

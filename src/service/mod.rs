@@ -23,6 +23,7 @@ pub mod logs;
 pub mod metrics;
 pub mod officers;
 pub mod oidc;
+pub mod regulator;
 pub mod releases;
 pub mod settings;
 pub mod share_links;

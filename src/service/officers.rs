@@ -11,6 +11,7 @@ use crate::{
     core::{
         clock::{now_unix, rfc3339},
         events::EventBody,
+        names,
         policy::{allow, Action, Resource},
         records::OfficerRecord,
         Error, Principal,
@@ -109,21 +110,8 @@ fn view(state: &AppState, tenant: &str, o: OfficerRecord) -> Result<OfficerView,
     })
 }
 
-/// Characters that change how text around them is shown without being
-/// seen: bidirectional overrides and isolates, zero-width characters.
-fn invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
-}
-
 fn text(what: &str, s: &str) -> Result<String, Error> {
-    let t = s.trim();
-    if t.is_empty() || t.chars().count() > 200 || t.chars().any(|c| c.is_control() || invisible(c))
-    {
-        return Err(Error::Unprocessable(format!(
-            "/{what}: 1 to 200 characters, no control, bidirectional or zero-width characters"
-        )));
-    }
-    Ok(t.to_owned())
+    names::plain_text(what, s, 200, false)
 }
 
 /// `POST …/officers` (admin): registers an officer's public key, logged

@@ -139,6 +139,7 @@ async fn create(
     ops.extend(Db::token_ops(&rec));
     // The log is indexed for audit queries from its first entry.
     ops.push(Db::audit_ready_op(&slug));
+    ops.push(Db::artefact_ready_op(&slug));
     ops.push(Db::stats_ready_op(&slug));
     let log_index = state
         .record_indexed(
@@ -327,7 +328,7 @@ pub struct CreateToken {
     pub expires_in: Option<i64>,
 }
 
-/// Issues a tenant token (admin): `admin`, `push` or `auditor`.
+/// Issues a tenant token (admin): `admin`, `push`, `auditor`, `share` or `officer`.
 pub async fn create_token(
     state: &AppState,
     principal: &Principal,
@@ -338,7 +339,7 @@ pub async fn create_token(
     state.tenant_log(tenant)?;
     if matches!(req.scope, Scope::Operator | Scope::Customer) {
         return Err(Error::Unprocessable(
-            "scope must be one of admin, push, auditor (customer tokens are issued under …/customers/{id}/tokens)".into(),
+            "scope must be one of admin, push, auditor, share, officer (customer tokens are issued under …/customers/{id}/tokens)".into(),
         ));
     }
     names::check_label(req.label.as_deref())?;

@@ -32,6 +32,10 @@
 //! | `share-log/<tenant>/<id>/issued\|revoked\|use/<n:010>` | the index of its `share_link_issued`, `share_link_revoked` and each `share_link_used` entry |
 //! | `share-use/<tenant>/<id>` | uses so far and the last use, written with each `share_link_used` |
 //! | `officer/<tenant>/<id>` | [`OfficerRecord`](crate::core::records::OfficerRecord) |
+//! | `regulator-request/<tenant>/<id>` | [`RegulatorRequest`](crate::core::regulator::RegulatorRequest) |
+//! | `regulator-log/<tenant>/<id>/<step:04>` | the index of the entry of its step-th state (0: `regulator_request_received`) |
+//! | `artefact/<tenant>/<hex digest>/<product>/<tag>/<revision:010>` | the artefact's name: which revisions carry a digest, written with each push |
+//! | `artefact-ready/<tenant>` | present once every release pushed before that index existed is in it |
 //! | `witness/<tenant>/<key id>` | [`WitnessRecord`](crate::core::records::WitnessRecord) |
 //! | `witness-state/<tenant>/<key id>` | [`WitnessState`](crate::core::records::WitnessState) |
 //! | `cosig/<tenant>/<size:020>` | the witnesses' cosignature lines on the checkpoint of that size, by witness name |
@@ -227,6 +231,30 @@ pub fn officer(tenant: &str, id: &str) -> Vec<u8> {
 /// officer's registration or revocation entry.
 pub fn officer_log(tenant: &str, id: &str, what: &str) -> Vec<u8> {
     format!("officer-log/{tenant}/{id}/{what}").into_bytes()
+}
+/// `regulator-request/<tenant>/<id>`.
+pub fn regulator_request(tenant: &str, id: &str) -> Vec<u8> {
+    format!("regulator-request/{tenant}/{id}").into_bytes()
+}
+/// A tenant's regulator requests.
+pub fn regulator_requests(tenant: &str) -> Vec<u8> {
+    format!("regulator-request/{tenant}/").into_bytes()
+}
+/// `regulator-log/<tenant>/<id>/<step:04>`.
+pub fn regulator_log(tenant: &str, id: &str, step: usize) -> Vec<u8> {
+    format!("regulator-log/{tenant}/{id}/{step:04}").into_bytes()
+}
+/// `artefact/<tenant>/<hex>/<product>/<tag>/<revision:010>`.
+pub fn artefact(tenant: &str, hex: &str, product: &str, tag: &str, rev: u32) -> Vec<u8> {
+    format!("artefact/{tenant}/{hex}/{product}/{tag}/{rev:010}").into_bytes()
+}
+/// The revisions carrying the artefact digest `hex`.
+pub fn artefacts(tenant: &str, hex: &str) -> Vec<u8> {
+    format!("artefact/{tenant}/{hex}/").into_bytes()
+}
+/// `artefact-ready/<tenant>`.
+pub fn artefact_ready(tenant: &str) -> Vec<u8> {
+    format!("artefact-ready/{tenant}").into_bytes()
 }
 /// A tenant's officers.
 pub fn officers(tenant: &str) -> Vec<u8> {

@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod keys;
+pub mod regulator;
 pub mod stats;
 
 use std::sync::{Arc, Mutex};
