@@ -142,7 +142,9 @@ impl Builder {
         let db = Db::new(store);
         let (keys, _) = PlatformKeys::load_or_generate(&db, &master)?;
         let tsa = Timestamps::new(Tsa::load_or_generate(&db, &master)?, self.external_tsa);
-        let state = AppState::new(db, keys, tsa, master, metrics, self.config);
+        let mut config = self.config;
+        config.verifiers_dir = Some(dir.join("verifiers"));
+        let state = AppState::new(db, keys, tsa, master, metrics, config);
         let tenants = state.tenants()?;
         state.metrics().tenants.set(tenants.len() as i64);
         // Before anything is appended: where the batches start counting

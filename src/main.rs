@@ -47,6 +47,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Cmd::CoverNote(evident::cli::CoverNoteCmd::Sign(args)) => {
+            match evident::cli::cover_note::run(&args) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(e) => {
+                    eprintln!("evident cover-note sign: {e:#}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Cmd::Share(args) => match evident::cli::share::run(&args) {
             Ok(out) => {
                 println!("{out}");

@@ -3,6 +3,7 @@
 
 pub mod audit_bench;
 pub mod bench;
+pub mod cover_note;
 pub mod demo;
 pub mod ops;
 pub mod push;
@@ -36,12 +37,22 @@ pub enum Cmd {
     Push(push::PushArgs),
     /// Issue (or list, or revoke) an expiring share link to one release.
     Share(share::ShareArgs),
+    /// Sign a regulator cover note with an officer's own key (offline).
+    #[command(subcommand)]
+    CoverNote(CoverNoteCmd),
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCmd),
     /// Test helpers (hidden).
     #[command(subcommand, hide = true)]
     Debug(DebugCmd),
+}
+
+/// `evident cover-note …`.
+#[derive(Debug, Subcommand)]
+pub enum CoverNoteCmd {
+    /// Sign the exact bytes of a cover note; prints the upload body.
+    Sign(cover_note::SignArgs),
 }
 
 /// Log output format.

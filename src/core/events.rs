@@ -344,6 +344,31 @@ pub enum EventBody {
         /// Production digests that no artefact of any release carries.
         unmatched: Vec<String>,
     },
+    /// A regulator bundle was issued: the officer's signature over the
+    /// cover note verified with the officer's registered key, the platform
+    /// countersigned, both were timestamped, and the manifest was fixed.
+    /// Appended before the first byte of the bundle is served.
+    RegulatorBundleIssued {
+        /// The request's id.
+        request_id: String,
+        /// Hex SHA-256 of the bundle's `manifest.json` (which lists every
+        /// file but itself and the log evidence, with its SHA-256).
+        manifest_sha256: String,
+        /// Hex SHA-256 of `cover-note.json`.
+        cover_note_sha256: String,
+        /// The officer who signed.
+        officer_id: String,
+        /// Hex SHA-256 of the officer's signature.
+        officer_signature_sha256: String,
+        /// Hex SHA-256 of the platform's countersignature.
+        countersignature_sha256: String,
+        /// Product.
+        product: String,
+        /// Tag.
+        tag: String,
+        /// Revision.
+        revision: u32,
+    },
     /// A request was taken into preparation.
     RegulatorRequestInPreparation(RequestMoved),
     /// A request's bundle was issued.

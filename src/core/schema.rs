@@ -41,6 +41,22 @@ pub fn all() -> Vec<(&'static str, RootSchema)> {
             "audit-export-header.schema.json",
             schema_for!(evident_verify::audit::ExportHeader),
         ),
+        (
+            "regulator-request.schema.json",
+            schema_for!(crate::core::regulator::RequestBody),
+        ),
+        (
+            "cover-note.schema.json",
+            schema_for!(evident_verify::regulator::CoverNote),
+        ),
+        (
+            "bundle-manifest.schema.json",
+            schema_for!(evident_verify::regulator::Manifest),
+        ),
+        (
+            "bundle-proofs.schema.json",
+            schema_for!(evident_verify::regulator::LogProofs),
+        ),
     ]
 }
 

@@ -62,6 +62,26 @@ pub const API_ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/tenants/{tenant}/regulator-requests/{id}/transitions",
     ),
+    (
+        "post",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note.html",
+    ),
+    (
+        "post",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/signature",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/bundle",
+    ),
     ("get", "/api/v1/tenants/{tenant}/log/key"),
     ("get", "/api/v1/tenants/{tenant}/log/keys"),
     ("post", "/api/v1/tenants/{tenant}/log/key/rotate"),
@@ -203,6 +223,22 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/tenants/{tenant}/regulator-requests/{id}/transitions",
             post(regulator::transition),
+        )
+        .route(
+            "/tenants/{tenant}/regulator-requests/{id}/cover-note",
+            post(regulator::prepare).get(regulator::cover_note),
+        )
+        .route(
+            "/tenants/{tenant}/regulator-requests/{id}/cover-note.html",
+            get(regulator::cover_note_html),
+        )
+        .route(
+            "/tenants/{tenant}/regulator-requests/{id}/signature",
+            post(regulator::sign),
+        )
+        .route(
+            "/tenants/{tenant}/regulator-requests/{id}/bundle",
+            get(regulator::bundle),
         )
         .route("/tenants/{tenant}/log/key", get(log::key))
         .route("/tenants/{tenant}/log/keys", get(log::keys))

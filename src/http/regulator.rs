@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
 
@@ -12,8 +12,10 @@ use crate::{
     http::{
         error::{ApiError, ApiJson, ApiQuery},
         openapi::{BodyErrors, Errors},
+        respond::deliver,
     },
     service::{
+        bundles::{self, CoverNoteView, PrepareBody, SignatureBody},
         regulator::{self, ListQuery, NewTransition, RequestView},
         AppState,
     },
@@ -73,4 +75,125 @@ pub async fn transition(
     Ok(ApiJson(
         regulator::transition(&state, &p, &tenant, &id, t).await?,
     ))
+}
+
+/// `POST /api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note`
+/// (admin, officer): 201 with the prepared cover note, after the request's
+/// release revision is resolved and its documents issued with their
+/// evidence. 409 unless the request is in preparation, or when its
+/// production digests resolve to no single revision; 422 for an officer
+/// without a key in force; 503 when a timestamp or the verifier binary is
+/// unavailable.
+#[utoipa::path(post, operation_id = "prepare_cover_note", path = "/api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note", tag = "regulator", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The request's id")), request_body = PrepareBody, responses((status = 201, description = "The cover note, prepared", body = CoverNoteView), BodyErrors))]
+pub async fn prepare(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<PrepareBody>,
+) -> Result<Response, ApiError> {
+    let v = bundles::prepare(&state, &p, &tenant, &id, b, cover_html).await?;
+    Ok((StatusCode::CREATED, ApiJson(v)).into_response())
+}
+
+/// `GET /api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note`
+/// (admin, officer, auditor): the exact bytes the officer signs.
+#[utoipa::path(get, operation_id = "get_cover_note", path = "/api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note", tag = "regulator", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The request's id")), responses((status = 200, description = "The cover note (RFC 8785 JSON)", content_type = "application/json", body = Object), Errors))]
+pub async fn cover_note(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let b = bundles::cover_note(&state, &p, &tenant, &id, false)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response())
+}
+
+/// `GET /api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note.html`
+/// (admin, officer, auditor): the cover note for people (no scripts).
+#[utoipa::path(get, operation_id = "get_cover_note_html", path = "/api/v1/tenants/{tenant}/regulator-requests/{id}/cover-note.html", tag = "regulator", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The request's id")), responses((status = 200, description = "The cover note, rendered", content_type = "text/html", body = String), Errors))]
+pub async fn cover_note_html(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let b = bundles::cover_note(&state, &p, &tenant, &id, true)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+        ],
+        b,
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/tenants/{tenant}/regulator-requests/{id}/signature`
+/// (admin, officer): the officer's signature over the cover note; the
+/// request, issued. 422 when it does not verify with the officer's key;
+/// 409 when nothing is prepared or the request moved on; 503 without a
+/// timestamp (nothing is kept).
+#[utoipa::path(post, operation_id = "sign_cover_note", path = "/api/v1/tenants/{tenant}/regulator-requests/{id}/signature", tag = "regulator", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The request's id")), request_body = SignatureBody, responses((status = 200, description = "The request, issued", body = RequestView), BodyErrors))]
+pub async fn sign(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<SignatureBody>,
+) -> Result<ApiJson<RequestView>, ApiError> {
+    Ok(ApiJson(bundles::sign(&state, &p, &tenant, &id, b).await?))
+}
+
+/// `GET /api/v1/tenants/{tenant}/regulator-requests/{id}/bundle` (admin,
+/// officer, auditor): the issued bundle, `application/gzip`, logged as a
+/// download of the release with a receipt. 409 until it is issued.
+#[utoipa::path(get, operation_id = "get_regulator_bundle", path = "/api/v1/tenants/{tenant}/regulator-requests/{id}/bundle", tag = "regulator", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The request's id")), responses((status = 200, description = "The bundle", content_type = "application/gzip", body = Vec<u8>), Errors))]
+pub async fn bundle(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let d = bundles::bundle(&state, &p, &tenant, &id).await?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// The self-contained HTML of a cover note (no scripts).
+pub fn cover_html(n: &evident_verify::regulator::CoverNote, sha: &str) -> String {
+    use maud::html;
+    let r = &n.request;
+    html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'";
+                title { "Cover note: " (r.notice_reference) }
+                style { "body{font:15px/1.5 serif;max-width:52rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;text-align:left;padding:.2rem .4rem;vertical-align:top}code{font-size:.85em;word-break:break-all}" }
+            }
+            body {
+                h1 { "Cover note" }
+                p { "To " strong { (r.authority.name) } " (" (r.authority.country) ", " (r.authority.kind.replace('_', " ")) "), in answer to notice " strong { (r.notice_reference) } ", received on " (r.received_on) ", due " (r.deadline) "." }
+                h2 { "Legal basis" }
+                p { @for line in r.legal_basis.lines() { (line) br; } }
+                h2 { "Release" }
+                p { (n.release.product) " " (n.release.tag) " revision " (n.release.revision) " (log entry " (n.release.release_index) ")" }
+                ul { @for a in &n.release.artefacts { li { (a.name) " " code { (a.digest) } } } }
+                @if !n.production_digests.is_empty() {
+                    p { "Production digests observed by the authority:" }
+                    ul { @for d in &n.production_digests { li { code { (d) } } } }
+                }
+                h2 { "Statement" }
+                p { @for line in n.statement.lines() { (line) br; } }
+                p { "Signed by " strong { (n.officer.name) } ", " (n.officer.role) " (key " code { (n.officer.public_key_sha256) } ", registered at log entry " (n.officer.registered_index) "), and countersigned by the platform." }
+                h2 { "Enclosed files" }
+                table { tr { th { "File" } th { "Role" } th { "SHA-256" } }
+                    @for f in &n.files { tr { td { code { (f.path) } } td { (f.role) } td { code { (f.sha256) } } } } }
+                h2 { "Log entries" }
+                p { "Proved against the checkpoint of " (n.checkpoint.origin) " at size " (n.checkpoint.size) " (root " code { (n.checkpoint.root_hash) } ")." }
+                ul { @for e in &n.log_entries { li { (e.index) ": " (e.kind) } } }
+                p { small { "Prepared " (n.prepared_at) ". This page renders cover-note.json, SHA-256 " code { (sha) } "; the signatures are over that file, not this page." } }
+            }
+        }
+    }
+    .into_string()
 }

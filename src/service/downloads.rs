@@ -50,6 +50,8 @@ impl Artifact {
     pub const ORIGINAL: Self = Self("original");
     /// `…/vex`.
     pub const VEX: Self = Self("vex");
+    /// `…/regulator-requests/{id}/bundle`.
+    pub const REGULATOR_BUNDLE: Self = Self("regulator-bundle");
 }
 
 /// One file as it is downloaded: the release it belongs to, what it is,

@@ -10,6 +10,7 @@
 //! setters.
 
 pub mod audit;
+pub mod bundles;
 pub mod cache;
 pub mod catalogue;
 pub mod customers;
@@ -68,6 +69,9 @@ pub struct Config {
     pub allow_http_idp_on_loopback: bool,
     /// The bearer token of `/metrics` on the public listener.
     pub metrics_token: Option<String>,
+    /// Where the `evident-verify` binaries enclosed in regulator bundles
+    /// are kept, by SHA-256 (`<data dir>/verifiers`).
+    pub verifiers_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -81,6 +85,7 @@ impl Default for Config {
             limits: limits::LimitConfig::default(),
             allow_http_idp_on_loopback: false,
             metrics_token: None,
+            verifiers_dir: None,
         }
     }
 }
@@ -176,7 +181,12 @@ impl AppState {
                 .is_some_and(|u| u.starts_with("https://"))
     }
 
-    /// The settings the server was started with.
+    /// Where enclosed verifier binaries are kept, if anywhere.
+    pub fn verifiers_dir(&self) -> Option<std::path::PathBuf> {
+        self.inner.config.verifiers_dir.clone()
+    }
+
+    /// What the server was started with.
     pub fn config(&self) -> &Config {
         &self.inner.config
     }

@@ -34,6 +34,9 @@
 //! | `officer/<tenant>/<id>` | [`OfficerRecord`](crate::core::records::OfficerRecord) |
 //! | `regulator-request/<tenant>/<id>` | [`RegulatorRequest`](crate::core::regulator::RegulatorRequest) |
 //! | `regulator-log/<tenant>/<id>/<step:04>` | the index of the entry of its step-th state (0: `regulator_request_received`) |
+//! | `regulator-prep/<tenant>/<id>` | the prepared cover note's file list (each file a blob) until the signature |
+//! | `regulator-issued/<tenant>/<id>` | the issued bundle's file list, manifest digest and issuance index |
+//! | `regulator-log-part/<tenant>/<id>` | its `log/` files (entries, proofs, checkpoint and token), fixed at first making |
 //! | `artefact/<tenant>/<hex digest>/<product>/<tag>/<revision:010>` | the artefact's name: which revisions carry a digest, written with each push |
 //! | `artefact-ready/<tenant>` | present once every release pushed before that index existed is in it |
 //! | `witness/<tenant>/<key id>` | [`WitnessRecord`](crate::core::records::WitnessRecord) |
@@ -243,6 +246,11 @@ pub fn regulator_requests(tenant: &str) -> Vec<u8> {
 /// `regulator-log/<tenant>/<id>/<step:04>`.
 pub fn regulator_log(tenant: &str, id: &str, step: usize) -> Vec<u8> {
     format!("regulator-log/{tenant}/{id}/{step:04}").into_bytes()
+}
+/// `<prefix>/<tenant>/<id>`: a regulator bundle's parts
+/// (`regulator-prep`, `regulator-issued`, `regulator-log-part`).
+pub fn regulator_part(prefix: &str, tenant: &str, id: &str) -> Vec<u8> {
+    format!("{prefix}/{tenant}/{id}").into_bytes()
 }
 /// `artefact/<tenant>/<hex>/<product>/<tag>/<revision:010>`.
 pub fn artefact(tenant: &str, hex: &str, product: &str, tag: &str, rev: u32) -> Vec<u8> {

@@ -29,6 +29,7 @@ pub mod note;
 pub mod officer;
 pub mod proof;
 pub mod receipt;
+pub mod regulator;
 pub mod rotation;
 pub mod share;
 pub mod tiles;

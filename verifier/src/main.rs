@@ -26,6 +26,24 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Verify a regulator bundle (the .tar.gz, or the directory it unpacks
+    /// to): every file, both signatures on the cover note, every document,
+    /// every timestamp, every proof, and the production digest.
+    Bundle {
+        /// The bundle: a .tar.gz, or a directory.
+        bundle: PathBuf,
+        /// A digest observed in production (`sha256:<hex>`); repeat for
+        /// several. Default: the digests the request names.
+        #[arg(long = "production-digest")]
+        production_digests: Vec<String>,
+        /// The log's verifier key from a source other than the bundle (the
+        /// key string, or a file holding it).
+        #[arg(long)]
+        trust_log_key: Option<String>,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Verify a signed checkpoint (C2SP tlog-checkpoint as a signed note).
     Checkpoint {
         /// The checkpoint file ("-" for stdin).
@@ -365,8 +383,162 @@ fn checkpoint(
     open_checkpoint(&text, key, origin).map_err(|e| format!("checkpoint {}: {e}", path.display()))
 }
 
+/// The most a bundle may hold once unpacked, and the most files.
+const MAX_BUNDLE_BYTES: u64 = 8 << 30;
+const MAX_BUNDLE_FILES: usize = 100_000;
+
+/// A bundle's files by path inside it: from a .tar.gz (its one top
+/// directory stripped) or from a directory.
+fn read_bundle(path: &PathBuf) -> Result<std::collections::BTreeMap<String, Vec<u8>>, String> {
+    use std::collections::BTreeMap;
+    let mut out = BTreeMap::new();
+    let mut total = 0u64;
+    if path.is_dir() {
+        let mut stack = vec![path.clone()];
+        while let Some(d) = stack.pop() {
+            for e in
+                std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {e}", d.display()))?
+            {
+                let e = e.map_err(|e| e.to_string())?;
+                let t = e.file_type().map_err(|e| e.to_string())?;
+                if t.is_dir() {
+                    stack.push(e.path());
+                } else if t.is_file() {
+                    let rel = e
+                        .path()
+                        .strip_prefix(path)
+                        .map_err(|e| e.to_string())?
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    let b = std::fs::read(e.path())
+                        .map_err(|err| format!("cannot read {rel}: {err}"))?;
+                    total += b.len() as u64;
+                    if total > MAX_BUNDLE_BYTES || out.len() >= MAX_BUNDLE_FILES {
+                        return Err("the bundle is larger than any Evident makes".into());
+                    }
+                    out.insert(rel, b);
+                } else {
+                    return Err(format!(
+                        "{} is neither a file nor a directory",
+                        e.path().display()
+                    ));
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let f =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let mut top: Option<String> = None;
+    for e in ar
+        .entries()
+        .map_err(|e| format!("{}: not a .tar.gz: {e}", path.display()))?
+    {
+        let mut e = e.map_err(|e| format!("{}: a broken archive: {e}", path.display()))?;
+        let name = e
+            .path()
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .into_owned();
+        let kind = e.header().entry_type();
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            return Err(format!("{name}: the bundle holds only regular files"));
+        }
+        let (first, rest) = name
+            .split_once('/')
+            .ok_or(format!("{name}: not under the bundle's directory"))?;
+        if rest
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(format!("{name}: not a plain path"));
+        }
+        match &top {
+            None => top = Some(first.to_owned()),
+            Some(t) if t != first => {
+                return Err(format!("{name}: outside the bundle's directory {t}"))
+            }
+            Some(_) => {}
+        }
+        total += e.header().size().map_err(|e| e.to_string())?;
+        if total > MAX_BUNDLE_BYTES || out.len() >= MAX_BUNDLE_FILES {
+            return Err("the bundle is larger than any Evident makes".into());
+        }
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut b).map_err(|err| format!("{name}: {err}"))?;
+        if out.insert(rest.to_owned(), b).is_some() {
+            return Err(format!("{name} is in the archive twice"));
+        }
+    }
+    Ok(out)
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
+        Cmd::Bundle {
+            bundle,
+            production_digests,
+            trust_log_key,
+            json,
+        } => {
+            use evident_verify::{export::Outcome, regulator};
+            let files = read_bundle(&bundle)?;
+            let key = trust_log_key.as_deref().map(load_key).transpose()?;
+            let checks = regulator::verify_bundle(&regulator::BundleInputs {
+                files: &files,
+                production_digests: &production_digests,
+                trusted_log_key: key.as_ref(),
+            });
+            let ok = regulator::all_passed(&checks);
+            if json {
+                let list: Vec<serde_json::Value> = checks
+                    .iter()
+                    .map(|c| {
+                        let (result, detail) = match &c.outcome {
+                            Outcome::Pass(t) => ("pass", t),
+                            Outcome::Fail(t) => ("fail", t),
+                            Outcome::NotChecked(t) => ("not_checked", t),
+                        };
+                        serde_json::json!({"check": c.name, "file": c.file, "result": result, "detail": detail})
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"bundle": bundle.display().to_string(), "passed": ok,
+                        "log_key_pinned": key.is_some(), "checks": list})
+                );
+            } else {
+                println!("{}", bundle.display());
+                for c in &checks {
+                    let (mark, text) = match &c.outcome {
+                        Outcome::Pass(t) => ("\u{2713}", t),
+                        Outcome::Fail(t) => ("\u{2717}", t),
+                        Outcome::NotChecked(t) => ("-", t),
+                    };
+                    let file = c
+                        .file
+                        .as_deref()
+                        .map(|f| format!(" [{f}]"))
+                        .unwrap_or_default();
+                    println!("{mark} {}{file}: {text}", c.name);
+                }
+            }
+            if !ok {
+                let failed: Vec<String> = checks
+                    .iter()
+                    .filter(|c| !matches!(c.outcome, Outcome::Pass(_)))
+                    .map(|c| match &c.file {
+                        Some(f) => format!("{} ({f})", c.name),
+                        None => c.name.clone(),
+                    })
+                    .collect();
+                return Err(format!("the bundle does not verify: {}", failed.join(", ")));
+            }
+        }
         Cmd::Checkpoint {
             checkpoint: path,
             key,

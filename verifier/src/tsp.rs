@@ -322,6 +322,22 @@ pub fn verify_token(token: &[u8], data: &[u8], trusted: &[Certificate]) -> R<Sta
         })
         .cloned()
         .ok_or("the signer certificate is neither in the token nor in the given chain")?;
+    // Every certificate the token carries must be one the caller trusts or
+    // be signed by one in the pool: none is unsigned data a byte of which
+    // could change unnoticed.
+    if let Some(certs) = &sd.certificates {
+        for c in certs.0.iter() {
+            let CertificateChoices::Certificate(c) = c else {
+                return Err("the token carries a certificate of another kind than X.509".into());
+            };
+            if !trusted.contains(c) && !pool.iter().any(|i| i != c && signed_by(c, i)) {
+                return Err(format!(
+                    "the token carries a certificate ({}) that no certificate in the chain signed",
+                    c.tbs_certificate.subject
+                ));
+            }
+        }
+    }
 
     let attrs = si
         .signed_attrs

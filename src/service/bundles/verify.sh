@@ -1,0 +1,89 @@
+#!/bin/sh
+# verify.sh: check an Evident regulator bundle with nothing but sha256sum
+# and openssl.
+#
+#   Tenant:   @TENANT@
+#   Request:  @REQUEST@ (@NOTICE@)
+#   Release:  @RELEASE@
+#
+# Usage: sh verify.sh    (from anywhere; the files are looked for next to it)
+# Exit status 0 means every check below passed. This script does not check
+# the Merkle proofs in log/: run bin/evident-verify bundle for those (see
+# VERIFY.md), or Go's golang.org/x/mod/sumdb/tlog.
+
+set -u
+cd "$(dirname "$0")" || exit 2
+failed=""
+pass() { printf 'PASS  %-26s %s\n' "$1" "$2"; }
+fail() { printf 'FAIL  %-26s %s\n' "$1" "$2"; failed="$failed $1"; }
+for tool in sha256sum openssl grep; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "verify.sh needs $tool, which is not installed." >&2
+        exit 2
+    fi
+done
+sha() { sha256sum < "$1" | cut -d' ' -f1; }
+
+# 1. SHA256SUMS is the list manifest.json names, and every file has the
+# SHA-256 it lists (manifest.json's own digest is in the log: see VERIFY.md).
+sums=$(sha SHA256SUMS 2>/dev/null)
+if grep -q "{\"path\":\"SHA256SUMS\",\"role\":\"checksums\",\"sha256\":\"$sums\"" manifest.json 2>/dev/null; then
+    pass manifest "SHA256SUMS is the list manifest.json names (SHA-256 $sums)."
+else
+    fail manifest "SHA256SUMS is not the list manifest.json names."
+fi
+if out=$(sha256sum --strict -c SHA256SUMS 2>&1); then
+    pass files "every file has the SHA-256 the manifest lists."
+else
+    fail files "$(echo "$out" | grep -v ': OK$' | head -n 5 | tr '\n' ' ')"
+fi
+
+# 2. The officer signed the exact bytes of cover-note.json.
+if [ "@OFFICER_ALG@" = ecdsa-p256 ]; then
+    out=$(openssl dgst -sha256 -verify keys/officer.pem -signature cover-note.officer.sig cover-note.json 2>&1)
+else
+    out=$(openssl pkeyutl -verify -pubin -inkey keys/officer.pem -rawin -in cover-note.json -sigfile cover-note.officer.sig 2>&1)
+fi
+case "$out" in
+    *"Verified OK"*|*"Signature Verified Successfully"*) pass "officer signature" "@OFFICER@ signed cover-note.json with keys/officer.pem (@OFFICER_ALG@).";;
+    *) fail "officer signature" "cover-note.officer.sig does not verify over cover-note.json with keys/officer.pem: $(echo "$out" | head -n 1)";;
+esac
+
+# 3. The platform countersigned the SHA-256 of both.
+want="evident-countersignature/v1
+cover-note.json sha256 $(sha cover-note.json)
+cover-note.officer.sig sha256 $(sha cover-note.officer.sig)"
+if [ "$(cat countersignature.txt)" = "$want" ]; then
+    pass "countersigned message" "countersignature.txt names the SHA-256 of cover-note.json and of the officer's signature."
+else
+    fail "countersigned message" "countersignature.txt does not name the SHA-256 of cover-note.json and cover-note.officer.sig."
+fi
+out=$(openssl pkeyutl -verify -pubin -inkey keys/platform.pem -rawin -in countersignature.txt -sigfile countersignature.sig 2>&1)
+case "$out" in
+    *"Signature Verified Successfully"*) pass countersignature "the platform key (keys/platform.pem, Ed25519) signed countersignature.txt.";;
+    *) fail countersignature "countersignature.sig does not verify with keys/platform.pem: $(echo "$out" | head -n 1)";;
+esac
+
+# 4. Every RFC 3161 token chains to keys/tsa-chain.pem and stamps the
+# exact bytes it names.
+stamp() {
+    if out=$(openssl ts -verify -data "$1" -in "$2" -CAfile keys/tsa-chain.pem 2>&1) && echo "$out" | grep -q '^Verification: OK'; then
+        when=$(openssl ts -reply -in "$2" -text 2>/dev/null | sed -n 's/^Time stamp: //p')
+        pass timestamp "$2 stamps $1 at $when."
+    else
+        fail timestamp "$2 is not a valid token over $1: $(echo "$out" | tail -n 1)"
+    fi
+}
+stamp cover-note.officer.sig cover-note.officer.sig.tsr
+stamp countersignature.sig countersignature.sig.tsr
+stamp log/checkpoint log/checkpoint.tsr
+
+# 5. Every SBOM and VEX document: its signature by the tenant's export key,
+# and the token over that signature.
+@DOCUMENTS@
+if [ -z "$failed" ]; then
+    echo "All checks passed. The Merkle proofs in log/ are checked by: bin/evident-verify bundle ."
+    exit 0
+fi
+echo "FAILED:$failed"
+exit 1
