@@ -9,8 +9,12 @@
 //!    proof verifies with `evident-verify` and Go's `sumdb/tlog`;
 //! 2. in the browser (`tests/interop/regulator_browser.mjs`) the admin
 //!    records a request through the form, sees the digests resolved, moves
-//!    it into preparation with a note, and finds it in the list beside the
-//!    officer's, which is marked overdue; the page has no script;
+//!    it into preparation with a note, prepares the cover note for an
+//!    officer, signs it with Node's crypto and the officer's OpenSSL-made
+//!    key, pastes the signature (the bundle is issued), downloads the
+//!    bundle, moves it to delivered and closed, and finds it in the list
+//!    beside the officer's, which is marked overdue; the pages have no
+//!    script; the downloaded bundle verifies with `evident-verify`;
 //! 3. the API agrees with what the pages showed, and every step is an
 //!    entry of its kind.
 
@@ -141,12 +145,44 @@ fn requests_are_recorded_resolved_and_moved_in_api_and_pages() {
     let (ok, out) = go_verify(&["inclusion", &t.vkey, &cp, &leaf, &proof]);
     assert!(ok, "Go sumdb/tlog: {out}");
 
+    // An officer's key, made by OpenSSL; only its public half is registered.
+    let key = files.path().join("officer.pem");
+    let ok = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let public = Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap()
+        .stdout;
+    let o: Value = s
+        .post("/api/v1/tenants/acme/officers", &t.admin)
+        .send_json(json!({"name": "Ada Lovelace", "role": "PSIRT lead", "public_key": String::from_utf8(public).unwrap()}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let officer_id = o["id"].as_str().unwrap().to_owned();
+    let bundle_out = files.path().join("bundle.tar.gz");
+
     // The pages, in chromium.
     let cfg = write(
         files.path(),
         "regulator.json",
         json!({"base": s.url, "tenant": "acme", "admin_token": t.admin,
-               "digests": [other, format!("sha256:{}", "AA".repeat(32))], "deadline": "2999-12-31"})
+               "digests": [other.to_uppercase().replace("SHA256", "sha256")], "deadline": "2999-12-31",
+               "officer_id": officer_id, "officer_key": key, "bundle_out": bundle_out})
         .to_string(),
     );
     let res = Command::new("node")
@@ -170,7 +206,7 @@ fn requests_are_recorded_resolved_and_moved_in_api_and_pages() {
     );
     assert_eq!(page["state"], "received", "{page}");
     let digests = page["digests"].as_array().unwrap();
-    assert_eq!(digests.len(), 2, "{page}");
+    assert_eq!(digests.len(), 1, "{page}");
     assert_eq!(digests[0][0], other.as_str());
     assert!(
         digests[0][1]
@@ -179,12 +215,36 @@ fn requests_are_recorded_resolved_and_moved_in_api_and_pages() {
             .starts_with("shop v2.0 rev 1"),
         "{page}"
     );
-    assert_eq!(digests[1][1], "no release carries it", "{page}");
     assert_eq!(page["moves"], json!(["in_preparation", "withdrawn"]));
     assert_eq!(page["state_after"], "in preparation", "{page}");
     let steps = page["steps_after"].as_array().unwrap();
     assert_eq!(steps.len(), 2, "{page}");
     assert_eq!(steps[1][3], "assigned to the PSIRT");
+    assert!(
+        page["cover_note"]
+            .as_str()
+            .unwrap()
+            .starts_with("Prepared: SHA-256 "),
+        "{page}"
+    );
+    assert_eq!(page["state_issued"], "issued", "{page}");
+    assert_eq!(page["state_final"], "closed", "{page}");
+    let steps: Vec<&str> = page["steps_final"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "received",
+            "in preparation",
+            "issued",
+            "delivered",
+            "closed"
+        ]
+    );
     let list = page["list"].as_array().unwrap();
     assert_eq!(list.len(), 2, "{page}");
     let row = |notice: &str| {
@@ -193,7 +253,15 @@ fn requests_are_recorded_resolved_and_moved_in_api_and_pages() {
             .unwrap_or_else(|| panic!("{notice}: {page}"))
     };
     assert_eq!(row("BSI-MÜ-2026-17")[5], "received overdue");
-    assert_eq!(row("NCSC-2026-0001")[5], "in preparation");
+    assert_eq!(row("NCSC-2026-0001")[5], "closed");
+    // The bundle the admin downloaded verifies offline.
+    let (ok, out, err) = verify(&[
+        "bundle",
+        &bundle_out.to_string_lossy(),
+        "--trust-log-key",
+        &t.vkey,
+    ]);
+    assert!(ok, "{out}{err}");
 
     // The API agrees, and each step is an entry of its kind.
     let id = page["request_url"]
@@ -212,7 +280,7 @@ fn requests_are_recorded_resolved_and_moved_in_api_and_pages() {
         .unwrap()
         .into_json()
         .unwrap();
-    assert_eq!(v["state"], "in_preparation");
+    assert_eq!(v["state"], "closed");
     assert_eq!(v["request"]["authority"]["country"], "NL");
     assert_eq!(
         v["request"]["legal_basis"],
@@ -240,7 +308,11 @@ fn requests_are_recorded_resolved_and_moved_in_api_and_pages() {
     assert_eq!(
         kinds,
         [
+            "regulator_bundle_issued",
+            "regulator_request_closed",
+            "regulator_request_delivered",
             "regulator_request_in_preparation",
+            "regulator_request_issued",
             "regulator_request_received"
         ]
     );

@@ -24,6 +24,7 @@ use crate::{
         signin::admin_signed_in,
     },
     service::{
+        bundles::{self, PrepareBody, SignatureBody},
         customers::{
             self, ClaimRule, Entitlement, NewBinding, NewCustomer, NewCustomerToken, RuleOp,
         },
@@ -386,6 +387,10 @@ pub enum AdminAction {
     CreateRequest(Box<RequestBody>),
     /// Move a regulator request on.
     MoveRequest(String, NewTransition),
+    /// Prepare a request's cover note.
+    PrepareCoverNote(String, PrepareBody),
+    /// Upload the officer's signature: issues the bundle.
+    SignCoverNote(String, SignatureBody),
 }
 
 impl AdminAction {
@@ -508,6 +513,20 @@ impl AdminAction {
                     note: Some(f.note.unwrap_or_default()).filter(|n| !n.trim().is_empty()),
                 },
             ),
+            ["regulator-requests", id, "prepare"] => Self::PrepareCoverNote(
+                (*id).to_owned(),
+                PrepareBody {
+                    officer_id: s(f.name),
+                    statement: Some(f.note.unwrap_or_default()).filter(|n| !n.trim().is_empty()),
+                    ..Default::default()
+                },
+            ),
+            ["regulator-requests", id, "sign"] => Self::SignCoverNote(
+                (*id).to_owned(),
+                SignatureBody {
+                    signature: s(f.value),
+                },
+            ),
             _ => return None,
         })
     }
@@ -547,6 +566,11 @@ pub async fn admin_action(
         AdminAction::MoveRequest(id, m) => {
             to_request(t, regulator::transition(st, &p, t, &id, m).await)
         }
+        AdminAction::PrepareCoverNote(id, b) => {
+            let r = bundles::prepare(st, &p, t, &id, b, crate::http::regulator::cover_html).await;
+            to_request(t, r.and_then(|_| regulator::get(st, &p, t, &id)))
+        }
+        AdminAction::SignCoverNote(id, b) => to_request(t, bundles::sign(st, &p, t, &id, b).await),
         AdminAction::IssueShareLink(req) => match share_links::issue(st, &p, t, req).await {
             Ok(i) => respond(
                 StatusCode::OK,

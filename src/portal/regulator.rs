@@ -19,6 +19,7 @@ use crate::{
         signin::admin_signed_in,
     },
     service::{
+        bundles, officers,
         regulator::{self, ListQuery, RequestView},
         AppState,
     },
@@ -131,6 +132,13 @@ pub async fn request_page(
     };
     let r = &v.request;
     let a = format!("/t/{tenant}/admin");
+    let api = format!("/api/v1/tenants/{tenant}/regulator-requests/{}", r.id);
+    let prepared = bundles::prepared_sha256(&state, &tenant, &r.id);
+    let officers: Vec<_> = officers::list(&state, &p, &tenant)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| o.revoked_at.is_none())
+        .collect();
     let moves: Vec<RequestState> = [
         RequestState::InPreparation,
         RequestState::Delivered,
@@ -196,6 +204,40 @@ pub async fn request_page(
                             }
                         }
                     }
+                }
+                @if r.state == RequestState::InPreparation {
+                    h2 { "Cover note" }
+                    @if let Some(sha) = &prepared {
+                        p #cover-note { "Prepared: SHA-256 " code { (sha) } ". "
+                            a href={(api) "/cover-note"} download="cover-note.json" { "cover-note.json" } " (the exact bytes to sign) \u{b7} "
+                            a href={(api) "/cover-note.html"} { "read it" } }
+                        p { "The officer signs it on their own machine: "
+                            code { "evident cover-note sign --key officer.pem cover-note.json" }
+                            " prints the signature in base64 (or "
+                            code { "openssl dgst -sha256 -sign officer.pem cover-note.json | base64 -w0" } " for a P-256 key, "
+                            code { "openssl pkeyutl -sign -rawin -inkey officer.pem -in cover-note.json | base64 -w0" } " for Ed25519)." }
+                        form method="post" action={(a) "/regulator-requests/" (r.id) "/sign"} {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            label for="sig" { "The officer's signature (base64)" }
+                            textarea id="sig" name="value" rows="3" required {}
+                            " " button type="submit" { "Issue the bundle" }
+                        }
+                    }
+                    form method="post" action={(a) "/regulator-requests/" (r.id) "/prepare"} {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        label for="officer" { "Officer who will sign" }
+                        select id="officer" name="name" required {
+                            @for o in &officers { option value=(o.id) { (o.name) " (" (o.role) ", " (o.algorithm) ")" } }
+                        }
+                        label for="statement" { "Statement" }
+                        textarea id="statement" name="note" rows="3" maxlength="4000" { (bundles::DEFAULT_STATEMENT) }
+                        " " button type="submit" { @if prepared.is_some() { "Prepare again" } @else { "Prepare the cover note" } }
+                    }
+                }
+                @if matches!(r.state, RequestState::Issued | RequestState::Delivered | RequestState::Closed) {
+                    h2 { "Bundle" }
+                    p #bundle { a href={(api) "/bundle"} { "Download the bundle" } " (each download is logged with a receipt) \u{b7} "
+                        a href={(api) "/cover-note.html"} { "the signed cover note" } }
                 }
                 @if !moves.is_empty() {
                     h2 { "Move on" }

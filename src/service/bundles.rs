@@ -765,6 +765,16 @@ fn prepared(state: &AppState, tenant: &str, id: &str) -> Result<Prepared, Error>
     })
 }
 
+/// The SHA-256 of the cover note prepared (and not yet signed) for a
+/// request, if any (for the admin page).
+pub fn prepared_sha256(state: &AppState, tenant: &str, id: &str) -> Option<String> {
+    let p: Prepared = get_json(state, &kv("regulator-prep", tenant, id)).ok()??;
+    p.files
+        .into_iter()
+        .find(|f| f.path == "cover-note.json")
+        .map(|f| f.sha256)
+}
+
 /// `GET …/cover-note` (admin, officer, auditor): the exact bytes to sign;
 /// `html`: its rendering.
 pub fn cover_note(
