@@ -361,8 +361,13 @@ fn a_regulator_bundle_is_issued_and_verified_offline_by_third_parties() {
         "{out}"
     );
     // verify.sh: sha256sum and openssl only.
-    let (ok, out) = run(Command::new("sh").arg(p("verify.sh")));
-    assert!(ok && out.contains("All checks passed"), "{out}");
+    let (ok, out) = run(Command::new("sh").arg(p("verify.sh")).arg(&a));
+    assert!(
+        ok && out.contains("All checks passed") && out.contains("PASS  production digest"),
+        "{out}"
+    );
+    let (ok, out) = run(Command::new("sh").arg(p("verify.sh")).arg(&b));
+    assert!(!ok && out.contains("FAIL  production digest"), "{out}");
 
     // Third-party judges, part by part.
     let manifest: Value =
@@ -600,6 +605,79 @@ for tsr, data in zip(sys.argv[3::2], sys.argv[4::2]):
     std::fs::write(&sbom_path, &b).unwrap();
     let (ok, out) = run(Command::new(&bin).arg("bundle").arg(&dir));
     assert!(!ok && out.contains(&format!("manifest [{first}]")), "{out}");
+    // The authority's link: the same bundle without a tenant credential,
+    // then a consistency proof from the bundle's checkpoint to the latest,
+    // judged by Go; revoked, it is gone.
+    let link: Value = s
+        .post(&format!("{base}/links"), &ot)
+        .send_json(json!({"grace_days": 14}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let url = link["url"].as_str().unwrap().to_owned();
+    let path = url
+        .split_once("/r/")
+        .map(|(_, p)| format!("/r/{p}"))
+        .unwrap();
+    let res = ureq::get(&format!("{}{path}", s.url)).call().unwrap();
+    assert!(res.header("x-evident-log-index").is_some());
+    let mut anon = Vec::new();
+    std::io::Read::read_to_end(&mut res.into_reader(), &mut anon).unwrap();
+    assert!(anon == tgz, "the link serves the issued bundle");
+    for _ in 0..3 {
+        s.post("/api/v1/tenants/acme/releases", &t.push)
+            .send_json(
+                json!({"product": "tools", "tag": format!("v{}", s.log_size("acme", &t.admin)),
+                "artefacts": [{"name": "t", "digest": format!("sha256:{}", "c3".repeat(32))}],
+                "sbom": {"content": STANDARD.encode(&sbom), "encoding": "base64"}}),
+            )
+            .unwrap();
+    }
+    let cons_url = path.replace("/bundle", &format!("/consistency?old={cp_size}"));
+    let c: Value = ureq::get(&format!("{}{cons_url}", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(c["new"].as_u64().unwrap() > cp_size, "{c}");
+    let new_cp = write(w, "new.cp", c["checkpoint"].as_str().unwrap());
+    let cj = write(
+        w,
+        "cons2.json",
+        json!({"old": cp_size, "new": c["new"], "hashes": c["hashes"]}).to_string(),
+    );
+    let (ok, out) = go_verify(&[
+        "consistency",
+        vkey.trim(),
+        &p("log/checkpoint").to_string_lossy(),
+        &new_cp,
+        &cj,
+    ]);
+    assert!(ok, "Go consistency from the bundle's checkpoint: {out}");
+    let link_id = link["link"]["id"].as_str().unwrap();
+    ureq::delete(&format!("{}{base}/links/{link_id}", s.url))
+        .set("Authorization", &format!("Bearer {ot}"))
+        .call()
+        .unwrap();
+    for u in [
+        path.clone(),
+        cons_url.clone(),
+        "/r/evr_nonsense/bundle".into(),
+    ] {
+        let e = ureq::get(&format!("{}{u}", s.url)).call().unwrap_err();
+        assert!(matches!(e, ureq::Error::Status(404, _)), "{u}: {e:?}");
+    }
+    let listed: Value = s
+        .get(&format!("{base}/links"), &t.admin)
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(
+        listed[0]["revoked_at"].is_string() && listed[0].get("token").is_none(),
+        "{listed}"
+    );
+
     // The request trail: received, in preparation, issued, and the bundle.
     let trail: Value = s
         .get(
@@ -626,6 +704,10 @@ for tsr, data in zip(sys.argv[3::2], sys.argv[4::2]):
         kinds,
         [
             "regulator_bundle_issued",
+            "regulator_link_issued",
+            "regulator_link_revoked",
+            "regulator_link_used",
+            "regulator_link_used",
             "regulator_request_in_preparation",
             "regulator_request_issued",
             "regulator_request_received"

@@ -53,12 +53,27 @@ pub fn run(a: &SignArgs) -> anyhow::Result<()> {
         std::fs::read_to_string(&a.key).with_context(|| format!("reading {}", a.key.display()))?;
     let note = std::fs::read(&a.cover_note)
         .with_context(|| format!("reading {}", a.cover_note.display()))?;
-    if serde_json::from_slice::<evident_verify::regulator::CoverNote>(&note).is_err() {
+    let Ok(n) = serde_json::from_slice::<evident_verify::regulator::CoverNote>(&note) else {
         bail!(
             "{} is not a cover note (evident-cover-note/v1)",
             a.cover_note.display()
         );
-    }
+    };
+    // What is signed, in words, before it is signed.
+    eprintln!(
+        "cover note for {} ({}), notice {} of {}: {} {} revision {}, {} files, {} log entries, checkpoint size {}\nstatement: {}",
+        n.tenant,
+        n.request.id,
+        n.request.notice_reference,
+        n.request.authority.name,
+        n.release.product,
+        n.release.tag,
+        n.release.revision,
+        n.files.len(),
+        n.log_entries.len(),
+        n.checkpoint.size,
+        n.statement
+    );
     let (sig, public) = sign(&pem, &note)?;
     let key = OfficerKey::from_pem(&public).map_err(anyhow::Error::msg)?;
     key.verify(&note, &sig).map_err(anyhow::Error::msg)?;

@@ -369,6 +369,36 @@ pub enum EventBody {
         /// Revision.
         revision: u32,
     },
+    /// A download link for the authority was issued for a request's bundle.
+    RegulatorLinkIssued {
+        /// The request's id.
+        request_id: String,
+        /// The link's public id (never its token).
+        link_id: String,
+        /// When it stops working (RFC 3339): the deadline's end plus a grace.
+        expires_at: String,
+    },
+    /// An authority's link was used (the actor is the link); the answer
+    /// went out only after this entry was durable.
+    RegulatorLinkUsed {
+        /// The request's id.
+        request_id: String,
+        /// The link's public id.
+        link_id: String,
+        /// `bundle`, or `consistency <old>..<new>`.
+        what: String,
+        /// Hex SHA-256 of the bundle served, or of the checkpoint given.
+        sha256: String,
+        /// Bytes served (0 for a proof).
+        bytes: u64,
+    },
+    /// An authority's link was revoked; it stopped working at this entry.
+    RegulatorLinkRevoked {
+        /// The request's id.
+        request_id: String,
+        /// The link's public id.
+        link_id: String,
+    },
     /// A request was taken into preparation.
     RegulatorRequestInPreparation(RequestMoved),
     /// A request's bundle was issued.

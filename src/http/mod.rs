@@ -82,6 +82,20 @@ pub const API_ROUTES: &[(&str, &str)] = &[
         "get",
         "/api/v1/tenants/{tenant}/regulator-requests/{id}/bundle",
     ),
+    (
+        "post",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/links",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/links",
+    ),
+    (
+        "delete",
+        "/api/v1/tenants/{tenant}/regulator-requests/{id}/links/{link}",
+    ),
+    ("get", "/r/{token}/bundle"),
+    ("get", "/r/{token}/consistency"),
     ("get", "/api/v1/tenants/{tenant}/log/key"),
     ("get", "/api/v1/tenants/{tenant}/log/keys"),
     ("post", "/api/v1/tenants/{tenant}/log/key/rotate"),
@@ -240,6 +254,14 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/tenants/{tenant}/regulator-requests/{id}/bundle",
             get(regulator::bundle),
         )
+        .route(
+            "/tenants/{tenant}/regulator-requests/{id}/links",
+            post(regulator::issue_link).get(regulator::list_links),
+        )
+        .route(
+            "/tenants/{tenant}/regulator-requests/{id}/links/{link}",
+            delete(regulator::revoke_link),
+        )
         .route("/tenants/{tenant}/log/key", get(log::key))
         .route("/tenants/{tenant}/log/keys", get(log::keys))
         .route("/tenants/{tenant}/log/key/rotate", post(log::rotate_key))
@@ -351,6 +373,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     let shared = Router::new()
         .route("/s/{token}/{file}", download(share_links::download))
         .route("/s/{token}/receipts/{index}", get(share_links::receipt))
+        .route("/r/{token}/bundle", get(regulator::link_bundle))
+        .route("/r/{token}/consistency", get(regulator::link_consistency))
         .route_layer(from_fn_with_state(state.clone(), share_links::limit))
         .route_layer(from_fn(share_links::private));
     Router::new()

@@ -15,7 +15,10 @@ use crate::{
         respond::deliver,
     },
     service::{
-        bundles::{self, CoverNoteView, PrepareBody, SignatureBody},
+        bundles::{
+            self, AuthorityLink, CoverNoteView, IssuedAuthorityLink, LinkConsistency,
+            NewAuthorityLink, PrepareBody, SignatureBody,
+        },
         regulator::{self, ListQuery, NewTransition, RequestView},
         AppState,
     },
@@ -196,4 +199,81 @@ pub fn cover_html(n: &evident_verify::regulator::CoverNote, sha: &str) -> String
         }
     }
     .into_string()
+}
+
+/// `POST /api/v1/tenants/{tenant}/regulator-requests/{id}/links` (admin,
+/// officer): 201 with a download link for the authority (shown once),
+/// working until the deadline's end plus `grace_days` (default 30); logged
+/// `regulator_link_issued`. 409 until the bundle is issued.
+#[utoipa::path(post, operation_id = "issue_authority_link", path = "/api/v1/tenants/{tenant}/regulator-requests/{id}/links", tag = "regulator", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The request's id")), request_body = NewAuthorityLink, responses((status = 201, description = "The link, shown once", body = IssuedAuthorityLink), BodyErrors))]
+pub async fn issue_link(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<NewAuthorityLink>,
+) -> Result<Response, ApiError> {
+    let v = bundles::issue_link(&state, &p, &tenant, &id, b).await?;
+    Ok((StatusCode::CREATED, ApiJson(v)).into_response())
+}
+
+/// `GET /api/v1/tenants/{tenant}/regulator-requests/{id}/links` (admin,
+/// officer, auditor): the request's authority links, never a token.
+#[utoipa::path(get, operation_id = "list_authority_links", path = "/api/v1/tenants/{tenant}/regulator-requests/{id}/links", tag = "regulator", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The request's id")), responses((status = 200, description = "The links", body = [AuthorityLink]), Errors))]
+pub async fn list_links(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<ApiJson<Vec<AuthorityLink>>, ApiError> {
+    Ok(ApiJson(bundles::list_links(&state, &p, &tenant, &id)?))
+}
+
+/// `DELETE /api/v1/tenants/{tenant}/regulator-requests/{id}/links/{link}`
+/// (admin, officer): the link, revoked; logged `regulator_link_revoked`.
+#[utoipa::path(delete, operation_id = "revoke_authority_link", path = "/api/v1/tenants/{tenant}/regulator-requests/{id}/links/{link}", tag = "regulator", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path, description = "The request's id"), ("link" = String, Path, description = "The link's id")), responses((status = 200, description = "The link, revoked", body = AuthorityLink), Errors))]
+pub async fn revoke_link(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id, link)): Path<(String, String, String)>,
+) -> Result<ApiJson<AuthorityLink>, ApiError> {
+    Ok(ApiJson(
+        bundles::revoke_link(&state, &p, &tenant, &id, &link).await?,
+    ))
+}
+
+/// `GET /r/{token}/bundle` (anonymous, rate-limited): the bundle, served
+/// after its `regulator_link_used` entry is durable (`X-Evident-Log-Index`).
+/// An unknown, expired or revoked link is 404.
+#[utoipa::path(get, operation_id = "authority_link_bundle", path = "/r/{token}/bundle", tag = "regulator", security(()), params(("token" = String, Path, description = "The link's token")), responses((status = 200, description = "The bundle", content_type = "application/gzip", body = Vec<u8>), Errors))]
+pub async fn link_bundle(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let (d, index) = bundles::link_bundle(&state, &token).await?;
+    let mut res = crate::http::respond::attachment(d.body, &d.sha256, &d.media_type, &d.file_name);
+    res.headers_mut()
+        .insert("x-evident-log-index", index.into());
+    Ok(res)
+}
+
+/// `?old=` of a consistency request.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OldSize {
+    /// The size of the checkpoint the authority holds (the bundle's).
+    pub old: u64,
+}
+
+/// `GET /r/{token}/consistency?old=N` (anonymous, rate-limited): a proof
+/// that the log's latest checkpoint extends the one of size N, with that
+/// checkpoint; logged.
+#[utoipa::path(get, operation_id = "authority_link_consistency", path = "/r/{token}/consistency", tag = "regulator", security(()), params(("token" = String, Path, description = "The link's token"), OldSize), responses((status = 200, description = "The proof", body = LinkConsistency), Errors))]
+pub async fn link_consistency(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ApiQuery(q): ApiQuery<OldSize>,
+) -> Result<ApiJson<LinkConsistency>, ApiError> {
+    Ok(ApiJson(
+        bundles::link_consistency(&state, &token, q.old).await?,
+    ))
 }

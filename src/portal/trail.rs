@@ -50,6 +50,10 @@ const KINDS: &[&str] = &[
     "regulator_request_delivered",
     "regulator_request_closed",
     "regulator_request_withdrawn",
+    "regulator_bundle_issued",
+    "regulator_link_issued",
+    "regulator_link_used",
+    "regulator_link_revoked",
     "log_key_rotated",
 ];
 
@@ -95,6 +99,7 @@ fn summary(e: &Value) -> String {
         "officer_id",
         "public_key_sha256",
         "request_id",
+        "what",
         "authority_kind",
         "country",
         "deadline",

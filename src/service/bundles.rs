@@ -135,9 +135,9 @@ struct Prepared {
 struct IssuedBundle {
     files: Vec<PreparedFile>,
     manifest_sha256: String,
-    /// Index of `regulator_request_issued`; `regulator_bundle_issued` is
-    /// the next.
-    issued_index: u64,
+    /// The officer who signed.
+    #[serde(default)]
+    officer_id: Option<String>,
     issued_at: i64,
     checkpoint_sizes: Vec<u64>,
     entries: Vec<u64>,
@@ -302,7 +302,18 @@ fn resolve(
 ) -> Result<ReleaseRecord, Error> {
     let db = state.store();
     let digests = &r.request.production_digests;
+    // Only what was pushed before the request was received can answer it.
+    let received = r
+        .history
+        .first()
+        .and_then(|t| t.log_index)
+        .unwrap_or(u64::MAX);
     let named = match (&b.product, &b.tag, &r.request.product, &r.request.tag) {
+        (Some(p), Some(t), Some(rp), Some(rt)) if (p, t) != (rp, rt) => {
+            return Err(Error::Unprocessable(format!(
+                "/product, /tag: the request names {rp} {rt}; a bundle answers with that release"
+            )))
+        }
         (Some(p), Some(t), _, _) | (None, None, Some(p), Some(t)) => Some((p.clone(), t.clone())),
         (None, None, None, None) => None,
         _ => {
@@ -313,18 +324,27 @@ fn resolve(
     };
     let rec = match named {
         Some((p, t)) => {
-            let revs = db.revisions(tenant, &p, &t)?;
+            let revs: Vec<ReleaseRecord> = db
+                .revisions(tenant, &p, &t)?
+                .into_iter()
+                .filter(|x| x.log_index.is_some_and(|i| i < received))
+                .collect();
             let rec = match b.revision {
                 Some(n) => revs.into_iter().find(|x| x.revision == n),
                 None => revs.into_iter().next_back(),
             };
-            rec.ok_or_else(|| Error::Unprocessable(format!("{p} {t} has no such revision")))?
+            rec.ok_or_else(|| {
+                Error::Unprocessable(format!(
+                    "{p} {t} has no such revision pushed before the request was received"
+                ))
+            })?
         }
         None => {
             // Every revision that carries all the observed digests.
             let mut sets = r.resolution.iter().map(|m| {
                 m.releases
                     .iter()
+                    .filter(|x| x.release_index < received)
                     .map(|x| (x.product.clone(), x.tag.clone(), x.revision))
                     .collect::<std::collections::BTreeSet<_>>()
             });
@@ -421,6 +441,11 @@ pub async fn prepare(
     let mut sizes: Vec<u64> = Vec::new();
 
     // The VEX current on the day the request was received, about this revision.
+    let received_index = r
+        .history
+        .first()
+        .and_then(|t| t.log_index)
+        .unwrap_or(u64::MAX);
     let end_of_day =
         crate::core::clock::parse_rfc3339(&format!("{}T23:59:59Z", r.request.received_on))
             .unwrap_or(i64::MAX);
@@ -429,8 +454,11 @@ pub async fn prepare(
         .vex_versions(tenant, &rec.product, &rec.tag)?
         .into_iter()
         .rev()
-        .find(|v| v.published_at <= end_of_day)
-        .filter(|v| v.revision == rec.revision);
+        .find(|v| {
+            v.revision == rec.revision
+                && v.published_at <= end_of_day
+                && v.log_index.is_some_and(|i| i < received_index)
+        });
     if let Some(v) = &vex_v {
         entries.extend(v.log_index);
     }
@@ -824,14 +852,21 @@ pub async fn sign(
     if sig.is_empty() || sig.len() > 512 {
         return Err(Error::Unprocessable("/signature: 1 to 512 bytes".into()));
     }
-    let _lock = state.tenant_lock(tenant).await;
-    let mut r = load_request(state, tenant, id)?;
-    if r.state != RequestState::InPreparation {
-        return Err(Error::Conflict(format!(
-            "the request is {}, not in preparation",
-            r.state.name()
-        )));
-    }
+    // Checked, countersigned and stamped before the tenant's lock is taken
+    // (a slow TSA must not hold up the tenant's other writes); under it, the
+    // request and its prepared note are checked again.
+    let in_preparation = |r: &RegulatorRequest| {
+        if r.state == RequestState::InPreparation {
+            Ok(())
+        } else {
+            Err(Error::Conflict(format!(
+                "the request is {}, not in preparation",
+                r.state.name()
+            )))
+        }
+    };
+    let r = load_request(state, tenant, id)?;
+    in_preparation(&r)?;
     let prep = prepared(state, tenant, &r.id)?;
     let officer = state
         .store()
@@ -866,6 +901,28 @@ pub async fn sign(
         Ok((st.tsa().stamp(&s1)?, st.tsa().stamp(&s2)?))
     })
     .await?;
+    let _lock = state.tenant_lock(tenant).await;
+    let mut r = load_request(state, tenant, id)?;
+    in_preparation(&r)?;
+    let again = prepared(state, tenant, &r.id)?;
+    if !again
+        .files
+        .iter()
+        .any(|f| f.path == "cover-note.json" && f.sha256 == note_file.sha256)
+    {
+        return Err(Error::Conflict(
+            "the cover note was prepared again meanwhile: sign the new one".into(),
+        ));
+    }
+    if state
+        .store()
+        .officer(tenant, &prep.officer_id)?
+        .is_none_or(|o| o.revoked_at.is_some())
+    {
+        return Err(Error::Conflict(
+            "the officer's key was revoked meanwhile".into(),
+        ));
+    }
     let mut files = Files {
         list: prep.files.clone(),
         ops: Vec::new(),
@@ -959,7 +1016,7 @@ pub async fn sign(
     let record = IssuedBundle {
         files: files.list,
         manifest_sha256: manifest_sha,
-        issued_index: 0,
+        officer_id: Some(officer.id.clone()),
         issued_at: now,
         checkpoint_sizes: prep.checkpoint_sizes.clone(),
         entries: prep.entries.clone(),
@@ -989,20 +1046,13 @@ pub async fn sign(
             vec![rkey],
         )
         .await?;
-    // The index is known only now: keep it beside the record.
-    let mut record = record;
-    record.issued_index = first;
-    state.store().write(&[(
-        kv("regulator-issued", tenant, &r.id),
-        Some(serde_json::to_vec(&record).expect("plain data")),
-    )])?;
     if let Some(last) = r.history.last_mut() {
         last.log_index = Some(first);
     }
-    // Make the log part now if the TSA answers; the first download retries.
-    match log_part(state, tenant, &r.id, &record).await {
-        Ok(_) | Err(Error::TsaUnavailable(_)) => {}
-        Err(e) => return Err(e),
+    // Make the log part now; if that fails (the TSA, say), the first
+    // download makes it. The request is issued either way.
+    if let Err(e) = log_part(state, tenant, &r.id, &record).await {
+        tracing::warn!(tenant, request = %r.id, error = %e, "the bundle's log part is not made yet");
     }
     Ok(crate::service::regulator::RequestView {
         overdue: r.overdue(now),
@@ -1032,9 +1082,27 @@ async fn log_part(
     let mut entries = rec.entries.clone();
     let r = load_request(state, tenant, id)?;
     entries.extend(r.history.iter().filter_map(|t| t.log_index));
-    entries.push(rec.issued_index);
-    entries.push(rec.issued_index + 1);
-    // Revocations of the officer's key, if any, are part of the story.
+    // `regulator_request_issued`, and `regulator_bundle_issued` right after
+    // it (one batch).
+    let issued_index = r
+        .history
+        .iter()
+        .find(|t| t.state == RequestState::Issued)
+        .and_then(|t| t.log_index)
+        .ok_or_else(|| Error::Internal("the issued request has no issuance entry".into()))?;
+    entries.push(issued_index + 1);
+    // A revocation of the officer's key, if there is one by now, is part
+    // of the story (the verifier fails a bundle whose key was revoked
+    // before it was issued; one revoked later leaves it standing).
+    if let Some(prep_officer) = rec.officer_id.as_deref() {
+        if let Some(i) =
+            state
+                .store()
+                .index_at(&keys::officer_log(tenant, prep_officer, "revoked"))?
+        {
+            entries.push(i);
+        }
+    }
     entries.sort_unstable();
     entries.dedup();
     let mut files = Files {
@@ -1099,6 +1167,11 @@ pub async fn bundle(
 ) -> Result<Download, Error> {
     allow(p, Action::ReadRegulatorRequests, Resource::Tenant(tenant))?;
     state.tenant_log(tenant)?;
+    bundle_of(state, tenant, id).await
+}
+
+/// The issued bundle of a request, made (no access check).
+async fn bundle_of(state: &AppState, tenant: &str, id: &str) -> Result<Download, Error> {
     let r = load_request(state, tenant, id)?;
     let rec: IssuedBundle =
         get_json(state, &kv("regulator-issued", tenant, &r.id))?.ok_or_else(|| {
@@ -1167,4 +1240,306 @@ fn tar_gz(
             .map_err(err)?;
     }
     tar.into_inner().map_err(err)?.finish().map_err(err)
+}
+
+/// An authority's download link for a request's bundle: the authority
+/// fetches the bundle, and later consistency proofs from its checkpoint to
+/// any newer one, without a tenant credential. Only a hash of the token is
+/// kept.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuthorityLink {
+    /// The link's public id (16 hex digits).
+    pub id: String,
+    /// The request.
+    pub request_id: String,
+    /// RFC 3339: the deadline's end plus the grace period.
+    pub expires_at: String,
+    /// RFC 3339, once revoked.
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+    /// RFC 3339.
+    pub issued_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LinkRecord {
+    id: String,
+    request_id: String,
+    token_sha256: String,
+    issued_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl LinkRecord {
+    fn view(&self) -> AuthorityLink {
+        AuthorityLink {
+            id: self.id.clone(),
+            request_id: self.request_id.clone(),
+            expires_at: rfc3339(self.expires_at),
+            revoked_at: self.revoked_at.map(rfc3339),
+            issued_at: rfc3339(self.issued_at),
+        }
+    }
+}
+
+/// `POST …/regulator-requests/{id}/links`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAuthorityLink {
+    /// Days after the deadline the link keeps working: 0 to 365, default 30.
+    #[serde(default)]
+    pub grace_days: Option<u32>,
+}
+
+/// A link as issued: its URL, shown once.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IssuedAuthorityLink {
+    /// The link.
+    pub link: AuthorityLink,
+    /// `<public URL>/r/<token>/bundle`; `/r/<token>/consistency?old=N` gives
+    /// consistency proofs. Shown only now.
+    pub url: String,
+    /// The index of its `regulator_link_issued` entry.
+    pub log_index: u64,
+}
+
+/// The most links per request.
+pub const MAX_LINKS: usize = 16;
+
+fn links(state: &AppState, tenant: &str, request: &str) -> Result<Vec<LinkRecord>, Error> {
+    let prefix = keys::regulator_part("regulator-link", tenant, &format!("{request}/"));
+    state
+        .store()
+        .app_scan(&prefix)?
+        .into_iter()
+        .map(|(_, v)| {
+            serde_json::from_slice(&v).map_err(|e| Error::Internal(format!("link record: {e}")))
+        })
+        .collect()
+}
+
+fn link_key(tenant: &str, request: &str, id: &str) -> Vec<u8> {
+    keys::regulator_part("regulator-link", tenant, &format!("{request}/{id}"))
+}
+
+fn link_token_key(sha: &str) -> Vec<u8> {
+    keys::regulator_part("regulator-link-token", "-", sha)
+}
+
+/// `POST …/links` (admin, officer): a download link for the authority,
+/// working until the deadline's end plus `grace_days`; logged
+/// `regulator_link_issued`. 409 until the bundle is issued; 422 when the
+/// link would already have expired.
+pub async fn issue_link(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    id: &str,
+    b: NewAuthorityLink,
+) -> Result<IssuedAuthorityLink, Error> {
+    allow(p, Action::ManageRegulatorRequests, Resource::Tenant(tenant))?;
+    state.tenant_log(tenant)?;
+    let grace = b.grace_days.unwrap_or(30);
+    if grace > 365 {
+        return Err(Error::Unprocessable("/grace_days: 0 to 365".into()));
+    }
+    let _lock = state.tenant_lock(tenant).await;
+    let r = load_request(state, tenant, id)?;
+    if get_json::<IssuedBundle>(state, &kv("regulator-issued", tenant, &r.id))?.is_none() {
+        return Err(Error::Conflict(
+            "the request's bundle is not issued yet".into(),
+        ));
+    }
+    if matches!(r.state, RequestState::Withdrawn) {
+        return Err(Error::Conflict("the request was withdrawn".into()));
+    }
+    let end = crate::core::clock::parse_rfc3339(&format!("{}T23:59:59Z", r.request.deadline))
+        .ok_or_else(|| Error::Internal("a stored deadline does not parse".into()))?
+        + i64::from(grace) * 86_400;
+    let now = now_unix();
+    if end <= now {
+        return Err(Error::Unprocessable(format!(
+            "the deadline ({}) plus {grace} days has passed: give more grace_days",
+            r.request.deadline
+        )));
+    }
+    if links(state, tenant, &r.id)?.len() >= MAX_LINKS {
+        return Err(Error::Unprocessable(format!(
+            "a request has at most {MAX_LINKS} links"
+        )));
+    }
+    let mut raw = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+    let token = format!("evr_{}", hex::encode(raw));
+    let sha = sha256_hex(token.as_bytes());
+    let link_id = sha[..16].to_owned();
+    let rec = LinkRecord {
+        id: link_id.clone(),
+        request_id: r.id.clone(),
+        token_sha256: sha.clone(),
+        issued_at: now,
+        expires_at: end,
+        revoked_at: None,
+    };
+    let ops = vec![
+        (
+            link_key(tenant, &r.id, &link_id),
+            Some(serde_json::to_vec(&rec).expect("plain data")),
+        ),
+        (
+            link_token_key(&sha),
+            Some(format!("{tenant}/{}/{link_id}", r.id).into_bytes()),
+        ),
+    ];
+    let event = EventBody::RegulatorLinkIssued {
+        request_id: r.id.clone(),
+        link_id: link_id.clone(),
+        expires_at: rfc3339(end),
+    };
+    let log_index = state.record(tenant, p.actor(), event, ops).await?;
+    Ok(IssuedAuthorityLink {
+        link: rec.view(),
+        url: format!("{}/r/{token}/bundle", state.public_url()),
+        log_index,
+    })
+}
+
+/// `GET …/links` (admin, officer, auditor): the request's links (never a token).
+pub fn list_links(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    id: &str,
+) -> Result<Vec<AuthorityLink>, Error> {
+    allow(p, Action::ReadRegulatorRequests, Resource::Tenant(tenant))?;
+    state.tenant_log(tenant)?;
+    let r = load_request(state, tenant, id)?;
+    Ok(links(state, tenant, &r.id)?
+        .iter()
+        .map(LinkRecord::view)
+        .collect())
+}
+
+/// `DELETE …/links/{link}` (admin, officer): revoked at once; logged
+/// `regulator_link_revoked`. 409 when revoked already.
+pub async fn revoke_link(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    id: &str,
+    link: &str,
+) -> Result<AuthorityLink, Error> {
+    allow(p, Action::ManageRegulatorRequests, Resource::Tenant(tenant))?;
+    state.tenant_log(tenant)?;
+    let _lock = state.tenant_lock(tenant).await;
+    let r = load_request(state, tenant, id)?;
+    let mut rec: LinkRecord =
+        get_json(state, &link_key(tenant, &r.id, &link.to_ascii_lowercase()))?
+            .ok_or_else(Error::not_found)?;
+    if rec.revoked_at.is_some() {
+        return Err(Error::Conflict("this link is revoked already".into()));
+    }
+    rec.revoked_at = Some(now_unix());
+    let ops = vec![(
+        link_key(tenant, &r.id, &rec.id),
+        Some(serde_json::to_vec(&rec).expect("plain data")),
+    )];
+    let event = EventBody::RegulatorLinkRevoked {
+        request_id: r.id.clone(),
+        link_id: rec.id.clone(),
+    };
+    state.record(tenant, p.actor(), event, ops).await?;
+    Ok(rec.view())
+}
+
+/// The link a token opens, in force; anything else is the same 404.
+fn open_link(state: &AppState, token: &str) -> Result<(String, LinkRecord), Error> {
+    let gone = || Error::NotFound("this link does not exist, has expired or was revoked".into());
+    if token.len() > 100 {
+        return Err(gone());
+    }
+    let sha = sha256_hex(token.as_bytes());
+    let at = state.store().raw(&link_token_key(&sha))?.ok_or_else(gone)?;
+    let at = String::from_utf8_lossy(&at).into_owned();
+    let mut parts = at.splitn(3, '/');
+    let (Some(tenant), Some(request), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(Error::Internal("a link index entry is malformed".into()));
+    };
+    let rec: LinkRecord = get_json(state, &link_key(tenant, request, id))?.ok_or_else(gone)?;
+    if rec.token_sha256 != sha || rec.revoked_at.is_some() || rec.expires_at <= now_unix() {
+        return Err(gone());
+    }
+    Ok((tenant.to_owned(), rec))
+}
+
+/// `GET /r/{token}/bundle` (anonymous, rate-limited): the bundle, after a
+/// `regulator_link_used` entry is durable; with that entry's index.
+pub async fn link_bundle(state: &AppState, token: &str) -> Result<(Download, u64), Error> {
+    let (tenant, rec) = open_link(state, token)?;
+    let actor = crate::core::events::Actor::ShareLink {
+        link_id: rec.id.clone(),
+    };
+    let d = bundle_of(state, &tenant, &rec.request_id).await?;
+    let event = EventBody::RegulatorLinkUsed {
+        request_id: rec.request_id.clone(),
+        link_id: rec.id.clone(),
+        what: "bundle".into(),
+        sha256: hex::encode(d.sha256),
+        bytes: d.body.len() as u64,
+    };
+    let index = state.record(&tenant, actor, event, Vec::new()).await?;
+    Ok((d, index))
+}
+
+/// A consistency proof from a bundle's checkpoint to the log's latest.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LinkConsistency {
+    /// The older size (`old=`).
+    pub old: u64,
+    /// The latest checkpoint's size.
+    pub new: u64,
+    /// RFC 9162 consistency proof, base64.
+    pub hashes: Vec<String>,
+    /// The latest signed checkpoint.
+    pub checkpoint: String,
+    /// The index of the `regulator_link_used` entry of this answer.
+    pub log_index: u64,
+}
+
+/// `GET /r/{token}/consistency?old=N` (anonymous, rate-limited): a proof
+/// that the log's latest checkpoint extends the one of size N; logged.
+pub async fn link_consistency(
+    state: &AppState,
+    token: &str,
+    old: u64,
+) -> Result<LinkConsistency, Error> {
+    let (tenant, rec) = open_link(state, token)?;
+    let log = state.log(&tenant)?;
+    let cp = log.checkpoint().await?;
+    if old == 0 || old > cp.size {
+        return Err(Error::Unprocessable(format!(
+            "old must be 1 to {} (the log's size)",
+            cp.size
+        )));
+    }
+    let hashes = encode_hashes(&log.consistency_proof(old, cp.size)?);
+    let event = EventBody::RegulatorLinkUsed {
+        request_id: rec.request_id.clone(),
+        link_id: rec.id.clone(),
+        what: format!("consistency {old}..{}", cp.size),
+        sha256: sha256_hex(cp.note.as_bytes()),
+        bytes: 0,
+    };
+    let actor = crate::core::events::Actor::ShareLink {
+        link_id: rec.id.clone(),
+    };
+    let log_index = state.record(&tenant, actor, event, Vec::new()).await?;
+    Ok(LinkConsistency {
+        old,
+        new: cp.size,
+        hashes,
+        checkpoint: cp.note,
+        log_index,
+    })
 }

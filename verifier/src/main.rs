@@ -384,7 +384,7 @@ fn checkpoint(
 }
 
 /// The most a bundle may hold once unpacked, and the most files.
-const MAX_BUNDLE_BYTES: u64 = 8 << 30;
+const MAX_BUNDLE_BYTES: u64 = 1 << 30;
 const MAX_BUNDLE_FILES: usize = 100_000;
 
 /// A bundle's files by path inside it: from a .tar.gz (its one top

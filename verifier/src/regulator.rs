@@ -555,7 +555,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
     for e in &proofs.entries {
         let path = entry_path(e.index);
         let res = r.get(&path).and_then(|leaf| {
-            let hashes = decode_named(&e.inclusion, &format!("the inclusion proof of entry {}", e.index))?;
+            let hashes = decode_named(&e.inclusion, &format!("log/proofs.json: the inclusion proof of entry {}", e.index))?;
             merkle::verify_inclusion(e.index, cp.size, &merkle::leaf_hash(leaf), &hashes, &cp.root)
                 .map_err(|err| format!("{path}: entry {} is not in the checkpoint's tree by its proof in log/proofs.json: {err}", e.index))?;
             let v: Value = serde_json::from_slice(leaf).map_err(|err| format!("{path}: {err}"))?;
@@ -611,6 +611,15 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
         Ok(n)
     });
     let req_id = manifest.request_id.clone();
+    let request: Result<Value, String> = r.json::<Value>("request.json");
+    let req_digests: Vec<String> = request
+        .as_ref()
+        .ok()
+        .and_then(|v| v["production_digests"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| d.as_str().map(str::to_owned))
+        .collect();
     let received = find("regulator_request_received", &|e| {
         e["request_id"] == req_id.as_str()
     });
@@ -688,6 +697,18 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
         if n.request.sha256 != sha256_hex(r.get("request.json")?) {
             return Err("the cover note names another request.json".into());
         }
+        let req = request.as_ref().map_err(Clone::clone)?;
+        if n.production_digests != req_digests {
+            return Err("the cover note names other production digests than request.json".into());
+        }
+        if let (Some(p), Some(t)) = (req["product"].as_str(), req["tag"].as_str()) {
+            if n.release.product != p || n.release.tag != t {
+                return Err(format!(
+                    "the request names {p} {t}, the cover note answers with {} {}",
+                    n.release.product, n.release.tag
+                ));
+            }
+        }
         for f in &n.files {
             match manifest.files.iter().find(|m| m.path == f.path) {
                 Some(m) if m.sha256 == f.sha256 => {}
@@ -737,10 +758,27 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
                 n.officer.public_key_sha256
             ));
         }
-        let (ri, _) = find("officer_key_registered", &|e| {
+        let (ri, rv) = find("officer_key_registered", &|e| {
             e["public_key_sha256"] == n.officer.public_key_sha256.as_str()
         })
         .ok_or("the bundle holds no officer_key_registered entry for the officer's key")?;
+        let ev = &rv["event"];
+        if ri != n.officer.registered_index
+            || ev["officer_id"] != n.officer.id.as_str()
+            || ev["name"] != n.officer.name.as_str()
+            || ev["role"] != n.officer.role.as_str()
+        {
+            return Err(format!(
+                "the cover note's officer ({}, {}, {}, entry {}) is not the one registered at entry {ri} ({}, {}, {})",
+                n.officer.id,
+                n.officer.name,
+                n.officer.role,
+                n.officer.registered_index,
+                ev["officer_id"],
+                ev["name"],
+                ev["role"]
+            ));
+        }
         let (ii, _) = issued.ok_or("no issuance entry")?;
         if ri >= ii {
             return Err(format!(
@@ -805,9 +843,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
     // its issuance entry among the bundle's.
     let tsa_chain = tsa.as_ref().ok().map(Vec::as_slice);
     let observed: Vec<String> = if i.production_digests.is_empty() {
-        note.as_ref()
-            .map(|n| n.production_digests.clone())
-            .unwrap_or_default()
+        req_digests.clone()
     } else {
         i.production_digests.to_vec()
     };
@@ -900,14 +936,136 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
         }
     }
 
-    // 6. The production digest.
+    // 6. What the documents are about: the release the cover note names,
+    // the SBOM pushed with it, all four formats; the VEX published for that
+    // revision before the request; the provenance pushed with it.
+    let res = (|| {
+        let n = note.as_ref().map_err(Clone::clone)?;
+        let rel = &n.release;
+        let pushed = entries
+            .get(&rel.release_index)
+            .filter(|v| kind(v) == "release_pushed")
+            .ok_or(format!(
+                "entry {} (the release pushed) is not in the bundle",
+                rel.release_index
+            ))?;
+        let pe = &pushed["event"];
+        let (ri, _) = received.ok_or("no regulator_request_received entry")?;
+        let mut formats = BTreeSet::new();
+        for (path, st) in &statements {
+            let pr = &st.predicate;
+            if pr.tenant != manifest.tenant
+                || pr.product != rel.product
+                || pr.tag != rel.tag
+                || pr.revision != rel.revision
+            {
+                return Err(format!(
+                    "{path} is about {} {} {} revision {}, the cover note about {} {} {} revision {}",
+                    pr.tenant, pr.product, pr.tag, pr.revision, manifest.tenant, rel.product, rel.tag, rel.revision
+                ));
+            }
+            if pr.source.digest.get("sha256").map(String::as_str) != pe["sbom_sha256"].as_str() {
+                return Err(format!(
+                    "{path} was not written from the SBOM pushed at entry {}",
+                    rel.release_index
+                ));
+            }
+            let role_of = manifest
+                .files
+                .iter()
+                .find(|f| &f.path == path)
+                .map(|f| f.role.as_str());
+            if role_of == Some("sbom") {
+                formats.insert(pr.export.format.clone());
+            } else {
+                let sha = sha256_hex(r.get(path)?);
+                let published = entries.iter().find(|(i, v)| {
+                    kind(v) == "vex_published"
+                        && **i < ri
+                        && v["event"]["product"] == rel.product.as_str()
+                        && v["event"]["tag"] == rel.tag.as_str()
+                        && v["event"]["revision"] == rel.revision
+                        && v["event"]["documents"]
+                            .as_object()
+                            .is_some_and(|d| d.values().any(|h| h == sha.as_str()))
+                });
+                if published.is_none() {
+                    return Err(format!("{path} is in no vex_published entry for this revision before the request (entry {ri})"));
+                }
+            }
+        }
+        let want: BTreeSet<String> = ["cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tv"]
+            .map(String::from)
+            .into();
+        if formats != want {
+            return Err(format!(
+                "the SBOM formats enclosed are {formats:?}, not the four {want:?}"
+            ));
+        }
+        match (&n.provenance, pe["provenance_sha256"].as_str()) {
+            (None, None) => {}
+            (Some(pv), Some(logged)) => {
+                let raw: Value = r.json(&pv.path)?;
+                let jcs = serde_jcs::to_vec(&raw).map_err(|e| e.to_string())?;
+                if sha256_hex(&jcs) != logged || pv.sha256 != logged {
+                    return Err(format!(
+                        "{} is not the provenance pushed at entry {}",
+                        pv.path, rel.release_index
+                    ));
+                }
+                use base64::Engine as _;
+                let payload = base64::engine::general_purpose::STANDARD
+                    .decode(raw["payload"].as_str().unwrap_or_default())
+                    .map_err(|e| format!("{}: payload: {e}", pv.path))?;
+                let st: Value = serde_json::from_slice(&payload)
+                    .map_err(|e| format!("{}: statement: {e}", pv.path))?;
+                for d in &observed {
+                    let hex = d.trim().to_ascii_lowercase();
+                    let hex = hex.strip_prefix("sha256:").unwrap_or(&hex).to_owned();
+                    if !st["subject"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x["digest"]["sha256"] == hex.as_str()))
+                    {
+                        return Err(format!(
+                            "{d} is not a subject of the provenance {}",
+                            pv.path
+                        ));
+                    }
+                }
+            }
+            (None, Some(_)) => {
+                return Err("the release was pushed with provenance, the bundle has none".into())
+            }
+            (Some(pv), None) => {
+                return Err(format!(
+                    "{}: the release was pushed without provenance",
+                    pv.path
+                ))
+            }
+        }
+        Ok(format!(
+            "all four SBOM formats and {} VEX documents are about {} {} revision {}, written from the SBOM pushed at entry {}{}",
+            statements.len().saturating_sub(4),
+            rel.product,
+            rel.tag,
+            rel.revision,
+            rel.release_index,
+            if n.provenance.is_some() { "; the provenance is the one pushed with it (its subjects checked, its signature not)" } else { "" }
+        ))
+    })();
+    r.push("release documents", Some("cover-note.json"), res);
+
+    // 7. The production digest.
     let res = (|| {
         let n = note.as_ref().map_err(Clone::clone)?;
         if observed.is_empty() {
-            return Err(
-                "no production digest to check: the request named none; give --production-digest"
-                    .into(),
-            );
+            let req = request.as_ref().map_err(Clone::clone)?;
+            return match (req["product"].as_str(), req["tag"].as_str()) {
+                (Some(p), Some(t)) => Ok(format!(
+                    "the request observed no production digest; the bundle answers for the release it names, {p} {t} (give --production-digest to check one)"
+                )),
+                _ => Err("no production digest to check: the request named none; give --production-digest".into()),
+            };
         }
         if docs.is_empty() {
             return Err("the bundle holds no SBOM".into());
@@ -961,7 +1119,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
     })();
     r.push("production digest", Some("cover-note.json"), res);
 
-    // 7. Consistency: from each checkpoint a Sigstore bundle or the cover
+    // 8. Consistency: from each checkpoint a Sigstore bundle or the cover
     // note names, to the bundle's.
     let mut olds: BTreeMap<u64, merkle::Hash> = BTreeMap::new();
     let mut cons_err: Vec<(String, String)> = Vec::new();
@@ -1020,7 +1178,12 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
             .iter()
             .find(|c| c.from_size == *size)
             .ok_or(format!("no consistency proof from size {size}"))
-            .and_then(|c| decode_named(&c.hashes, &format!("the consistency proof from {size}")))
+            .and_then(|c| {
+                decode_named(
+                    &c.hashes,
+                    &format!("log/proofs.json: the consistency proof from {size}"),
+                )
+            })
             .and_then(|h| {
                 merkle::verify_consistency(*size, cp.size, root, &cp.root, &h).map_err(|e| {
                     format!("the checkpoint of size {size} is not a prefix of the bundle's: {e}")
@@ -1045,7 +1208,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
         }
     }
 
-    // 8. The verifier binary is the one whose digest is enclosed.
+    // 9. The verifier binary is the one whose digest is enclosed.
     let res = (|| {
         let b = r.get("bin/evident-verify")?;
         let want = r.text("bin/evident-verify.sha256")?;

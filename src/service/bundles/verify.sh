@@ -6,12 +6,16 @@
 #   Request:  @REQUEST@ (@NOTICE@)
 #   Release:  @RELEASE@
 #
-# Usage: sh verify.sh    (from anywhere; the files are looked for next to it)
-# Exit status 0 means every check below passed. This script does not check
-# the Merkle proofs in log/: run bin/evident-verify bundle for those (see
-# VERIFY.md), or Go's golang.org/x/mod/sumdb/tlog.
+# Usage: sh verify.sh [sha256:DIGEST-OBSERVED-IN-PRODUCTION]
+# (from anywhere; the files are looked for next to it). Exit status 0 means
+# every check below passed. This script does not check the Merkle proofs in
+# log/ nor the checkpoint's signature: run bin/evident-verify bundle for
+# those (see VERIFY.md), or Go's golang.org/x/mod/sumdb/tlog. It uses the
+# keys the bundle carries: compare the fingerprints it prints with ones you
+# obtained independently (from the vendor, or the log's witnesses).
 
 set -u
+DIGEST=${1:-}
 cd "$(dirname "$0")" || exit 2
 failed=""
 pass() { printf 'PASS  %-26s %s\n' "$1" "$2"; }
@@ -23,6 +27,8 @@ for tool in sha256sum openssl grep; do
     fi
 done
 sha() { sha256sum < "$1" | cut -d' ' -f1; }
+# The entry of a kind (the log's leaves are RFC 8785 JSON, one per file).
+entry() { grep -l "\"kind\":\"$1\"" log/entries/*.json 2>/dev/null | head -n 1; }
 
 # 1. SHA256SUMS is the list manifest.json names, and every file has the
 # SHA-256 it lists (manifest.json's own digest is in the log: see VERIFY.md).
@@ -36,6 +42,49 @@ if out=$(sha256sum --strict -c SHA256SUMS 2>&1); then
     pass files "every file has the SHA-256 the manifest lists."
 else
     fail files "$(echo "$out" | grep -v ': OK$' | head -n 5 | tr '\n' ' ')"
+fi
+
+# The files the officer's cover note names have the SHA-256 it names.
+bad=""
+for ref in $(grep -o '{"path":"[^"]*","role":"[^"]*","sha256":"[0-9a-f]*"}' cover-note.json); do
+    f=$(echo "$ref" | sed 's/^{"path":"\([^"]*\)".*/\1/')
+    want=$(echo "$ref" | sed 's/.*"sha256":"\([0-9a-f]*\)"}$/\1/')
+    [ -r "$f" ] && [ "$(sha "$f")" = "$want" ] || bad="$bad $f"
+done
+if [ -z "$bad" ]; then
+    pass "cover note files" "every file cover-note.json names has the SHA-256 it names."
+else
+    fail "cover note files" "these differ from cover-note.json:$bad"
+fi
+
+# The log ties the manifest, the cover note and both signatures to the
+# issuance, and request.json to the request as received.
+issued=$(entry regulator_bundle_issued)
+ok=1
+for pair in "manifest_sha256 manifest.json" "cover_note_sha256 cover-note.json" \
+            "officer_signature_sha256 cover-note.officer.sig" "countersignature_sha256 countersignature.sig"; do
+    set -- $pair
+    grep -q "\"$1\":\"$(sha "$2")\"" "${issued:-/dev/null}" || ok=0
+done
+if [ "$ok" = 1 ]; then
+    pass issuance "the regulator_bundle_issued entry ($issued) names manifest.json, cover-note.json and both signatures."
+else
+    fail issuance "the regulator_bundle_issued entry does not name these files' SHA-256."
+fi
+received=$(entry regulator_request_received)
+if grep -q "\"request_sha256\":\"$(sha request.json)\"" "${received:-/dev/null}"; then
+    pass request "request.json is the request logged in $received."
+else
+    fail request "request.json is not the request the regulator_request_received entry names."
+fi
+digest=$DIGEST
+if [ -n "$digest" ]; then
+    pushed=$(grep -l "\"kind\":\"release_pushed\"" log/entries/*.json 2>/dev/null)
+    if [ -n "$pushed" ] && grep -q "\"$digest\"" $pushed; then
+        pass "production digest" "$digest is an artefact of the release pushed ($pushed)."
+    else
+        fail "production digest" "$digest is not an artefact of the release in this bundle."
+    fi
 fi
 
 # 2. The officer signed the exact bytes of cover-note.json.
@@ -81,8 +130,15 @@ stamp log/checkpoint log/checkpoint.tsr
 # 5. Every SBOM and VEX document: its signature by the tenant's export key,
 # and the token over that signature.
 @DOCUMENTS@
+# The keys these checks trusted, to compare with ones obtained elsewhere.
+fp() { openssl pkey -pubin -in "$1" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1; }
+echo "Keys this script took from the bundle (compare them with independent copies):"
+echo "  officer   keys/officer.pem   SHA-256 $(fp keys/officer.pem)"
+echo "  platform  keys/platform.pem  SHA-256 $(fp keys/platform.pem)"
+echo "  TSA root  keys/tsa-chain.pem $(awk '/BEGIN CERT/{c=""} {c=c $0 "\n"} END{printf "%s", c}' keys/tsa-chain.pem | openssl x509 -noout -fingerprint -sha256 2>/dev/null)"
+echo "  log       keys/log.vkey      $(cat keys/log.vkey)"
 if [ -z "$failed" ]; then
-    echo "All checks passed. The Merkle proofs in log/ are checked by: bin/evident-verify bundle ."
+    echo "All checks passed. Not checked here: the checkpoint's signature and the Merkle proofs in log/ (run: bin/evident-verify bundle . --trust-log-key <the log key you trust>)."
     exit 0
 fi
 echo "FAILED:$failed"
