@@ -81,6 +81,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(evident::cli::bench::sbom_bench(args))?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Bench(evident::cli::BenchCmd::Bundle(args)) => {
+            init_tracing(LogFormat::Text);
+            rt.block_on(evident::cli::bundle_bench::bundle_bench(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench(evident::cli::BenchCmd::Vex(args)) => {
             init_tracing(LogFormat::Text);
             rt.block_on(evident::cli::bench::vex_bench(args))?;

@@ -3,6 +3,7 @@
 
 pub mod audit_bench;
 pub mod bench;
+pub mod bundle_bench;
 pub mod cover_note;
 pub mod demo;
 pub mod ops;
@@ -406,6 +407,9 @@ pub enum BenchCmd {
     /// Audit queries over a large log (default 10 million entries): first
     /// pages, with proofs, a full CSV export, and the same query unindexed.
     Audit(audit_bench::AuditBenchArgs),
+    /// Regulator bundle verification for a 10,099-component SBOM: the
+    /// library, the `evident-verify bundle` binary, and `verify.sh`.
+    Bundle(bundle_bench::BundleBenchArgs),
 }
 
 /// `evident debug …`.
