@@ -785,3 +785,169 @@ fn external_openssl_tsa_is_validated_and_an_outage_is_reported() {
     s.stop();
     drop(tsa);
 }
+
+/// No regulator bundle without its timestamps, nor with a revoked
+/// officer's key: with openssl's TSA as the external TSA,
+/// 1. a cover note is prepared for an officer whose key is then revoked:
+///    the signature is refused (409) and nothing is logged;
+/// 2. prepared again for another officer, the TSA goes down: the signature
+///    answers 503 `timestamp_unavailable`, nothing is logged, the request
+///    stays in preparation and has no bundle;
+/// 3. the TSA is back: the same signature issues the bundle, whose tokens
+///    are openssl's, and `evident-verify bundle` passes.
+#[test]
+fn a_regulator_bundle_is_not_issued_without_timestamps_or_with_a_revoked_key() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let ca = openssl_tsa_pki(&root.join("pki"), "Interop");
+    let tsa = OpensslTsa::start(&root.join("pki/tsa.cnf"), 0);
+    let port = tsa.port;
+    let url = format!("http://127.0.0.1:{port}/");
+    let s = Server::start_with(
+        &root.join("data"),
+        &[
+            "--tsa-url",
+            &url,
+            "--tsa-ca-file",
+            ca.to_str().unwrap(),
+            "--tsa-timeout-secs",
+            "3",
+        ],
+    );
+    let t = s.tenant("acme", "Acme");
+    let digest = format!("sha256:{}", "d4".repeat(32));
+    s.push_release(
+        &t,
+        "shop",
+        "v1",
+        &digest,
+        &sbom_fixture("cargo-sbom-evidence-demo.cdx-1.6.json"),
+    );
+    let officer = |name: &str| -> (String, PathBuf) {
+        let key = root.join(format!("{name}.pem"));
+        let (ok, out) = run(Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&key));
+        assert!(ok, "{out}");
+        let public = Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .output()
+            .unwrap()
+            .stdout;
+        let o: Value = s
+            .post("/api/v1/tenants/acme/officers", &t.admin)
+            .send_json(json!({"name": name, "role": "PSIRT", "public_key": String::from_utf8(public).unwrap()}))
+            .unwrap()
+            .into_json()
+            .unwrap();
+        (o["id"].as_str().unwrap().to_owned(), key)
+    };
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let r: Value = s
+        .post("/api/v1/tenants/acme/regulator-requests", &t.admin)
+        .send_json(json!({"authority": {"name": "CERT-EU", "country": "EU", "kind": "csirt"},
+            "notice_reference": "CERT-EU-2026-9", "legal_basis": "Regulation (EU, Euratom) 2023/2841",
+            "contact": "cert@cert-eu.example", "received_on": today, "deadline": "2999-01-01",
+            "production_digests": [digest]}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let base = format!(
+        "/api/v1/tenants/acme/regulator-requests/{}",
+        r["id"].as_str().unwrap()
+    );
+    s.post(&format!("{base}/transitions"), &t.admin)
+        .send_json(json!({"to": "in_preparation"}))
+        .unwrap();
+    let prepare_and_sign = |id: &str, key: &Path| -> String {
+        s.post(&format!("{base}/cover-note"), &t.admin)
+            .send_json(json!({"officer_id": id}))
+            .unwrap();
+        let mut note = Vec::new();
+        std::io::Read::read_to_end(
+            &mut s
+                .get(&format!("{base}/cover-note"), &t.admin)
+                .call()
+                .unwrap()
+                .into_reader(),
+            &mut note,
+        )
+        .unwrap();
+        let f = root.join("note.json");
+        std::fs::write(&f, &note).unwrap();
+        let sig = Command::new("openssl")
+            .args(["pkeyutl", "-sign", "-rawin", "-inkey"])
+            .arg(key)
+            .arg("-in")
+            .arg(&f)
+            .output()
+            .unwrap()
+            .stdout;
+        STANDARD.encode(sig)
+    };
+    // 1.
+    let (grace, grace_key) = officer("Grace");
+    let sig = prepare_and_sign(&grace, &grace_key);
+    ureq::delete(&format!(
+        "{}/api/v1/tenants/acme/officers/{grace}?reason=left",
+        s.url
+    ))
+    .set("Authorization", &format!("Bearer {}", t.admin))
+    .call()
+    .unwrap();
+    let size = s.log_size("acme", &t.admin);
+    let (code, body) = status_of(
+        s.post(&format!("{base}/signature"), &t.admin)
+            .send_json(json!({"signature": sig})),
+    );
+    assert!(code == 409 && body.contains("revoked"), "{code} {body}");
+    assert_eq!(s.log_size("acme", &t.admin), size);
+    // 2.
+    let (ada, ada_key) = officer("Ada");
+    let sig = prepare_and_sign(&ada, &ada_key);
+    drop(tsa);
+    let size = s.log_size("acme", &t.admin);
+    let (code, body) = status_of(
+        s.post(&format!("{base}/signature"), &t.admin)
+            .send_json(json!({"signature": sig})),
+    );
+    assert!(
+        code == 503 && body.contains("timestamp_unavailable"),
+        "{code} {body}"
+    );
+    assert_eq!(
+        s.log_size("acme", &t.admin),
+        size,
+        "nothing is logged without the tokens"
+    );
+    let (code, body) = status_of(s.get(&base, &t.admin).call());
+    assert!(
+        code == 200 && body.contains("\"state\":\"in_preparation\""),
+        "{body}"
+    );
+    let (code, _) = status_of(s.get(&format!("{base}/bundle"), &t.admin).call());
+    assert_eq!(code, 409, "no bundle");
+    // 3.
+    let _tsa = OpensslTsa::start(&root.join("pki/tsa.cnf"), port);
+    let (code, body) = status_of(
+        s.post(&format!("{base}/signature"), &t.admin)
+            .send_json(json!({"signature": sig})),
+    );
+    assert!(
+        code == 200 && body.contains("\"state\":\"issued\""),
+        "{code} {body}"
+    );
+    let res = s.get(&format!("{base}/bundle"), &t.admin).call().unwrap();
+    let mut tgz = Vec::new();
+    std::io::Read::read_to_end(&mut res.into_reader(), &mut tgz).unwrap();
+    let archive = root.join("bundle.tar.gz");
+    std::fs::write(&archive, &tgz).unwrap();
+    let (ok, out, err) = common::verify(&[
+        "bundle",
+        archive.to_str().unwrap(),
+        "--trust-log-key",
+        &t.vkey,
+    ]);
+    assert!(ok && out.contains("Interop TSA"), "{out}{err}");
+}

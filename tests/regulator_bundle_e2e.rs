@@ -17,7 +17,7 @@
 //!    `rfc3161-client` (every token), `@sigstore/verify` (every Sigstore
 //!    bundle), Go `sumdb/tlog` (every inclusion proof, and consistency from
 //!    the Sigstore bundles' checkpoints), cyclonedx-python-lib and
-//!    spdx-tools (the four SBOMs), csaf-validator-lib (CSAF), the OpenVEX
+//!    spdx-tools (the four SBOMs and the verifier's own), csaf-validator-lib (CSAF), the OpenVEX
 //!    schema;
 //! 5. the tamper matrix: for every file, a byte changed (the first, the
 //!    last, and two between), the file
@@ -546,8 +546,15 @@ for tsr, data in zip(sys.argv[3::2], sys.argv[4::2]):
     assert_eq!(sboms.len(), 4);
     let (ok, out) = run(Command::new("python3")
         .arg(interop().join("validate_sbom.py"))
-        .args(&sboms));
+        .args(&sboms)
+        .arg(p("bin/evident-verify.cdx.json")));
     assert!(ok, "cyclonedx-python-lib / spdx-tools: {out}");
+    // The verifier's own SBOM is the one the enclosed binary prints.
+    let (ok, own) = run(Command::new(&bin).arg("sbom"));
+    assert!(
+        ok && own.as_bytes() == std::fs::read(p("bin/evident-verify.cdx.json")).unwrap(),
+        "{own}"
+    );
     let vex = of_role("vex");
     assert_eq!(vex.len(), 3, "{files:?}");
     let csaf = vex.iter().find(|f| f.contains("csaf")).unwrap();

@@ -513,14 +513,16 @@ impl AdminAction {
                     note: Some(f.note.unwrap_or_default()).filter(|n| !n.trim().is_empty()),
                 },
             ),
-            ["regulator-requests", id, "prepare"] => Self::PrepareCoverNote(
-                (*id).to_owned(),
+            ["regulator-requests", id, "prepare"] => Self::PrepareCoverNote((*id).to_owned(), {
+                let opt = |v: Option<String>| Some(s(v)).filter(|v| !v.is_empty());
                 PrepareBody {
                     officer_id: s(f.name),
                     statement: Some(f.note.unwrap_or_default()).filter(|n| !n.trim().is_empty()),
-                    ..Default::default()
-                },
-            ),
+                    product: opt(f.product),
+                    tag: opt(f.tag),
+                    revision: number(&f.revision).ok()?,
+                }
+            }),
             ["regulator-requests", id, "sign"] => Self::SignCoverNote(
                 (*id).to_owned(),
                 SignatureBody {

@@ -231,6 +231,15 @@ pub async fn request_page(
                         }
                         label for="statement" { "Statement" }
                         textarea id="statement" name="note" rows="3" maxlength="4000" { (bundles::DEFAULT_STATEMENT) }
+                        details {
+                            summary { "Which release (when the digests are carried by several)" }
+                            label for="cn-product" { "Product" }
+                            input id="cn-product" name="product" value=(r.request.product.as_deref().unwrap_or(""));
+                            label for="cn-tag" { "Tag" }
+                            input id="cn-tag" name="tag" value=(r.request.tag.as_deref().unwrap_or(""));
+                            label for="cn-revision" { "Revision (empty: the latest pushed before the request)" }
+                            input id="cn-revision" name="revision" type="number" min="1";
+                        }
                         " " button type="submit" { @if prepared.is_some() { "Prepare again" } @else { "Prepare the cover note" } }
                     }
                 }

@@ -225,16 +225,45 @@ fn keep_verifier(state: &AppState) -> Result<(String, u64), Error> {
         .map_err(|e| Error::Unavailable(format!("reading {}: {e}", src.display())))?;
     let sha = sha256_hex(&bytes);
     let dst = dir.join(&sha);
-    if !dst.is_file() {
+    let executable = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::Internal(format!("{}: {e}", p.display())))
+    };
+    if dst.is_file() {
+        executable(&dst)?;
+    } else {
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::Internal(format!("{}: {e}", dir.display())))?;
         let tmp = dir.join(format!("{sha}.tmp"));
         std::fs::write(&tmp, &bytes)
             .map_err(|e| Error::Internal(format!("{}: {e}", tmp.display())))?;
+        executable(&tmp)?;
         std::fs::rename(&tmp, &dst)
             .map_err(|e| Error::Internal(format!("{}: {e}", dst.display())))?;
     }
     Ok((sha, bytes.len() as u64))
+}
+
+/// What the kept verifier binary says it is made of (`evident-verify sbom`).
+fn verifier_sbom(state: &AppState, sha: &str) -> Result<Vec<u8>, Error> {
+    let dir = state
+        .verifiers_dir()
+        .ok_or_else(|| Error::Unavailable("no data directory for verifier binaries".into()))?;
+    let out = std::process::Command::new(dir.join(sha))
+        .arg("sbom")
+        .output()
+        .map_err(|e| Error::Unavailable(format!("running evident-verify sbom: {e}")))?;
+    if !out.status.success()
+        || serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .map(|v| v["bomFormat"] != "CycloneDX")
+            .unwrap_or(true)
+    {
+        return Err(Error::Unavailable(
+            "the evident-verify binary gave no SBOM (evident-verify sbom)".into(),
+        ));
+    }
+    Ok(out.stdout)
 }
 
 fn file_bytes(state: &AppState, f: &PreparedFile) -> Result<Vec<u8>, Error> {
@@ -611,6 +640,15 @@ pub async fn prepare(
         role: "verifier".into(),
         executable: true,
     });
+    // Its own SBOM, as the binary prints it.
+    let (st, sha) = (state.clone(), vsha.clone());
+    let own = blocking("verifier sbom", move || verifier_sbom(&st, &sha)).await?;
+    files.add(
+        state,
+        "bin/evident-verify.cdx.json".into(),
+        "verifier-sbom",
+        own,
+    )?;
     files.add(
         state,
         "bin/evident-verify.sha256".into(),
@@ -1134,7 +1172,8 @@ async fn log_part(
         entries: proved,
         consistency,
     };
-    let pretty = serde_json::to_vec_pretty(&proofs).expect("plain data");
+    // RFC 8785, so that no byte of it can change without a check failing.
+    let pretty = serde_jcs::to_vec(&proofs).expect("plain data");
     files.add(state, "log/proofs.json".into(), "log-proofs", pretty)?;
     files.add(
         state,

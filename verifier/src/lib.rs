@@ -38,4 +38,8 @@ pub mod vex;
 pub mod witness;
 
 pub use error::VerifyError;
+
+/// This crate's own SBOM (CycloneDX 1.6 JSON), made from `Cargo.lock` by
+/// the build script; `evident-verify sbom` prints it.
+pub const OWN_SBOM: &str = include_str!(concat!(env!("OUT_DIR"), "/sbom.cdx.json"));
 pub use merkle::Hash;

@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Print this binary's own SBOM (CycloneDX 1.6 JSON, from Cargo.lock).
+    Sbom,
     /// Verify a regulator bundle (the .tar.gz, or the directory it unpacks
     /// to): every file, both signatures on the cover note, every document,
     /// every timestamp, every proof, and the production digest.
@@ -479,6 +481,7 @@ fn read_bundle(path: &PathBuf) -> Result<std::collections::BTreeMap<String, Vec<
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.cmd {
+        Cmd::Sbom => print!("{}", evident_verify::OWN_SBOM),
         Cmd::Bundle {
             bundle,
             production_digests,

@@ -222,7 +222,7 @@ pub struct ManifestFile {
     /// `signature-timestamp`, `sigstore-bundle`, `attestation-bundle`,
     /// `provenance`, `log-key`, `export-key`, `officer-key`,
     /// `platform-key`, `tsa-chain`, `verifier`, `verifier-sha256`,
-    /// `readme`, `script`.
+    /// `verifier-sbom`, `readme`, `script`, `checksums`.
     pub role: String,
 }
 
@@ -390,6 +390,12 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
         return r.out;
     };
     let proofs: Result<LogProofs, String> = r.json::<LogProofs>("log/proofs.json").and_then(|p| {
+        // RFC 8785 only: nothing outside the signed and proved data (no
+        // whitespace, no order) may vary unnoticed.
+        let canonical = serde_jcs::to_vec(&p).map_err(|e| e.to_string())?;
+        if r.get("log/proofs.json")? != canonical.as_slice() {
+            return Err("log/proofs.json is not in RFC 8785 form".into());
+        }
         if p.format == PROOFS_FORMAT {
             Ok(p)
         } else {
@@ -1193,6 +1199,17 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
             cons_err.push(("log/proofs.json".into(), e));
         }
     }
+    for c in &proofs.consistency {
+        if !olds.contains_key(&c.from_size) {
+            cons_err.push((
+                "log/proofs.json".into(),
+                format!(
+                    "a consistency proof from size {} that nothing in the bundle names",
+                    c.from_size
+                ),
+            ));
+        }
+    }
     if cons_err.is_empty() {
         r.push(
             "consistency proofs",
@@ -1210,6 +1227,12 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
 
     // 9. The verifier binary is the one whose digest is enclosed.
     let res = (|| {
+        let own: Value = r.json("bin/evident-verify.cdx.json")?;
+        if own["bomFormat"] != "CycloneDX"
+            || own["metadata"]["component"]["name"] != "evident-verify"
+        {
+            return Err("bin/evident-verify.cdx.json is not the SBOM of evident-verify".into());
+        }
         let b = r.get("bin/evident-verify")?;
         let want = r.text("bin/evident-verify.sha256")?;
         let sha = sha256_hex(b);
