@@ -75,6 +75,8 @@ pub struct Inputs<'a> {
     pub log_key: Option<&'a NoteVerifier>,
     /// An artefact digest the attestation must name (`sha256:<hex>`).
     pub artefact_digest: Option<&'a str>,
+    /// The file's SHA-256, when the caller computed it already.
+    pub file_sha256: Option<[u8; 32]>,
 }
 
 /// The overall result: true only if no check failed and none was left unchecked.
@@ -580,7 +582,9 @@ pub fn verify_export(i: &Inputs) -> Vec<Check> {
     }
     let ctx = Ctx {
         i,
-        sha: Sha256::digest(i.file).into(),
+        sha: i
+            .file_sha256
+            .unwrap_or_else(|| Sha256::digest(i.file).into()),
         key: load_key(i.key_pem),
         message,
         dsse,
@@ -708,6 +712,7 @@ mod tests {
 
     fn run(f: &Fixture, file: &[u8], artefact: Option<&str>) -> Vec<Check> {
         verify_export(&Inputs {
+            file_sha256: None,
             file,
             bundles: &f.bundles,
             key_pem: &f.pem,

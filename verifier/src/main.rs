@@ -681,6 +681,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let log_key = log_key.as_deref().map(load_key).transpose()?;
             let mut checks =
                 evident_verify::export::verify_export(&evident_verify::export::Inputs {
+                    file_sha256: None,
                     file: &bytes,
                     bundles: &bundles,
                     key_pem: &key_pem,
@@ -787,6 +788,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 let key_pem = read_text(key)?;
                 let checks = evident_verify::vex::verify_vex_issued(
                     &evident_verify::export::Inputs {
+                        file_sha256: None,
                         file: &bytes,
                         bundles: &bundles,
                         key_pem: &key_pem,

@@ -323,10 +323,52 @@ pub fn all_passed(checks: &[BundleCheck]) -> bool {
 
 struct Run<'a> {
     files: &'a BTreeMap<String, Vec<u8>>,
+    /// Every file's SHA-256, computed once (on two threads).
+    digests: BTreeMap<&'a str, [u8; 32]>,
     out: Vec<BundleCheck>,
 }
 
+/// The SHA-256 of every file, the large ones spread over two threads.
+fn digests(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<&str, [u8; 32]> {
+    let mut all: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .collect();
+    all.sort_by_key(|(_, b)| std::cmp::Reverse(b.len()));
+    let mut a: Vec<(&str, &[u8])> = Vec::new();
+    let mut b: Vec<(&str, &[u8])> = Vec::new();
+    let (mut la, mut lb) = (0usize, 0usize);
+    for f in all {
+        if la <= lb {
+            la += f.1.len();
+            a.push(f);
+        } else {
+            lb += f.1.len();
+            b.push(f);
+        }
+    }
+    fn hash<'a>(v: Vec<(&'a str, &[u8])>) -> Vec<(&'a str, [u8; 32])> {
+        v.into_iter()
+            .map(|(k, b)| (k, Sha256::digest(b).into()))
+            .collect()
+    }
+    std::thread::scope(|s| {
+        let other = s.spawn(|| hash(b));
+        let mut out: BTreeMap<&str, [u8; 32]> = hash(a).into_iter().collect();
+        out.extend(other.join().unwrap_or_default());
+        out
+    })
+}
+
 impl Run<'_> {
+    /// The SHA-256 (hex) of a file of the bundle.
+    fn sha(&self, path: &str) -> Result<String, String> {
+        self.digests
+            .get(path)
+            .map(hex::encode)
+            .ok_or_else(|| format!("{path} is missing"))
+    }
+
     fn push(&mut self, name: &str, file: Option<&str>, r: Result<String, String>) {
         self.out.push(BundleCheck {
             name: name.to_owned(),
@@ -366,6 +408,7 @@ fn kind(e: &Value) -> &str {
 pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
     let mut r = Run {
         files: i.files,
+        digests: digests(i.files),
         out: Vec::new(),
     };
 
@@ -419,14 +462,19 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
     for f in &manifest.files {
         let res = match i.files.get(&f.path) {
             None => Err(format!("{} is listed in the manifest but missing", f.path)),
-            Some(b) if sha256_hex(b) != f.sha256 || b.len() as u64 != f.size => Err(format!(
-                "{}: SHA-256 {} ({} bytes), the manifest says {} ({} bytes)",
-                f.path,
-                sha256_hex(b),
-                b.len(),
-                f.sha256,
-                f.size
-            )),
+            Some(b)
+                if r.sha(&f.path).ok().as_deref() != Some(f.sha256.as_str())
+                    || b.len() as u64 != f.size =>
+            {
+                Err(format!(
+                    "{}: SHA-256 {} ({} bytes), the manifest says {} ({} bytes)",
+                    f.path,
+                    r.sha(&f.path).unwrap_or_default(),
+                    b.len(),
+                    f.sha256,
+                    f.size
+                ))
+            }
             Some(_) => continue,
         };
         manifest_ok = false;
@@ -632,7 +680,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
     let res = (|| {
         let (ri, rv) = received
             .ok_or("the bundle holds no regulator_request_received entry for its request")?;
-        let sha = sha256_hex(r.get("request.json")?);
+        let sha = r.sha("request.json")?;
         if rv["event"]["request_sha256"] != sha.as_str() {
             return Err(format!(
                 "request.json has SHA-256 {sha}; entry {ri} names {}",
@@ -650,11 +698,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
             issued.ok_or("the bundle holds no regulator_bundle_issued entry for its request")?;
         let e = &iv["event"];
         let want = [
-            (
-                "manifest_sha256",
-                sha256_hex(r.get("manifest.json")?),
-                "manifest.json",
-            ),
+            ("manifest_sha256", r.sha("manifest.json")?, "manifest.json"),
             (
                 "cover_note_sha256",
                 sha256_hex(cover_bytes.as_ref().map_err(Clone::clone)?),
@@ -667,7 +711,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
             ),
             (
                 "countersignature_sha256",
-                sha256_hex(r.get("countersignature.sig")?),
+                r.sha("countersignature.sig")?,
                 "countersignature.sig",
             ),
         ];
@@ -700,7 +744,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
                 n.tenant, n.request.id, manifest.tenant, manifest.request_id
             ));
         }
-        if n.request.sha256 != sha256_hex(r.get("request.json")?) {
+        if n.request.sha256 != r.sha("request.json")? {
             return Err("the cover note names another request.json".into());
         }
         let req = request.as_ref().map_err(Clone::clone)?;
@@ -894,6 +938,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
             tsa_chain,
             log_key: Some(&log_key),
             artefact_digest: None,
+            file_sha256: r.digests.get(p.as_str()).copied(),
         });
         let failed: Vec<String> = checks
             .iter()
@@ -913,7 +958,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
                 .map_err(|_| format!("{p}.sig does not verify over {p}"))?;
             stamp(&r, &format!("{p}.sig.tsr"), &format!("{p}.sig"))
         })();
-        let sha = sha256_hex(file);
+        let sha = r.sha(p).unwrap_or_default();
         let logged = find("export_issued", &|e| e["sha256"] == sha.as_str());
         let res = if !failed.is_empty() {
             Err(failed.join("; "))
@@ -984,7 +1029,7 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
             if role_of == Some("sbom") {
                 formats.insert(pr.export.format.clone());
             } else {
-                let sha = sha256_hex(r.get(path)?);
+                let sha = r.sha(path)?;
                 let published = entries.iter().find(|(i, v)| {
                     kind(v) == "vex_published"
                         && **i < ri
@@ -1235,7 +1280,8 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
         }
         let b = r.get("bin/evident-verify")?;
         let want = r.text("bin/evident-verify.sha256")?;
-        let sha = sha256_hex(b);
+        let sha = r.sha("bin/evident-verify")?;
+        let _ = b;
         if want.split_whitespace().next() != Some(sha.as_str()) {
             return Err(format!(
                 "bin/evident-verify has SHA-256 {sha}; bin/evident-verify.sha256 says {}",
