@@ -794,7 +794,8 @@ fn external_openssl_tsa_is_validated_and_an_outage_is_reported() {
 ///    answers 503 `timestamp_unavailable`, nothing is logged, the request
 ///    stays in preparation and has no bundle;
 /// 3. the TSA is back: the same signature issues the bundle, whose tokens
-///    are openssl's, and `evident-verify bundle` passes.
+///    are openssl's, and `evident-verify bundle` passes;
+/// 4. the authority's link works until the request is withdrawn.
 #[test]
 fn a_regulator_bundle_is_not_issued_without_timestamps_or_with_a_revoked_key() {
     let d = tempfile::tempdir().unwrap();
@@ -950,4 +951,28 @@ fn a_regulator_bundle_is_not_issued_without_timestamps_or_with_a_revoked_key() {
         &t.vkey,
     ]);
     assert!(ok && out.contains("Interop TSA"), "{out}{err}");
+    // 4. A withdrawn request's link stops working.
+    let link: Value = s
+        .post(&format!("{base}/links"), &t.admin)
+        .send_json(json!({}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let path = link["url"]
+        .as_str()
+        .unwrap()
+        .split_once("/r/")
+        .map(|(_, p)| format!("/r/{p}"))
+        .unwrap();
+    assert_eq!(
+        status_of(ureq::get(&format!("{}{path}", s.url)).call()).0,
+        200
+    );
+    s.post(&format!("{base}/transitions"), &t.admin)
+        .send_json(json!({"to": "withdrawn"}))
+        .unwrap();
+    assert_eq!(
+        status_of(ureq::get(&format!("{}{path}", s.url)).call()).0,
+        404
+    );
 }

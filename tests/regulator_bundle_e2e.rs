@@ -626,6 +626,11 @@ for tsr, data in zip(sys.argv[3::2], sys.argv[4::2]):
         .split_once("/r/")
         .map(|(_, p)| format!("/r/{p}"))
         .unwrap();
+    let e = ureq::head(&format!("{}{path}", s.url)).call().unwrap_err();
+    assert!(
+        matches!(e, ureq::Error::Status(405, _)),
+        "HEAD is not a logged download: {e:?}"
+    );
     let res = ureq::get(&format!("{}{path}", s.url)).call().unwrap();
     assert!(res.header("x-evident-log-index").is_some());
     let mut anon = Vec::new();

@@ -19,16 +19,31 @@ fn main() {
     let manifest_path = dir.join("Cargo.toml");
     println!("cargo:rerun-if-changed={}", lock_path.display());
     println!("cargo:rerun-if-changed={}", manifest_path.display());
-    let lock_text = std::fs::read_to_string(&lock_path).unwrap_or_default();
-    let lock: toml::Table = toml::from_str(&lock_text).unwrap_or_default();
-    let manifest: toml::Table =
-        toml::from_str(&std::fs::read_to_string(&manifest_path).unwrap_or_default())
-            .unwrap_or_default();
-    let dev: BTreeSet<String> = manifest
-        .get("dev-dependencies")
-        .and_then(|d| d.as_table())
-        .map(|t| t.keys().cloned().collect())
-        .unwrap_or_default();
+    // No lock file, no SBOM: fail the build rather than embed an empty one.
+    let lock_text = std::fs::read_to_string(&lock_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", lock_path.display()));
+    let lock: toml::Table =
+        toml::from_str(&lock_text).unwrap_or_else(|e| panic!("{}: {e}", lock_path.display()));
+    let manifest: toml::Table = toml::from_str(
+        &std::fs::read_to_string(&manifest_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+    let names = |section: &str| -> BTreeSet<String> {
+        manifest
+            .get(section)
+            .and_then(|d| d.as_table())
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    // What the binary is not made of: its dev-dependencies, and what only
+    // this build script uses.
+    let normal = names("dependencies");
+    let dev: BTreeSet<String> = names("dev-dependencies")
+        .into_iter()
+        .chain(names("build-dependencies"))
+        .filter(|n| !normal.contains(n))
+        .collect();
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
 
     // name → [(version, package table)]
@@ -111,6 +126,11 @@ fn main() {
             c
         })
         .collect();
+    assert!(
+        !components.is_empty(),
+        "{} names no dependency of evident-verify",
+        lock_path.display()
+    );
     let dependencies: Vec<serde_json::Value> = graph
         .iter()
         .map(|(p, d)| serde_json::json!({"ref": purl(p), "dependsOn": d.iter().map(purl).collect::<Vec<_>>()}))

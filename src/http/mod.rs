@@ -252,7 +252,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             "/tenants/{tenant}/regulator-requests/{id}/bundle",
-            get(regulator::bundle),
+            download(regulator::bundle),
         )
         .route(
             "/tenants/{tenant}/regulator-requests/{id}/links",
@@ -373,8 +373,11 @@ pub fn router(state: AppState) -> Router<AppState> {
     let shared = Router::new()
         .route("/s/{token}/{file}", download(share_links::download))
         .route("/s/{token}/receipts/{index}", get(share_links::receipt))
-        .route("/r/{token}/bundle", get(regulator::link_bundle))
-        .route("/r/{token}/consistency", get(regulator::link_consistency))
+        .route("/r/{token}/bundle", download(regulator::link_bundle))
+        .route(
+            "/r/{token}/consistency",
+            download(regulator::link_consistency),
+        )
         .route_layer(from_fn_with_state(state.clone(), share_links::limit))
         .route_layer(from_fn(share_links::private));
     Router::new()

@@ -63,7 +63,7 @@ const VERIFY_SH: &str = include_str!("bundles/verify.sh");
 const VERIFY_MD: &str = include_str!("bundles/VERIFY.md");
 
 /// The statement a cover note carries when the officer gives none.
-pub const DEFAULT_STATEMENT: &str = "I confirm that the enclosed SBOM documents are those the vendor issued for the release named above, whose artefacts carry the production digests named above, and that the enclosed VEX documents are those current on the day the request was received.";
+pub const DEFAULT_STATEMENT: &str = "I confirm that the enclosed SBOM documents are those the vendor issued for the release named above, whose artefacts carry the production digests named above, and that the enclosed VEX documents are the latest the vendor published for that release before the request was recorded.";
 
 /// `POST …/regulator-requests/{id}/cover-note`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -252,6 +252,7 @@ fn verifier_sbom(state: &AppState, sha: &str) -> Result<Vec<u8>, Error> {
         .ok_or_else(|| Error::Unavailable("no data directory for verifier binaries".into()))?;
     let out = std::process::Command::new(dir.join(sha))
         .arg("sbom")
+        .env_clear()
         .output()
         .map_err(|e| Error::Unavailable(format!("running evident-verify sbom: {e}")))?;
     if !out.status.success()
@@ -336,7 +337,7 @@ fn resolve(
         .history
         .first()
         .and_then(|t| t.log_index)
-        .unwrap_or(u64::MAX);
+        .ok_or_else(|| Error::Internal("the request has no received entry".into()))?;
     let named = match (&b.product, &b.tag, &r.request.product, &r.request.tag) {
         (Some(p), Some(t), Some(rp), Some(rt)) if (p, t) != (rp, rt) => {
             return Err(Error::Unprocessable(format!(
@@ -474,7 +475,7 @@ pub async fn prepare(
         .history
         .first()
         .and_then(|t| t.log_index)
-        .unwrap_or(u64::MAX);
+        .ok_or_else(|| Error::Internal("the request has no received entry".into()))?;
     let end_of_day =
         crate::core::clock::parse_rfc3339(&format!("{}T23:59:59Z", r.request.received_on))
             .unwrap_or(i64::MAX);
@@ -1111,12 +1112,6 @@ async fn log_part(
         return Ok(p);
     }
     let log = state.log(tenant)?;
-    let cp = log.checkpoint().await?;
-    let (st, t, note, size) = (state.clone(), tenant.to_owned(), cp.note.clone(), cp.size);
-    let tsr = blocking("timestamp", move || {
-        logs::stamp_checkpoint(&st, &t, size, &note)
-    })
-    .await?;
     let mut entries = rec.entries.clone();
     let r = load_request(state, tenant, id)?;
     entries.extend(r.history.iter().filter_map(|t| t.log_index));
@@ -1141,6 +1136,13 @@ async fn log_part(
             entries.push(i);
         }
     }
+    // The checkpoint is taken after every entry is chosen, so it covers them.
+    let cp = log.checkpoint().await?;
+    let (st, t, note, size) = (state.clone(), tenant.to_owned(), cp.note.clone(), cp.size);
+    let tsr = blocking("timestamp", move || {
+        logs::stamp_checkpoint(&st, &t, size, &note)
+    })
+    .await?;
     entries.sort_unstable();
     entries.dedup();
     let mut files = Files {
@@ -1509,6 +1511,14 @@ fn open_link(state: &AppState, token: &str) -> Result<(String, LinkRecord), Erro
     if rec.token_sha256 != sha || rec.revoked_at.is_some() || rec.expires_at <= now_unix() {
         return Err(gone());
     }
+    // A withdrawn request's links stop working with it.
+    match load_request(state, tenant, request) {
+        Ok(r) if r.state != RequestState::Withdrawn => {}
+        _ => return Err(gone()),
+    }
+    // Each link has its own budget besides the per-address one: a leaked
+    // link cannot make the server build archives without end.
+    state.limits().check_share_link(&rec.id)?;
     Ok((tenant.to_owned(), rec))
 }
 

@@ -93,9 +93,10 @@ enum Cmd {
         /// The older signed checkpoint.
         #[arg(long)]
         old: PathBuf,
-        /// The newer signed checkpoint.
+        /// The newer signed checkpoint; default: the one the proof file
+        /// carries (`checkpoint`, as a regulator bundle's link answers).
         #[arg(long)]
-        new: PathBuf,
+        new: Option<PathBuf>,
         /// Require this origin line.
         #[arg(long)]
         origin: Option<String>,
@@ -632,13 +633,35 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let key = load_key(&key)?;
             let o = checkpoint(&old, &key, origin.as_deref())?;
-            let n = checkpoint(&new, &key, Some(origin.as_deref().unwrap_or(&o.origin)))?;
+            // A link's answer carries the newer checkpoint and its log index
+            // beside the proof; nothing else may be there.
+            let mut raw: serde_json::Value = serde_json::from_str(&read_text(&proof)?)
+                .map_err(|e| format!("proof {} is not JSON: {e}", proof.display()))?;
+            let carried = raw.as_object_mut().and_then(|m| {
+                m.remove("log_index");
+                m.remove("checkpoint")
+            });
+            let new_text = match (&new, carried.as_ref().and_then(|c| c.as_str())) {
+                (Some(path), _) => read_text(path)?,
+                (None, Some(cp)) => cp.to_owned(),
+                (None, None) => {
+                    return Err(
+                        "give --new (the newer checkpoint); the proof file carries none".into(),
+                    )
+                }
+            };
+            let n = open_checkpoint(
+                &new_text,
+                &key,
+                Some(origin.as_deref().unwrap_or(&o.origin)),
+            )
+            .map_err(|e| format!("the newer checkpoint: {e}"))?;
             println!(
                 "\u{2713} both checkpoints signed by {}+{:08x}",
                 key.name(),
                 key.key_id()
             );
-            let p: ConsistencyProof = serde_json::from_str(&read_text(&proof)?).map_err(|e| {
+            let p: ConsistencyProof = serde_json::from_value(raw).map_err(|e| {
                 format!(
                     "proof {} is not a JSON consistency proof: {e}",
                     proof.display()

@@ -738,6 +738,28 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
 
     // 4. The cover note, the officer's signature and the countersignature.
     let res = note.as_ref().map_err(Clone::clone).and_then(|n| {
+        if n.checkpoint.origin != log_key.name() {
+            return Err(format!(
+                "the cover note names the log {}, the log key is {}'s",
+                n.checkpoint.origin,
+                log_key.name()
+            ));
+        }
+        if let Ok(req) = &request {
+            let a = &req["authority"];
+            let same = a["name"] == n.request.authority.name.as_str()
+                && a["country"] == n.request.authority.country.as_str()
+                && a["kind"] == n.request.authority.kind.as_str()
+                && req["notice_reference"] == n.request.notice_reference.as_str()
+                && req["legal_basis"] == n.request.legal_basis.as_str()
+                && req["received_on"] == n.request.received_on.as_str()
+                && req["deadline"] == n.request.deadline.as_str();
+            if !same {
+                return Err(
+                    "the cover note restates the request otherwise than request.json".into(),
+                );
+            }
+        }
         if n.tenant != manifest.tenant || n.request.id != manifest.request_id {
             return Err(format!(
                 "the cover note is for {} request {}, the bundle {} request {}",
@@ -835,9 +857,22 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
                 "the officer's key was registered at entry {ri}, after the issuance at {ii}"
             ));
         }
-        if let Some((vi, _)) = find("officer_key_revoked", &|e| {
+        if k.algorithm() != n.officer.algorithm || ev["algorithm"] != k.algorithm() {
+            return Err(format!(
+                "keys/officer.pem is {}, the cover note says {} and the registration {}",
+                k.algorithm(),
+                n.officer.algorithm,
+                ev["algorithm"]
+            ));
+        }
+        if let Some((vi, vv)) = find("officer_key_revoked", &|e| {
             e["public_key_sha256"] == n.officer.public_key_sha256.as_str()
         }) {
+            if vv["event"]["reason"] == "compromised" {
+                return Err(format!(
+                    "the officer's key was revoked as compromised at entry {vi}: what it signed before is suspect too"
+                ));
+            }
             if vi < ii {
                 return Err(format!(
                     "the officer's key was revoked at entry {vi}, before the issuance at {ii}"
@@ -1002,6 +1037,52 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
             ))?;
         let pe = &pushed["event"];
         let (ri, _) = received.ok_or("no regulator_request_received entry")?;
+        // The release is the one the cover note names, pushed before the
+        // request, with the artefacts it lists.
+        if pe["product"] != rel.product.as_str()
+            || pe["tag"] != rel.tag.as_str()
+            || pe["revision"] != rel.revision
+        {
+            return Err(format!(
+                "entry {} pushed {} {} revision {}, the cover note names {} {} revision {}",
+                rel.release_index,
+                pe["product"],
+                pe["tag"],
+                pe["revision"],
+                rel.product,
+                rel.tag,
+                rel.revision
+            ));
+        }
+        if rel.release_index >= ri {
+            return Err(format!(
+                "the release was pushed at entry {}, after the request was received at {ri}",
+                rel.release_index
+            ));
+        }
+        let listed: Vec<&str> = rel.artefacts.iter().map(|a| a.digest.as_str()).collect();
+        let logged: Vec<&str> = pe["artefacts"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+            .unwrap_or_default();
+        if listed != logged {
+            return Err(format!(
+                "the cover note lists artefacts {listed:?}, entry {} pushed {logged:?}",
+                rel.release_index
+            ));
+        }
+        let vex_before = |sha: &str| -> Option<u64> {
+            entries.iter().find_map(|(i, v)| {
+                (kind(v) == "vex_published"
+                    && v["event"]["product"] == rel.product.as_str()
+                    && v["event"]["tag"] == rel.tag.as_str()
+                    && v["event"]["revision"] == rel.revision
+                    && v["event"]["documents"]
+                        .as_object()
+                        .is_some_and(|d| d.values().any(|h| h == sha)))
+                .then_some(*i)
+            })
+        };
         let mut formats = BTreeSet::new();
         for (path, st) in &statements {
             let pr = &st.predicate;
@@ -1028,6 +1109,27 @@ pub fn verify_bundle(i: &BundleInputs) -> Vec<BundleCheck> {
                 .map(|f| f.role.as_str());
             if role_of == Some("sbom") {
                 formats.insert(pr.export.format.clone());
+                // A CycloneDX export may carry VEX inline: then that VEX
+                // must have been published before the request.
+                let bytes = r.get(path)?;
+                let inline = match pr.export.format.as_str() {
+                    "cyclonedx-json" => serde_json::from_slice::<Value>(bytes)
+                        .map(|v| {
+                            v["vulnerabilities"]
+                                .as_array()
+                                .is_some_and(|a| !a.is_empty())
+                        })
+                        .unwrap_or(true),
+                    "cyclonedx-xml" => bytes.windows(17).any(|w| w == b"<vulnerabilities>"),
+                    _ => false,
+                };
+                if inline {
+                    match vex_before(&r.sha(path)?) {
+                        Some(i) if i < ri => {}
+                        Some(i) => return Err(format!("{path} carries the VEX published at entry {i}, after the request ({ri})")),
+                        None => return Err(format!("{path} carries VEX that no enclosed vex_published entry names")),
+                    }
+                }
             } else {
                 let sha = r.sha(path)?;
                 let published = entries.iter().find(|(i, v)| {

@@ -7,6 +7,7 @@
 #   Release:  @RELEASE@
 #
 # Usage: sh verify.sh [sha256:DIGEST-OBSERVED-IN-PRODUCTION]
+# (default: the digests the request names in request.json)
 # (from anywhere; the files are looked for next to it). Exit status 0 means
 # every check below passed. This script does not check the Merkle proofs in
 # log/ nor the checkpoint's signature: run bin/evident-verify bundle for
@@ -46,7 +47,9 @@ fi
 
 # The files the officer's cover note names have the SHA-256 it names.
 bad=""
-for ref in $(grep -o '{"path":"[^"]*","role":"[^"]*","sha256":"[0-9a-f]*"}' cover-note.json); do
+refs=$(grep -o '{"path":"[^"]*","role":"[^"]*","sha256":"[0-9a-f]*"}' cover-note.json 2>/dev/null)
+[ -n "$refs" ] || bad=" (cover-note.json names no file)"
+for ref in $refs; do
     f=$(echo "$ref" | sed 's/^{"path":"\([^"]*\)".*/\1/')
     want=$(echo "$ref" | sed 's/.*"sha256":"\([0-9a-f]*\)"}$/\1/')
     [ -r "$f" ] && [ "$(sha "$f")" = "$want" ] || bad="$bad $f"
@@ -77,14 +80,29 @@ if grep -q "\"request_sha256\":\"$(sha request.json)\"" "${received:-/dev/null}"
 else
     fail request "request.json is not the request the regulator_request_received entry names."
 fi
-digest=$DIGEST
-if [ -n "$digest" ]; then
-    pushed=$(grep -l "\"kind\":\"release_pushed\"" log/entries/*.json 2>/dev/null)
-    if [ -n "$pushed" ] && grep -q "\"$digest\"" $pushed; then
+digests=$DIGEST
+[ -n "$digests" ] || digests=$(sed -n 's/.*"production_digests":\[\([^]]*\)\].*/\1/p' request.json | tr -d '"' | tr ',' ' ')
+if [ -z "$digests" ]; then
+    echo "NOT CHECKED  production digest: the request named none; give one: sh verify.sh sha256:<digest>"
+fi
+pushed=$(grep -l "\"kind\":\"release_pushed\"" log/entries/*.json 2>/dev/null)
+for digest in $digests; do
+    if ! echo "$digest" | grep -Eq '^sha256:[0-9a-f]{64}$'; then
+        fail "production digest" "$digest is not sha256: and 64 lower-case hex digits."
+    elif [ -n "$pushed" ] && grep -Fq "\"$digest\"" $pushed; then
         pass "production digest" "$digest is an artefact of the release pushed ($pushed)."
     else
         fail "production digest" "$digest is not an artefact of the release in this bundle."
     fi
+done
+
+# The officer's key is the one the cover note and its registration name.
+okey=$(openssl pkey -pubin -in keys/officer.pem -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)
+registered=$(grep -l "\"kind\":\"officer_key_registered\"" log/entries/*.json 2>/dev/null)
+if grep -Fq "\"public_key_sha256\":\"$okey\"" cover-note.json && [ -n "$registered" ] && grep -Fq "\"public_key_sha256\":\"$okey\"" $registered; then
+    pass "officer key" "keys/officer.pem (SHA-256 $okey) is the key the cover note names and the log registered."
+else
+    fail "officer key" "keys/officer.pem is not the key the cover note names and the log registered."
 fi
 
 # 2. The officer signed the exact bytes of cover-note.json.
