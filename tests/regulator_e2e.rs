@@ -286,25 +286,7 @@ fn requests_are_recorded_resolved_and_moved_in_api_and_pages() {
         v["request"]["legal_basis"],
         "Wet beveiliging netwerk- en informatiesystemen\nArticle 3"
     );
-    let trail: Value = s
-        .get(
-            &format!("/api/v1/tenants/acme/audit/events?request={id}"),
-            &t.admin,
-        )
-        .call()
-        .unwrap()
-        .into_json()
-        .unwrap();
-    let mut kinds: Vec<String> = trail["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let leaf: Value = serde_json::from_str(e["entry"].as_str().unwrap()).unwrap();
-            leaf["event"]["kind"].as_str().unwrap().to_owned()
-        })
-        .collect();
-    kinds.sort();
+    let kinds = s.audit_kinds("acme", &format!("request={id}"), &t.admin);
     assert_eq!(
         kinds,
         [

@@ -246,11 +246,12 @@ pub struct SbomBenchArgs {
     pub dir: Option<PathBuf>,
 }
 
-fn summary(name: &str, mut t: Vec<Duration>) {
+/// Prints a measurement's p50, min and max.
+pub(crate) fn summary(name: &str, mut t: Vec<Duration>) {
     t.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "{name:<34} p50 {:>8.1} ms   min {:>8.1} ms   max {:>8.1} ms   (n={})",
+        "{name:<44} p50 {:>8.1} ms   min {:>8.1} ms   max {:>8.1} ms   (n={})",
         ms(t[t.len() / 2]),
         ms(t[0]),
         ms(t[t.len() - 1]),

@@ -16,6 +16,8 @@ use std::{
 use axum::{body::Body, http::Request};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use clap::Args;
+
+use super::bench::summary;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -39,19 +41,6 @@ pub struct BundleBenchArgs {
 fn p50(mut t: Vec<Duration>) -> Duration {
     t.sort();
     t[t.len() / 2]
-}
-
-fn line(name: &str, t: &[Duration]) {
-    let mut s = t.to_vec();
-    s.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "{name:<44} p50 {:>8.1} ms   min {:>8.1} ms   max {:>8.1} ms   (n={})",
-        ms(s[s.len() / 2]),
-        ms(s[0]),
-        ms(s[s.len() - 1]),
-        s.len()
-    );
 }
 
 fn timed(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Vec<Duration>> {
@@ -277,7 +266,7 @@ pub async fn bundle_bench(args: BundleBenchArgs) -> anyhow::Result<()> {
         );
         Ok(())
     })?;
-    line("verify (library, unpacked files in memory)", &lib);
+    summary("verify (library, unpacked files in memory)", lib.clone());
     let bin = std::env::current_exe()?.with_file_name("evident-verify");
     let run = |target: &std::path::Path| -> anyhow::Result<()> {
         let o = Command::new(&bin).arg("bundle").arg(target).output()?;
@@ -289,9 +278,9 @@ pub async fn bundle_bench(args: BundleBenchArgs) -> anyhow::Result<()> {
         Ok(())
     };
     let on_tgz = timed(runs, || run(&archive))?;
-    line("evident-verify bundle BUNDLE.tar.gz", &on_tgz);
+    summary("evident-verify bundle BUNDLE.tar.gz", on_tgz.clone());
     let on_dir = timed(runs, || run(&unpacked))?;
-    line("evident-verify bundle DIR", &on_dir);
+    summary("evident-verify bundle DIR", on_dir.clone());
     let sh = timed(runs, || {
         let o = Command::new("sh")
             .arg(unpacked.join("verify.sh"))
@@ -304,7 +293,7 @@ pub async fn bundle_bench(args: BundleBenchArgs) -> anyhow::Result<()> {
         );
         Ok(())
     })?;
-    line("peer: sh verify.sh (sha256sum + openssl)", &sh);
+    summary("peer: sh verify.sh (sha256sum + openssl)", sh.clone());
     println!(
         "evident-verify on the directory takes {:.2}x the time of verify.sh, and checks the proofs too",
         p50(on_dir.clone()).as_secs_f64() / p50(sh).as_secs_f64()

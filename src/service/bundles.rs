@@ -17,7 +17,7 @@
 //!    `regulator_bundle_issued` (naming the manifest's SHA-256).
 //! 4. [`bundle`]: the deterministic `.tar.gz`, with the log evidence proved
 //!    against one checkpoint that covers the issuance (fixed at its first
-//!    making).
+//!    making), written by the kits' own archive writer.
 //!
 //! The formats and every check live in `evident_verify::regulator`.
 
@@ -1243,7 +1243,9 @@ async fn bundle_of(state: &AppState, tenant: &str, id: &str) -> Result<Download,
             all.insert(f.path.clone(), (file_bytes(&st, f)?, mode));
         }
         all.insert("manifest.json".into(), (blob(&st, &manifest_sha)?, 0o644));
-        tar_gz(&dir, &all, mtime)
+        let files: Vec<(String, Vec<u8>, u32)> =
+            all.into_iter().map(|(p, (b, m))| (p, b, m)).collect();
+        evidence::tar_gz(&dir, &files, mtime)
     })
     .await?;
     Ok(Download::new(
@@ -1254,33 +1256,6 @@ async fn bundle_of(state: &AppState, tenant: &str, id: &str) -> Result<Download,
         "application/gzip",
         format!("evident-regulator-bundle-{tenant}-{}.tar.gz", r.id),
     ))
-}
-
-/// A gzip'd ustar archive of `files` under `dir/`, in path order, owned by
-/// root, with one mtime.
-fn tar_gz(
-    dir: &str,
-    files: &BTreeMap<String, (Vec<u8>, u32)>,
-    mtime: u64,
-) -> Result<Vec<u8>, Error> {
-    let err = |e: std::io::Error| Error::Internal(format!("bundle archive: {e}"));
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
-    tar.mode(tar::HeaderMode::Deterministic);
-    for (name, (bytes, mode)) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(*mode);
-        h.set_mtime(mtime);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_username("root").map_err(err)?;
-        h.set_groupname("root").map_err(err)?;
-        h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{dir}/{name}"), bytes.as_slice())
-            .map_err(err)?;
-    }
-    tar.into_inner().map_err(err)?.finish().map_err(err)
 }
 
 /// An authority's download link for a request's bundle: the authority

@@ -944,9 +944,14 @@ async fn kit(
     blocking("kit", move || tar_gz(&dir, &files, mtime)).await
 }
 
-/// A gzip'd ustar archive of `files` under `dir/`, owned by root, with one mtime.
-fn tar_gz(dir: &str, files: &[(String, Vec<u8>, u32)], mtime: u64) -> Result<Vec<u8>, Error> {
-    let err = |e: std::io::Error| Error::Internal(format!("kit archive: {e}"));
+/// A gzip'd ustar archive of `files` under `dir/`, in the order given,
+/// owned by root, with one mtime (kits, regulator bundles).
+pub(crate) fn tar_gz(
+    dir: &str,
+    files: &[(String, Vec<u8>, u32)],
+    mtime: u64,
+) -> Result<Vec<u8>, Error> {
+    let err = |e: std::io::Error| Error::Internal(format!("{dir} archive: {e}"));
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);

@@ -206,6 +206,32 @@ impl Server {
         cp.lines().nth(1).unwrap().parse().unwrap()
     }
 
+    /// The kinds of the entries an audit query selects (`query` as in
+    /// `…/audit/events?query`), sorted.
+    pub fn audit_kinds(&self, tenant: &str, query: &str, token: &str) -> Vec<String> {
+        let v: serde_json::Value = self
+            .get(
+                &format!("/api/v1/tenants/{tenant}/audit/events?{query}"),
+                token,
+            )
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        let mut kinds: Vec<String> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let leaf: serde_json::Value =
+                    serde_json::from_str(e["entry"].as_str().unwrap()).unwrap();
+                leaf["event"]["kind"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        kinds.sort();
+        kinds
+    }
+
     /// Creates tenant `slug` with the operator token, and a push token for it.
     pub fn tenant(&self, slug: &str, name: &str) -> Tenant {
         let op = self.operator_token.clone().expect("a first start");
