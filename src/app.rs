@@ -35,6 +35,9 @@ pub struct Started {
     pub master_key: MasterKeySource,
 }
 
+/// Memory for decoded records read on hot paths (`keys::CACHED`).
+const READ_CACHE_BYTES: usize = 32 << 20;
+
 /// Everything a server is started with; consumed once by [`Builder::open`].
 #[derive(Debug)]
 pub struct Builder {
@@ -138,7 +141,8 @@ impl Builder {
         let store = Store::open(&dir.join("db"), self.store)
             .with_context(|| format!("opening RocksDB under {}", dir.display()))?
             .with_observer(metrics.clone())
-            .with_indexer(Arc::new(crate::store::audit::AuditIndexer));
+            .with_indexer(Arc::new(crate::store::audit::AuditIndexer))
+            .with_read_cache(crate::store::keys::CACHED, READ_CACHE_BYTES);
         let db = Db::new(store);
         let (keys, _) = PlatformKeys::load_or_generate(&db, &master)?;
         let tsa = Timestamps::new(Tsa::load_or_generate(&db, &master)?, self.external_tsa);

@@ -44,6 +44,16 @@ impl Counter {
         b
     }
 
+    /// Folds another add in (an append batch sums its leaves' adds to one
+    /// counter before its one merge): sums the tallies, unites the members.
+    pub fn add_all(&mut self, other: Counter) {
+        self.tally = [
+            self.tally[0].wrapping_add(other.tally[0]),
+            self.tally[1].wrapping_add(other.tally[1]),
+        ];
+        self.members.extend(other.members);
+    }
+
     /// Folds `other` in: sums the tallies (wrapping never happens in
     /// practice: 2^64 downloads), unites the members.
     pub fn absorb(&mut self, other: &CounterRef<'_>) {

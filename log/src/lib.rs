@@ -9,10 +9,12 @@
 //! - [`tree`]: pure tree math over a [`tree::HashReader`]; no I/O.
 //! - [`store`]: RocksDB storage, one integrator (group commit) per log.
 //! - [`tiles`]: tlog-tiles paths, hash tiles and entry bundles.
+//! - `cache`: the read cache of decoded application records.
 //! - [`counter`]: counters (tallies and member sets) kept in the append batch.
 //! - [`audit`]: recompute a log from its leaves and report disagreements.
 
 pub mod audit;
+mod cache;
 pub mod counter;
 pub mod error;
 pub mod store;

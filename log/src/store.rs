@@ -35,6 +35,7 @@ use rocksdb::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
+    cache::ReadCache,
     counter::{Counter, CounterRef},
     error::{LogError, Result},
     tree::{self, Frontier, HashReader, NodeId},
@@ -157,6 +158,8 @@ pub struct Store {
     integrators: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     observer: Option<Arc<dyn Observer>>,
     indexer: Option<Arc<dyn Indexer>>,
+    /// Decoded application records read on hot paths (see [`crate::cache`]).
+    reads: Arc<ReadCache>,
     /// The block cache every column family shares (memtables are charged to it).
     cache: rocksdb::Cache,
     cache_capacity: u64,
@@ -272,6 +275,7 @@ impl Store {
             integrators: Arc::default(),
             observer: None,
             indexer: None,
+            reads: Arc::new(ReadCache::new(Vec::new(), 0)),
             cache,
             cache_capacity,
             failing: Arc::default(),
@@ -287,6 +291,18 @@ impl Store {
     /// Sets the secondary indexer for logs opened from now on.
     pub fn with_indexer(mut self, indexer: Arc<dyn Indexer>) -> Self {
         self.indexer = Some(indexer);
+        self
+    }
+
+    /// Caches decoded reads of application keys under `prefixes`
+    /// ([`Store::app_get_cached`], [`Store::app_scan_cached`]) in about
+    /// `bytes` of memory; set before any log is opened, as logs' batches
+    /// invalidate it.
+    pub fn with_read_cache(mut self, prefixes: &[&[u8]], bytes: usize) -> Self {
+        self.reads = Arc::new(ReadCache::new(
+            prefixes.iter().map(|p| p.to_vec()).collect(),
+            bytes,
+        ));
         self
     }
 
@@ -325,7 +341,10 @@ impl Store {
             self.cf(CF_APP),
             app_ops.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
         );
-        self.write(wb)
+        self.write(wb)?;
+        self.reads
+            .invalidate(app_ops.iter().map(|(k, _)| k.as_slice()));
+        Ok(())
     }
 
     /// Deletes the counters with keys in `[lower, upper)` and writes
@@ -338,7 +357,10 @@ impl Store {
             self.cf(CF_APP),
             app_ops.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
         );
-        self.write(wb)
+        self.write(wb)?;
+        self.reads
+            .invalidate(app_ops.iter().map(|(k, _)| k.as_slice()));
+        Ok(())
     }
 
     /// Visits the counters with keys in `[lower, upper)`, in key order,
@@ -501,6 +523,7 @@ impl Store {
             fault: RwLock::new(None),
             failing: self.failing.clone(),
             indexer: self.indexer.clone(),
+            reads: self.reads.clone(),
         });
         let log = Log { inner, tx };
         // Load and check the latest published checkpoint before signing anything new.
@@ -585,6 +608,50 @@ impl Store {
         Ok(self.db.get_cf(self.cf(CF_APP), key)?)
     }
 
+    /// `decode` of what [`Store::app_get`] reads under `key`, kept decoded
+    /// in the read cache when `key` is in a cached namespace
+    /// ([`Store::with_read_cache`]) until a write of the key.
+    pub fn app_get_cached<T: Send + Sync + 'static>(
+        &self,
+        key: &[u8],
+        decode: impl FnOnce(Option<&[u8]>) -> T,
+    ) -> Result<Arc<T>> {
+        if !self.reads.covers(key) {
+            return Ok(Arc::new(decode(self.app_get(key)?.as_deref())));
+        }
+        let ticket = match self.reads.find::<T>(false, key) {
+            Ok(hit) => return Ok(hit),
+            Err(t) => t,
+        };
+        let raw = self.app_get(key)?;
+        let stored = raw.as_ref().map_or(0, Vec::len);
+        let v = Arc::new(decode(raw.as_deref()));
+        self.reads.keep(ticket, false, key, v.clone(), stored);
+        Ok(v)
+    }
+
+    /// `decode` of what [`Store::app_scan`] reads under `prefix`, kept
+    /// decoded in the read cache when the prefix ends in `/` and is in a
+    /// cached namespace, until a write of any key under it.
+    pub fn app_scan_cached<T: Send + Sync + 'static>(
+        &self,
+        prefix: &[u8],
+        decode: impl FnOnce(&[(Vec<u8>, Vec<u8>)]) -> T,
+    ) -> Result<Arc<T>> {
+        if !(prefix.ends_with(b"/") && self.reads.covers(prefix)) {
+            return Ok(Arc::new(decode(&self.app_scan(prefix)?)));
+        }
+        let ticket = match self.reads.find::<T>(true, prefix) {
+            Ok(hit) => return Ok(hit),
+            Err(t) => t,
+        };
+        let raw = self.app_scan(prefix)?;
+        let stored = raw.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let v = Arc::new(decode(&raw));
+        self.reads.keep(ticket, true, prefix, v.clone(), stored);
+        Ok(v)
+    }
+
     /// Which of `keys` are present in the application key space, read
     /// together (one `multi_get`).
     pub fn app_contains(&self, keys: &[Vec<u8>]) -> Result<Vec<bool>> {
@@ -601,7 +668,9 @@ impl Store {
     pub fn app_write(&self, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
         let mut wb = WriteBatch::default();
         put_app_ops(&mut wb, self.cf(CF_APP), ops.iter().copied());
-        self.write(wb)
+        self.write(wb)?;
+        self.reads.invalidate(ops.iter().map(|(k, _)| *k));
+        Ok(())
     }
 
     /// Every application key and value that starts with `prefix`, in key order.
@@ -840,6 +909,8 @@ struct Inner {
     failing: Arc<std::sync::atomic::AtomicBool>,
     /// Secondary index keys for each appended leaf, if any.
     indexer: Option<Arc<dyn Indexer>>,
+    /// The store's read cache, which this log's batches invalidate.
+    reads: Arc<ReadCache>,
 }
 
 /// The verifier of the signing key, and those of keys it replaced.
@@ -1458,6 +1529,9 @@ fn commit(
     let cf_app = db.cf_handle(CF_APP).expect("app");
     let cf_counters = db.cf_handle(CF_COUNTERS).expect("counters");
     let mut wb = WriteBatch::default();
+    // The batch's adds to each counter, summed: one merge per counter per
+    // batch, however many leaves add to it.
+    let mut adds: HashMap<Vec<u8>, Counter> = HashMap::new();
     for leaf in &leaves {
         let index = frontier.size();
         wb.put_cf(&cf_leaves, leaf_key(id, index), leaf);
@@ -1468,12 +1542,20 @@ fn commit(
                 wb.put_cf(&cf_app, k, []);
             }
             for (k, c) in counters {
-                wb.merge_cf(&cf_counters, k, c.encode());
+                match adds.entry(k) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().add_all(c),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(c);
+                    }
+                }
             }
         }
         frontier.push(leaf_hash(leaf), |nid, h| {
             wb.put_cf(&cf_nodes, node_key(id, nid), h);
         });
+    }
+    for (k, c) in adds {
+        wb.merge_cf(&cf_counters, k, c.encode());
     }
     wb.put_cf(
         &db.cf_handle(CF_META).expect("meta"),
@@ -1519,6 +1601,8 @@ fn commit(
     let mut wo = WriteOptions::default();
     wo.set_sync(sync);
     db.write_opt(wb, &wo)?;
+    log.reads
+        .invalidate(app_ops.iter().map(|(k, _)| k.as_slice()));
     Ok(Committed {
         frontier,
         checkpoint,

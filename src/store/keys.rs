@@ -51,6 +51,26 @@
 //! | `platform/<name>` | sealed platform keys |
 //! | `tsa/key`, `tsa/cert.der`, `tsa/root.der` | the built-in TSA |
 
+/// The namespaces whose records the store's read cache keeps decoded
+/// (`evident_log::Store::with_read_cache`): what every logged download
+/// reads (token, its last use, customer, the product's releases, the
+/// revision and its log index, the issuance and its index, VEX versions),
+/// and the tenant and its settings. Every write of these keys goes through
+/// the store, which drops what it changes.
+pub const CACHED: &[&[u8]] = &[
+    b"token/",
+    b"token-used/",
+    b"customer/",
+    b"release/",
+    b"release-log/",
+    b"export/",
+    b"export-log/",
+    b"vex/",
+    b"vex-log/",
+    b"tenant/",
+    b"settings/",
+];
+
 /// `tenant/<slug>`.
 pub fn tenant(slug: &str) -> Vec<u8> {
     format!("tenant/{slug}").into_bytes()

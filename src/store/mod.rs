@@ -105,25 +105,36 @@ impl Db {
         self.store
     }
 
-    fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, Error> {
-        match self.store.app_get(key)? {
+    /// The record under `key`, decoded once while it stays in the read
+    /// cache (`keys::CACHED`).
+    fn get_json<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, Error> {
+        let v = self.store.app_get_cached(key, |v| match v {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| {
-                Error::Internal(format!("record {}: {e}", String::from_utf8_lossy(key)))
-            }),
-        }
+            Some(v) => serde_json::from_slice::<T>(v)
+                .map(Some)
+                .map_err(|e| format!("record {}: {e}", String::from_utf8_lossy(key))),
+        })?;
+        v.as_ref().clone().map_err(Error::Internal)
     }
 
-    fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, Error> {
-        self.store
-            .app_scan(prefix)?
-            .into_iter()
-            .map(|(k, v)| {
-                serde_json::from_slice(&v).map_err(|e| {
-                    Error::Internal(format!("record {}: {e}", String::from_utf8_lossy(&k)))
+    /// The records under `prefix`, in key order, decoded once while they
+    /// stay in the read cache.
+    fn scan_json<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<T>, Error> {
+        let v = self.store.app_scan_cached(prefix, |kvs| {
+            kvs.iter()
+                .map(|(k, v)| {
+                    serde_json::from_slice::<T>(v)
+                        .map_err(|e| format!("record {}: {e}", String::from_utf8_lossy(k)))
                 })
-            })
-            .collect()
+                .collect::<Result<Vec<T>, String>>()
+        })?;
+        v.as_ref().clone().map_err(Error::Internal)
     }
 
     /// Writes `ops` (puts and deletes) atomically and durably, without a
@@ -226,15 +237,17 @@ impl Db {
 
     /// A token record with its last use.
     pub fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
-        let Some(mut rec) = self
-            .store
-            .app_get(&keys::token(id))?
-            .and_then(|v| serde_json::from_slice::<TokenRecord>(&v).ok())
-        else {
+        let rec = self.store.app_get_cached(&keys::token(id), |v| {
+            v.and_then(|v| serde_json::from_slice::<TokenRecord>(v).ok())
+        })?;
+        let Some(mut rec) = rec.as_ref().clone() else {
             return Ok(None);
         };
-        if let Some(v) = self.store.app_get(&keys::token_used(id))? {
-            rec.last_used_at = be_i64(&v);
+        let used = self
+            .store
+            .app_get_cached(&keys::token_used(id), |v| v.and_then(be_i64))?;
+        if let Some(t) = *used {
+            rec.last_used_at = Some(t);
         }
         Ok(Some(rec))
     }
@@ -307,8 +320,11 @@ impl Db {
     pub fn customer(&self, tenant: &str, id: &str) -> Result<Option<CustomerRecord>, Error> {
         Ok(self
             .store
-            .app_get(&keys::customer(tenant, id))?
-            .and_then(|v| serde_json::from_slice(&v).ok()))
+            .app_get_cached(&keys::customer(tenant, id), |v| {
+                v.and_then(|v| serde_json::from_slice::<CustomerRecord>(v).ok())
+            })?
+            .as_ref()
+            .clone())
     }
 
     /// Every customer of a tenant.
@@ -505,22 +521,29 @@ impl Db {
         product: &str,
     ) -> Result<Vec<(String, String)>, Error> {
         let p = keys::product_releases(tenant, product);
-        let mut out: Vec<(String, String)> = Vec::new();
-        for (k, v) in self.store.app_scan(&p)? {
-            let rest = String::from_utf8_lossy(&k[p.len()..]).into_owned();
-            let Some((tag, _)) = rest.split_once('/') else {
-                continue;
-            };
-            if out.last().map(|(t, _)| t.as_str()) == Some(tag) {
-                continue;
+        let out = self.store.app_scan_cached(&p, |kvs| {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for (k, v) in kvs {
+                let rest = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+                let Some((tag, _)) = rest.split_once('/') else {
+                    continue;
+                };
+                if out.last().map(|(t, _)| t.as_str()) == Some(tag) {
+                    continue;
+                }
+                #[derive(serde::Deserialize)]
+                struct Pushed {
+                    #[serde(default)]
+                    pushed_at: String,
+                }
+                let pushed = serde_json::from_slice::<Pushed>(v)
+                    .map(|r| r.pushed_at)
+                    .unwrap_or_default();
+                out.push((tag.to_owned(), pushed));
             }
-            let pushed = serde_json::from_slice::<serde_json::Value>(&v)
-                .ok()
-                .and_then(|r| r["pushed_at"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            out.push((tag.to_owned(), pushed));
-        }
-        Ok(out)
+            out
+        })?;
+        Ok(out.as_ref().clone())
     }
 
     /// The names of a tenant's products, in order.
@@ -564,10 +587,9 @@ impl Db {
 
     /// An index stored by an append (8 bytes, big-endian).
     pub fn index_at(&self, key: &[u8]) -> Result<Option<u64>, Error> {
-        Ok(self
-            .store
-            .app_get(key)?
-            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes)))
+        Ok(*self.store.app_get_cached(key, |v| {
+            v.and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
+        })?)
     }
 
     // Export issuance.
@@ -889,5 +911,80 @@ impl Db {
             (keys::TSA_CERT.to_vec(), Some(cert.to_vec())),
             (keys::TSA_ROOT.to_vec(), Some(root.to_vec())),
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(name: &str) -> CustomerRecord {
+        CustomerRecord {
+            id: "c1".into(),
+            tenant: "acme".into(),
+            name: name.into(),
+            created_at: 0,
+            sso: vec![],
+            entitlements: vec![],
+        }
+    }
+
+    fn release(tag: &str, pushed: &str) -> AppOp {
+        (
+            keys::release("acme", "shop", tag, 1),
+            Some(format!(r#"{{"pushed_at":"{pushed}"}}"#).into_bytes()),
+        )
+    }
+
+    /// What the read cache keeps is dropped by every kind of write: a
+    /// plain write, a delete, and the application writes of a log batch;
+    /// a scan of a prefix follows a write of any key under it.
+    #[tokio::test]
+    async fn cached_reads_follow_every_write() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::open(d.path(), evident_log::StoreOptions::default())
+            .unwrap()
+            .with_read_cache(keys::CACHED, 1 << 20);
+        store.create_log("acme", "test.example/acme").unwrap();
+        let log = store
+            .open_log("acme", &ed25519_dalek::SigningKey::from_bytes(&[3; 32]))
+            .unwrap();
+        let db = Db::new(store);
+        let name = |db: &Db| db.customer("acme", "c1").unwrap().map(|c| c.name);
+
+        assert_eq!(name(&db), None);
+        db.write(&Db::customer_ops(&customer("one"), false))
+            .unwrap();
+        assert_eq!(name(&db).as_deref(), Some("one"));
+        assert_eq!(name(&db).as_deref(), Some("one"));
+        log.append_indexed(
+            vec![b"{}".to_vec()],
+            Db::customer_ops(&customer("two"), false),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(name(&db).as_deref(), Some("two"));
+        db.write(&Db::customer_ops(&customer("two"), true)).unwrap();
+        assert_eq!(name(&db), None);
+
+        let tags = |db: &Db| db.product_releases("acme", "shop").unwrap();
+        assert!(tags(&db).is_empty());
+        db.write(&[release("v1", "t1")]).unwrap();
+        assert_eq!(tags(&db), [("v1".to_owned(), "t1".to_owned())]);
+        log.append_indexed(vec![b"{}".to_vec()], vec![release("v2", "t2")], Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(tags(&db).len(), 2);
+        // A write elsewhere leaves the cached scan alone (and it stays right).
+        db.write(&[release_other()]).unwrap();
+        assert_eq!(tags(&db).len(), 2);
+    }
+
+    fn release_other() -> AppOp {
+        (
+            keys::release("acme", "other", "v1", 1),
+            Some(br#"{"pushed_at":"t"}"#.to_vec()),
+        )
     }
 }

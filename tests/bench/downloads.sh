@@ -17,39 +17,9 @@ conns=${2:-64}
 target=${CARGO_TARGET_DIR:-/var/tmp/evident-target}
 bin=${EVIDENT_BIN:-$target/debug/evident}
 port=${EVIDENT_BENCH_PORT:-18182}
-S=http://127.0.0.1:$port
 work=$(mktemp -d /tmp/evident-dlbench.XXXXXX)
-export EVIDENT_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-
-fail() { echo "downloads.sh: $*" >&2; exit 1; }
-# Share-link requests are rate-limited per address and per link: the bench
-# lifts both, as it measures the server, not the limiter.
-"$bin" serve --demo --data-dir "$work/data" --listen 127.0.0.1:$port \
-    --public-host bench.example --rate-share-per-address 100000000 \
-    --rate-share-per-link 100000000 >"$work/serve.out" 2>"$work/serve.err" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-# Up means: this process is alive, printed its address, and answers.
-for _ in $(seq 1 150); do
-    kill -0 $pid 2>/dev/null || { cat "$work/serve.err" >&2; fail "the server exited"; }
-    grep -q EVIDENT_LISTENING "$work/serve.out" 2>/dev/null && curl -sf "$S/healthz" >/dev/null && break
-    sleep 0.2
-done
-curl -sf "$S/healthz" >/dev/null || fail "the server on port $port did not answer"
-admin=$(sed -n 's/^EVIDENT_DEMO_ADMIN_TOKEN=//p' "$work/serve.out")
-[ -n "$admin" ] || fail "the demo tenant was not seeded"
-
-json='content-type: application/json'
-cid=$(curl -sf -X POST "$S/api/v1/tenants/demo/customers" -H "Authorization: Bearer $admin" -H "$json" \
-    -d '{"name":"Bench customer","entitlements":[{"product":"evidence-demo","tag":"latest"}]}' \
-    | sed -n 's/^{"id":"\([^"]*\)".*/\1/p') || fail "creating the customer failed"
-[ -n "$cid" ] || fail "no customer id"
-ct=$(curl -sf -X POST "$S/api/v1/tenants/demo/customers/$cid/tokens" -H "Authorization: Bearer $admin" -H "$json" -d '{}' \
-    | sed -n 's/.*"token":"\([^"]*\)".*/\1/p') || fail "issuing the customer token failed"
-[ -n "$ct" ] || fail "no customer token"
-
-R=$S/api/v1/tenants/demo/products/evidence-demo/releases/v0.1.0
-size() { curl -sf "$S/api/v1/tenants/demo/log/checkpoint" -H "Authorization: Bearer $admin" | sed -n 2p; }
+trap 'kill ${pid:-} 2>/dev/null; wait ${pid:-} 2>/dev/null; rm -rf "$work"' EXIT
+. tests/bench/demo.sh
 
 # Share links: as many as connections (a link is one recipient's; downloads
 # through one link are serialised by its lock), each allowed a million uses,

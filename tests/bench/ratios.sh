@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Every performance figure of docs/performance.md next to its reference,
+# from one run on this machine, each line with its ratio:
+#
+#   - logged downloads (the demo release's CycloneDX JSON export, its NOTICE
+#     and its signature, with a customer access token; every answer appends
+#     a durable `download_served` entry) beside nginx serving the same bytes
+#     as static files, wrk on loopback, the same connections and duration;
+#   - durable appends/s of the log library at 1, 16 and 256 writers beside
+#     RocksDB alone doing durable writes of the same leaves with the same
+#     writers (`evident bench log --reference`);
+#   - ingest, push and each export of the 10,099-component fixture beside
+#     the targets (`evident bench sbom`).
+#
+#   bash tests/bench/ratios.sh [DURATION_SECONDS] [CONNECTIONS]
+#
+# Builds the release binary first (cargo build --release) unless
+# $EVIDENT_BIN names one. Needs wrk and nginx (Debian: apt-get install wrk
+# nginx-light; .ci/setup installs both with EVIDENT_SETUP_BENCH=1), curl.
+# With EVIDENT_BENCH_PERF=DIR it also samples the server with
+# `perf record -g` during the export run and, when inferno is installed
+# (cargo install inferno), writes DIR/downloads.svg, a flame graph.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dur=${1:-15}
+conns=${2:-64}
+target=${CARGO_TARGET_DIR:-target}
+if [ -z "${EVIDENT_BIN:-}" ]; then
+    cargo build --release --locked --bin evident >&2
+    EVIDENT_BIN=$target/release/evident
+fi
+bin=$EVIDENT_BIN
+port=${EVIDENT_BENCH_PORT:-18183}
+nport=$((port + 1))
+command -v wrk >/dev/null || { echo "ratios.sh: needs wrk" >&2; exit 1; }
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$nginx" ] || { echo "ratios.sh: needs nginx" >&2; exit 1; }
+work=$(mktemp -d /tmp/evident-ratios.XXXXXX)
+npid=
+trap 'kill ${pid:-} ${npid:-} 2>/dev/null; wait ${pid:-} ${npid:-} 2>/dev/null; rm -rf "$work"' EXIT
+. tests/bench/demo.sh
+
+# The same bytes for nginx, as files, at the same paths.
+mkdir -p "$work/www" "$work/nginx"
+# (nginx's workers run as an unprivileged user when started as root.)
+chmod 711 "$work"
+paths=("sbom?format=cyclonedx-json&vex=0" "notice?format=text" "sbom.sig?format=cyclonedx-json&vex=0")
+files=(export.cdx.json NOTICE.txt sbom.sig)
+for i in 0 1 2; do
+    curl -sf -o "$work/www/${files[$i]}" -H "Authorization: Bearer $ct" "$R/${paths[$i]}" \
+        || fail "GET ${paths[$i]} failed"
+done
+# Debian's nginx.conf as installed (worker_processes auto, sendfile on,
+# tcp_nopush on, an access log), in a scratch prefix.
+cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+daemon off;
+events { worker_connections 768; }
+http {
+    sendfile on;
+    tcp_nopush on;
+    types_hash_max_size 2048;
+    default_type application/octet-stream;
+    access_log $work/nginx/access.log;
+    client_body_temp_path $work/nginx;
+    proxy_temp_path $work/nginx;
+    fastcgi_temp_path $work/nginx;
+    uwsgi_temp_path $work/nginx;
+    scgi_temp_path $work/nginx;
+    server {
+        listen 127.0.0.1:$nport;
+        root $work/www;
+    }
+}
+CONF
+chmod -R a+rX "$work/www"
+"$nginx" -p "$work/nginx" -c "$work/nginx/nginx.conf" 2>"$work/nginx/stderr" &
+npid=$!
+for _ in $(seq 1 50); do
+    curl -sf -o /dev/null "http://127.0.0.1:$nport/sbom.sig" && break
+    sleep 0.1
+done
+curl -sf -o /dev/null "http://127.0.0.1:$nport/sbom.sig" || { cat "$work/nginx/stderr" "$work/nginx/error.log" >&2; fail "nginx did not start"; }
+
+# wrk's requests/s and p99 (ms) from its output.
+rate() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+p99() {
+    awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+        if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.2f", v }' "$1"
+}
+run_wrk() { # out, url, [header]
+    local out=$1 url=$2
+    shift 2
+    wrk -t2 -c"$conns" -d"${dur}s" --latency "$@" "$url" >"$out"
+    grep -q 'Non-2xx' "$out" && { cat "$out" >&2; fail "some answers to $url were not 2xx"; }
+    return 0
+}
+
+rows=()
+for i in 0 1 2; do
+    bytes=$(stat -c %s "$work/www/${files[$i]}")
+    before=$(size)
+    if [ $i -eq 0 ] && [ -n "${EVIDENT_BENCH_PERF:-}" ]; then
+        mkdir -p "$EVIDENT_BENCH_PERF"
+        (sleep 2; perf record -F 199 --call-graph dwarf,32768 -p "$pid" -o "$EVIDENT_BENCH_PERF/perf.data" -- sleep $((dur - 4)) \
+            >/dev/null 2>"$EVIDENT_BENCH_PERF/perf.err") &
+        perfpid=$!
+    fi
+    run_wrk "$work/e$i" "$R/${paths[$i]}" -H "Authorization: Bearer $ct"
+    [ -n "${perfpid:-}" ] && { wait "$perfpid" || true; perfpid=; }
+    after=$(size)
+    sent=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$work/e$i")
+    [ $((after - before)) -ge "$sent" ] || fail "${paths[$i]}: $((after - before)) entries for $sent answers"
+    run_wrk "$work/n$i" "http://127.0.0.1:$nport/${files[$i]}" -H "Authorization: Bearer $ct"
+    er=$(rate "$work/e$i") nr=$(rate "$work/n$i") ep=$(p99 "$work/e$i") np=$(p99 "$work/n$i")
+    rows+=("$(printf '| %s (%s bytes) | %.0f | %s ms | %.0f | %s ms | **%.2f** |' \
+        "${files[$i]}" "$bytes" "$er" "$ep" "$nr" "$np" "$(awk -v a="$er" -v b="$nr" 'BEGIN { print a / b }')")")
+done
+echo "## Logged downloads beside nginx ($(nproc) cores, wrk -t2 -c$conns -d${dur}s, loopback)"
+echo
+echo "| file | Evident req/s | Evident p99 | nginx req/s | nginx p99 | ratio (target ≥ 0.5) |"
+echo "|---|---:|---:|---:|---:|---:|"
+printf '%s\n' "${rows[@]}"
+echo
+echo "(every Evident answer appended a durable download_served entry: the log grew by at least one entry per answer)"
+kill "$pid" "$npid" 2>/dev/null || true
+wait "$pid" "$npid" 2>/dev/null || true
+pid= npid=
+
+if [ -n "${EVIDENT_BENCH_PERF:-}" ] && [ -s "$EVIDENT_BENCH_PERF/perf.data" ] \
+    && command -v inferno-collapse-perf >/dev/null; then
+    perf script -i "$EVIDENT_BENCH_PERF/perf.data" 2>/dev/null | inferno-collapse-perf \
+        | inferno-flamegraph --title "Evident, logged downloads of the CycloneDX export" \
+        >"$EVIDENT_BENCH_PERF/downloads.svg"
+    echo "flame graph: $EVIDENT_BENCH_PERF/downloads.svg"
+fi
+
+echo
+"$bin" bench log --writers 1,16,256 --proof-entries 0 --reference --dir "$work"
+echo
+"$bin" bench sbom --runs 10 --dir "$work"
