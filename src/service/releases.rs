@@ -259,6 +259,7 @@ pub async fn commit(
     if !model_stored {
         ops.push(Db::model_op(&sbom_sha256, model.to_json()));
     }
+    let model_key = sbom_sha256.clone();
     let (record_op, index_key) = Db::release_ops(tenant, &record);
     ops.push(record_op);
     ops.extend(Db::artefact_ops(tenant, &record));
@@ -279,6 +280,14 @@ pub async fn commit(
         )
         .await?;
     record.log_index = Some(index);
+    // The first export of a new release would otherwise read the model
+    // back and parse it; it is in hand (sized by the SBOM, which is larger
+    // than the model's JSON, so the cache's bound holds).
+    state.caches().put_model(
+        &model_key,
+        std::sync::Arc::new(model),
+        record.sbom.size as usize,
+    );
     Ok(Pushed {
         created: true,
         release: record,

@@ -10,7 +10,8 @@
 #     RocksDB alone doing durable writes of the same leaves with the same
 #     writers (`evident bench log --reference`);
 #   - ingest, push and each export of the 10,099-component fixture beside
-#     the targets (`evident bench sbom`).
+#     the targets (`evident bench sbom`), and ingest and the CycloneDX JSON
+#     writer beside cyclonedx-python-lib doing the same (tests/bench/cdx_python.py).
 #
 #   bash tests/bench/ratios.sh [DURATION_SECONDS] [CONNECTIONS]
 #
@@ -138,6 +139,34 @@ if [ -n "${EVIDENT_BENCH_PERF:-}" ] && [ -s "$EVIDENT_BENCH_PERF/perf.data" ] \
 fi
 
 echo
-"$bin" bench log --writers 1,16,256 --proof-entries 0 --reference --dir "$work"
+echo "## Durable appends of the log library beside RocksDB alone (target ≥ 200,000/s at 256 writers)"
+"$bin" bench log --writers 1,16,256 --proof-entries 0 --reference --dir "$work" | sed 1d
 echo
-"$bin" bench sbom --runs 10 --dir "$work"
+fixture=tests/fixtures/sboms/cyclonedx-npm-mega-a-minified.cdx-1.6.json
+echo "## SBOM work on $fixture"
+echo
+"$bin" bench sbom --runs 10 --dir "$work" --sbom "$fixture" | tee "$work/sbom.out"
+p50() { awk -v k="$1" 'index($0, k) == 1 { for (i = 1; i < NF; i++) if ($i == "p50") { print $(i + 1); exit } }' "$work/sbom.out"; }
+echo
+echo "reference: cyclonedx-python-lib on the same file (python3 tests/bench/cdx_python.py)"
+python3 tests/bench/cdx_python.py "$fixture" >"$work/py.out"
+pyload=$(sed -n 's/^PYLOAD //p' "$work/py.out")
+pywrite=$(sed -n 's/^PYWRITE \([0-9.]*\).*/\1/p' "$work/py.out")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+echo
+echo "| step | Evident p50 | target | Evident / target | cyclonedx-python-lib | Evident / it |"
+echo "|---|---:|---:|---:|---:|---:|"
+ingest=$(p50 "ingest (library)")
+push=$(p50 "push over the API")
+echo "| ingest, library | $ingest ms | 100 ms | $(ratio "$ingest" 100) | $pyload ms (load) | $(ratio "$ingest" "$pyload") |"
+echo "| push over the API | $push ms | 150 ms | $(ratio "$push" 150) | | |"
+for f in cyclonedx-json cyclonedx-xml spdx-json spdx-tv; do
+    first=$(p50 "export $f (first GET: issuance)")
+    cached=$(p50 "export $f (GET over the API)")
+    writer=$(p50 "export $f (writer")
+    if [ "$f" = cyclonedx-json ]; then
+        echo "| $f: writer | $writer ms | | | $pywrite ms (write) | $(ratio "$writer" "$pywrite") |"
+    fi
+    echo "| $f: first GET (issuance) | $first ms | 50 ms | $(ratio "$first" 50) | | |"
+    echo "| $f: cached GET | $cached ms | 1 ms | $(ratio "$cached" 1) | | |"
+done
