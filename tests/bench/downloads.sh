@@ -18,7 +18,7 @@ target=${CARGO_TARGET_DIR:-/var/tmp/evident-target}
 bin=${EVIDENT_BIN:-$target/debug/evident}
 port=${EVIDENT_BENCH_PORT:-18182}
 work=$(mktemp -d /tmp/evident-dlbench.XXXXXX)
-trap 'kill ${pid:-} 2>/dev/null; wait ${pid:-} 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill ${pid:-} 2>/dev/null || true; wait ${pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 . tests/bench/demo.sh
 
 # Share links: as many as connections (a link is one recipient's; downloads
