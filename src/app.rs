@@ -138,11 +138,18 @@ impl Builder {
         let fresh = !dir.join("db").exists();
         let (master, source) = MasterKey::load(self.master_key.as_deref(), dir, fresh)?;
         let metrics = Arc::new(Metrics::default());
-        let store = Store::open(&dir.join("db"), self.store)
+        let store_options = StoreOptions {
+            read_cache_prefixes: crate::store::keys::CACHED
+                .iter()
+                .map(|p| p.to_vec())
+                .collect(),
+            read_cache_bytes: READ_CACHE_BYTES,
+            ..self.store
+        };
+        let store = Store::open(&dir.join("db"), store_options)
             .with_context(|| format!("opening RocksDB under {}", dir.display()))?
             .with_observer(metrics.clone())
-            .with_indexer(Arc::new(crate::store::audit::AuditIndexer))
-            .with_read_cache(crate::store::keys::CACHED, READ_CACHE_BYTES);
+            .with_indexer(Arc::new(crate::store::audit::AuditIndexer));
         let db = Db::new(store);
         let (keys, _) = PlatformKeys::load_or_generate(&db, &master)?;
         let tsa = Timestamps::new(Tsa::load_or_generate(&db, &master)?, self.external_tsa);

@@ -14,9 +14,11 @@
 //! did not move between its start and its end. So the cache never holds a
 //! value older than a write that finished before the read began.
 //!
-//! Memory is bounded by an estimate of bytes (stored bytes of the records
-//! read, twice over for the decoded form, plus keys); over the budget,
-//! entries are dropped until it fits.
+//! Memory is bounded by an estimate of bytes (the stored bytes of the
+//! records read twice over for the decoded form, the decoded value's own
+//! size, the key, and the map's slot); over the budget, entries are dropped
+//! until half of it is left. Absent keys are not kept (see
+//! [`crate::Store::app_get_cached`]).
 
 use std::{
     any::{Any, TypeId},
@@ -115,7 +117,9 @@ impl ReadCache {
         value: Arc<T>,
         stored: usize,
     ) {
-        let bytes = key.len() + 2 * stored + 64;
+        // The stored bytes twice over (decoded strings and their headers),
+        // the value's own size, the key, and the map's slot and Arc.
+        let bytes = 2 * key.len() + 2 * stored + std::mem::size_of::<T>() + 160;
         if bytes > self.budget / 8 {
             return;
         }

@@ -124,6 +124,13 @@ pub struct StoreOptions {
     pub checkpoint_interval: Duration,
     /// RocksDB block cache size in bytes.
     pub block_cache_bytes: usize,
+    /// The application namespaces (key prefixes) whose decoded reads
+    /// [`Store::app_get_cached`] and [`Store::app_scan_cached`] keep (see
+    /// `log/src/cache.rs`); set at open, so every log's batches invalidate
+    /// the one cache.
+    pub read_cache_prefixes: Vec<Vec<u8>>,
+    /// The read cache's budget, bytes (0: no cache).
+    pub read_cache_bytes: usize,
 }
 
 impl Default for StoreOptions {
@@ -132,6 +139,8 @@ impl Default for StoreOptions {
             sync: true,
             checkpoint_interval: Duration::from_secs(1),
             block_cache_bytes: 32 << 20,
+            read_cache_prefixes: Vec::new(),
+            read_cache_bytes: 0,
         }
     }
 }
@@ -268,6 +277,10 @@ impl Store {
         .map(cf);
         let cache_capacity = (opts.block_cache_bytes + MEMTABLE_BYTES) as u64;
         let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
+        let reads = Arc::new(ReadCache::new(
+            opts.read_cache_prefixes.clone(),
+            opts.read_cache_bytes,
+        ));
         Ok(Self {
             db: Arc::new(db),
             opts,
@@ -275,7 +288,7 @@ impl Store {
             integrators: Arc::default(),
             observer: None,
             indexer: None,
-            reads: Arc::new(ReadCache::new(Vec::new(), 0)),
+            reads,
             cache,
             cache_capacity,
             failing: Arc::default(),
@@ -291,18 +304,6 @@ impl Store {
     /// Sets the secondary indexer for logs opened from now on.
     pub fn with_indexer(mut self, indexer: Arc<dyn Indexer>) -> Self {
         self.indexer = Some(indexer);
-        self
-    }
-
-    /// Caches decoded reads of application keys under `prefixes`
-    /// ([`Store::app_get_cached`], [`Store::app_scan_cached`]) in about
-    /// `bytes` of memory; set before any log is opened, as logs' batches
-    /// invalidate it.
-    pub fn with_read_cache(mut self, prefixes: &[&[u8]], bytes: usize) -> Self {
-        self.reads = Arc::new(ReadCache::new(
-            prefixes.iter().map(|p| p.to_vec()).collect(),
-            bytes,
-        ));
         self
     }
 
@@ -610,7 +611,8 @@ impl Store {
 
     /// `decode` of what [`Store::app_get`] reads under `key`, kept decoded
     /// in the read cache when `key` is in a cached namespace
-    /// ([`Store::with_read_cache`]) until a write of the key.
+    /// ([`StoreOptions::read_cache_prefixes`]) until a write of the key.
+    /// An absent key is not kept (so made-up keys cannot fill the cache).
     pub fn app_get_cached<T: Send + Sync + 'static>(
         &self,
         key: &[u8],
@@ -624,9 +626,11 @@ impl Store {
             Err(t) => t,
         };
         let raw = self.app_get(key)?;
-        let stored = raw.as_ref().map_or(0, Vec::len);
+        let stored = raw.as_ref().map(Vec::len);
         let v = Arc::new(decode(raw.as_deref()));
-        self.reads.keep(ticket, false, key, v.clone(), stored);
+        if let Some(n) = stored {
+            self.reads.keep(ticket, false, key, v.clone(), n);
+        }
         Ok(v)
     }
 
@@ -1532,6 +1536,9 @@ fn commit(
     // The batch's adds to each counter, summed: one merge per counter per
     // batch, however many leaves add to it.
     let mut adds: HashMap<Vec<u8>, Counter> = HashMap::new();
+    // Index keys in a cached namespace (none, as the server names them),
+    // dropped from the read cache with the application writes.
+    let mut index_keys: Vec<Vec<u8>> = Vec::new();
     for leaf in &leaves {
         let index = frontier.size();
         wb.put_cf(&cf_leaves, leaf_key(id, index), leaf);
@@ -1539,7 +1546,10 @@ fn commit(
             let (keys, counters) = ix.index(&log.name, leaf);
             for mut k in keys {
                 k.extend_from_slice(&be(index));
-                wb.put_cf(&cf_app, k, []);
+                wb.put_cf(&cf_app, &k, []);
+                if log.reads.covers(&k) {
+                    index_keys.push(k);
+                }
             }
             for (k, c) in counters {
                 match adds.entry(k) {
@@ -1601,8 +1611,12 @@ fn commit(
     let mut wo = WriteOptions::default();
     wo.set_sync(sync);
     db.write_opt(wb, &wo)?;
-    log.reads
-        .invalidate(app_ops.iter().map(|(k, _)| k.as_slice()));
+    log.reads.invalidate(
+        app_ops
+            .iter()
+            .map(|(k, _)| k.as_slice())
+            .chain(index_keys.iter().map(Vec::as_slice)),
+    );
     Ok(Committed {
         frontier,
         checkpoint,

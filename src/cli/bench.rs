@@ -453,6 +453,21 @@ pub async fn sbom_bench(args: SbomBenchArgs) -> anyhow::Result<()> {
     }
     summary("push over the API (base64 body)", t);
 
+    // One GET with the push token, timed; anything but 2xx fails the bench.
+    let get = |uri: String| {
+        let (router, req) = (router.clone(), call("GET", uri.clone(), &push, Vec::new()));
+        async move {
+            let s = Instant::now();
+            let (st, b) = read(router.oneshot(req).await?).await;
+            let e = s.elapsed();
+            anyhow::ensure!(
+                st.is_success(),
+                "GET {uri}: {}",
+                String::from_utf8_lossy(&b)
+            );
+            Ok::<_, anyhow::Error>(e)
+        }
+    };
     let rev = crate::service::catalogue::bench_release(&state, "bench", "bench", "v0")?;
     for f in evident_sbom::ExportFormat::ALL {
         let mut t = Vec::new();
@@ -471,76 +486,30 @@ pub async fn sbom_bench(args: SbomBenchArgs) -> anyhow::Result<()> {
             &format!("export {} (writer, {} KB)", f.name(), len / 1024),
             t,
         );
+        let path = |tag: &str, file: &str| {
+            format!(
+                "/api/v1/tenants/bench/products/bench/releases/{tag}/{file}?format={}",
+                f.name()
+            )
+        };
         // The first GET of each pushed revision issues the export: write,
-        // digest, sign, timestamp (the built-in TSA), log, store.
+        // digest, sign, log, store.
         let mut t = Vec::new();
         for i in 1..=runs {
-            let s = Instant::now();
-            let (st, b) = read(
-                router
-                    .clone()
-                    .oneshot(call(
-                        "GET",
-                        format!(
-                            "/api/v1/tenants/bench/products/bench/releases/v{i}/sbom?format={}",
-                            f.name()
-                        ),
-                        &push,
-                        Vec::new(),
-                    ))
-                    .await?,
-            )
-            .await;
-            let e = s.elapsed();
-            anyhow::ensure!(st.is_success(), "export: {}", String::from_utf8_lossy(&b));
-            t.push(e);
+            t.push(get(path(&format!("v{i}"), "sbom")).await?);
         }
         summary(&format!("export {} (first GET: issuance)", f.name()), t);
         // Then the first GET of its Sigstore bundle: the RFC 3161 token over
         // the signature is made then (the built-in TSA), with the proof.
         let mut t = Vec::new();
         for i in 1..=runs {
-            let s = Instant::now();
-            let (st, b) = read(
-                router
-                    .clone()
-                    .oneshot(call(
-                        "GET",
-                        format!(
-                            "/api/v1/tenants/bench/products/bench/releases/v{i}/sbom.sigstore.json?format={}",
-                            f.name()
-                        ),
-                        &push,
-                        Vec::new(),
-                    ))
-                    .await?,
-            )
-            .await;
-            let e = s.elapsed();
-            anyhow::ensure!(st.is_success(), "bundle: {}", String::from_utf8_lossy(&b));
-            t.push(e);
+            t.push(get(path(&format!("v{i}"), "sbom.sigstore.json")).await?);
         }
         summary("  then its Sigstore bundle (first: RFC 3161)", t);
+        // Then the export served again (a cache hit, logged), after one warm-up.
         let mut t = Vec::new();
         for i in 0..=runs {
-            let s = Instant::now();
-            let (st, b) = read(
-                router
-                    .clone()
-                    .oneshot(call(
-                        "GET",
-                        format!(
-                            "/api/v1/tenants/bench/products/bench/releases/v0/sbom?format={}",
-                            f.name()
-                        ),
-                        &push,
-                        Vec::new(),
-                    ))
-                    .await?,
-            )
-            .await;
-            let e = s.elapsed();
-            anyhow::ensure!(st.is_success(), "export: {}", String::from_utf8_lossy(&b));
+            let e = get(path("v0", "sbom")).await?;
             if i > 0 {
                 t.push(e);
             }

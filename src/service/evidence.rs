@@ -214,7 +214,17 @@ pub async fn served(
     };
     let doc = DocFormat::Export(format);
     let file_name = release.file_name(format);
-    let issued = issued(state, principal, tenant, &rec, doc, &file_name, &sha, &path).await?;
+    let issued = issued(
+        state,
+        principal,
+        tenant,
+        &rec,
+        doc,
+        &file_name,
+        (&bytes, &sha),
+        &path,
+    )
+    .await?;
     Ok(Served {
         format: doc,
         file_name,
@@ -251,7 +261,7 @@ pub async fn served_vex(
         &rec,
         doc,
         &d.file_name,
-        &d.sha256,
+        (&d.body, &d.sha256),
         &path,
     )
     .await?;
@@ -278,12 +288,15 @@ async fn issued(
     rec: &ReleaseRecord,
     format: DocFormat,
     file_name: &str,
-    sha: &[u8; 32],
+    (bytes, sha): (&Bytes, &[u8; 32]),
     path: &str,
 ) -> Result<Issued, Error> {
     match state.store().issuance(path, &hex::encode(sha))? {
         Some(i) => Ok(i),
-        None => issue(state, principal, tenant, rec, format, file_name, sha, path).await,
+        None => {
+            let what = (bytes.clone(), sha);
+            issue(state, principal, tenant, rec, format, file_name, what, path).await
+        }
     }
 }
 
@@ -298,7 +311,7 @@ async fn issue(
     rec: &ReleaseRecord,
     format: DocFormat,
     file_name: &str,
-    digest: &[u8; 32],
+    (bytes, digest): (Bytes, &[u8; 32]),
     path: &str,
 ) -> Result<Issued, Error> {
     let sha = hex::encode(digest);
@@ -321,10 +334,10 @@ async fn issue(
             signing::current_key_locked(&state, &tenant, actor.clone()).await?;
         let pem = signing::public_pem(&state, &tenant, &key_id)?;
         // The export's signature is over its bytes (ECDSA P-256 with
-        // SHA-256): signed and checked from the digest already taken, so a
-        // 10 MB export is not hashed again twice.
+        // SHA-256), made from the digest already taken; the `sigstore`
+        // crate checks it over the bytes themselves (one more pass).
         let signature = signing::sign_digest(&signing_key, &digest)?;
-        signing::check_digest(&pem, &digest, &signature)?;
+        sigstore_check(&pem, &bytes, &signature)?;
         let pae = fmt::pae(fmt::IN_TOTO_PAYLOAD_TYPE, &payload);
         let dsse_signature = signing::sign(&signing_key, &pae);
         sigstore_check(&pem, &pae, &dsse_signature)?;

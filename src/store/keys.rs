@@ -52,7 +52,7 @@
 //! | `tsa/key`, `tsa/cert.der`, `tsa/root.der` | the built-in TSA |
 
 /// The namespaces whose records the store's read cache keeps decoded
-/// (`evident_log::Store::with_read_cache`): what every logged download
+/// (`evident_log::StoreOptions::read_cache_prefixes`): what every logged download
 /// reads (token, its last use, customer, the product's releases, the
 /// revision and its log index, the issuance and its index, VEX versions),
 /// and the tenant and its settings. Every write of these keys goes through

@@ -942,9 +942,12 @@ mod tests {
     #[tokio::test]
     async fn cached_reads_follow_every_write() {
         let d = tempfile::tempdir().unwrap();
-        let store = Store::open(d.path(), evident_log::StoreOptions::default())
-            .unwrap()
-            .with_read_cache(keys::CACHED, 1 << 20);
+        let opts = evident_log::StoreOptions {
+            read_cache_prefixes: keys::CACHED.iter().map(|p| p.to_vec()).collect(),
+            read_cache_bytes: 1 << 20,
+            ..Default::default()
+        };
+        let store = Store::open(d.path(), opts).unwrap();
         store.create_log("acme", "test.example/acme").unwrap();
         let log = store
             .open_log("acme", &ed25519_dalek::SigningKey::from_bytes(&[3; 32]))
