@@ -287,7 +287,7 @@ pub async fn commit(
     record.log_index = Some(index);
     // The first export of a new release would otherwise read the model
     // back and parse it. (Exports from it and from the stored JSON are the
-    // same bytes: src/sbom/tests/model_roundtrip.rs.)
+    // same bytes: tests/releases.rs, exports_round_trip_to_the_same_model.)
     state
         .caches()
         .put_model(&model_key, std::sync::Arc::new(model), model_len);
