@@ -54,13 +54,24 @@ impl Inner {
             .and_then(|(_, e)| e.value.clone().downcast::<T>().ok())
     }
 
-    fn drop_key(&mut self, scan: bool, key: &[u8]) {
-        let map = if scan {
+    fn map(&self, scan: bool) -> &HashMap<Vec<u8>, Vec<(TypeId, Entry)>> {
+        if scan {
+            &self.scans
+        } else {
+            &self.gets
+        }
+    }
+
+    fn map_mut(&mut self, scan: bool) -> &mut HashMap<Vec<u8>, Vec<(TypeId, Entry)>> {
+        if scan {
             &mut self.scans
         } else {
             &mut self.gets
-        };
-        if let Some(v) = map.remove(key) {
+        }
+    }
+
+    fn drop_key(&mut self, scan: bool, key: &[u8]) {
+        if let Some(v) = self.map_mut(scan).remove(key) {
             self.bytes -= v.iter().map(|(_, e)| e.bytes).sum::<usize>();
         }
     }
@@ -103,8 +114,7 @@ impl ReadCache {
         key: &[u8],
     ) -> Result<Arc<T>, Ticket> {
         let inner = self.lock();
-        let map = if scan { &inner.scans } else { &inner.gets };
-        Inner::lookup::<T>(map, key).ok_or(Ticket(inner.epoch))
+        Inner::lookup::<T>(inner.map(scan), key).ok_or(Ticket(inner.epoch))
     }
 
     /// Keeps `value` (decoded from `stored` bytes) unless a write to a
@@ -128,12 +138,7 @@ impl ReadCache {
             return;
         }
         let id = TypeId::of::<T>();
-        let map = if scan {
-            &mut inner.scans
-        } else {
-            &mut inner.gets
-        };
-        let slot = map.entry(key.to_vec()).or_default();
+        let slot = inner.map_mut(scan).entry(key.to_vec()).or_default();
         let replaced: usize = slot
             .iter()
             .filter(|(t, _)| *t == id)

@@ -47,20 +47,21 @@ impl Counter {
     /// Folds another add in (an append batch sums its leaves' adds to one
     /// counter before its one merge): sums the tallies, unites the members.
     pub fn add_all(&mut self, other: Counter) {
-        self.tally = [
-            self.tally[0].wrapping_add(other.tally[0]),
-            self.tally[1].wrapping_add(other.tally[1]),
-        ];
+        self.add_tally(other.tally);
         self.members.extend(other.members);
+    }
+
+    fn add_tally(&mut self, t: Tally) {
+        self.tally = [
+            self.tally[0].wrapping_add(t[0]),
+            self.tally[1].wrapping_add(t[1]),
+        ];
     }
 
     /// Folds `other` in: sums the tallies (wrapping never happens in
     /// practice: 2^64 downloads), unites the members.
     pub fn absorb(&mut self, other: &CounterRef<'_>) {
-        self.tally = [
-            self.tally[0].wrapping_add(other.tally[0]),
-            self.tally[1].wrapping_add(other.tally[1]),
-        ];
+        self.add_tally(other.tally);
         for m in other.members() {
             if !self.members.contains(m) {
                 self.members.insert(m.to_vec());

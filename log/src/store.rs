@@ -618,20 +618,10 @@ impl Store {
         key: &[u8],
         decode: impl FnOnce(Option<&[u8]>) -> T,
     ) -> Result<Arc<T>> {
-        if !self.reads.covers(key) {
-            return Ok(Arc::new(decode(self.app_get(key)?.as_deref())));
-        }
-        let ticket = match self.reads.find::<T>(false, key) {
-            Ok(hit) => return Ok(hit),
-            Err(t) => t,
-        };
-        let raw = self.app_get(key)?;
-        let stored = raw.as_ref().map(Vec::len);
-        let v = Arc::new(decode(raw.as_deref()));
-        if let Some(n) = stored {
-            self.reads.keep(ticket, false, key, v.clone(), n);
-        }
-        Ok(v)
+        self.read_cached(false, key, || {
+            let raw = self.app_get(key)?;
+            Ok((decode(raw.as_deref()), raw.as_ref().map(Vec::len)))
+        })
     }
 
     /// `decode` of what [`Store::app_scan`] reads under `prefix`, kept
@@ -642,17 +632,34 @@ impl Store {
         prefix: &[u8],
         decode: impl FnOnce(&[(Vec<u8>, Vec<u8>)]) -> T,
     ) -> Result<Arc<T>> {
-        if !(prefix.ends_with(b"/") && self.reads.covers(prefix)) {
-            return Ok(Arc::new(decode(&self.app_scan(prefix)?)));
+        self.read_cached(true, prefix, || {
+            let raw = self.app_scan(prefix)?;
+            let stored = raw.iter().map(|(k, v)| k.len() + v.len()).sum();
+            Ok((decode(&raw), Some(stored)))
+        })
+    }
+
+    /// The cached value under `key` (a get, or with `scan` a scan's
+    /// prefix), else what `read` decodes, kept when `read` says how many
+    /// stored bytes it came from. Outside the cached namespaces, `read`.
+    fn read_cached<T: Send + Sync + 'static>(
+        &self,
+        scan: bool,
+        key: &[u8],
+        read: impl FnOnce() -> Result<(T, Option<usize>)>,
+    ) -> Result<Arc<T>> {
+        if !self.reads.covers(key) || (scan && !key.ends_with(b"/")) {
+            return Ok(Arc::new(read()?.0));
         }
-        let ticket = match self.reads.find::<T>(true, prefix) {
+        let ticket = match self.reads.find::<T>(scan, key) {
             Ok(hit) => return Ok(hit),
             Err(t) => t,
         };
-        let raw = self.app_scan(prefix)?;
-        let stored = raw.iter().map(|(k, v)| k.len() + v.len()).sum();
-        let v = Arc::new(decode(&raw));
-        self.reads.keep(ticket, true, prefix, v.clone(), stored);
+        let (v, stored) = read()?;
+        let v = Arc::new(v);
+        if let Some(n) = stored {
+            self.reads.keep(ticket, scan, key, v.clone(), n);
+        }
         Ok(v)
     }
 
@@ -1552,12 +1559,7 @@ fn commit(
                 }
             }
             for (k, c) in counters {
-                match adds.entry(k) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().add_all(c),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(c);
-                    }
-                }
+                adds.entry(k).or_default().add_all(c);
             }
         }
         frontier.push(leaf_hash(leaf), |nid, h| {

@@ -57,7 +57,7 @@ fn rocksdb_alone(
     let mut o = rocksdb::Options::default();
     o.create_if_missing(true);
     let db = Arc::new(rocksdb::DB::open(&o, dir)?);
-    let pool: Arc<Vec<Vec<u8>>> = Arc::new((0..LEAF_POOL).map(|i| leaf(i, leaf_len)).collect());
+    let pool = LeafPool::new(leaf_len);
     let start = Instant::now();
     let deadline = start + dur;
     let threads: Vec<_> = (0..writers)
@@ -70,8 +70,7 @@ fn rocksdb_alone(
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     let k = ((w as u64) << 40 | n).to_be_bytes();
-                    let l = &pool[(w as u64 * 7_919 + n) as usize % pool.len()];
-                    db.put_opt(k, l, &wo)?;
+                    db.put_opt(k, pool.pick(w, n), &wo)?;
                     n += 1;
                 }
                 Ok(n)
@@ -87,8 +86,21 @@ fn rocksdb_alone(
     Ok((total, start.elapsed()))
 }
 
-/// Distinct leaves made before a timed run (see [`run_writers`]).
-const LEAF_POOL: u64 = 16_384;
+/// Distinct leaves made before a timed run, so the writers measure the
+/// store, not the making of test data (a SHA-256 and its hex each).
+#[derive(Clone)]
+struct LeafPool(Arc<Vec<Vec<u8>>>);
+
+impl LeafPool {
+    fn new(len: usize) -> Self {
+        Self(Arc::new((0..16_384).map(|i| leaf(i, len)).collect()))
+    }
+
+    /// Writer `w`'s `n`th leaf: each writer starts at its own place.
+    fn pick(&self, w: usize, n: u64) -> &[u8] {
+        &self.0[(w as u64 * 7_919 + n) as usize % self.0.len()]
+    }
+}
 
 /// A leaf shaped like a real event: canonical JSON with ids and a SHA-256
 /// digest (incompressible hex), padded with more digest hex to `len` bytes.
@@ -133,10 +145,7 @@ async fn run_writers(
     dur: Duration,
     leaf_len: usize,
 ) -> (u64, Duration, Histogram<u64>) {
-    // The leaves are made before the clock starts (a SHA-256 and its hex
-    // each), so the writers measure the log, not the making of test data:
-    // a pool of distinct leaves, each writer starting at its own place.
-    let pool: Arc<Vec<Vec<u8>>> = Arc::new((0..LEAF_POOL).map(|i| leaf(i, leaf_len)).collect());
+    let pool = LeafPool::new(leaf_len);
     let start = Instant::now();
     let deadline = start + dur;
     let mut tasks = Vec::new();
@@ -147,7 +156,7 @@ async fn run_writers(
             let mut h = Histogram::<u64>::new(3).expect("histogram");
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let l = pool[(w as u64 * 7_919 + n) as usize % pool.len()].clone();
+                let l = pool.pick(w, n).to_vec();
                 let t = Instant::now();
                 log.append(l).await.expect("append");
                 h.record(t.elapsed().as_micros() as u64).expect("record");

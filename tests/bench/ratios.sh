@@ -57,7 +57,8 @@ for i in 0 1 2; do
         || fail "GET ${paths[$i]} failed"
 done
 # Debian's nginx.conf as installed (worker_processes auto, sendfile on,
-# tcp_nopush on, an access log), in a scratch prefix.
+# tcp_nopush on, its MIME types, gzip on, an access log), in a scratch
+# prefix.
 cat >"$work/nginx/nginx.conf" <<CONF
 worker_processes auto;
 pid $work/nginx/nginx.pid;
@@ -68,7 +69,9 @@ http {
     sendfile on;
     tcp_nopush on;
     types_hash_max_size 2048;
+    include /etc/nginx/mime.types;
     default_type application/octet-stream;
+    gzip on;
     access_log $work/nginx/access.log;
     client_body_temp_path $work/nginx;
     proxy_temp_path $work/nginx;
