@@ -68,7 +68,15 @@ impl Api {
     ) -> (StatusCode, Vec<u8>, HeaderMap) {
         let mut req = Request::builder().method(method).uri(uri);
         for (k, v) in extra {
-            req = req.header(*k, *v);
+            // `peer` is the client address (what axum's ConnectInfo gives
+            // the server), not a header.
+            if *k == "peer" {
+                req = req.extension(axum::extract::ConnectInfo(
+                    v.parse::<std::net::SocketAddr>().unwrap(),
+                ));
+            } else {
+                req = req.header(*k, *v);
+            }
         }
         match cred {
             Cred::None => {}
@@ -673,4 +681,593 @@ async fn customers_see_only_their_releases_and_every_download_is_logged() {
     let (s, _, _) = api.call("GET", export, &Cred::Bearer(&ann), None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(api.state.log("acme").unwrap().size(), size_before);
+}
+
+/// A PNG of one pixel, written by the `png` crate.
+fn png_pixel() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, 1, 1);
+        e.set_color(png::ColorType::Rgb);
+        let mut w = e.write_header().unwrap();
+        w.write_image_data(&[200, 30, 30]).unwrap();
+    }
+    out
+}
+
+/// The trust-center portal, through `app()`:
+/// 1. settings: defaults, a bad value named (422), saved and logged;
+/// 2. the logo: a scripted SVG, a GIF and an oversized file refused, a PNG
+///    saved and logged, served only to the signed-in while private, with a
+///    sandboxing policy;
+/// 3. the frame: a customer's pages carry the name, the escaped
+///    description, the contact and the navigation; a private portal's
+///    sign-in page stays neutral and nothing is public;
+/// 4. public: anyone sees and downloads what is marked public (logged,
+///    anonymous subject, pseudonymous client, receipt for the same client
+///    only), nothing else, within the per-address limit;
+/// 5. off: every portal page and public download is 404, the API works;
+/// 6. "My downloads": a customer's own downloads, its page, and their
+///    export with receipts, which evident-verify's code checks.
+#[tokio::test]
+async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Builder::new(dir.path())
+        .master_key_hex(&"44".repeat(32))
+        .limits(evident::service::limits::LimitConfig {
+            public_per_address: 12,
+            ..Default::default()
+        })
+        .open()
+        .unwrap();
+    let op = started.operator_token.clone().unwrap();
+    let api = Api {
+        router: app(started.state.clone()),
+        state: started.state,
+        _dir: dir,
+    };
+    let (s, v) = api
+        .json(
+            "POST",
+            "/api/v1/tenants",
+            &op,
+            Some(json!({"slug": "acme", "name": "Acme Corp"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
+    let vkey = NoteVerifier::parse(v["log_key"].as_str().unwrap()).unwrap();
+    let (_, v) = api
+        .json(
+            "POST",
+            "/api/v1/tenants",
+            &op,
+            Some(json!({"slug": "globex", "name": "Globex"})),
+        )
+        .await;
+    let globex_admin = v["admin_token"]["token"].as_str().unwrap().to_owned();
+    let (_, p) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/tokens",
+            &admin,
+            Some(json!({"scope": "push"})),
+        )
+        .await;
+    let push = p["token"].as_str().unwrap().to_owned();
+    let sbom = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sboms/cargo-sbom-evidence-demo.cdx-1.6.json"),
+    )
+    .unwrap();
+    for tag in ["v1.0.0", "v2.0.0"] {
+        let (s, v) = api
+            .json(
+                "POST",
+                "/api/v1/tenants/acme/releases",
+                &push,
+                Some(json!({
+                    "product": "shop", "tag": tag,
+                    "artefacts": [{"name": "bin", "digest": format!("sha256:{}", hex::encode(Sha256::digest(tag)))}],
+                    "sbom": {"content": STANDARD.encode(&sbom), "encoding": "base64"},
+                })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let mut tokens = Vec::new();
+    for (name, tag) in [("Ann", "v1.*"), ("Bob", "v2.0.0")] {
+        let (_, c) = api
+            .json(
+                "POST",
+                "/api/v1/tenants/acme/customers",
+                &admin,
+                Some(json!({"name": name, "entitlements": [{"product": "shop", "tag": tag}]})),
+            )
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let (_, t) = api
+            .json(
+                "POST",
+                &format!("/api/v1/tenants/acme/customers/{id}/tokens"),
+                &admin,
+                Some(json!({})),
+            )
+            .await;
+        tokens.push((id, t["token"].as_str().unwrap().to_owned()));
+    }
+    let (ann_id, ann) = tokens[0].clone();
+    let (_, bob) = tokens[1].clone();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let logged = |kinds: &'static str| {
+        let api = &api;
+        let admin = admin.clone();
+        async move {
+            let (s, v) = api
+                .json(
+                    "GET",
+                    &format!("/api/v1/tenants/acme/audit/events?kinds={kinds}"),
+                    &admin,
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| serde_json::from_str::<Value>(e["entry"].as_str().unwrap()).unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // 1. Settings.
+    let (s, v) = api
+        .json("GET", "/api/v1/tenants/acme/portal", &admin, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (v["enabled"].clone(), v["visibility"].clone()),
+        (json!(true), json!("private"))
+    );
+    let (s, _) = api
+        .json("GET", "/api/v1/tenants/acme/portal", &ann, None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a customer does not see the settings"
+    );
+    let (s, _) = api
+        .json("GET", "/api/v1/tenants/acme/portal", &globex_admin, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "nor another tenant's admin");
+    let mut settings = json!({
+        "display_name": "Acme Secure",
+        "description": "Our SBOMs.\n\n<script>alert(1)</script> is shown as text.",
+        "contact_email": "psirt@acme.example",
+        "accent_colour": "#0b6e4f",
+        "visibility": "private",
+        "public_releases": [{"product": "shop", "tag": "v1.*"}],
+    });
+    for (field, bad, says) in [
+        ("accent_colour", json!("red"), "accent_colour"),
+        ("contact_email", json!("x\"><script>@a.b"), "contact_email"),
+        ("display_name", json!(" "), "display_name"),
+        (
+            "public_releases",
+            json!([{"product": "sh/op", "tag": "v1"}]),
+            "entitlement",
+        ),
+    ] {
+        let mut b = settings.clone();
+        b[field] = bad;
+        let (s, v) = api
+            .json("PUT", "/api/v1/tenants/acme/portal", &admin, Some(b))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {v}");
+        assert!(
+            v["message"].as_str().unwrap().contains(says),
+            "{field}: {v}"
+        );
+    }
+    let (s, v) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/portal",
+            &admin,
+            Some(settings.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["display_name"], "Acme Secure");
+    let ev = logged("portal_updated").await;
+    assert_eq!(ev.len(), 1, "only the saved change is logged");
+    assert_eq!(ev[0]["event"]["visibility"], "private");
+    assert_eq!(ev[0]["event"]["public_releases"], json!(["shop:v1.*"]));
+    assert_eq!(
+        ev[0]["event"]["description_sha256"],
+        hex::encode(Sha256::digest(settings["description"].as_str().unwrap()))
+    );
+
+    // 2. The logo.
+    let put_logo = |ct: &'static str, body: Vec<u8>| {
+        let api = &api;
+        let admin = admin.clone();
+        async move {
+            let (s, b, _) = api
+                .call(
+                    "PUT",
+                    "/api/v1/tenants/acme/portal/logo",
+                    &Cred::Bearer(&admin),
+                    Some((ct, body)),
+                )
+                .await;
+            (
+                s,
+                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (s, v) = put_logo(
+        "image/svg+xml",
+        br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#.to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("<script>"), "{v}");
+    let (s, _) = put_logo("image/gif", b"GIF89a".to_vec()).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (s, _) = put_logo("image/png", vec![0; 300 * 1024]).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    let png = png_pixel();
+    let (s, v) = put_logo("image/png", png.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["sha256"], hex::encode(Sha256::digest(&png)));
+    let ev = logged("portal_logo_changed").await;
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["event"]["sha256"], v["sha256"]);
+    let (s, _, _) = api.call("GET", "/t/acme/logo", &Cred::None, None).await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a private portal's logo is for the signed-in"
+    );
+    // Ann signs in on the web.
+    let (s, _, h) = api
+        .call(
+            "POST",
+            "/t/acme/token-login",
+            &Cred::None,
+            Some((
+                "application/x-www-form-urlencoded",
+                format!("token={ann}").into_bytes(),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let ann_cookie = cookie_of(&h).unwrap();
+    let (s, b, h) = api
+        .call("GET", "/t/acme/logo", &Cred::Cookie(&ann_cookie), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b, png);
+    assert_eq!(h[header::CONTENT_TYPE], "image/png");
+    assert!(h[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+    // 3. The frame around a customer's pages; a private portal shows nothing.
+    let (s, b, _) = api
+        .call("GET", "/t/acme/", &Cred::Cookie(&ann_cookie), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let page = text(&b);
+    for want in [
+        "Acme Secure",
+        "&lt;script&gt;alert(1)&lt;/script&gt; is shown as text.",
+        "mailto:psirt@acme.example",
+        "--accent:#0b6e4f",
+        "/t/acme/downloads",
+        "aria-label=\"Breadcrumb\"",
+        "/t/acme/logo?v=",
+    ] {
+        assert!(page.contains(want), "{want} missing from the home page");
+    }
+    assert!(
+        !page.contains("<script>alert"),
+        "the description is never HTML"
+    );
+    let (s, _, h) = api.call("GET", "/t/acme/", &Cred::None, None).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "private: sign in first");
+    assert_eq!(h[header::LOCATION], "/t/acme/login");
+    let (_, b, _) = api.call("GET", "/t/acme/login", &Cred::None, None).await;
+    let (_, other, _) = api.call("GET", "/t/nobody/login", &Cred::None, None).await;
+    assert_eq!(
+        text(&b).replace("/t/acme/", "/t/X/"),
+        text(&other).replace("/t/nobody/", "/t/X/"),
+        "a private portal's sign-in page looks like any other slug's"
+    );
+    let peer = |a: &'static str| [("peer", a)];
+    let (s, _, _) = api
+        .call_with(
+            "GET",
+            "/p/acme/shop/v1.0.0/sbom",
+            &Cred::None,
+            None,
+            &peer("192.0.2.10:1"),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a private portal has no public downloads"
+    );
+
+    // 4. Public.
+    settings["visibility"] = json!("public");
+    let (s, v) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/portal",
+            &admin,
+            Some(settings.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, b, _) = api.call("GET", "/t/acme/", &Cred::None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let page = text(&b);
+    assert!(page.contains("/t/acme/releases/shop/v1.0.0"), "{page}");
+    assert!(!page.contains("v2.0.0"), "only what is marked public");
+    let (_, b, _) = api.call("GET", "/t/acme/login", &Cred::None, None).await;
+    assert!(
+        text(&b).contains("Acme Secure"),
+        "a public portal's sign-in is branded"
+    );
+    let (s, b, _) = api
+        .call("GET", "/t/acme/releases/shop/v1.0.0", &Cred::None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text(&b).contains("/p/acme/shop/v1.0.0/sbom?format=spdx-json"));
+    assert!(!text(&b).contains("/vex"), "no VEX for visitors");
+    let (s, _, _) = api
+        .call("GET", "/t/acme/releases/shop/v2.0.0", &Cred::None, None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::SEE_OTHER,
+        "a release not marked public needs a sign-in"
+    );
+    let (s, _, _) = api.call("GET", "/t/acme/logo", &Cred::None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body, h) = api
+        .call_with(
+            "GET",
+            "/p/acme/shop/v1.0.0/sbom?format=cyclonedx-json",
+            &Cred::None,
+            None,
+            &peer("192.0.2.10:1"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", text(&body));
+    let index: u64 = h["x-evident-log-index"].to_str().unwrap().parse().unwrap();
+    let link = h[header::LINK].to_str().unwrap().to_owned();
+    assert_eq!(
+        link,
+        format!("</p/acme/receipts/{index}>; rel=\"evident-receipt\"")
+    );
+    let (s, b, _) = api
+        .call_with(
+            "GET",
+            &format!("/p/acme/receipts/{index}"),
+            &Cred::None,
+            None,
+            &peer("192.0.2.10:2"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", text(&b));
+    let r: Receipt = serde_json::from_slice(&b).unwrap();
+    let verified = evident_verify::receipt::verify_receipt(&r, &vkey, Some(&body), None).unwrap();
+    let subject = &verified.event["subject"];
+    assert_eq!(subject["type"], "anonymous");
+    let client = subject["client"].as_str().unwrap();
+    assert_eq!(client.len(), 16, "64 bits, hex");
+    assert!(
+        !r.entry.contains("192.0.2"),
+        "the address itself is never logged"
+    );
+    assert!(verified.event.get("customer_id").is_none());
+    let (s, _, _) = api
+        .call_with(
+            "GET",
+            &format!("/p/acme/receipts/{index}"),
+            &Cred::None,
+            None,
+            &peer("198.51.100.7:1"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another client gets no receipt");
+    for path in [
+        "/p/acme/shop/v2.0.0/sbom",
+        "/p/acme/shop/v1.0.0/sbom/original",
+        "/p/acme/shop/v1.0.0/vex",
+        "/p/globex/shop/v1.0.0/sbom",
+        "/p/nobody/shop/v1.0.0/sbom",
+    ] {
+        let (s, _, _) = api
+            .call_with("GET", path, &Cred::None, None, &peer("192.0.2.10:3"))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (s, _, _) = api
+        .call_with(
+            "GET",
+            "/p/acme/shop/v1.0.0/sbom-kit.tar.gz?format=spdx-json",
+            &Cred::None,
+            None,
+            &peer("192.0.2.10:4"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let public: Vec<Value> = logged("download_served")
+        .await
+        .into_iter()
+        .filter(|e| e["event"]["subject"]["type"] == "anonymous")
+        .collect();
+    assert_eq!(
+        public.len(),
+        2,
+        "two public downloads, two entries; nothing for what was refused"
+    );
+    assert!(public.iter().all(|e| e["actor"]["type"] == "public"));
+    // The per-address limit: 12 a minute, 429 past it, nothing logged.
+    let mut codes = Vec::new();
+    for _ in 0..14 {
+        let (s, _, _) = api
+            .call_with(
+                "GET",
+                "/p/acme/shop/v1.0.0/notice",
+                &Cred::None,
+                None,
+                &peer("203.0.113.5:1"),
+            )
+            .await;
+        codes.push(s);
+    }
+    assert_eq!(
+        codes.iter().filter(|s| **s == StatusCode::OK).count(),
+        12,
+        "{codes:?}"
+    );
+    assert_eq!(codes.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+
+    // 5. Off.
+    settings["enabled"] = json!(false);
+    let (s, _) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/portal",
+            &admin,
+            Some(settings.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for path in [
+        "/t/acme/",
+        "/t/acme/login",
+        "/t/acme/admin",
+        "/t/acme/releases/shop/v1.0.0",
+        "/t/acme/logo",
+    ] {
+        let (s, _, _) = api
+            .call("GET", path, &Cred::Cookie(&ann_cookie), None)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (s, _, _) = api
+        .call_with(
+            "GET",
+            "/p/acme/shop/v1.0.0/sbom",
+            &Cred::None,
+            None,
+            &peer("192.0.2.10:5"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = api
+        .json(
+            "GET",
+            "/api/v1/tenants/acme/products/shop/releases/v1.0.0/sbom",
+            &ann,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the API is unaffected");
+    settings["enabled"] = json!(true);
+    let (s, _) = api
+        .json(
+            "PUT",
+            "/api/v1/tenants/acme/portal",
+            &admin,
+            Some(settings.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = api.call("GET", "/t/acme/login", &Cred::None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        logged("portal_updated").await.len(),
+        4,
+        "every change is logged"
+    );
+
+    // 6. My downloads.
+    let (s, _) = api
+        .json(
+            "GET",
+            "/api/v1/tenants/acme/products/shop/releases/v2.0.0/notice",
+            &bob,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api
+        .json("GET", "/api/v1/tenants/acme/my-downloads", &ann, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mine = v["downloads"].as_array().unwrap().clone();
+    assert_eq!(
+        mine.len(),
+        1,
+        "Ann's one download, not Bob's nor the public ones: {v}"
+    );
+    assert_eq!(
+        (mine[0]["tag"].clone(), mine[0]["artifact"].clone()),
+        (json!("v1.0.0"), json!("export"))
+    );
+    let (s, _) = api
+        .json("GET", "/api/v1/tenants/acme/my-downloads", &admin, None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "only customers have their own downloads"
+    );
+    let (s, b, _) = api
+        .call("GET", "/t/acme/downloads", &Cred::Cookie(&ann_cookie), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text(&b).contains(&format!(
+        "/api/v1/tenants/acme/receipts/{}",
+        mine[0]["index"]
+    )));
+    let (s, b, h) = api
+        .call(
+            "GET",
+            "/api/v1/tenants/acme/my-downloads/receipts",
+            &Cred::Bearer(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", text(&b));
+    assert!(h[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let list: evident_verify::receipt::ReceiptList = serde_json::from_slice(&b).unwrap();
+    assert_eq!(list.customer_id, ann_id);
+    assert_eq!(list.receipts.len(), 1);
+    let checks = evident_verify::receipt::verify_receipt_list(&list, &vkey, None).unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.contains("export of these 1 receipts")),
+        "{checks:?}"
+    );
+    let ev = logged("receipts_exported").await;
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["event"]["customer_id"], ann_id.as_str());
 }

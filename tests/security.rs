@@ -232,6 +232,8 @@ fn loose() -> LimitConfig {
         share_per_address: 10_000,
         share_per_link: 10_000,
         public_log_per_address: 10_000,
+        public_per_address: 10_000,
+        public_per_tenant: 10_000,
     }
 }
 
@@ -532,6 +534,7 @@ async fn anonymous_endpoints_and_failed_authentications_are_rate_limited() {
             share_per_address: 3,
             share_per_link: 3,
             public_log_per_address: 3,
+            ..loose()
         },
         |s| s,
     );

@@ -163,6 +163,14 @@ pub struct LimitArgs {
     /// client address. Default 1200.
     #[arg(long, env = "EVIDENT_RATE_PUBLIC_LOG_PER_ADDRESS")]
     pub rate_public_log_per_address: Option<u32>,
+    /// A public portal's downloads and receipts (/p/{t}/…) per client
+    /// address. Default 120.
+    #[arg(long, env = "EVIDENT_RATE_PUBLIC_PER_ADDRESS")]
+    pub rate_public_per_address: Option<u32>,
+    /// A public portal's downloads and receipts per tenant, all addresses
+    /// together. Default 1200.
+    #[arg(long, env = "EVIDENT_RATE_PUBLIC_PER_TENANT")]
+    pub rate_public_per_tenant: Option<u32>,
 }
 
 impl LimitArgs {
@@ -183,6 +191,8 @@ impl LimitArgs {
             public_log_per_address: self
                 .rate_public_log_per_address
                 .unwrap_or(d.public_log_per_address),
+            public_per_address: self.rate_public_per_address.unwrap_or(d.public_per_address),
+            public_per_tenant: self.rate_public_per_tenant.unwrap_or(d.public_per_tenant),
         };
         if [
             c.sign_in_per_address,
@@ -192,6 +202,8 @@ impl LimitArgs {
             c.share_per_address,
             c.share_per_link,
             c.public_log_per_address,
+            c.public_per_address,
+            c.public_per_tenant,
         ]
         .contains(&0)
         {

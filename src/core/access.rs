@@ -261,28 +261,44 @@ pub fn latest(releases: &[(String, String)], include_prereleases: bool) -> Optio
         .map(|(_, t)| t)
 }
 
+/// Whether one of `list` matches `product`/`tag`, given the product's
+/// releases as (tag, first push time) for `latest` (a customer's
+/// entitlements, or what a public portal shows).
+pub fn grants(
+    list: &[Entitlement],
+    product: &str,
+    tag: &str,
+    releases: &[(String, String)],
+) -> bool {
+    list.iter()
+        .filter(|e| e.product == product)
+        .any(|e| match e.pattern() {
+            TagPattern::Exact(t) => t == tag,
+            TagPattern::Glob(g) => glob_matches(g, tag),
+            TagPattern::Latest {
+                include_prereleases,
+            } => latest(releases, include_prereleases) == Some(tag),
+        })
+}
+
+/// Whether one of `list` grants `product`'s `latest` (only then does
+/// [`grants`] need the product's other releases).
+pub fn needs_latest(list: &[Entitlement], product: &str) -> bool {
+    list.iter()
+        .any(|e| e.product == product && matches!(e.pattern(), TagPattern::Latest { .. }))
+}
+
 impl CustomerRecord {
     /// Whether this customer may see `product`/`tag`, given the product's
     /// releases as (tag, first push time).
     pub fn entitled(&self, product: &str, tag: &str, releases: &[(String, String)]) -> bool {
-        self.entitlements
-            .iter()
-            .filter(|e| e.product == product)
-            .any(|e| match e.pattern() {
-                TagPattern::Exact(t) => t == tag,
-                TagPattern::Glob(g) => glob_matches(g, tag),
-                TagPattern::Latest {
-                    include_prereleases,
-                } => latest(releases, include_prereleases) == Some(tag),
-            })
+        grants(&self.entitlements, product, tag, releases)
     }
 
     /// Whether any entitlement of this customer to `product` is `latest`
     /// (only then are the product's other releases needed to decide).
     pub fn wants_latest(&self, product: &str) -> bool {
-        self.entitlements
-            .iter()
-            .any(|e| e.product == product && matches!(e.pattern(), TagPattern::Latest { .. }))
+        needs_latest(&self.entitlements, product)
     }
 
     /// The `customer_updated` event: a snapshot of the customer's access

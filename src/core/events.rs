@@ -57,6 +57,14 @@ pub enum Actor {
         /// The link's id (never its token).
         link_id: String,
     },
+    /// An anonymous visitor of a public portal.
+    Public {
+        /// The visitor's pseudonym: 64 bits (hex) of a hash of the client
+        /// address (an IPv6 address's /64) keyed per tenant; the same
+        /// address gives the same pseudonym in one tenant's log, different
+        /// ones across tenants, and the address cannot be read back.
+        client: String,
+    },
 }
 
 /// Who, within a customer, authenticated.
@@ -78,6 +86,23 @@ pub enum Subject {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         email: Option<String>,
     },
+    /// Nobody signed in: a download from a public portal.
+    Anonymous {
+        /// The client's pseudonym (see `Actor::Public`).
+        client: String,
+    },
+}
+
+impl Subject {
+    /// Who, for people: the e-mail address (else the IdP's subject), the
+    /// access token's id, or the visitor's pseudonym.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Oidc { email, subject, .. } => email.clone().unwrap_or_else(|| subject.clone()),
+            Self::Token { token_id } => format!("access token {token_id}"),
+            Self::Anonymous { client } => format!("visitor {client}"),
+        }
+    }
 }
 
 /// The kinds of event. Later kinds (share links, VEX, regulator bundles)
@@ -233,6 +258,51 @@ pub enum EventBody {
         /// Whether the entry bundles are public.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         public_entries: Option<bool>,
+    },
+    /// A customer exported its own downloads with their receipts (one
+    /// file, `evident-verify receipts`): which entries the list proves.
+    ReceiptsExported {
+        /// The customer.
+        customer_id: String,
+        /// How many receipts the list has.
+        count: u64,
+        /// `evident_verify::receipt::list_digest` of the list: SHA-256
+        /// (hex) over each receipt's index and leaf hash, in order.
+        entries_sha256: String,
+    },
+    /// The portal's settings changed (`PUT /api/v1/tenants/{t}/portal`):
+    /// a snapshot of every field.
+    PortalUpdated {
+        /// The name the pages show, when it is not the tenant's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
+        /// SHA-256 (hex) of the description, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description_sha256: Option<String>,
+        /// The contact address for security questions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact_email: Option<String>,
+        /// `#rrggbb`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accent_colour: Option<String>,
+        /// Whether the portal's pages answer at all.
+        enabled: bool,
+        /// `private` or `public`.
+        visibility: String,
+        /// What a public portal shows, as `product:tag-pattern`.
+        public_releases: Vec<String>,
+    },
+    /// The portal's logo was set or removed.
+    PortalLogoChanged {
+        /// SHA-256 (hex) of the new logo; absent when it was removed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+        /// `image/png` or `image/svg+xml`; absent when removed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_type: Option<String>,
+        /// Its size in bytes; absent when removed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
     },
     /// A share link was issued (the link is stored in the same batch).
     /// Names the hash of its token, never the token.

@@ -12,6 +12,7 @@
 //! - [`regulator`]: regulator requests and their life cycle;
 //! - [`access`]: entitlement matching and SSO claim rules;
 //! - [`policy`]: the one access-policy function;
+//! - [`portal`]: the portal's settings and logo, and their rules;
 //! - [`schema`]: the JSON Schemas generated from these types.
 
 pub mod access;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod names;
 pub mod policy;
+pub mod portal;
 pub mod principal;
 pub mod records;
 pub mod regulator;

@@ -126,6 +126,9 @@ pub enum Resource<'a> {
         tag: &'a str,
         /// The calling customer's entitlements, when the caller is one.
         entitled: Option<Entitled<'a>>,
+        /// Whether the tenant's portal shows the release to anyone (only a
+        /// public portal's visitor needs it).
+        public: bool,
     },
     /// A download receipt, and the customer whose download it records.
     Receipt {
@@ -133,6 +136,9 @@ pub enum Resource<'a> {
         tenant: &'a str,
         /// The customer that downloaded, if a customer did.
         downloaded_by: Option<&'a str>,
+        /// The pseudonym of the public portal's visitor that downloaded,
+        /// if one did.
+        downloaded_by_client: Option<&'a str>,
     },
 }
 
@@ -232,6 +238,28 @@ pub fn allow(p: &Principal, action: Action, on: Resource<'_>) -> Result<(), Erro
             ) => t == tenant && p == product && g == tag,
             _ => false,
         },
+        // A public portal's visitor reads what the service found public
+        // (`Resource::Release { public: true }`), and the receipts of its
+        // own downloads.
+        Principal::Public { tenant, client } => match (action, on) {
+            (
+                Action::ReadRelease,
+                Resource::Release {
+                    tenant: t,
+                    public: true,
+                    ..
+                },
+            ) => t == tenant,
+            (
+                Action::ReadReceipt,
+                Resource::Receipt {
+                    tenant: t,
+                    downloaded_by_client: Some(c),
+                    ..
+                },
+            ) => t == tenant && c == client,
+            _ => false,
+        },
     };
     if ok {
         Ok(())
@@ -301,6 +329,7 @@ mod tests {
                     product: "shop",
                     tag: "v1.0",
                     entitled: Some(ent),
+                    public: false,
                 },
             ),
             (
@@ -310,6 +339,7 @@ mod tests {
                     product: "shop",
                     tag: "v2.0",
                     entitled: Some(ent),
+                    public: false,
                 },
             ),
             (
@@ -319,6 +349,17 @@ mod tests {
                     product: "shop",
                     tag: "v1.0",
                     entitled: None,
+                    public: false,
+                },
+            ),
+            (
+                "shop v1 (public)",
+                Resource::Release {
+                    tenant: "acme",
+                    product: "shop",
+                    tag: "v1.0",
+                    entitled: None,
+                    public: true,
                 },
             ),
             (
@@ -326,6 +367,15 @@ mod tests {
                 Resource::Receipt {
                     tenant: "acme",
                     downloaded_by: Some("ann"),
+                    downloaded_by_client: None,
+                },
+            ),
+            (
+                "c1's receipt",
+                Resource::Receipt {
+                    tenant: "acme",
+                    downloaded_by: None,
+                    downloaded_by_client: Some("c1"),
                 },
             ),
             (
@@ -333,6 +383,7 @@ mod tests {
                 Resource::Receipt {
                     tenant: "acme",
                     downloaded_by: None,
+                    downloaded_by_client: None,
                 },
             ),
         ];
@@ -360,6 +411,20 @@ mod tests {
                     tag: "v1.0".into(),
                 },
             ),
+            (
+                "visitor c1",
+                Principal::Public {
+                    tenant: "acme".into(),
+                    client: "c1".into(),
+                },
+            ),
+            (
+                "visitor c2",
+                Principal::Public {
+                    tenant: "acme".into(),
+                    client: "c2".into(),
+                },
+            ),
         ];
         // The expected answers: (caller, action, resource) that are allowed.
         let mut want: std::collections::HashSet<(&str, Action, &str)> = Default::default();
@@ -368,7 +433,9 @@ mod tests {
             "shop v1 (ann's view)",
             "shop v2 (ann's view)",
             "shop v1 (no view)",
+            "shop v1 (public)",
             "ann's receipt",
+            "c1's receipt",
             "staff receipt",
         ];
         want.insert(("operator", ManageTenants, "platform"));
@@ -465,6 +532,11 @@ mod tests {
         want.insert(("bob", ReadEntitlements, "acme"));
         want.insert(("link to shop v1.0", ReadRelease, "shop v1 (ann's view)"));
         want.insert(("link to shop v1.0", ReadRelease, "shop v1 (no view)"));
+        want.insert(("link to shop v1.0", ReadRelease, "shop v1 (public)"));
+        // A visitor reads what is public, and only its own receipts.
+        want.insert(("visitor c1", ReadRelease, "shop v1 (public)"));
+        want.insert(("visitor c2", ReadRelease, "shop v1 (public)"));
+        want.insert(("visitor c1", ReadReceipt, "c1's receipt"));
         let mut checked = 0;
         for (cn, c) in &callers {
             for a in Action::ALL {
@@ -475,7 +547,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 10 * 25 * 8);
+        assert_eq!(checked, 12 * 25 * 10);
         // Spot checks written out, so the table above cannot drift into
         // agreeing with a wrong policy.
         assert!(allow(

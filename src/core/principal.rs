@@ -70,6 +70,14 @@ pub enum Principal {
         /// Tag.
         tag: String,
     },
+    /// An anonymous visitor of a public portal: reads what the tenant
+    /// marks public (`service::portal` checks, per release).
+    Public {
+        /// Tenant slug.
+        tenant: String,
+        /// The visitor's pseudonym (see `Actor::Public`).
+        client: String,
+    },
 }
 
 impl Principal {
@@ -94,6 +102,9 @@ impl Principal {
             Self::ShareLink { link_id, .. } => Actor::ShareLink {
                 link_id: link_id.clone(),
             },
+            Self::Public { client, .. } => Actor::Public {
+                client: client.clone(),
+            },
         }
     }
 
@@ -111,6 +122,12 @@ impl Principal {
                 },
             )),
             Self::ShareLink { .. } => None,
+            Self::Public { client, .. } => Some((
+                None,
+                Subject::Anonymous {
+                    client: client.clone(),
+                },
+            )),
         }
     }
 
@@ -122,7 +139,7 @@ impl Principal {
                 subject: Subject::Token { token_id },
                 ..
             } => Some(token_id),
-            Self::Customer { .. } | Self::ShareLink { .. } => None,
+            Self::Customer { .. } | Self::ShareLink { .. } | Self::Public { .. } => None,
         }
     }
 }

@@ -26,6 +26,10 @@ pub fn all() -> Vec<(&'static str, RootSchema)> {
             schema_for!(evident_verify::receipt::Receipt),
         ),
         (
+            "receipt-list.schema.json",
+            schema_for!(evident_verify::receipt::ReceiptList),
+        ),
+        (
             "release.schema.json",
             schema_for!(crate::core::release::ReleaseRecord),
         ),

@@ -4,19 +4,26 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
+    response::Response,
 };
+use serde::Deserialize;
+use sha2::Digest as _;
+
+use evident_verify::receipt::ReceiptList;
 
 use crate::{
-    core::Principal,
+    core::{Error, Principal},
     http::{
-        error::{ApiError, ApiJson},
+        error::{ApiError, ApiJson, ApiQuery},
         openapi::{BodyErrors, Errors},
+        respond::attachment,
     },
     service::{
         customers::{
             self, CustomerInfo, EntitledRelease, Entitlement, NewBinding, NewCustomer,
             NewCustomerToken,
         },
+        downloads::{self, OwnDownloads},
         settings::{self, Settings},
         signing::{self, PublicKeyRecord},
         tenancy::{IssuedToken, TokenInfo},
@@ -136,6 +143,69 @@ pub async fn entitled(
     Path(tenant): Tenant,
 ) -> Result<ApiJson<Vec<EntitledRelease>>, ApiError> {
     Ok(ApiJson(customers::entitled(&state, &p, &tenant)?.1))
+}
+
+/// `?cursor=&limit=` of `GET …/my-downloads`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OwnQuery {
+    /// A previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Downloads per page (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/tenants/{t}/my-downloads` (customer): the calling
+/// customer's own downloads, newest first, by any of its users.
+#[utoipa::path(get, operation_id = "list_own_downloads", path = "/api/v1/tenants/{tenant}/my-downloads", tag = "customers", params(("tenant" = String, Path, description = "Tenant slug"), OwnQuery), responses((status = 200, description = "A page of the customer's downloads", body = OwnDownloads), Errors))]
+pub async fn own_downloads(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Tenant,
+    ApiQuery(q): ApiQuery<OwnQuery>,
+) -> Result<ApiJson<OwnDownloads>, ApiError> {
+    Ok(ApiJson(
+        downloads::own(&state, &p, &tenant, q.cursor, q.limit).await?,
+    ))
+}
+
+/// `?from=&to=` of `GET …/my-downloads/receipts`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRange {
+    /// Only downloads at or after this time (RFC 3339).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only downloads before this time (RFC 3339).
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// `GET /api/v1/tenants/{t}/my-downloads/receipts` (customer): the
+/// customer's newest 1,000 downloads (within `from`..`to`) with their
+/// receipts, as one file for `evident-verify receipts`. Appends
+/// `receipts_exported`, which fixes the list.
+#[utoipa::path(get, operation_id = "export_own_receipts", path = "/api/v1/tenants/{tenant}/my-downloads/receipts", tag = "customers", params(("tenant" = String, Path, description = "Tenant slug"), ExportRange), responses((status = 200, description = "The downloads with their receipts", body = ReceiptList), Errors))]
+pub async fn export_receipts(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Tenant,
+    ApiQuery(q): ApiQuery<ExportRange>,
+) -> Result<Response, ApiError> {
+    let l = downloads::export_receipts(&state, &p, &tenant, q.from, q.to).await?;
+    let body = serde_json::to_vec_pretty(&l)
+        .map_err(|e| Error::Internal(format!("a receipt list does not serialise: {e}")))?;
+    let sha: [u8; 32] = sha2::Sha256::digest(&body).into();
+    Ok(attachment(
+        body,
+        &sha,
+        "application/json",
+        &format!("{tenant}-downloads-receipts.json"),
+    ))
 }
 
 /// `GET /api/v1/tenants/{t}/settings` (admin).

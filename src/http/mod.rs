@@ -10,6 +10,7 @@ pub mod extract;
 pub mod log;
 pub mod officers;
 pub mod ops;
+pub mod portal;
 pub mod regulator;
 pub mod releases;
 pub mod respond;
@@ -124,9 +125,15 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tenants/{tenant}/customers/{id}/tokens"),
     ("get", "/api/v1/tenants/{tenant}/customers/{id}/tokens"),
     ("get", "/api/v1/tenants/{tenant}/entitled"),
+    ("get", "/api/v1/tenants/{tenant}/my-downloads"),
+    ("get", "/api/v1/tenants/{tenant}/my-downloads/receipts"),
     ("get", "/api/v1/tenants/{tenant}/receipts/{index}"),
     ("get", "/api/v1/tenants/{tenant}/settings"),
     ("put", "/api/v1/tenants/{tenant}/settings"),
+    ("get", "/api/v1/tenants/{tenant}/portal"),
+    ("put", "/api/v1/tenants/{tenant}/portal"),
+    ("put", "/api/v1/tenants/{tenant}/portal/logo"),
+    ("delete", "/api/v1/tenants/{tenant}/portal/logo"),
     ("get", "/api/v1/tenants/{tenant}/keys"),
     ("post", "/api/v1/tenants/{tenant}/keys/rotate"),
     (
@@ -180,6 +187,8 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
     ("get", "/s/{token}/{file}"),
     ("get", "/s/{token}/receipts/{index}"),
+    ("get", "/p/{tenant}/{product}/{tag}/{file}"),
+    ("get", "/p/{tenant}/receipts/{index}"),
     ("get", "/tlog/{tenant}/checkpoint"),
     ("get", "/tlog/{tenant}/tile/{*path}"),
     ("post", "/tsa"),
@@ -308,10 +317,30 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(customers::create_token).get(customers::list_tokens),
         )
         .route("/tenants/{tenant}/entitled", get(customers::entitled))
+        .route(
+            "/tenants/{tenant}/my-downloads",
+            get(customers::own_downloads),
+        )
+        .route(
+            "/tenants/{tenant}/my-downloads/receipts",
+            download(customers::export_receipts),
+        )
         .route("/tenants/{tenant}/receipts/{index}", get(releases::receipt))
         .route(
             "/tenants/{tenant}/settings",
             get(customers::get_settings).put(customers::put_settings),
+        )
+        .route(
+            "/tenants/{tenant}/portal",
+            get(portal::get_portal).put(portal::put_portal),
+        )
+        .route(
+            "/tenants/{tenant}/portal/logo",
+            put(portal::put_logo)
+                .delete(portal::delete_logo)
+                .layer(DefaultBodyLimit::max(
+                    crate::core::portal::MAX_LOGO_BYTES + 1,
+                )),
         )
         .route("/tenants/{tenant}/keys", get(customers::list_keys))
         .route("/tenants/{tenant}/keys/rotate", post(customers::rotate_key))
@@ -383,6 +412,11 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .nest("/api/v1", api)
         .merge(shared)
+        .route(
+            "/p/{tenant}/{product}/{tag}/{file}",
+            download(portal::public_download),
+        )
+        .route("/p/{tenant}/receipts/{index}", get(portal::public_receipt))
         .route("/tlog/{tenant}/checkpoint", get(log::tlog_checkpoint))
         .route("/tlog/{tenant}/tile/{*path}", get(log::tlog_tile))
         .route(

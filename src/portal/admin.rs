@@ -5,7 +5,7 @@
 //! service call: the portal never calls the JSON API's handlers.
 
 use axum::{
-    extract::{Form, Path, State},
+    extract::{Form, Multipart, Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -15,20 +15,22 @@ use serde::Deserialize;
 use crate::{
     core::{
         clock::rfc3339,
+        portal::{PortalSettings, Visibility},
         records::Settings,
         regulator::{Authority, RequestBody},
         Error, Principal,
     },
     portal::{
-        pages::{error_page, failure, page, respond},
+        pages::{error_page, failure, tenant_page, Nav},
         signin::admin_signed_in,
     },
     service::{
         bundles::{self, PrepareBody, SignatureBody},
+        catalogue,
         customers::{
             self, ClaimRule, Entitlement, NewBinding, NewCustomer, NewCustomerToken, RuleOp,
         },
-        identity,
+        identity, portal,
         regulator::{self, NewTransition, RequestView},
         settings,
         share_links::{self, Covered, ListQuery, NewShareLink},
@@ -59,21 +61,15 @@ pub async fn admin(
     };
     let hours = |secs: i64| secs / 3600;
     let a = format!("/t/{tenant}/admin");
-    respond(
-        StatusCode::OK,
-        page(
-            "Portal administration",
-            Some(&tenant),
-            Some(&s.csrf),
-            html! {
-                nav aria-label="Administration" {
-                    a href={(a) "/stats"} { "Download statistics" }
-                    " \u{b7} "
-                    a href={(a) "/audit"} { "Audit trail" }
-                    " \u{b7} "
-                    a href={(a) "/regulator"} { "Regulator requests" }
-                }
-                h2 { "Share links" }
+    tenant_page(
+        &state,
+        &tenant,
+        Nav::Admin,
+        Some(&s.csrf),
+        &[],
+        "Portal administration",
+        html! {
+                h2 #share-links { "Share links" }
                 form method="post" action={(a) "/share-links"} {
                     input type="hidden" name="csrf" value=(s.csrf);
                     label for="sl-product" { "Product" }
@@ -102,7 +98,7 @@ pub async fn admin(
                     " " button type="submit" { "Issue share link" }
                 }
                 @if !links.is_empty() {
-                    table #share-links {
+                    table #share-link-list {
                         thead { tr { th { "Link" } th { "Release" } th { "Recipient" } th { "State" } th { "Uses" } th { "Last use" } th { "Expires" } th {} } }
                         tbody {
                             @for l in &links {
@@ -127,23 +123,8 @@ pub async fn admin(
                         }
                     }
                 }
-                form method="post" action={(a) "/settings"} {
-                    input type="hidden" name="csrf" value=(s.csrf);
-                    label for="ttl" { "Default lifetime of share links, hours (24 to the maximum)" }
-                    input id="ttl" name="share_link_ttl_hours" type="number" min="24" max="720" value=(hours(ttl.share_link_ttl_secs)) required;
-                    label for="maxttl" { "Longest lifetime of share links, hours (24 to 720)" }
-                    input id="maxttl" name="share_link_max_ttl_hours" type="number" min="24" max="720" value=(hours(ttl.share_link_max_ttl_secs)) required;
-                    label for="publog" {
-                        input id="publog" name="public_log" type="checkbox" checked[ttl.public_log];
-                        " Public log: anyone may read the checkpoint and hash tiles at /tlog/" (tenant) "/ (for monitors and witnesses)"
-                    }
-                    label for="pubent" {
-                        input id="pubent" name="public_entries" type="checkbox" checked[ttl.public_entries];
-                        " Public entries: also the entry bundles (who downloaded what); needs the public log"
-                    }
-                    " " button type="submit" { "Save" }
-                }
-                h2 { "New customer" }
+                p { "The lifetimes of share links are under " a href={(a) "/settings"} { "Settings" } "." }
+                h2 #customers { "New customer" }
                 form method="post" action={(a) "/customers"} {
                     input type="hidden" name="csrf" value=(s.csrf);
                     label for="cname" { "Name" }
@@ -229,8 +210,62 @@ pub async fn admin(
                         }
                     }
                 }
-            },
-        ),
+        },
+    )
+}
+
+/// `GET /t/{tenant}/admin/releases`: every release of every product,
+/// newest push first, each with what a public portal shows of it.
+pub async fn releases_page(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match admin_signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let mut rows = Vec::new();
+    let listed = catalogue::products(&state, &p, &tenant).and_then(|products| {
+        for product in products {
+            for r in catalogue::releases(&state, &p, &tenant, &product)? {
+                let public = portal::shows_publicly(&state, &tenant, &product, &r.tag)?;
+                rows.push((product.clone(), r, public));
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = listed {
+        return error_page("The portal is unavailable", &e);
+    }
+    rows.sort_by(|a, b| b.1.pushed_at.cmp(&a.1.pushed_at));
+    tenant_page(
+        &state,
+        &tenant,
+        Nav::Admin,
+        Some(&s.csrf),
+        &[],
+        "Releases",
+        html! {
+            @if rows.is_empty() {
+                p { "No release was pushed yet." }
+            } @else {
+                table #releases {
+                    thead { tr { th { "Product" } th { "Release" } th { "Revisions" } th { "Last pushed" } th { "Public" } } }
+                    tbody {
+                        @for (product, r, public) in &rows {
+                            tr {
+                                td { (product) }
+                                td { a href={"/t/" (tenant) "/releases/" (product) "/" (r.tag)} { (r.tag) } }
+                                td { (r.latest_revision) }
+                                td { (r.pushed_at) }
+                                td { @if *public { "yes" } @else { "no" } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
     )
 }
 
@@ -269,6 +304,178 @@ fn to_request(tenant: &str, r: Result<RequestView, Error>) -> Response {
         }
         Err(e) => error_page("Not saved", &e),
     }
+}
+
+/// Back to the settings page, or the page of what went wrong.
+fn to_settings<T>(tenant: &str, r: Result<T, Error>) -> Response {
+    match r {
+        Ok(_) => Redirect::to(&format!("/t/{tenant}/admin/settings")).into_response(),
+        Err(e) => error_page("Not saved", &e),
+    }
+}
+
+/// `GET /t/{tenant}/admin/settings`: the portal's name, description,
+/// contact, colour, logo, whether it is on, who sees it and what it shows
+/// publicly; the share-link lifetimes; whether the log is public.
+pub async fn settings_page(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match admin_signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let (ttl, view, public) = match (
+        settings::get(&state, &p, &tenant),
+        portal::get(&state, &p, &tenant),
+        portal::public_releases(&state, &tenant),
+    ) {
+        (Ok(t), Ok(v), Ok(l)) => (t, v, l),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return error_page("The portal is unavailable", &e)
+        }
+    };
+    let hours = |secs: i64| secs / 3600;
+    let a = format!("/t/{tenant}/admin");
+    let ps = &view.settings;
+    let public_lines: String = ps
+        .public_releases
+        .iter()
+        .map(|e| format!("{}:{}\n", e.product, e.tag))
+        .collect();
+    tenant_page(
+        &state,
+        &tenant,
+        Nav::Admin,
+        Some(&s.csrf),
+        &[],
+        "Settings",
+        html! {
+            h2 { "The portal" }
+            form method="post" action={(a) "/portal"} {
+                input type="hidden" name="csrf" value=(s.csrf);
+                label for="display_name" { "Name shown in every page's header (empty: the tenant's name)" }
+                input id="display_name" name="display_name" maxlength="100" size="50" value=(ps.display_name.as_deref().unwrap_or(""));
+                label for="description" { "Description on the front page (plain text; a blank line starts a paragraph)" }
+                textarea id="description" name="description" rows="5" maxlength="4000" { (ps.description) }
+                label for="contact_email" { "Contact for security questions (shown in every page's footer)" }
+                input id="contact_email" name="contact_email" type="email" size="50" value=(ps.contact_email.as_deref().unwrap_or(""));
+                label for="accent_colour" { "Accent colour (rules and borders)" }
+                input id="accent_colour" name="accent_colour" type="color" value=(ps.accent_colour.as_deref().unwrap_or("#0645ad"));
+                fieldset {
+                    legend { "Who sees the portal" }
+                    label for="vis-private" {
+                        input id="vis-private" type="radio" name="visibility" value="private" checked[ps.visibility == Visibility::Private];
+                        " Private: every page needs a sign-in"
+                    }
+                    label for="vis-public" {
+                        input id="vis-public" type="radio" name="visibility" value="public" checked[ps.visibility == Visibility::Public];
+                        " Public: anyone with the address sees the releases below (each download is still logged, with the visitor's address hashed)"
+                    }
+                }
+                label for="public_releases" { "Public releases, one per line as product:tag (exact, a glob such as v1.*, or latest)" }
+                textarea id="public_releases" name="public_releases" rows="3" { (public_lines) }
+                label for="portal_enabled" {
+                    input id="portal_enabled" name="portal_enabled" type="checkbox" checked[ps.enabled];
+                    " Portal on (off: every page of the portal, this one included, answers 404; the API stays)"
+                }
+                " " button type="submit" { "Save the portal" }
+            }
+            @if ps.visibility == Visibility::Public {
+                p { (public.len()) " release(s) shown publicly now: "
+                    @for (i, r) in public.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (r.product) " " (r.tag)
+                    }
+                }
+            }
+            h2 { "Logo" }
+            @if let Some(l) = &view.logo {
+                p { img src={"/t/" (tenant) "/logo?v=" (&l.sha256[..16])} alt="The current logo" height="60";
+                    " " (l.media_type) ", " (l.bytes) " bytes, SHA-256 " code { (l.sha256) } }
+                form method="post" action={(a) "/portal/logo/remove"} {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    button type="submit" { "Remove the logo" }
+                }
+            }
+            form method="post" action={(a) "/portal/logo"} enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                label for="logo" { "A PNG or SVG image, at most 256 KiB (an SVG with scripts, event handlers or outside references is refused)" }
+                input id="logo" name="logo" type="file" accept="image/png,image/svg+xml" required;
+                " " button type="submit" { "Upload" }
+            }
+            h2 { "Share links and the log" }
+            form method="post" action={(a) "/settings"} {
+                input type="hidden" name="csrf" value=(s.csrf);
+                label for="ttl" { "Default lifetime of share links, hours (24 to the maximum)" }
+                input id="ttl" name="share_link_ttl_hours" type="number" min="24" max="720" value=(hours(ttl.share_link_ttl_secs)) required;
+                label for="maxttl" { "Longest lifetime of share links, hours (24 to 720)" }
+                input id="maxttl" name="share_link_max_ttl_hours" type="number" min="24" max="720" value=(hours(ttl.share_link_max_ttl_secs)) required;
+                label for="publog" {
+                    input id="publog" name="public_log" type="checkbox" checked[ttl.public_log];
+                    " Public log: anyone may read the checkpoint and hash tiles at /tlog/" (tenant) "/ (for monitors and witnesses)"
+                }
+                label for="pubent" {
+                    input id="pubent" name="public_entries" type="checkbox" checked[ttl.public_entries];
+                    " Public entries: also the entry bundles (who downloaded what); needs the public log"
+                }
+                " " button type="submit" { "Save" }
+            }
+            p { "Every change here is an entry in the tenant's log." }
+        },
+    )
+}
+
+/// `POST /t/{tenant}/admin/portal/logo` (multipart: `csrf`, then `logo`):
+/// the logo upload form.
+pub async fn upload_logo(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    // Signed in as an admin before the body is read; the CSRF token after.
+    if let Err(r) = admin_signed_in(&state, &tenant, &headers) {
+        return *r;
+    }
+    let mut csrf = None;
+    let mut logo = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(f)) => {
+                let name = f.name().unwrap_or("").to_owned();
+                let media = f.content_type().unwrap_or("").to_owned();
+                match f.bytes().await {
+                    Ok(b) if name == "csrf" => {
+                        csrf = Some(String::from_utf8_lossy(&b).into_owned())
+                    }
+                    Ok(b) if name == "logo" => logo = Some((media, b.to_vec())),
+                    Ok(_) => {}
+                    Err(e) => {
+                        return failure(e.status(), "Not saved", &e.body_text());
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return failure(e.status(), "Not saved", &e.body_text()),
+        }
+    }
+    let p = match admin_post(&state, &tenant, &headers, csrf.as_deref().unwrap_or("")) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Some((media, bytes)) = logo else {
+        return failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not saved",
+            "Choose an image to upload.",
+        );
+    };
+    to_settings(
+        &tenant,
+        portal::set_logo(&state, &p, &tenant, &media, bytes).await,
+    )
 }
 
 /// Admin form fields (each form uses some of them).
@@ -350,6 +557,21 @@ pub struct AdminForm {
     to: Option<String>,
     #[serde(default)]
     note: Option<String>,
+    // The portal's settings.
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    contact_email: Option<String>,
+    #[serde(default)]
+    accent_colour: Option<String>,
+    #[serde(default)]
+    portal_enabled: Option<String>,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default)]
+    public_releases: Option<String>,
 }
 
 /// A number field: absent or empty is `None`; anything else must parse.
@@ -365,6 +587,10 @@ fn number<T: std::str::FromStr>(v: &Option<String>) -> Result<Option<T>, ()> {
 pub enum AdminAction {
     /// Save the share-link lifetime.
     Settings(Settings),
+    /// Save the portal's settings.
+    Portal(PortalSettings),
+    /// Remove the portal's logo.
+    RemoveLogo,
     /// Create a customer.
     CreateCustomer(NewCustomer),
     /// Add an entitlement to a customer.
@@ -409,6 +635,38 @@ impl AdminAction {
                 public_log: f.public_log.is_some(),
                 public_entries: f.public_entries.is_some(),
             }),
+            ["portal"] => Self::Portal(PortalSettings {
+                display_name: Some(s(f.display_name)).filter(|v| !v.is_empty()),
+                description: f
+                    .description
+                    .unwrap_or_default()
+                    .trim()
+                    .replace("\r\n", "\n"),
+                contact_email: Some(s(f.contact_email)).filter(|v| !v.is_empty()),
+                accent_colour: Some(s(f.accent_colour)).filter(|v| !v.is_empty()),
+                enabled: f.portal_enabled.is_some(),
+                visibility: match f.visibility.as_deref() {
+                    Some("public") => Visibility::Public,
+                    _ => Visibility::Private,
+                },
+                public_releases: f
+                    .public_releases
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(|l| {
+                        let (product, tag) = l.split_once(':').unwrap_or((l, ""));
+                        Entitlement {
+                            product: product.trim().to_owned(),
+                            tag: tag.trim().to_owned(),
+                            match_kind: None,
+                            include_prereleases: false,
+                        }
+                    })
+                    .collect(),
+            }),
+            ["portal", "logo", "remove"] => Self::RemoveLogo,
             ["customers"] => Self::CreateCustomer(NewCustomer {
                 name: s(f.name),
                 entitlements: vec![],
@@ -550,7 +808,9 @@ pub async fn admin_action(
     };
     let (st, t) = (&state, tenant.as_str());
     match action {
-        AdminAction::Settings(s) => done(t, settings::update(st, &p, t, s).await),
+        AdminAction::Settings(s) => to_settings(t, settings::update(st, &p, t, s).await),
+        AdminAction::Portal(s) => to_settings(t, portal::update(st, &p, t, s).await),
+        AdminAction::RemoveLogo => to_settings(t, portal::remove_logo(st, &p, t).await),
         AdminAction::CreateCustomer(c) => done(t, customers::create(st, &p, t, c).await),
         AdminAction::AddEntitlement(c, e) => {
             done(t, customers::add_entitlement(st, &p, t, &c, e).await)
@@ -574,13 +834,14 @@ pub async fn admin_action(
         }
         AdminAction::SignCoverNote(id, b) => to_request(t, bundles::sign(st, &p, t, &id, b).await),
         AdminAction::IssueShareLink(req) => match share_links::issue(st, &p, t, req).await {
-            Ok(i) => respond(
-                StatusCode::OK,
-                page(
-                    "Share link issued",
-                    Some(t),
-                    None,
-                    html! {
+            Ok(i) => tenant_page(
+                st,
+                t,
+                Nav::Admin,
+                None,
+                &[],
+                "Share link issued",
+                html! {
                         p { "Send this link to the recipient. It is shown only now; only a hash of it is kept." }
                         label for="share-url" { "The link (select it and copy)" }
                         input #share-url type="text" readonly size="90" value=(i.url) autofocus onfocus="this.select()";
@@ -589,26 +850,25 @@ pub async fn admin_action(
                             " · link id " code { (i.link.id) }
                             @if let Some(n) = i.link.issued_index { " · log entry " (n) } }
                         p { a href={"/t/" (t) "/admin"} { "Back to administration" } }
-                    },
-                ),
+                },
             ),
             Err(e) => error_page("Not issued", &e),
         },
         AdminAction::IssueToken(c, req) => {
             match customers::create_token(st, &p, t, &c, req).await {
-                Ok(tok) => respond(
-                    StatusCode::OK,
-                    page(
-                        "Access token issued",
-                        Some(t),
-                        None,
-                        html! {
+                Ok(tok) => tenant_page(
+                    st,
+                    t,
+                    Nav::Admin,
+                    None,
+                    &[],
+                    "Access token issued",
+                    html! {
                             p { "Give this token to the customer. It is shown only now; only its hash is kept." }
                             p { code { (tok.token) } }
                             p { "Expires " (tok.expires_at) ". Log entry " (tok.log_index) "." }
                             p { a href={"/t/" (t) "/admin"} { "Back to administration" } }
-                        },
-                    ),
+                    },
                 ),
                 Err(e) => error_page("Not issued", &e),
             }

@@ -8,15 +8,21 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use maud::html;
+use maud::{html, Markup};
 
 use crate::{
-    core::{events::Subject, Error, Principal},
+    core::{Error, Principal},
     portal::{
-        pages::{error_page, failure, page, respond},
+        pages::{error_page, failure, not_found, tenant_page, Nav},
         signin::signed_in,
     },
-    service::{catalogue, customers, vex, AppState},
+    service::{
+        catalogue,
+        customers::{self, EntitledRelease},
+        downloads,
+        portal::{self, Visibility},
+        vex, AppState,
+    },
 };
 
 /// `?state=` of a release page: show only findings in that state.
@@ -41,7 +47,8 @@ fn state_label(r: &vex::FindingRow) -> (&'static str, &'static str) {
     }
 }
 
-/// `GET /t/{tenant}/`: the customer's releases.
+/// `GET /t/{tenant}/`: the customer's releases; on a public portal,
+/// without a sign-in, what the tenant shows publicly.
 pub async fn home(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -49,7 +56,14 @@ pub async fn home(
 ) -> Response {
     let (s, p) = match signed_in(&state, &tenant, &headers) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(r) => {
+            return match portal::brand(&state, &tenant) {
+                Ok(Some(b)) if b.settings.visibility == Visibility::Public => {
+                    visitor_home(&state, &b)
+                }
+                _ => *r,
+            }
+        }
     };
     let Principal::Customer { subject, .. } = &p else {
         return Redirect::to(&format!("/t/{tenant}/admin")).into_response();
@@ -65,39 +79,162 @@ pub async fn home(
         }
         Err(e) => return error_page("The portal is unavailable", &e),
     };
-    let who = match subject {
-        Subject::Oidc { email, subject, .. } => email.clone().unwrap_or_else(|| subject.clone()),
-        Subject::Token { token_id } => format!("access token {token_id}"),
+    let who = subject.label();
+    let desc = state
+        .store()
+        .portal(&tenant)
+        .map(|s| s.description)
+        .unwrap_or_default();
+    tenant_page(
+        &state,
+        &tenant,
+        Nav::Customer,
+        Some(&s.csrf),
+        &[],
+        &format!("SBOMs for {}", c.name),
+        html! {
+            (description(&desc))
+            p { "Signed in as " (who) "." }
+            @if rel.is_empty() {
+                p { "No releases are shared with you yet." }
+            } @else {
+                (release_table(&tenant, &rel))
+            }
+        },
+    )
+}
+
+/// The front page of a public portal for someone not signed in.
+fn visitor_home(state: &AppState, b: &portal::Brand) -> Response {
+    let rel = match portal::public_releases(state, &b.tenant) {
+        Ok(r) => r,
+        Err(e) => return error_page("The portal is unavailable", &e),
     };
-    respond(
-        StatusCode::OK,
-        page(
-            &format!("SBOMs for {}", c.name),
-            Some(&tenant),
-            Some(&s.csrf),
-            html! {
-                p { "Signed in as " (who) "." }
-                @if rel.is_empty() {
-                    p { "No releases are shared with you yet." }
-                } @else {
-                    table {
-                        thead { tr { th { "Product" } th { "Release" } th { "Pushed" } } }
-                        tbody {
-                            @for r in &rel {
-                                tr {
-                                    td { (r.product) }
-                                    td {
-                                        a href={"/t/" (tenant) "/releases/" (r.product) "/" (r.tag)} { (r.tag) }
-                                        @if r.latest { " " span.latest { "(latest)" } }
-                                    }
-                                    td { (r.pushed_at) }
-                                }
-                            }
+    tenant_page(
+        state,
+        &b.tenant,
+        Nav::Visitor,
+        None,
+        &[],
+        &format!("{} releases", b.name),
+        html! {
+            (description(&b.settings.description))
+            @if rel.is_empty() {
+                p { "No release is public yet." }
+            } @else {
+                (release_table(&b.tenant, &rel))
+            }
+            p { "Customers of " (b.name) " see their own releases after they "
+                a href={"/t/" (b.tenant) "/login"} { "sign in" } "." }
+        },
+    )
+}
+
+/// The tenant's description, paragraph by paragraph, escaped.
+fn description(text: &str) -> Markup {
+    let s = portal::PortalSettings {
+        description: text.to_owned(),
+        ..Default::default()
+    };
+    html! {
+        @for p in s.paragraphs() {
+            p.description { (p) }
+        }
+    }
+}
+
+/// A table of releases, newest first, each linking to its page.
+fn release_table(tenant: &str, rel: &[EntitledRelease]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Product" } th { "Release" } th { "Pushed" } } }
+            tbody {
+                @for r in rel {
+                    tr {
+                        td { (r.product) }
+                        td {
+                            a href={"/t/" (tenant) "/releases/" (r.product) "/" (r.tag)} { (r.tag) }
+                            @if r.latest { " " span.latest { "(latest)" } }
                         }
+                        td { (r.pushed_at) }
                     }
                 }
-            },
-        ),
+            }
+        }
+    }
+}
+
+/// The downloads of a release, whose files are under `base`: the
+/// customer's API path, or a public portal's `/p/…`.
+fn download_table(base: &str) -> Markup {
+    let formats = [
+        ("cyclonedx-json", "CycloneDX 1.6 JSON"),
+        ("cyclonedx-xml", "CycloneDX 1.6 XML"),
+        ("spdx-json", "SPDX 2.3 JSON"),
+        ("spdx-tv", "SPDX 2.3 tag-value"),
+    ];
+    html! {
+        table {
+            thead { tr { th { "Format" } th { "SBOM" } th { "Signature bundle" } th { "Attestation" } th { "Verify kit" } } }
+            tbody {
+                @for (f, label) in formats {
+                    tr {
+                        td { (label) }
+                        td { a href={(base) "/sbom?format=" (f)} download { "Download" } }
+                        td { a href={(base) "/sbom.sigstore.json?format=" (f)} download { "Bundle" } }
+                        td { a href={(base) "/sbom.intoto.sigstore.json?format=" (f)} download { "in-toto" } }
+                        td { a href={(base) "/sbom-kit.tar.gz?format=" (f)} download { "Kit" } " · " a href={(base) "/verify.sh?format=" (f)} download { "verify.sh" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The NOTICE links and the note on logging, under `base`.
+fn notice_and_note(base: &str) -> Markup {
+    html! {
+        h2 { "NOTICE" }
+        p {
+            a href={(base) "/notice?format=text"} download { "Text" } " · "
+            a href={(base) "/notice?format=markdown"} download { "Markdown" } " · "
+            a href={(base) "/notice?format=html"} download { "HTML" }
+        }
+        p.note { "Every download is recorded in the vendor's transparency log. The response names its log entry (X-Evident-Log-Index) and a receipt you can verify offline with evident-verify receipt. Unpack a kit and run sh verify.sh to check a file with sha256sum and openssl." }
+    }
+}
+
+/// A public release's page for someone not signed in: its downloads
+/// under `/p/…` (no VEX: that is for entitled customers).
+fn visitor_release(
+    state: &AppState,
+    tenant: &str,
+    product: &str,
+    tag: &str,
+    p: &Principal,
+) -> Response {
+    let summary = match catalogue::release(state, p, tenant, product, tag) {
+        Ok(s) => s,
+        Err(e) => return error_page("The portal is unavailable", &e),
+    };
+    let Some(rec) = summary.revisions.last() else {
+        return not_found();
+    };
+    let base = format!("/p/{tenant}/{product}/{tag}");
+    tenant_page(
+        state,
+        tenant,
+        Nav::Visitor,
+        None,
+        &[],
+        &format!("{product} {tag}"),
+        html! {
+            p { "Revision " (rec.revision) ", pushed " (rec.pushed_at) "." }
+            p { "Artefacts: " @for a in &rec.artefacts { code { (a.name) " " (a.digest) } " " } }
+            (download_table(&base))
+            (notice_and_note(&base))
+            p { "Your downloads are logged under a pseudonym of your network address, never the address itself." }
+        },
     )
 }
 
@@ -110,7 +247,17 @@ pub async fn release(
 ) -> Response {
     let (s, p) = match signed_in(&state, &tenant, &headers) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(r) => {
+            // Not signed in: a public release's page, else the sign-in.
+            let visitor = Principal::Public {
+                tenant: tenant.clone(),
+                client: String::new(),
+            };
+            return match portal::shows_publicly(&state, &tenant, &product, &tag) {
+                Ok(true) => visitor_release(&state, &tenant, &product, &tag, &visitor),
+                _ => *r,
+            };
+        }
     };
     let summary = match catalogue::release(&state, &p, &tenant, &product, &tag) {
         Ok(s) => s,
@@ -143,35 +290,27 @@ pub async fn release(
         (Some("under_investigation"), "Under investigation"),
     ];
     let base = format!("/api/v1/tenants/{tenant}/products/{product}/releases/{tag}");
-    let formats = [
-        ("cyclonedx-json", "CycloneDX 1.6 JSON"),
-        ("cyclonedx-xml", "CycloneDX 1.6 XML"),
-        ("spdx-json", "SPDX 2.3 JSON"),
-        ("spdx-tv", "SPDX 2.3 tag-value"),
-    ];
-    respond(
-        StatusCode::OK,
-        page(
-            &format!("{product} {tag}"),
-            Some(&tenant),
-            Some(&s.csrf),
-            html! {
+    let nav = if matches!(p, Principal::Customer { .. }) {
+        Nav::Customer
+    } else {
+        Nav::Admin
+    };
+    let home = if nav == Nav::Admin {
+        format!("/t/{tenant}/admin/releases")
+    } else {
+        format!("/t/{tenant}/")
+    };
+    tenant_page(
+        &state,
+        &tenant,
+        nav,
+        Some(&s.csrf),
+        &[("Releases", &home)],
+        &format!("{product} {tag}"),
+        html! {
                 p { "Revision " (rec.revision) ", pushed " (rec.pushed_at) "." }
                 p { "Artefacts: " @for a in &rec.artefacts { code { (a.name) " " (a.digest) } " " } }
-                table {
-                    thead { tr { th { "Format" } th { "SBOM" } th { "Signature bundle" } th { "Attestation" } th { "Verify kit" } } }
-                    tbody {
-                        @for (f, label) in formats {
-                            tr {
-                                td { (label) }
-                                td { a href={(base) "/sbom?format=" (f)} download { "Download" } }
-                                td { a href={(base) "/sbom.sigstore.json?format=" (f)} download { "Bundle" } }
-                                td { a href={(base) "/sbom.intoto.sigstore.json?format=" (f)} download { "in-toto" } }
-                                td { a href={(base) "/sbom-kit.tar.gz?format=" (f)} download { "Kit" } " · " a href={(base) "/verify.sh?format=" (f)} download { "verify.sh" } }
-                            }
-                        }
-                    }
-                }
+                (download_table(&base))
                 h2 { "Vulnerabilities (VEX)" }
                 @match &findings {
                     None => p { "The vendor has published no VEX for this release." }
@@ -212,15 +351,76 @@ pub async fn release(
                         }
                     }
                 }
-                h2 { "NOTICE" }
-                p {
-                    a href={(base) "/notice?format=text"} download { "Text" } " · "
-                    a href={(base) "/notice?format=markdown"} download { "Markdown" } " · "
-                    a href={(base) "/notice?format=html"} download { "HTML" }
+                (notice_and_note(&base))
+        },
+    )
+}
+
+/// `?cursor=` of the "My downloads" page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DownloadsQuery {
+    /// Where the older page starts.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// `GET /t/{tenant}/downloads`: the customer's own downloads, newest
+/// first, each with its receipt, and the export of them all with their
+/// receipts in one file.
+pub async fn downloads_page(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(q): Query<DownloadsQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !matches!(p, Principal::Customer { .. }) {
+        return not_found();
+    }
+    let page = match downloads::own(&state, &p, &tenant, q.cursor, Some(50)).await {
+        Ok(x) => x,
+        Err(e) => return error_page("Your downloads are unavailable", &e),
+    };
+    let log_key = match state.tenant_log(&tenant) {
+        Ok(l) => l.verifier().to_vkey(),
+        Err(e) => return error_page("Your downloads are unavailable", &e),
+    };
+    let api = format!("/api/v1/tenants/{tenant}");
+    tenant_page(
+        &state,
+        &tenant,
+        Nav::Customer,
+        Some(&s.csrf),
+        &[],
+        "My downloads",
+        html! {
+            p { "Every download by your organisation's users, newest first. Each is an entry in the vendor's transparency log; its receipt proves it offline." }
+            p { a #export-receipts href={(api) "/my-downloads/receipts"} download { "Export the newest 1,000 with their receipts (JSON)" } }
+            p.note { "Check the exported file offline: " code { "evident-verify receipts FILE --log-key '" (log_key) "'" } }
+            @if page.downloads.is_empty() {
+                p #downloads-none { "No download yet." }
+            } @else {
+                table #downloads {
+                    thead { tr { th { "When" } th { "By" } th { "Release" } th { "File" } th { "Receipt" } } }
+                    tbody {
+                        @for d in &page.downloads {
+                            tr {
+                                td { (d.time) }
+                                td { (d.by) }
+                                td { a href={"/t/" (tenant) "/releases/" (d.product) "/" (d.tag)} { (d.product) " " (d.tag) } " rev " (d.revision) }
+                                td { (d.artifact) @if let Some(f) = &d.format { " (" (f) ")" } br; small { code { "sha256:" (d.sha256) } } }
+                                td { a href={(api) "/receipts/" (d.index)} { "Entry " (d.index) } }
+                            }
+                        }
+                    }
                 }
-                p.note { "Every download is recorded in the vendor's transparency log. The response names its log entry (X-Evident-Log-Index) and a receipt you can verify offline with evident-verify receipt. Unpack a kit and run sh verify.sh to check a file with sha256sum and openssl." }
-                p { a href={"/t/" (tenant) "/"} { "All releases" } }
-            },
-        ),
+            }
+            @if let Some(c) = &page.next_cursor {
+                p { a #downloads-older href={"/t/" (tenant) "/downloads?cursor=" (c)} { "Older downloads" } }
+            }
+        },
     )
 }

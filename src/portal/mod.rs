@@ -34,7 +34,7 @@ use axum::{
 
 use crate::{
     http::{error::ApiError, extract::client_addr},
-    service::{limits::Anonymous, AppState},
+    service::{self, limits::Anonymous, AppState},
 };
 
 /// The portal's routes.
@@ -72,7 +72,17 @@ pub fn router(state: AppState) -> Router<AppState> {
                 ))
                 .route_layer(from_fn(crate::http::share_links::private)),
         )
+        .route("/t/{tenant}/logo", get(logo))
+        .route("/t/{tenant}/downloads", get(customer::downloads_page))
         .route("/t/{tenant}/admin", get(admin::admin))
+        .route("/t/{tenant}/admin/releases", get(admin::releases_page))
+        .route("/t/{tenant}/admin/settings", get(admin::settings_page))
+        .route(
+            "/t/{tenant}/admin/portal/logo",
+            post(admin::upload_logo).layer(axum::extract::DefaultBodyLimit::max(
+                crate::core::portal::MAX_LOGO_BYTES + 16 * 1024,
+            )),
+        )
         .route("/t/{tenant}/admin/stats", get(stats::stats_page))
         .route("/t/{tenant}/admin/audit", get(trail::trail_page))
         .route("/t/{tenant}/admin/regulator", get(regulator::list_page))
@@ -81,6 +91,66 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(regulator::request_page),
         )
         .route("/t/{tenant}/admin/{*action}", post(admin::admin_action))
+        .layer(from_fn_with_state(state, gate))
+}
+
+/// Every `/t/{tenant}/…` page of a portal that is off answers 404, the
+/// sign-in included, before anything else looks at the request.
+async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let tenant = req
+        .uri()
+        .path()
+        .strip_prefix("/t/")
+        .map(|r| r.split('/').next().unwrap_or(""));
+    match tenant.map(|t| service::portal::is_off(&state, t)) {
+        Some(Ok(true)) => pages::not_found(),
+        Some(Err(e)) => pages::error_page("The portal is unavailable", &e),
+        _ => next.run(req).await,
+    }
+}
+
+/// `GET /t/{tenant}/logo`: the portal's logo, for a public portal to
+/// anyone, else to the tenant's signed-in users; 404 otherwise. Served
+/// with a policy that lets an SVG run nothing even when opened directly.
+async fn logo(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use axum::http::{header, HeaderValue};
+    let public = matches!(service::portal::brand(&state, &tenant),
+        Ok(Some(b)) if b.settings.visibility == service::portal::Visibility::Public);
+    if !public && signin::signed_in(&state, &tenant, &headers).is_err() {
+        return pages::not_found();
+    }
+    match service::portal::logo(&state, &tenant) {
+        Ok(Some((l, bytes))) => {
+            let mut res = Response::new(axum::body::Body::from(bytes));
+            let h = res.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&l.media_type) {
+                h.insert(header::CONTENT_TYPE, v);
+            }
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(if public {
+                    "public, max-age=86400"
+                } else {
+                    "private, max-age=86400"
+                }),
+            );
+            res
+        }
+        Ok(None) => pages::not_found(),
+        Err(e) => pages::error_page("The portal is unavailable", &e),
+    }
 }
 
 /// Counts a sign-in request (`/t/{tenant}/login|callback|token-login`)

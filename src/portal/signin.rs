@@ -33,7 +33,13 @@ pub async fn login(
     Query(q): Query<LoginQuery>,
 ) -> Response {
     match oidc::start(&state, &tenant, q).await {
-        Ok(SignInStart::Page { notice }) => login_page(&tenant, notice),
+        Ok(SignInStart::Page { notice }) => {
+            let brand = crate::service::portal::brand(&state, &tenant)
+                .ok()
+                .flatten()
+                .filter(|b| b.settings.visibility == crate::service::portal::Visibility::Public);
+            login_page(&tenant, brand.as_ref(), notice)
+        }
         Ok(SignInStart::Choose(list)) => binding_choice_page(&tenant, &list),
         Ok(SignInStart::Redirect { url, sealed }) => {
             // Nothing is stored: the pending login is the sealed cookie.

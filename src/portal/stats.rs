@@ -6,14 +6,14 @@
 
 use axum::{
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     response::Response,
 };
 use maud::{html, Markup};
 
 use crate::{
     portal::{
-        pages::{error_page, page, respond},
+        pages::{error_page, tenant_page, Nav},
         signin::admin_signed_in,
     },
     service::{
@@ -171,41 +171,39 @@ pub async fn stats_page(
         v.truncate(TOP);
         v
     };
-    let a = format!("/t/{tenant}/admin");
-    respond(
-        StatusCode::OK,
-        page(
-            "Download statistics",
-            Some(&tenant),
-            Some(&s.csrf),
-            html! {
-                p { a href=(a) { "Back to administration" } }
-                p #stats-range {
-                    "From " (monthly.from) " up to (not including) " (monthly.to) " (UTC days): "
-                    strong #stats-total { (monthly.total.downloads) } " downloads by "
-                    (monthly.total.customers) " customers, " (human_bytes(monthly.total.bytes)) " served. "
-                    "The same numbers, and other groupings, at "
-                    code { "GET /api/v1/tenants/" (tenant) "/audit/stats?group_by=month" } "."
-                }
-                h2 { "Downloads per month" }
-                (chart(&per_month))
-                (table("per-month", "Downloads per month", "Month", &monthly.groups))
-                h2 { "Top products" }
-                (table("top-products", "Top products by downloads", "Product", &top(products.groups)))
-                h2 { "Top customers" }
-                (table("top-customers", "Top customers by downloads (\u{2013} is share links and tenant tokens)", "Customer", &top(customers.groups)))
-                h2 { "Unusual activity (last 7 days)" }
-                @if unusual.is_empty() {
-                    p #unusual-none { "Nothing unusual: no customer or share link downloaded more than ten times its 30-day median in a day, and no day had 20 or more failed sign-ins of one kind." }
-                } @else {
-                    ul #unusual {
-                        @for u in &unusual {
-                            li { (u.day) ": " (u.subject_kind.replace('_', " ")) " " code { (u.subject) } ", " (u.reason) }
-                        }
+    tenant_page(
+        &state,
+        &tenant,
+        Nav::Admin,
+        Some(&s.csrf),
+        &[],
+        "Download statistics",
+        html! {
+            p #stats-range {
+                "From " (monthly.from) " up to (not including) " (monthly.to) " (UTC days): "
+                strong #stats-total { (monthly.total.downloads) } " downloads by "
+                (monthly.total.customers) " customers, " (human_bytes(monthly.total.bytes)) " served. "
+                "The same numbers, and other groupings, at "
+                code { "GET /api/v1/tenants/" (tenant) "/audit/stats?group_by=month" } "."
+            }
+            h2 { "Downloads per month" }
+            (chart(&per_month))
+            (table("per-month", "Downloads per month", "Month", &monthly.groups))
+            h2 { "Top products" }
+            (table("top-products", "Top products by downloads", "Product", &top(products.groups)))
+            h2 { "Top customers" }
+            (table("top-customers", "Top customers by downloads (\u{2013} is share links and tenant tokens)", "Customer", &top(customers.groups)))
+            h2 { "Unusual activity (last 7 days)" }
+            @if unusual.is_empty() {
+                p #unusual-none { "Nothing unusual: no customer or share link downloaded more than ten times its 30-day median in a day, and no day had 20 or more failed sign-ins of one kind." }
+            } @else {
+                ul #unusual {
+                    @for u in &unusual {
+                        li { (u.day) ": " (u.subject_kind.replace('_', " ")) " " code { (u.subject) } ", " (u.reason) }
                     }
                 }
-            },
-        ),
+            }
+        },
     )
 }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::{
     http::audit::AuditParams,
     portal::{
-        pages::{error_page, failure, page, respond},
+        pages::{error_page, failure, tenant_page, Nav},
         signin::admin_signed_in,
     },
     service::{audit, AppState},
@@ -185,56 +185,55 @@ pub async fn trail_page(
     };
     let kinds = filter.kinds.join(",");
     let a = format!("/t/{tenant}/admin");
-    respond(
-        StatusCode::OK,
-        page(
-            "Audit trail",
-            Some(&tenant),
-            Some(&s.csrf),
-            html! {
-                p { a href=(a) { "Back to administration" } }
-                form #trail-filter method="get" action={(a) "/audit"} {
-                    label for="kinds" { "Event kinds " small { "(comma-separated; any of them)" } }
-                    input id="kinds" name="kinds" list="kind-list" value=(kinds);
-                    datalist id="kind-list" { @for k in KINDS { option value=(k) {} } }
-                    (field("product", "Product", filter.product.as_deref(), ""))
-                    (field("tag", "Tag", filter.tag.as_deref(), "(with a product)"))
-                    (field("customer", "Customer id", filter.customer.as_deref(), ""))
-                    (field("subject", "Subject", filter.subject.as_deref(), "(token id, OIDC subject or e-mail)"))
-                    (field("link", "Share link id", filter.link.as_deref(), ""))
-                    (field("request", "Regulator request id", filter.request.as_deref(), ""))
-                    (field("from", "From", filter.from.as_deref(), "(RFC 3339, e.g. 2026-10-01T00:00:00Z)"))
-                    (field("to", "Before", filter.to.as_deref(), "(RFC 3339)"))
-                    " " button type="submit" { "Filter" }
-                }
-                p #trail-meta {
-                    "Proved against the tree of " (answer.tree_size) " entries. "
-                    a #trail-csv href={"/api/v1/tenants/" (tenant) "/audit/events?" (with(&[("format", "csv")]))} { "Download the whole selection as CSV" }
-                    " (with the checkpoint it is proved against)."
-                }
-                table #trail {
-                    caption { "Log entries, " (if newest { "newest" } else { "oldest" }) " first" }
-                    thead { tr { th scope="col" { "Index" } th scope="col" { "Time" } th scope="col" { "Event" } th scope="col" { "By" } th scope="col" { "Details" } } }
-                    tbody {
-                        @for e in &answer.entries {
-                            @let v: Value = serde_json::from_str(&e.entry).unwrap_or(Value::Null);
-                            tr {
-                                td { (e.index) }
-                                td { (v["time"].as_str().unwrap_or_default()) }
-                                td { code { (v["event"]["kind"].as_str().unwrap_or_default()) } }
-                                td { (actor(&v["actor"])) }
-                                td { (summary(&v["event"])) }
-                            }
+    tenant_page(
+        &state,
+        &tenant,
+        Nav::Admin,
+        Some(&s.csrf),
+        &[],
+        "Audit trail",
+        html! {
+            form #trail-filter method="get" action={(a) "/audit"} {
+                label for="kinds" { "Event kinds " small { "(comma-separated; any of them)" } }
+                input id="kinds" name="kinds" list="kind-list" value=(kinds);
+                datalist id="kind-list" { @for k in KINDS { option value=(k) {} } }
+                (field("product", "Product", filter.product.as_deref(), ""))
+                (field("tag", "Tag", filter.tag.as_deref(), "(with a product)"))
+                (field("customer", "Customer id", filter.customer.as_deref(), ""))
+                (field("subject", "Subject", filter.subject.as_deref(), "(token id, OIDC subject or e-mail)"))
+                (field("link", "Share link id", filter.link.as_deref(), ""))
+                (field("request", "Regulator request id", filter.request.as_deref(), ""))
+                (field("from", "From", filter.from.as_deref(), "(RFC 3339, e.g. 2026-10-01T00:00:00Z)"))
+                (field("to", "Before", filter.to.as_deref(), "(RFC 3339)"))
+                " " button type="submit" { "Filter" }
+            }
+            p #trail-meta {
+                "Proved against the tree of " (answer.tree_size) " entries. "
+                a #trail-csv href={"/api/v1/tenants/" (tenant) "/audit/events?" (with(&[("format", "csv")]))} { "Download the whole selection as CSV" }
+                " (with the checkpoint it is proved against)."
+            }
+            table #trail {
+                caption { "Log entries, " (if newest { "newest" } else { "oldest" }) " first" }
+                thead { tr { th scope="col" { "Index" } th scope="col" { "Time" } th scope="col" { "Event" } th scope="col" { "By" } th scope="col" { "Details" } } }
+                tbody {
+                    @for e in &answer.entries {
+                        @let v: Value = serde_json::from_str(&e.entry).unwrap_or(Value::Null);
+                        tr {
+                            td { (e.index) }
+                            td { (v["time"].as_str().unwrap_or_default()) }
+                            td { code { (v["event"]["kind"].as_str().unwrap_or_default()) } }
+                            td { (actor(&v["actor"])) }
+                            td { (summary(&v["event"])) }
                         }
                     }
                 }
-                @if answer.entries.is_empty() {
-                    p #trail-none { "No entry matches." }
-                }
-                @if let Some(c) = &answer.next_cursor {
-                    p { a #trail-next href={(a) "/audit?" (with(&[("cursor", c.as_str())]))} { (if newest { "Older entries" } else { "Newer entries" }) } }
-                }
-            },
-        ),
+            }
+            @if answer.entries.is_empty() {
+                p #trail-none { "No entry matches." }
+            }
+            @if let Some(c) = &answer.next_cursor {
+                p { a #trail-next href={(a) "/audit?" (with(&[("cursor", c.as_str())]))} { (if newest { "Older entries" } else { "Newer entries" }) } }
+            }
+        },
     )
 }

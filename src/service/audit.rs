@@ -106,6 +106,11 @@ async fn walk_checkpoint(
 
 fn plan(state: &AppState, p: &Principal, tenant: &str, query: &Query) -> Result<Plan, Error> {
     allow(p, Action::ReadLogEntries, Resource::Tenant(tenant))?;
+    plan_for(state, tenant, query)
+}
+
+/// The plan of `query`, for a caller already allowed to run it.
+fn plan_for(state: &AppState, tenant: &str, query: &Query) -> Result<Plan, Error> {
     let log = state.tenant_log(tenant)?;
     if !state.store().audit_ready(tenant)? {
         return Err(Error::Unavailable(
@@ -306,6 +311,46 @@ pub async fn events(
     query: Query,
 ) -> Result<Answer, Error> {
     let plan = plan(state, p, tenant, &query)?;
+    run(state, plan, query).await
+}
+
+/// One page of the calling customer's own downloads (`download_served`
+/// entries that name it), newest first: what "My downloads" shows. Any
+/// other caller is 404.
+pub async fn own_downloads(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    cursor: Option<String>,
+    limit: Option<usize>,
+    (from, to): (Option<String>, Option<String>),
+) -> Result<Answer, Error> {
+    let customer = match p {
+        Principal::Customer {
+            tenant: t,
+            customer,
+            ..
+        } if t == tenant => customer.clone(),
+        _ => return Err(Error::not_found()),
+    };
+    let query = Query {
+        filter: Filter {
+            kinds: vec!["download_served".into()],
+            customer: Some(customer),
+            from,
+            to,
+            ..Filter::default()
+        },
+        order: Order::Newest,
+        cursor,
+        limit,
+        proofs: false,
+    };
+    let plan = plan_for(state, tenant, &query)?;
+    run(state, plan, query).await
+}
+
+async fn run(state: &AppState, plan: Plan, query: Query) -> Result<Answer, Error> {
     let limit = limit(&query)?;
     let at = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let cp = walk_checkpoint(&plan.log, at.map(|c| c.0)).await?;

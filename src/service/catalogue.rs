@@ -50,6 +50,12 @@ pub fn authorize_release(
         }
         _ => (None, Vec::new()),
     };
+    let public = match p {
+        Principal::Public { tenant: t, .. } if t == tenant => {
+            crate::service::portal::shows_publicly(state, tenant, product, tag)?
+        }
+        _ => false,
+    };
     allow(
         p,
         action,
@@ -61,6 +67,7 @@ pub fn authorize_release(
                 customer: c,
                 releases: &releases,
             }),
+            public,
         },
     )
 }

@@ -510,11 +510,17 @@ pub fn entitled(
             latest: is_latest,
         });
     }
-    out.sort_by(|a, b| {
+    newest_first(&mut out);
+    Ok((c, out))
+}
+
+/// Sorts releases newest push first, then by product, then by tag
+/// (descending).
+pub fn newest_first(list: &mut [EntitledRelease]) {
+    list.sort_by(|a, b| {
         b.pushed_at
             .cmp(&a.pushed_at)
             .then_with(|| a.product.cmp(&b.product))
             .then_with(|| b.tag.cmp(&a.tag))
     });
-    Ok((c, out))
 }

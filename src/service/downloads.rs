@@ -12,12 +12,14 @@
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use bytes::Bytes;
-use evident_verify::receipt::{Receipt, FORMAT, FORMAT_WITNESSED};
+use evident_verify::receipt::{
+    list_digest, Receipt, ReceiptList, FORMAT, FORMAT_WITNESSED, LIST_FORMAT,
+};
 use sha2::{Digest, Sha256};
 
 use crate::{
     core::{
-        events::{EventBody, Subject},
+        events::{EventBody, LogEvent, Subject},
         policy::{allow, Action, Resource},
         release::ReleaseRecord,
         Error, Principal,
@@ -136,6 +138,7 @@ pub async fn record(
         Principal::Customer { .. } => Channel::CustomerToken,
         Principal::Operator { .. } => Channel::OperatorToken,
         Principal::Tenant { .. } | Principal::ShareLink { .. } => Channel::TenantToken,
+        Principal::Public { .. } => Channel::Public,
     };
     state
         .metrics()
@@ -160,17 +163,24 @@ pub async fn receipt(
         Resource::Receipt {
             tenant,
             downloaded_by: None,
+            downloaded_by_client: None,
         },
     )
     .is_ok()
-        || matches!(principal, Principal::Customer { tenant: t, .. } if t == tenant);
+        || matches!(principal,
+            Principal::Customer { tenant: t, .. } | Principal::Public { tenant: t, .. } if t == tenant);
     if !may_ask {
         return Err(Error::not_found());
     }
     proved(state, tenant, index, |ev| {
-        let downloaded_by = match ev["kind"].as_str() {
-            Some("download_served") => ev["customer_id"].as_str(),
-            Some("share_link_used") => None,
+        let (downloaded_by, downloaded_by_client) = match ev["kind"].as_str() {
+            Some("download_served") => (
+                ev["customer_id"].as_str(),
+                (ev["subject"]["type"] == "anonymous")
+                    .then(|| ev["subject"]["client"].as_str())
+                    .flatten(),
+            ),
+            Some("share_link_used") => (None, None),
             _ => return Err(Error::not_found()),
         };
         allow(
@@ -179,6 +189,7 @@ pub async fn receipt(
             Resource::Receipt {
                 tenant,
                 downloaded_by,
+                downloaded_by_client,
             },
         )
     })
@@ -331,4 +342,152 @@ mod tests {
             Error::not_found()
         );
     }
+}
+
+/// The most receipts one export holds.
+pub const MAX_EXPORTED_RECEIPTS: usize = 1000;
+
+/// The calling customer's own downloads with their receipts, newest first
+/// (at most [`MAX_EXPORTED_RECEIPTS`], within `from`..`to` when given,
+/// RFC 3339), as one list that `evident-verify receipts` checks. The
+/// export appends `receipts_exported`, whose count and digest fix which
+/// receipts the list has, and carries that entry's receipt too.
+pub async fn export_receipts(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<ReceiptList, Error> {
+    let Principal::Customer { customer, .. } = principal else {
+        return Err(Error::not_found());
+    };
+    let mut indexes = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = crate::service::audit::own_downloads(
+            state,
+            principal,
+            tenant,
+            cursor.take(),
+            Some(crate::service::audit::MAX_LIMIT),
+            (from.clone(), to.clone()),
+        )
+        .await?;
+        indexes.extend(page.entries.iter().map(|e| e.index));
+        match page.next_cursor {
+            Some(c) if indexes.len() < MAX_EXPORTED_RECEIPTS => cursor = Some(c),
+            _ => break,
+        }
+    }
+    indexes.truncate(MAX_EXPORTED_RECEIPTS);
+    let mut receipts = Vec::with_capacity(indexes.len());
+    for i in indexes {
+        receipts.push(proved(state, tenant, i, |_| Ok(())).await?);
+    }
+    let event = EventBody::ReceiptsExported {
+        customer_id: customer.clone(),
+        count: receipts.len() as u64,
+        entries_sha256: list_digest(receipts.iter().map(|r| (r.index, r.entry.as_bytes()))),
+    };
+    let index = state
+        .record(tenant, principal.actor(), event, Vec::new())
+        .await?;
+    let export = proved(state, tenant, index, |_| Ok(())).await?;
+    Ok(ReceiptList {
+        format: LIST_FORMAT.into(),
+        tenant: tenant.to_owned(),
+        customer_id: customer.clone(),
+        receipts,
+        export,
+    })
+}
+
+/// One of a customer's own downloads, as "My downloads" lists it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OwnDownload {
+    /// The entry's index in the tenant's log (its receipt is
+    /// `GET /api/v1/tenants/{t}/receipts/{index}`).
+    pub index: u64,
+    /// When it was served, RFC 3339.
+    pub time: String,
+    /// Who downloaded: the signed-in user's e-mail (else the IdP's subject)
+    /// or the access token's id.
+    pub by: String,
+    /// Product.
+    pub product: String,
+    /// Tag.
+    pub tag: String,
+    /// Revision.
+    pub revision: u32,
+    /// What was served (`export`, `kit`, `signature-bundle`, …).
+    pub artifact: String,
+    /// The format, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// SHA-256 (hex) of the bytes served.
+    pub sha256: String,
+}
+
+/// A page of "My downloads", newest first.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OwnDownloads {
+    /// The downloads.
+    pub downloads: Vec<OwnDownload>,
+    /// Pass as `cursor` for the next (older) page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One page of the calling customer's own downloads, newest first.
+pub async fn own(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    cursor: Option<String>,
+    limit: Option<usize>,
+) -> Result<OwnDownloads, Error> {
+    let a =
+        crate::service::audit::own_downloads(state, principal, tenant, cursor, limit, (None, None))
+            .await?;
+    let downloads = a
+        .entries
+        .iter()
+        .map(|e| {
+            let v: LogEvent = serde_json::from_str(&e.entry).map_err(|err| {
+                Error::Internal(format!("log entry {} is not an event: {err}", e.index))
+            })?;
+            let EventBody::DownloadServed {
+                subject,
+                product,
+                tag,
+                revision,
+                artifact,
+                format,
+                sha256,
+                ..
+            } = v.event
+            else {
+                return Err(Error::Internal(format!(
+                    "log entry {} is not a download",
+                    e.index
+                )));
+            };
+            Ok(OwnDownload {
+                index: e.index,
+                time: v.time,
+                by: subject.label(),
+                product,
+                tag,
+                revision,
+                artifact,
+                format,
+                sha256,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok(OwnDownloads {
+        downloads,
+        next_cursor: a.next_cursor,
+    })
 }

@@ -233,6 +233,23 @@ impl PlatformKeys {
     }
 }
 
+/// A client address as pseudonyms hash it: an IPv4 address as its
+/// IPv6-mapped form, an IPv6 address as its /64 (one host may use many
+/// addresses of its subnet).
+pub fn client_bytes(addr: std::net::IpAddr) -> [u8; 16] {
+    match addr {
+        std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => v4.to_ipv6_mapped().octets(),
+            None => {
+                let mut o = a.octets();
+                o[8..].fill(0);
+                o
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

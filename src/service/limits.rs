@@ -2,7 +2,8 @@
 //!
 //! Limited, per client address and per tenant: the sign-in start
 //! (`/t/{t}/login`), the IdP's callback (`/t/{t}/callback`), the token
-//! sign-in form (`/t/{t}/token-login`); per client address: `POST /tsa`
+//! sign-in form (`/t/{t}/token-login`), and a public portal's downloads
+//! and receipts (`/p/{t}/…`); per client address: `POST /tsa`
 //! every share-link request (`/s/…`) and every read of a public log
 //! without a token (`/tlog/{t}/…`); per share link: its downloads;
 //! and failed bearer authentications per client address, which, once over
@@ -52,6 +53,12 @@ pub struct LimitConfig {
     /// Anonymous reads of a public log's checkpoint and tiles
     /// (`/tlog/{t}/…` without a token) per client address.
     pub public_log_per_address: u32,
+    /// Downloads and receipts from a public portal (`/p/{t}/…`) per
+    /// client address.
+    pub public_per_address: u32,
+    /// The same, per tenant (all addresses together), so anonymous
+    /// visitors cannot fill a log faster than this.
+    pub public_per_tenant: u32,
 }
 
 impl Default for LimitConfig {
@@ -64,6 +71,8 @@ impl Default for LimitConfig {
             share_per_address: 120,
             share_per_link: 600,
             public_log_per_address: 1200,
+            public_per_address: 120,
+            public_per_tenant: 1200,
         }
     }
 }
@@ -79,6 +88,8 @@ pub enum Anonymous {
     Share,
     /// `/tlog/{t}/…` without a token: a public log's checkpoint and tiles.
     PublicLog,
+    /// `/p/{t}/…`: a public portal's downloads and receipts.
+    Public,
 }
 
 /// The keyed limiters.
@@ -89,6 +100,8 @@ pub struct Limits {
     share_addr: DefaultKeyedRateLimiter<IpAddr>,
     share_link: DefaultKeyedRateLimiter<String>,
     public_log_addr: DefaultKeyedRateLimiter<IpAddr>,
+    public_addr: DefaultKeyedRateLimiter<IpAddr>,
+    public_tenant: DefaultKeyedRateLimiter<String>,
     auth_fail_addr: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses whose failed authentications exhausted their budget, and
     /// until when they are refused outright.
@@ -132,6 +145,8 @@ impl Limits {
             share_addr: RateLimiter::keyed(quota(config.share_per_address)),
             share_link: RateLimiter::keyed(quota(config.share_per_link)),
             public_log_addr: RateLimiter::keyed(quota(config.public_log_per_address)),
+            public_addr: RateLimiter::keyed(quota(config.public_per_address)),
+            public_tenant: RateLimiter::keyed(quota(config.public_per_tenant)),
             auth_fail_addr: RateLimiter::keyed(quota(config.auth_failures_per_address)),
             blocked: Mutex::default(),
             config,
@@ -151,13 +166,19 @@ impl Limits {
             Anonymous::Tsa => (&self.tsa_addr, "timestamp requests"),
             Anonymous::Share => (&self.share_addr, "share-link requests"),
             Anonymous::PublicLog => (&self.public_log_addr, "public log requests"),
+            Anonymous::Public => (&self.public_addr, "public portal downloads"),
         };
         if let Err(n) = limiter.check_key(&addr) {
             return Err(too_many(n.wait_time_from(clock.now()), label));
         }
-        if let (Anonymous::SignIn, Some(t)) = (what, tenant) {
+        let per_tenant = match what {
+            Anonymous::SignIn => Some(&self.sign_in_tenant),
+            Anonymous::Public => Some(&self.public_tenant),
+            _ => None,
+        };
+        if let (Some(l), Some(t)) = (per_tenant, tenant) {
             // Only tenants that exist reach here, so the key space is bounded.
-            if let Err(n) = self.sign_in_tenant.check_key(&t.to_owned()) {
+            if let Err(n) = l.check_key(&t.to_owned()) {
                 return Err(too_many(n.wait_time_from(clock.now()), label));
             }
         }
@@ -214,13 +235,16 @@ impl Limits {
             &self.tsa_addr,
             &self.share_addr,
             &self.public_log_addr,
+            &self.public_addr,
             &self.auth_fail_addr,
         ] {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        self.sign_in_tenant.retain_recent();
-        self.sign_in_tenant.shrink_to_fit();
+        for l in [&self.sign_in_tenant, &self.public_tenant] {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
         self.share_link.retain_recent();
         self.share_link.shrink_to_fit();
         let now = Instant::now();
@@ -238,6 +262,8 @@ impl Limits {
             + self.share_addr.len()
             + self.share_link.len()
             + self.public_log_addr.len()
+            + self.public_addr.len()
+            + self.public_tenant.len()
             + self.auth_fail_addr.len()
             + self.blocked.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -256,6 +282,8 @@ mod tests {
             share_per_address: 2,
             share_per_link: 3,
             public_log_per_address: 2,
+            public_per_address: 2,
+            public_per_tenant: 3,
         })
     }
 

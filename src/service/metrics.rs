@@ -22,6 +22,8 @@ pub enum Channel {
     OperatorToken,
     /// An anonymous share link.
     ShareLink,
+    /// An anonymous visitor of a public portal.
+    Public,
 }
 
 impl Channel {
@@ -32,6 +34,7 @@ impl Channel {
             Self::TenantToken => "tenant_token",
             Self::OperatorToken => "operator_token",
             Self::ShareLink => "share_link",
+            Self::Public => "public",
         }
     }
 }

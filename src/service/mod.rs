@@ -24,6 +24,7 @@ pub mod logs;
 pub mod metrics;
 pub mod officers;
 pub mod oidc;
+pub mod portal;
 pub mod regulator;
 pub mod releases;
 pub mod settings;

@@ -219,6 +219,7 @@ pub async fn commit(
             // Pushes need a push token; a customer never gets here.
             Principal::Customer { customer, .. } => customer.clone(),
             Principal::ShareLink { link_id, .. } => link_id.clone(),
+            Principal::Public { client, .. } => client.clone(),
         },
         artefacts: artefacts.clone(),
         sbom: SbomInfo {

@@ -681,19 +681,7 @@ pub fn client_pseudonym(
     addr: std::net::IpAddr,
 ) -> String {
     let day = now.div_euclid(86_400).to_be_bytes();
-    // An IPv6 client is its /64 (one host may use many addresses of its
-    // subnet); an IPv4 client its address.
-    let ip = match addr {
-        std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-        std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => v4.to_ipv6_mapped().octets(),
-            None => {
-                let mut o = a.octets();
-                o[8..].fill(0);
-                o
-            }
-        },
-    };
+    let ip = crate::service::keys::client_bytes(addr);
     let h = state.master().pseudonym(
         "share-link client/v1",
         &[tenant.as_bytes(), link.as_bytes(), &day, &ip],

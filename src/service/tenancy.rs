@@ -510,11 +510,11 @@ pub fn whoami(principal: Principal) -> Result<WhoAmI, Error> {
             scope: Scope::Customer,
             token_id: match subject {
                 Subject::Token { token_id } => Some(token_id),
-                Subject::Oidc { .. } => None,
+                Subject::Oidc { .. } | Subject::Anonymous { .. } => None,
             },
             customer_id: Some(customer),
         },
-        Principal::ShareLink { .. } => return Err(Error::not_found()),
+        Principal::ShareLink { .. } | Principal::Public { .. } => return Err(Error::not_found()),
     })
 }
 

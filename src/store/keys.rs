@@ -12,6 +12,8 @@
 //! | `session/<sha256 of cookie>` | [`Session`](crate::core::records::Session) |
 //! | `session-seen/<sha256 of cookie>` | last use, i64 big-endian (its own key, so a use never brings back an ended session) |
 //! | `settings/<tenant>` | [`Settings`](crate::core::records::Settings) |
+//! | `portal/<tenant>` | [`PortalSettings`](crate::core::portal::PortalSettings) |
+//! | `portal-logo/<tenant>` | [`Logo`](crate::core::portal::Logo); its bytes are the blob of its digest |
 //! | `blob/<sha256>` | original SBOM, provenance and findings bytes |
 //! | `model/<sha256 of SBOM>` | the normalized model, fixed at first ingest |
 //! | `release/<tenant>/<product>/<tag>/<revision:010>` | [`ReleaseRecord`](crate::core::release::ReleaseRecord) |
@@ -55,7 +57,7 @@
 /// (`evident_log::StoreOptions::read_cache_prefixes`): what every logged download
 /// reads (token, its last use, customer, the product's releases, the
 /// revision and its log index, the issuance and its index, VEX versions),
-/// and the tenant and its settings. Every write of these keys goes through
+/// and the tenant, its settings and its portal's. Every write of these keys goes through
 /// the store, which drops what it changes.
 pub const CACHED: &[&[u8]] = &[
     b"token/",
@@ -69,6 +71,8 @@ pub const CACHED: &[&[u8]] = &[
     b"vex-log/",
     b"tenant/",
     b"settings/",
+    b"portal/",
+    b"portal-logo/",
 ];
 
 /// `tenant/<slug>`.
@@ -127,6 +131,16 @@ pub const SESSIONS_SEEN: &[u8] = b"session-seen/";
 /// `settings/<tenant>`.
 pub fn settings(tenant: &str) -> Vec<u8> {
     format!("settings/{tenant}").into_bytes()
+}
+
+/// `portal/<tenant>`.
+pub fn portal(tenant: &str) -> Vec<u8> {
+    format!("portal/{tenant}").into_bytes()
+}
+
+/// `portal-logo/<tenant>`.
+pub fn portal_logo(tenant: &str) -> Vec<u8> {
+    format!("portal-logo/{tenant}").into_bytes()
 }
 
 /// `blob/<sha256>`.

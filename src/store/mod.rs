@@ -21,6 +21,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::core::{
     events::{self, Actor, EventBody},
+    portal::{Logo, PortalSettings},
     records::{
         CustomerRecord, Issued, LogKeyInfo, OfficerRecord, PublicKeyRecord, Session, Settings,
         ShareLink, TenantRecord, TokenRecord, VexVersion, WitnessRecord, WitnessState,
@@ -437,6 +438,39 @@ impl Db {
     /// The write that stores a tenant's settings.
     pub fn settings_ops(tenant: &str, s: &Settings) -> Vec<AppOp> {
         vec![(keys::settings(tenant), Some(json(s)))]
+    }
+
+    /// A tenant's portal settings (the defaults when none were saved).
+    pub fn portal(&self, tenant: &str) -> Result<PortalSettings, Error> {
+        Ok(self.get_json(&keys::portal(tenant))?.unwrap_or_default())
+    }
+
+    /// The write that stores a tenant's portal settings.
+    pub fn portal_ops(tenant: &str, s: &PortalSettings) -> Vec<AppOp> {
+        vec![(keys::portal(tenant), Some(json(s)))]
+    }
+
+    /// The portal's logo, if one is set.
+    pub fn portal_logo(&self, tenant: &str) -> Result<Option<Logo>, Error> {
+        self.get_json(&keys::portal_logo(tenant))
+    }
+
+    /// The writes that set the portal's logo (its record, and its bytes as
+    /// a blob unless stored already), or remove it (`None`; the blob stays,
+    /// content-addressed).
+    pub fn portal_logo_ops(
+        &self,
+        tenant: &str,
+        logo: Option<(&Logo, Vec<u8>)>,
+    ) -> Result<Vec<AppOp>, Error> {
+        Ok(match logo {
+            None => vec![(keys::portal_logo(tenant), None)],
+            Some((l, bytes)) => {
+                let mut ops = vec![(keys::portal_logo(tenant), Some(json(l)))];
+                ops.extend(self.blob_op(&l.sha256, bytes)?);
+                ops
+            }
+        })
     }
 
     // Releases, blobs and models.

@@ -3,7 +3,10 @@
 //! Exit status 0 means every check held; 1 means a check failed or the input
 //! could not be read, with one line on stderr saying why; 2 is a usage error.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 use evident_verify::{
@@ -162,6 +165,20 @@ enum Cmd {
         #[command(flatten)]
         witnesses: WitnessArgs,
     },
+    /// Verify a customer's exported downloads with their receipts (GET
+    /// …/my-downloads/receipts): the logged export that fixes the list,
+    /// then every receipt (checkpoint signature, inclusion proof, a
+    /// download by that customer in that tenant).
+    Receipts {
+        /// The list (JSON).
+        list: PathBuf,
+        /// The log's verifier key string, or a file holding it.
+        #[arg(long)]
+        log_key: String,
+        /// The TSA certificates (PEM): also check every checkpoint's token.
+        #[arg(long)]
+        tsa_chain: Option<PathBuf>,
+    },
     /// Verify an audit query's answer (GET …/audit/events?proofs=true) or a
     /// JSON Lines export of one (…&format=jsonl&proofs=true): the checkpoint
     /// (origin = key name, signature), every entry's inclusion proof and
@@ -298,7 +315,7 @@ fn print_checks(
     }
 }
 
-fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+fn read(path: &Path) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
@@ -308,7 +325,7 @@ fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn read_text(path: &PathBuf) -> Result<String, String> {
+fn read_text(path: &Path) -> Result<String, String> {
     String::from_utf8(read(path)?).map_err(|_| format!("{} is not UTF-8 text", path.display()))
 }
 
@@ -368,6 +385,14 @@ impl WitnessArgs {
     }
 }
 
+/// The TSA certificates of `--tsa-chain`, when given.
+fn load_chain(path: Option<&Path>) -> Result<Option<Vec<x509_cert::Certificate>>, String> {
+    path.map(|p| {
+        evident_verify::tsp::certs_from_pem(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))
+    })
+    .transpose()
+}
+
 fn load_key(arg: &str) -> Result<NoteVerifier, String> {
     let text = if arg.contains('+') {
         arg.to_owned()
@@ -377,11 +402,7 @@ fn load_key(arg: &str) -> Result<NoteVerifier, String> {
     NoteVerifier::parse(&text).map_err(|e| e.to_string())
 }
 
-fn checkpoint(
-    path: &PathBuf,
-    key: &NoteVerifier,
-    origin: Option<&str>,
-) -> Result<Checkpoint, String> {
+fn checkpoint(path: &Path, key: &NoteVerifier, origin: Option<&str>) -> Result<Checkpoint, String> {
     let text = read_text(path)?;
     open_checkpoint(&text, key, origin).map_err(|e| format!("checkpoint {}: {e}", path.display()))
 }
@@ -694,13 +715,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let bytes = read(&file)?;
             let bundles = read_bundles(&bundle)?;
             let key_pem = read_text(&key)?;
-            let chain = match &tsa_chain {
-                Some(p) => Some(
-                    evident_verify::tsp::certs_from_pem(&read(p)?)
-                        .map_err(|e| format!("{}: {e}", p.display()))?,
-                ),
-                None => None,
-            };
+            let chain = load_chain(tsa_chain.as_deref())?;
             let log_key = log_key.as_deref().map(load_key).transpose()?;
             let mut checks =
                 evident_verify::export::verify_export(&evident_verify::export::Inputs {
@@ -757,14 +772,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let r: evident_verify::receipt::Receipt = serde_json::from_slice(&read(&receipt)?)
                 .map_err(|e| format!("{}: not a receipt: {e}", receipt.display()))?;
             let key = load_key(&log_key)?;
-            let bytes = file.as_ref().map(read).transpose()?;
-            let chain = match &tsa_chain {
-                Some(p) => Some(
-                    evident_verify::tsp::certs_from_pem(&read(p)?)
-                        .map_err(|e| format!("{}: {e}", p.display()))?,
-                ),
-                None => None,
-            };
+            let bytes = file.as_deref().map(read).transpose()?;
+            let chain = load_chain(tsa_chain.as_deref())?;
             let v = evident_verify::receipt::verify_receipt(
                 &r,
                 &key,
@@ -779,6 +788,20 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("  check the witness cosignatures with --witness-key");
             }
             println!("receipt verified");
+        }
+        Cmd::Receipts {
+            list,
+            log_key,
+            tsa_chain,
+        } => {
+            let l: evident_verify::receipt::ReceiptList = serde_json::from_slice(&read(&list)?)
+                .map_err(|e| format!("{}: not a list of receipts: {e}", list.display()))?;
+            let key = load_key(&log_key)?;
+            let chain = load_chain(tsa_chain.as_deref())?;
+            for c in evident_verify::receipt::verify_receipt_list(&l, &key, chain.as_deref())? {
+                println!("\u{2713} {c}");
+            }
+            println!("{} receipts verified", l.receipts.len());
         }
         Cmd::Vex {
             file,
@@ -798,13 +821,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             let log = load_key(&log_key)?;
             let bytes = read(&file)?;
-            let chain = match &tsa_chain {
-                Some(p) => Some(
-                    evident_verify::tsp::certs_from_pem(&read(p)?)
-                        .map_err(|e| format!("{}: {e}", p.display()))?,
-                ),
-                None => None,
-            };
+            let chain = load_chain(tsa_chain.as_deref())?;
             let release = product.as_deref().zip(tag.as_deref());
             if let Some(key) = &key {
                 let bundles = read_bundles(&bundle)?;

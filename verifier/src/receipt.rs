@@ -224,6 +224,143 @@ pub fn verify_entry(
     Ok((checks, v))
 }
 
+/// The format of a customer's exported list of receipts.
+pub const LIST_FORMAT: &str = "evident-receipts/v1";
+
+/// A customer's own downloads with their receipts, exported in one file
+/// (`GET /api/v1/tenants/{t}/my-downloads/receipts`). The export is itself
+/// a log entry (`receipts_exported`) that records how many receipts the
+/// list has and a digest of which entries they prove ([`list_digest`]), so
+/// a receipt dropped from the list, added to it, or swapped for another is
+/// caught, as is a receipt of another customer or tenant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptList {
+    /// `evident-receipts/v1`.
+    pub format: String,
+    /// The tenant whose log proves the downloads.
+    pub tenant: String,
+    /// The customer whose downloads these are.
+    pub customer_id: String,
+    /// One receipt per download, newest first.
+    pub receipts: Vec<Receipt>,
+    /// The receipt of the `receipts_exported` entry the export appended.
+    pub export: Receipt,
+}
+
+/// What the `receipts_exported` entry records of a list: SHA-256 (hex)
+/// over, for each receipt in the list's order, its index (8 bytes,
+/// big-endian) then its entry's RFC 9162 leaf hash.
+pub fn list_digest<'a>(entries: impl IntoIterator<Item = (u64, &'a [u8])>) -> String {
+    let mut h = Sha256::new();
+    for (index, leaf) in entries {
+        h.update(index.to_be_bytes());
+        h.update(merkle::leaf_hash(leaf));
+    }
+    hex::encode(h.finalize())
+}
+
+/// Checks a list of receipts: the export's own entry (signed checkpoint,
+/// inclusion, a `receipts_exported` event of this tenant and customer),
+/// every receipt as [`verify_receipt`] does, each a `download_served` of
+/// this customer in this tenant, no entry twice, every one before the
+/// export, and last that the export's count and digest are the list's. With
+/// `tsa_chain`, every checkpoint's RFC 3161 token too. Returns one line
+/// per check that held; the first failure names the receipt.
+pub fn verify_receipt_list(
+    l: &ReceiptList,
+    log_key: &NoteVerifier,
+    tsa_chain: Option<&[x509_cert::Certificate]>,
+) -> Result<Vec<String>, String> {
+    if l.format != LIST_FORMAT {
+        return Err(format!("list format is {:?}, not {LIST_FORMAT}", l.format));
+    }
+    let (mut checks, v) = verify_entry(&l.export, log_key).map_err(|e| format!("export: {e}"))?;
+    let ev = &v["event"];
+    if ev["kind"] != "receipts_exported" {
+        return Err(format!(
+            "export: entry {} is a {} event, not receipts_exported",
+            l.export.index, ev["kind"]
+        ));
+    }
+    if v["tenant"] != l.tenant.as_str() {
+        return Err(format!(
+            "export: entry {} is of tenant {}, the list says {}",
+            l.export.index, v["tenant"], l.tenant
+        ));
+    }
+    if ev["customer_id"] != l.customer_id.as_str() {
+        return Err(format!(
+            "export: entry {} is an export of customer {}, the list says {}",
+            l.export.index, ev["customer_id"], l.customer_id
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, r) in l.receipts.iter().enumerate() {
+        let at = |e: String| format!("receipts[{i}] (entry {}): {e}", r.index);
+        let got = verify_receipt(r, log_key, None, tsa_chain).map_err(at)?;
+        let ev = &got.event;
+        if ev["kind"] != "download_served" {
+            return Err(at(format!("a {} event, not download_served", ev["kind"])));
+        }
+        if ev["customer_id"] != l.customer_id.as_str() {
+            return Err(at(format!(
+                "a download by customer {}, not {}",
+                ev["customer_id"], l.customer_id
+            )));
+        }
+        let entry: serde_json::Value =
+            serde_json::from_str(&r.entry).map_err(|e| at(format!("entry: not JSON: {e}")))?;
+        if entry["tenant"] != l.tenant.as_str() {
+            return Err(at(format!(
+                "an entry of tenant {}, not {}",
+                entry["tenant"], l.tenant
+            )));
+        }
+        if r.index >= l.export.index {
+            return Err(at(format!(
+                "the entry is not before the export (entry {})",
+                l.export.index
+            )));
+        }
+        if !seen.insert(r.index) {
+            return Err(at("the same entry twice".into()));
+        }
+        checks.push(format!(
+            "receipts[{i}]: {}",
+            got.checks.last().cloned().unwrap_or_default()
+        ));
+    }
+    if ev["count"] != l.receipts.len() as u64 {
+        return Err(format!(
+            "export: the logged export has {} receipts, the list has {}",
+            ev["count"],
+            l.receipts.len()
+        ));
+    }
+    let digest = list_digest(l.receipts.iter().map(|r| (r.index, r.entry.as_bytes())));
+    if ev["entries_sha256"] != digest.as_str() {
+        return Err(format!(
+            "export: the logged export names other entries than the list's (digest {} logged, {digest} listed)",
+            ev["entries_sha256"]
+        ));
+    }
+    if let Some(chain) = tsa_chain {
+        checks.push(format!(
+            "export: {}",
+            verify_checkpoint_timestamp(&l.export, chain)?
+        ));
+    }
+    checks.push(format!(
+        "entry {} records the export of these {} receipts by customer {}",
+        l.export.index,
+        l.receipts.len(),
+        l.customer_id
+    ));
+    Ok(checks)
+}
+
 /// Checks the RFC 3161 token over the receipt's checkpoint with
 /// `tsa_chain`; the check that held.
 pub fn verify_checkpoint_timestamp(
@@ -319,5 +456,151 @@ mod tests {
         t.cosignatures.clear();
         let e = t.witnessed(std::slice::from_ref(&w), 1).unwrap_err();
         assert!(e.contains("0 valid cosignature(s)"), "{e}");
+    }
+
+    /// A log of `tenant` at `origin` holding `entries`, and the receipt of
+    /// each entry against its one checkpoint.
+    fn log_of(origin: &str, seed: u8, entries: &[String]) -> (Vec<Receipt>, NoteVerifier) {
+        let leaves: Vec<_> = entries
+            .iter()
+            .map(|e| merkle::leaf_hash(e.as_bytes()))
+            .collect();
+        let root = merkle::to_b64(&merkle::reference::root(&leaves));
+        let log = NoteSigner::new(origin, SigningKey::from_bytes(&[seed; 32])).unwrap();
+        let cp = log
+            .sign(&format!("{origin}\n{}\n{root}\n", entries.len()))
+            .unwrap();
+        let receipts = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Receipt {
+                format: FORMAT.into(),
+                index: i as u64,
+                entry: e.clone(),
+                tree_size: entries.len() as u64,
+                inclusion_proof: merkle::reference::inclusion_proof(&leaves, i)
+                    .iter()
+                    .map(merkle::to_b64)
+                    .collect(),
+                checkpoint: cp.clone(),
+                checkpoint_timestamp: None,
+                cosignatures: Vec::new(),
+            })
+            .collect();
+        (receipts, log.verifier().clone())
+    }
+
+    fn download(tenant: &str, customer: &str, tag: &str) -> String {
+        format!(
+            r#"{{"tenant":"{tenant}","time":"2026-12-08T00:00:00Z","event":{{"kind":"download_served","customer_id":"{customer}","product":"web","tag":"{tag}","revision":1,"artifact":"export","sha256":"00"}}}}"#
+        )
+    }
+
+    /// A log of tenant `a` with downloads by customers c1 and c2, then c1's
+    /// export of its two downloads (newest first); the list of c1, the
+    /// receipts of the whole log, and the log key.
+    fn exported() -> (ReceiptList, Vec<Receipt>, NoteVerifier) {
+        let mut entries = vec![
+            download("a", "c1", "v1"),
+            download("a", "c2", "v1"),
+            download("a", "c1", "v2"),
+        ];
+        let mine = [2u64, 0];
+        let digest = list_digest(mine.iter().map(|i| (*i, entries[*i as usize].as_bytes())));
+        entries.push(format!(
+            r#"{{"tenant":"a","event":{{"kind":"receipts_exported","customer_id":"c1","count":2,"entries_sha256":"{digest}"}}}}"#
+        ));
+        let (all, key) = log_of("log.example/a", 1, &entries);
+        let list = ReceiptList {
+            format: LIST_FORMAT.into(),
+            tenant: "a".into(),
+            customer_id: "c1".into(),
+            receipts: vec![all[2].clone(), all[0].clone()],
+            export: all[3].clone(),
+        };
+        (list, all, key)
+    }
+
+    #[test]
+    fn a_list_of_receipts_verifies_and_each_tampering_is_named() {
+        let (list, all, key) = exported();
+        let checks = verify_receipt_list(&list, &key, None).unwrap();
+        assert!(
+            checks
+                .iter()
+                .any(|c| c.contains("export of these 2 receipts")),
+            "{checks:?}"
+        );
+        let fails = |l: &ReceiptList, want: &str| {
+            let e = verify_receipt_list(l, &key, None).unwrap_err();
+            assert!(e.contains(want), "{want}: {e}");
+        };
+        // A byte changed in a receipt's entry.
+        let mut t = list.clone();
+        t.receipts[1].entry = t.receipts[1].entry.replace("v1", "v9");
+        fails(&t, "receipts[1] (entry 0): inclusion proof");
+        // A receipt dropped, or one repeated in its place.
+        let mut t = list.clone();
+        t.receipts.pop();
+        fails(&t, "has 2 receipts, the list has 1");
+        let mut t = list.clone();
+        t.receipts[1] = t.receipts[0].clone();
+        fails(&t, "receipts[1] (entry 2): the same entry twice");
+        // Another customer's receipt swapped in.
+        let mut t = list.clone();
+        t.receipts[1] = all[1].clone();
+        fails(
+            &t,
+            "receipts[1] (entry 1): a download by customer \"c2\", not c1",
+        );
+        // Another of the customer's own receipts than the export named.
+        let mut t = list.clone();
+        t.receipts.swap(0, 1);
+        fails(&t, "names other entries");
+        // The list claims another customer or tenant than its export.
+        let mut t = list.clone();
+        t.customer_id = "c2".into();
+        fails(&t, "export of customer \"c1\", the list says c2");
+        let mut t = list.clone();
+        t.tenant = "b".into();
+        fails(&t, "of tenant \"a\", the list says b");
+        // The export entry dropped: a download in its place is refused.
+        let mut t = list.clone();
+        t.export = all[2].clone();
+        fails(&t, "not receipts_exported");
+        // The same list under another tenant's key.
+        let (_, other) = log_of("log.example/b", 9, &["{}".into()]);
+        let e = verify_receipt_list(&list, &other, None).unwrap_err();
+        assert!(e.starts_with("export: checkpoint signature"), "{e}");
+        // The wrong format.
+        let mut t = list.clone();
+        t.format = "evident-receipts/v0".into();
+        fails(&t, "list format");
+    }
+
+    #[test]
+    fn a_list_of_another_customers_downloads_is_refused_by_name() {
+        // A forger who logs an export naming c2's download under c1 still
+        // fails: every receipt must be a download by the list's customer.
+        let entries = vec![download("a", "c2", "v1"), {
+            let d = download("a", "c2", "v1");
+            let digest = list_digest([(0u64, d.as_bytes())]);
+            format!(
+                r#"{{"tenant":"a","event":{{"kind":"receipts_exported","customer_id":"c1","count":1,"entries_sha256":"{digest}"}}}}"#
+            )
+        }];
+        let (all, key) = log_of("log.example/a", 1, &entries);
+        let l = ReceiptList {
+            format: LIST_FORMAT.into(),
+            tenant: "a".into(),
+            customer_id: "c1".into(),
+            receipts: vec![all[0].clone()],
+            export: all[1].clone(),
+        };
+        let e = verify_receipt_list(&l, &key, None).unwrap_err();
+        assert!(
+            e.contains("receipts[0] (entry 0): a download by customer \"c2\", not c1"),
+            "{e}"
+        );
     }
 }
