@@ -526,4 +526,21 @@ mod tests {
         s.enabled = false;
         assert!(!s.shows_publicly("web", "1.0", &[]), "disabled");
     }
+
+    proptest::proptest! {
+        /// Any bytes, as either image type, are refused or accepted with a
+        /// reason, never a panic; so are SVG-shaped texts built from the
+        /// pieces the checks look for.
+        #[test]
+        fn no_upload_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+                            parts in proptest::collection::vec(proptest::sample::select(vec![
+                                "<svg xmlns=\"http://www.w3.org/2000/svg\">", "</svg>", "<rect ", "/>", ">",
+                                "onload=\"x\" ", "href=\"#a\" ", "href=\"http://x\" ", "style=\"fill:url(#g)\" ",
+                                "url(", "<style>", "</style>", "@import", "<!DOCTYPE svg>", "&amp;", "<script>", "</script>",
+                            ]), 0..24)) {
+            let _ = check_logo("image/png", &bytes);
+            let _ = check_logo("image/svg+xml", &bytes);
+            let _ = check_logo("image/svg+xml", parts.concat().as_bytes());
+        }
+    }
 }

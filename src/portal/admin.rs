@@ -69,7 +69,7 @@ pub async fn admin(
         &[],
         "Portal administration",
         html! {
-                h2 #share-links { "Share links" }
+                h2 #share-links-section { "Share links" }
                 form method="post" action={(a) "/share-links"} {
                     input type="hidden" name="csrf" value=(s.csrf);
                     label for="sl-product" { "Product" }
@@ -98,7 +98,7 @@ pub async fn admin(
                     " " button type="submit" { "Issue share link" }
                 }
                 @if !links.is_empty() {
-                    table #share-link-list {
+                    table #share-links {
                         thead { tr { th { "Link" } th { "Release" } th { "Recipient" } th { "State" } th { "Uses" } th { "Last use" } th { "Expires" } th {} } }
                         tbody {
                             @for l in &links {
@@ -124,7 +124,7 @@ pub async fn admin(
                     }
                 }
                 p { "The lifetimes of share links are under " a href={(a) "/settings"} { "Settings" } "." }
-                h2 #customers { "New customer" }
+                h2 #customers-section { "New customer" }
                 form method="post" action={(a) "/customers"} {
                     input type="hidden" name="csrf" value=(s.csrf);
                     label for="cname" { "Name" }

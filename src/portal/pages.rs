@@ -90,8 +90,8 @@ impl<'a> Frame<'a> {
             ],
             Nav::Admin => vec![
                 ("Releases", format!("/t/{t}/admin/releases")),
-                ("Customers", format!("/t/{t}/admin#customers")),
-                ("Share links", format!("/t/{t}/admin#share-links")),
+                ("Customers", format!("/t/{t}/admin#customers-section")),
+                ("Share links", format!("/t/{t}/admin#share-links-section")),
                 ("Statistics", format!("/t/{t}/admin/stats")),
                 ("Audit", format!("/t/{t}/admin/audit")),
                 ("Regulator requests", format!("/t/{t}/admin/regulator")),

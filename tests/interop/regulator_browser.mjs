@@ -34,7 +34,7 @@ try {
   await p.fill('#token', cfg.admin_token);
   await Promise.all([p.waitForNavigation(), p.click('button:text-is("Sign in")')]);
   await p.goto(`${cfg.base}/t/${cfg.tenant}/admin`);
-  await Promise.all([p.waitForNavigation(), p.click('a:text-is("Regulator requests")')]);
+  await Promise.all([p.waitForNavigation(), p.click('header nav a:text-is("Regulator requests")')]);
   out.list_title = await p.title();
   out.scripts = await p.locator('script').count();
   await p.fill('#rr-name', 'Cyber Security Agency');
@@ -81,7 +81,7 @@ try {
   }
   out.state_final = (await p.innerText('#state')).trim();
   out.steps_final = await rows(p, 'steps');
-  await Promise.all([p.waitForNavigation(), p.click('a:text-is("All regulator requests")')]);
+  await Promise.all([p.waitForNavigation(), p.click('nav.crumbs a:text-is("Regulator requests")')]);
   out.list = await rows(p, 'requests');
 } catch (e) {
   out.error = String(e.stack || e);

@@ -12,7 +12,7 @@
 // 3. screenshots the chart to DIR/stats-chart.png and counts, in the
 //    screenshot's own pixels (decoded by the browser into a canvas), those
 //    of the bars' colour: a chart that did not render has none.
-// 4. follows the admin page's link to the audit trail, filters it by kind
+// 4. follows the navigation's link to the audit trail, filters it by kind
 //    (download_served) and customer, and reads the rows, the CSV link and
 //    the next-page link; then by kind signed_in;
 // 5. signs out, then tries a wrong token on the sign-in form twice.
@@ -31,7 +31,7 @@ try {
   await p.fill('#token', cfg.admin_token);
   await Promise.all([p.waitForNavigation(), p.click('button:text-is("Sign in")')]);
   await p.goto(`${cfg.base}/t/${cfg.tenant}/admin`);
-  await Promise.all([p.waitForNavigation(), p.click('a:text-is("Download statistics")')]);
+  await Promise.all([p.waitForNavigation(), p.click('nav a:text-is("Statistics")')]);
   out.title = await p.title();
   out.scripts = await p.locator('script').count();
   out.total = await p.innerText('#stats-total');
@@ -70,7 +70,7 @@ try {
 
   // 4. The audit trail, filtered.
   await p.goto(`${cfg.base}/t/${cfg.tenant}/admin`);
-  await Promise.all([p.waitForNavigation(), p.click('a:text-is("Audit trail")')]);
+  await Promise.all([p.waitForNavigation(), p.click('nav a:text-is("Audit")')]);
   await p.fill('#kinds', 'download_served');
   await p.fill('#customer', cfg.customer);
   await Promise.all([p.waitForNavigation(), p.click('button:text-is("Filter")')]);

@@ -1,0 +1,299 @@
+//! The portal as a trust center, end to end: the real server, Debian's
+//! chromium driven by playwright-core, axe-core judging accessibility, and
+//! `evident-verify` judging the receipts.
+//!
+//! 1. tenants `acme` and `globex`; `acme` has releases shop v1.0.0 and
+//!    v2.0.0, a customer entitled to `v1.*` with an access token, a share
+//!    link and a regulator request;
+//! 2. in Chromium (`tests/interop/trust_browser.mjs`): the admin brands the
+//!    portal through its settings page (name, description, contact,
+//!    colour, public with `shop:v1.*`) and uploads a PNG logo through the
+//!    file input; the header then shows the name and the decoded logo, the
+//!    footer the contact, the frame the colour; the admin visits every
+//!    page of its navigation; the customer opens a release, downloads an
+//!    export, opens "My downloads" and exports it with receipts; nobody
+//!    signed in sees the public front page with v1.0.0 only, downloads
+//!    from it, and fetches the receipt the download links to;
+//! 3. axe-core (WCAG 2.0 and 2.1, A and AA) finds no violation on any of
+//!    those pages, nor on the share link's page, the sign-in pages
+//!    (branded and neutral) and the not-found page;
+//! 4. `evident-verify receipts` accepts the customer's export and names
+//!    what fails when a receipt is dropped, an entry changed, or the list
+//!    is checked with another tenant's key; `evident-verify receipt`
+//!    accepts the public download's receipt with the downloaded file;
+//! 5. the log holds one `portal_updated`, one `portal_logo_changed`, the
+//!    `receipts_exported`, and the public download under an anonymous
+//!    subject.
+
+mod common;
+
+use std::process::Command;
+
+use common::{sbom_fixture, verify, write, Server};
+use serde_json::{json, Value};
+
+/// A 48×48 PNG in two colours, written by the `png` crate.
+fn logo() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, 48, 48);
+        e.set_color(png::ColorType::Rgb);
+        let mut w = e.write_header().unwrap();
+        let px: Vec<u8> = (0..48 * 48)
+            .flat_map(|i| {
+                if (i / 48 + i % 48) % 2 == 0 {
+                    [11, 110, 79]
+                } else {
+                    [255, 255, 255]
+                }
+            })
+            .collect();
+        w.write_image_data(&px).unwrap();
+    }
+    out
+}
+
+#[test]
+fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
+    let data = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let s = Server::start(data.path());
+    let t = s.tenant("acme", "Acme Corp");
+    let globex = s.tenant("globex", "Globex");
+    let sbom = sbom_fixture("cargo-sbom-evidence-demo.cdx-1.6.json");
+    for (tag, d) in [("v1.0.0", "01"), ("v2.0.0", "02")] {
+        s.push_release(&t, "shop", tag, &format!("sha256:{}", d.repeat(32)), &sbom);
+    }
+    let c: Value = s
+        .post("/api/v1/tenants/acme/customers", &t.admin)
+        .send_json(json!({"name": "Initech", "entitlements": [{"product": "shop", "tag": "v1.*"}]}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let tok: Value = s
+        .post(
+            &format!("/api/v1/tenants/acme/customers/{cid}/tokens"),
+            &t.admin,
+        )
+        .send_json(json!({}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let link: Value = s
+        .post("/api/v1/tenants/acme/share-links", &t.admin)
+        .send_json(json!({"product": "shop", "tag": "v1.0.0"}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let share_path = link["url"]
+        .as_str()
+        .unwrap()
+        .split_once("/s/")
+        .map(|(_, tok)| format!("/s/{tok}"))
+        .unwrap();
+    let req: Value = s
+        .post("/api/v1/tenants/acme/regulator-requests", &t.admin)
+        .send_json(json!({
+            "authority": {"name": "Agence nationale de la sécurité des systèmes d'information", "country": "FR", "kind": "csirt"},
+            "notice_reference": "ANSSI-2026-0412",
+            "legal_basis": "Regulation (EU) 2024/2847, Article 14",
+            "contact": "cra@anssi.example",
+            "received_on": "2026-12-01",
+            "deadline": "2026-12-31",
+            "production_digests": [format!("sha256:{}", "01".repeat(32))],
+        }))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let req_id = req["id"].as_str().unwrap();
+    let logo_path = write(out.path(), "logo.png", logo());
+    let cfg = write(
+        out.path(),
+        "trust.json",
+        json!({
+            "base": s.url, "tenant": "acme", "admin_token": t.admin,
+            "customer_token": tok["token"], "logo": logo_path, "out": out.path(),
+            "extra_pages": [
+                format!("/t/acme/admin/regulator/{req_id}"),
+                "/t/acme/releases/shop/v2.0.0",
+            ],
+            "anonymous_pages": [share_path, "/t/globex/login", "/s/no-such-link", "/t/acme/releases/shop/v1.0.0"],
+        })
+        .to_string(),
+    );
+
+    // 2.
+    let res = Command::new("node")
+        .arg(common::interop().join("trust_browser.mjs"))
+        .arg(&cfg)
+        .env("NODE_PATH", common::interop().join("node_modules"))
+        .current_dir(common::interop())
+        .output()
+        .expect("node (installed by .ci/setup)");
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        res.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(seen["error"].is_null(), "{seen}");
+    assert!(
+        seen["after_save_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/t/acme/admin/settings"),
+        "{seen}"
+    );
+    assert!(seen["header"]
+        .as_str()
+        .unwrap()
+        .contains("Acme Secure Portal"));
+    assert_eq!(seen["logo_width"], 48, "the uploaded logo renders");
+    assert!(seen["footer"]
+        .as_str()
+        .unwrap()
+        .contains("psirt@acme.example"));
+    assert_eq!(seen["accent"], "rgb(11, 110, 79)");
+    let nav = |k: &str| -> Vec<String> {
+        seen[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        nav("nav_admin"),
+        [
+            "Releases",
+            "Customers",
+            "Share links",
+            "Statistics",
+            "Audit",
+            "Regulator requests",
+            "Settings"
+        ]
+    );
+    assert_eq!(nav("nav_customer"), ["Releases", "My downloads"]);
+    assert_eq!(nav("nav_visitor"), ["Releases", "Sign in"]);
+    let rows = nav("admin_release_rows");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("v1.0.0") && r.ends_with("yes")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("v2.0.0") && r.ends_with("no")),
+        "{rows:?}"
+    );
+    assert!(seen["customer_home"]
+        .as_str()
+        .unwrap()
+        .contains("Ask us anything"));
+    assert_eq!(
+        nav("crumbs"),
+        ["Acme Secure Portal", "Releases", "shop v1.0.0"]
+    );
+    let mine = nav("my_downloads");
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert!(mine[0].contains("spdx-json"), "{mine:?}");
+    let public_home = seen["public_home"].as_str().unwrap();
+    assert!(
+        public_home.contains("v1.0.0") && !public_home.contains("v2.0.0"),
+        "{public_home}"
+    );
+    assert!(seen["login_header"]
+        .as_str()
+        .unwrap()
+        .contains("Acme Secure Portal"));
+    assert_eq!(seen["status /s/no-such-link"], 404);
+    assert_eq!(seen["public_receipt_status"], 200, "{seen}");
+
+    // 3.
+    let scanned = seen["scanned"].as_array().unwrap();
+    assert!(scanned.len() >= 20, "{} pages scanned", scanned.len());
+    assert_eq!(
+        seen["violations"].as_array().unwrap().len(),
+        0,
+        "axe-core violations: {:#}",
+        seen["violations"]
+    );
+
+    // 4.
+    let file = seen["receipts_file"].as_str().unwrap();
+    let (ok, so, se) = verify(&["receipts", file, "--log-key", &t.vkey]);
+    assert!(ok, "{so}{se}");
+    assert!(so.contains("1 receipts verified"), "{so}");
+    let list: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let tampered = |name: &str, f: &dyn Fn(&mut Value)| {
+        let mut l = list.clone();
+        f(&mut l);
+        write(out.path(), name, serde_json::to_vec(&l).unwrap())
+    };
+    let dropped = tampered("dropped.json", &|l| l["receipts"] = json!([]));
+    let (ok, _, se) = verify(&["receipts", &dropped, "--log-key", &t.vkey]);
+    assert!(!ok && se.contains("has 1 receipts, the list has 0"), "{se}");
+    let changed = tampered("changed.json", &|l| {
+        let e = l["receipts"][0]["entry"]
+            .as_str()
+            .unwrap()
+            .replace("v1.0.0", "v2.0.0");
+        l["receipts"][0]["entry"] = json!(e);
+    });
+    let (ok, _, se) = verify(&["receipts", &changed, "--log-key", &t.vkey]);
+    assert!(
+        !ok && se.contains("receipts[0]") && se.contains("inclusion proof"),
+        "{se}"
+    );
+    let (ok, _, se) = verify(&["receipts", file, "--log-key", &globex.vkey]);
+    assert!(!ok && se.contains("export: checkpoint signature"), "{se}");
+    let (ok, so, se) = verify(&[
+        "receipt",
+        seen["public_receipt"].as_str().unwrap(),
+        "--log-key",
+        &t.vkey,
+        "--file",
+        seen["public_file"].as_str().unwrap(),
+    ]);
+    assert!(ok, "{so}{se}");
+
+    // 5.
+    let kinds = s.audit_kinds(
+        "acme",
+        "kinds=portal_updated,portal_logo_changed,receipts_exported",
+        &t.admin,
+    );
+    assert_eq!(
+        kinds,
+        ["portal_logo_changed", "portal_updated", "receipts_exported"]
+    );
+    let v: Value = s
+        .get(
+            "/api/v1/tenants/acme/audit/events?kinds=download_served",
+            &t.admin,
+        )
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let anonymous = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["entry"]
+                .as_str()
+                .unwrap()
+                .contains(r#""type":"anonymous""#)
+        })
+        .count();
+    assert_eq!(
+        anonymous, 2,
+        "the public download, and the same link fetched again for its receipt"
+    );
+    s.stop();
+}
