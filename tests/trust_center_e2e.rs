@@ -117,6 +117,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
             "extra_pages": [
                 format!("/t/acme/admin/regulator/{req_id}"),
                 "/t/acme/releases/shop/v2.0.0",
+                "/t/acme/products/shop/diff?from=v1.0.0&to=v2.0.0",
             ],
             "anonymous_pages": [share_path, "/t/globex/login", "/s/no-such-link", "/t/acme/releases/shop/v1.0.0"],
         })

@@ -30,6 +30,10 @@ pub fn all() -> Vec<(&'static str, RootSchema)> {
             schema_for!(evident_verify::receipt::ReceiptList),
         ),
         (
+            "release-diff.schema.json",
+            schema_for!(evident_sbom::diff::ReleaseDiff),
+        ),
+        (
             "release.schema.json",
             schema_for!(crate::core::release::ReleaseRecord),
         ),

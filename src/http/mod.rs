@@ -140,6 +140,11 @@ pub const API_ROUTES: &[(&str, &str)] = &[
         "get",
         "/api/v1/tenants/{tenant}/products/{product}/releases",
     ),
+    ("get", "/api/v1/tenants/{tenant}/products/{product}/diff"),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/diff/{file}",
+    ),
     (
         "get",
         "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}",
@@ -351,6 +356,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/tenants/{tenant}/products/{product}/releases",
             get(releases::list),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/diff",
+            download(releases::diff),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/diff/{file}",
+            download(releases::diff_file),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}",

@@ -152,6 +152,8 @@ impl Modify for BearerAuth {
         crate::http::releases::original,
         crate::http::releases::notice,
         crate::http::releases::file,
+        crate::http::releases::diff,
+        crate::http::releases::diff_file,
         crate::http::vex::publish,
         crate::http::vex::document,
         crate::http::vex::history,

@@ -19,6 +19,7 @@ use crate::{
     },
     service::{
         catalogue::{self, ExportQuery, ReleaseSummary},
+        diff::DiffQuery,
         downloads, evidence,
         releases::{self, Pushed, ReleasePush},
         AppState,
@@ -157,4 +158,44 @@ pub async fn receipt(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(res)
+}
+
+/// `GET /api/v1/tenants/{t}/products/{p}/diff?from=&to=&from_revision=&to_revision=`:
+/// what changed between two releases (components added, removed and
+/// changed in version or licence; VEX states that changed), as JSON,
+/// issued like an export the first time these bytes are served (signed,
+/// `export_issued` with the format `evident-diff`) and logged as a
+/// download. For whoever may read both releases.
+#[utoipa::path(get, operation_id = "download_release_diff", path = "/api/v1/tenants/{tenant}/products/{product}/diff", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), DiffQuery), responses((status = 200, description = "The diff (logged; X-Evident-Log-Index names the entry)", body = evident_sbom::diff::ReleaseDiff), Errors))]
+pub async fn diff(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<DiffQuery>,
+) -> Result<Response, ApiError> {
+    let d = evidence::diff_document(&state, &p, (&tenant, &product), &q).await?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// `GET …/products/{p}/diff/{file}?from=&to=`: the evidence of the diff
+/// `…/diff` serves for the same query (`diff.sig`, `diff.sig.tsr`,
+/// `diff.sigstore.json`, `diff.intoto.sigstore.json`, `verify.sh`,
+/// `diff-kit.tar.gz`); `evident-verify export` checks it like an export's.
+#[utoipa::path(get, operation_id = "download_release_diff_evidence", path = "/api/v1/tenants/{tenant}/products/{product}/diff/{file}", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("file" = String, Path, description = "diff.sig, diff.sig.tsr, diff.sigstore.json, diff.intoto.sigstore.json, verify.sh or diff-kit.tar.gz"), DiffQuery), responses((status = 200, description = "The evidence file (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn diff_file(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, file)): Path<(String, String, String)>,
+    ApiQuery(q): ApiQuery<DiffQuery>,
+) -> Result<Response, ApiError> {
+    let f = evidence::File::parse_stem("diff", &file).ok_or_else(Error::not_found)?;
+    let d = evidence::file(
+        &state,
+        &p,
+        (&tenant, &product, &q.to),
+        f,
+        evidence::Of::Diff(&q),
+    )
+    .await?;
+    deliver(&state, &p, &tenant, d).await
 }

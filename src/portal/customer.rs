@@ -290,6 +290,10 @@ pub async fn release(
         (Some("under_investigation"), "Under investigation"),
     ];
     let base = format!("/api/v1/tenants/{tenant}/products/{product}/releases/{tag}");
+    let others: Vec<String> = match visible_tags(&state, &p, &tenant, &product) {
+        Ok(t) => t.into_iter().filter(|t| t != &tag).collect(),
+        Err(e) => return error_page("The portal is unavailable", &e),
+    };
     let nav = if matches!(p, Principal::Customer { .. }) {
         Nav::Customer
     } else {
@@ -311,6 +315,16 @@ pub async fn release(
                 p { "Revision " (rec.revision) ", pushed " (rec.pushed_at) "." }
                 p { "Artefacts: " @for a in &rec.artefacts { code { (a.name) " " (a.digest) } " " } }
                 (download_table(&base))
+                @if !others.is_empty() {
+                    form #compare method="get" action={"/t/" (tenant) "/products/" (product) "/diff"} {
+                        input type="hidden" name="to" value=(tag);
+                        label for="compare-from" { "Compare with an earlier release: what changed since" }
+                        select id="compare-from" name="from" {
+                            @for o in &others { option value=(o) { (o) } }
+                        }
+                        " " button type="submit" { "Show the changes" }
+                    }
+                }
                 h2 { "Vulnerabilities (VEX)" }
                 @match &findings {
                     None => p { "The vendor has published no VEX for this release." }
@@ -423,4 +437,151 @@ pub async fn downloads_page(
             }
         },
     )
+}
+
+/// The tags of `product` the caller may see, newest push first.
+fn visible_tags(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    product: &str,
+) -> Result<Vec<String>, Error> {
+    Ok(match p {
+        Principal::Customer { .. } => customers::entitled(state, p, tenant)?
+            .1
+            .into_iter()
+            .filter(|r| r.product == product)
+            .map(|r| r.tag)
+            .collect(),
+        _ => {
+            let mut r = catalogue::releases(state, p, tenant, product)?;
+            r.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at));
+            r.into_iter().map(|r| r.tag).collect()
+        }
+    })
+}
+
+/// `GET /t/{tenant}/products/{product}/diff?from=&to=`: what changed
+/// between two releases the reader may see, with the signed JSON (logged
+/// like any download) and its evidence.
+pub async fn diff_page(
+    State(state): State<AppState>,
+    Path((tenant, product)): Path<(String, String)>,
+    Query(q): Query<crate::service::diff::DiffQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let (st, p2, t2, pr2, q2) = (
+        state.clone(),
+        p.clone(),
+        tenant.clone(),
+        product.clone(),
+        q.clone(),
+    );
+    let computed = crate::service::blocking("release diff", move || {
+        crate::service::diff::compute(&st, &p2, (&t2, &pr2), &q2)
+    })
+    .await;
+    let d = match computed {
+        Ok((_, d)) => d,
+        Err(Error::NotFound(_)) => return not_found(),
+        Err(e) => return error_page("No diff", &e),
+    };
+    let nav = if matches!(p, Principal::Customer { .. }) {
+        Nav::Customer
+    } else {
+        Nav::Admin
+    };
+    let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let query = format!(
+        "from={}&to={}&from_revision={}&to_revision={}",
+        enc(&d.from.tag),
+        enc(&d.to.tag),
+        d.from.revision,
+        d.to.revision
+    );
+    let api = format!("/api/v1/tenants/{tenant}/products/{product}/diff");
+    let to_page = format!("/t/{tenant}/releases/{product}/{}", d.to.tag);
+    let c = &d.components;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "\u{2013}".into());
+    tenant_page(
+        &state,
+        &tenant,
+        nav,
+        Some(&s.csrf),
+        &[(&format!("{product} {}", d.to.tag), &to_page)],
+        &format!("{product}: {} \u{2192} {}", d.from.tag, d.to.tag),
+        html! {
+            p #diff-summary {
+                (d.summary.added) " added, " (d.summary.removed) " removed, "
+                (d.summary.changed) " changed in version or licence, "
+                (d.summary.vex_changed) " VEX states changed, from revision " (d.from.revision)
+                " to revision " (d.to.revision) "."
+            }
+            p {
+                a #diff-json href={(api) "?" (query)} download { "The signed diff (JSON)" } " · "
+                a href={(api) "/diff.sigstore.json?" (query)} download { "Signature bundle" } " · "
+                a href={(api) "/diff-kit.tar.gz?" (query)} download { "Verify kit" }
+            }
+            p.note { "The JSON is signed with the vendor's export key, timestamped and recorded in its transparency log like an SBOM export: check it with evident-verify export, or unpack the kit and run sh verify.sh." }
+            h2 { "Added" }
+            (items("diff-added", &c.added))
+            h2 { "Removed" }
+            (items("diff-removed", &c.removed))
+            h2 { "Changed" }
+            @if c.changed.is_empty() { p { "None." } } @else {
+                table #diff-changed {
+                    thead { tr { th { "Component" } th { "Version" } th { "Licence" } } }
+                    tbody {
+                        @for ch in &c.changed {
+                            tr {
+                                td { (ch.name) br; small { code { (ch.key) } } }
+                                td { (opt(&ch.from.version)) " \u{2192} " (opt(&ch.to.version)) }
+                                td { (opt(&ch.from.licence)) " \u{2192} " (opt(&ch.to.licence)) }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "VEX" }
+            @if d.vex.is_empty() { p { "No VEX state changed." } } @else {
+                table #diff-vex {
+                    thead { tr { th { "Vulnerability" } th { "Component" } th { "Before" } th { "After" } } }
+                    tbody {
+                        @for v in &d.vex {
+                            tr {
+                                td { (v.vulnerability) }
+                                td { (v.component) }
+                                td { (opt(&v.from)) }
+                                td { (opt(&v.to)) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// A table of components (or "None.").
+fn items(id: &str, list: &[evident_sbom::diff::Item]) -> Markup {
+    html! {
+        @if list.is_empty() { p { "None." } } @else {
+            table id=(id) {
+                thead { tr { th { "Component" } th { "Version" } th { "Licence" } } }
+                tbody {
+                    @for i in list {
+                        tr {
+                            td { (i.name) br; small { code { (i.purl.as_deref().unwrap_or(&i.key)) } } }
+                            td { (i.version.as_deref().unwrap_or("\u{2013}")) }
+                            td { (i.licence.as_deref().unwrap_or("\u{2013}")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -74,6 +74,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/t/{tenant}/logo", get(logo))
         .route("/t/{tenant}/downloads", get(customer::downloads_page))
+        .route(
+            "/t/{tenant}/products/{product}/diff",
+            get(customer::diff_page),
+        )
         .route("/t/{tenant}/admin", get(admin::admin))
         .route("/t/{tenant}/admin/releases", get(admin::releases_page))
         .route("/t/{tenant}/admin/settings", get(admin::settings_page))

@@ -34,6 +34,8 @@ pub struct Artifact(pub &'static str);
 impl Artifact {
     /// `…/sbom`.
     pub const EXPORT: Self = Self("export");
+    /// `…/products/{p}/diff`: a signed diff between two releases.
+    pub const DIFF: Self = Self("diff");
     /// `…/sbom.sig`.
     pub const SIGNATURE: Self = Self("signature");
     /// `…/sbom.sig.tsr`.

@@ -38,6 +38,7 @@ use crate::{
     service::{
         blocking,
         catalogue::{self, ExportQuery},
+        diff::{self, DiffQuery},
         downloads::{Artifact, Download},
         signing, vex, witnesses, AppState,
     },
@@ -58,6 +59,8 @@ pub enum DocFormat {
     Export(ExportFormat),
     /// A standalone VEX document.
     Vex(VexFormat),
+    /// The diff between two releases (`evident_sbom::diff::ReleaseDiff`).
+    Diff,
 }
 
 impl DocFormat {
@@ -66,6 +69,7 @@ impl DocFormat {
         match self {
             Self::Export(f) => f.name(),
             Self::Vex(f) => f.name(),
+            Self::Diff => "evident-diff",
         }
     }
 
@@ -74,6 +78,7 @@ impl DocFormat {
         match self {
             Self::Export(f) => f.media_type(),
             Self::Vex(f) => f.media_type(),
+            Self::Diff => "application/json",
         }
     }
 }
@@ -276,6 +281,64 @@ pub async fn served_vex(
         path,
     };
     Ok((s, v))
+}
+
+/// The diff between two releases (`…/products/{p}/diff?from=&to=`),
+/// issued under the later release's revision the first time these bytes
+/// are served (its path names the earlier release and revision).
+pub async fn served_diff(
+    state: &AppState,
+    principal: &Principal,
+    (tenant, product): (&str, &str),
+    q: &DiffQuery,
+) -> Result<Served, Error> {
+    let (st, p, (t, pr), q2) = (
+        state.clone(),
+        principal.clone(),
+        (tenant.to_owned(), product.to_owned()),
+        q.clone(),
+    );
+    let (rec, doc) = blocking("release diff", move || {
+        diff::compute(&st, &p, (&t, &pr), &q2)
+    })
+    .await?;
+    let bytes = Bytes::from(doc.to_bytes());
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    let segment = format!("evident-diff~{}~r{}", doc.from.tag, doc.from.revision);
+    let path = keys::export_path(tenant, product, &rec.tag, rec.revision, &segment);
+    let file_name = diff::file_name(product, q, doc.from.revision, rec.revision);
+    let issued = issued(
+        state,
+        principal,
+        tenant,
+        &rec,
+        DocFormat::Diff,
+        &file_name,
+        (&bytes, &sha),
+        &path,
+    )
+    .await?;
+    Ok(Served {
+        format: DocFormat::Diff,
+        file_name,
+        vex: None,
+        rec,
+        bytes,
+        sha,
+        issued,
+        path,
+    })
+}
+
+/// The diff itself, as a download.
+pub async fn diff_document(
+    state: &AppState,
+    principal: &Principal,
+    (tenant, product): (&str, &str),
+    q: &DiffQuery,
+) -> Result<Download, Error> {
+    let s = served_diff(state, principal, (tenant, product), q).await?;
+    Ok(s.download(Artifact::DIFF))
 }
 
 /// The issuance of the document at `path` with these bytes: the kept one,
@@ -560,6 +623,7 @@ impl Served {
                     v.unwrap_or(0)
                 )
             }
+            (DocFormat::Diff, _) => format!("the release diff {}", self.file_name),
         }
     }
 }
@@ -666,12 +730,17 @@ impl File {
 
     /// The file of a name under `…/releases/{tag}/`; `None` for any other.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.name("sbom") == name)
+        Self::parse_stem("sbom", name)
     }
 
     /// The file of a name under `…/releases/{tag}/vex/`; `None` for any other.
     pub fn parse_vex(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.name("vex") == name)
+        Self::parse_stem("vex", name)
+    }
+
+    /// The file of a name with `stem` (`diff.sig`, …); `None` for any other.
+    pub fn parse_stem(stem: &str, name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name(stem) == name)
     }
 
     /// Its name, with `stem` (`sbom` or `vex`).
@@ -706,6 +775,8 @@ pub enum Of<'a> {
     Export(&'a ExportQuery),
     /// The VEX document `…/vex` serves for this query.
     Vex(&'a vex::VexQuery),
+    /// The diff `…/products/{p}/diff` serves for this query.
+    Diff(&'a DiffQuery),
 }
 
 /// `GET …/releases/{tag}/{file}?format=F&revision=N`, the evidence of the
@@ -732,6 +803,7 @@ pub async fn file(
     let s = match of {
         Of::Export(q) => served(state, principal, release, q).await?,
         Of::Vex(q) => served_vex(state, principal, release, q).await?.0,
+        Of::Diff(q) => served_diff(state, principal, (tenant, product), q).await?,
     };
     let base = s.file_name.clone();
     let sig = || issued_bytes(&s.issued.signature);
@@ -808,7 +880,7 @@ async fn kit_vex(
     of: Of<'_>,
 ) -> Result<Vec<KitVex>, Error> {
     let version = match (of, s.format) {
-        (Of::Vex(_), _) => None,
+        (Of::Vex(_) | Of::Diff(_), _) => None,
         (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxJson))
         | (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxXml)) => s.vex,
         (Of::Export(q), _) if q.vex == Some(0) => None,
@@ -867,7 +939,7 @@ async fn kit(
         .replace(
             "@COMMAND@",
             match s.format {
-                DocFormat::Export(_) => "export",
+                DocFormat::Export(_) | DocFormat::Diff => "export",
                 DocFormat::Vex(_) => "vex",
             },
         )
@@ -904,7 +976,7 @@ async fn kit(
     // Once a witness cosigned a checkpoint that covers the issuance entry
     // (exports: `evident-verify export --cosigned` checks it).
     let cosigned = match s.format {
-        DocFormat::Export(_) => cosigned_proof(state, tenant, s)?,
+        DocFormat::Export(_) | DocFormat::Diff => cosigned_proof(state, tenant, s)?,
         DocFormat::Vex(_) => None,
     };
     if let Some(proof) = cosigned {

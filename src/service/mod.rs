@@ -14,6 +14,7 @@ pub mod bundles;
 pub mod cache;
 pub mod catalogue;
 pub mod customers;
+pub mod diff;
 pub mod downloads;
 pub mod evidence;
 pub mod identity;

@@ -730,6 +730,9 @@ pub struct FindingRow {
     pub id: String,
     /// Component label: name and version, or purl, or `this release`.
     pub component: String,
+    /// The component's identity (`evident_sbom::diff::key_of`), the
+    /// purl's without version, or `release`.
+    pub component_key: String,
     /// The state's name.
     pub state: State,
     /// The justification's name, if any.
@@ -760,20 +763,24 @@ pub fn findings(
         .vex_statements(tenant, v)?
         .iter()
         .map(|s| {
-            let component = match (
+            let (component, component_key) = match (
                 s.component.and_then(|i| model.components.get(i as usize)),
                 &s.purl,
             ) {
-                (Some(c), _) => match &c.version {
-                    Some(ver) => format!("{} {ver}", c.name),
-                    None => c.name.clone(),
-                },
-                (None, Some(p)) => p.clone(),
-                (None, None) => "this release".into(),
+                (Some(c), _) => (
+                    match &c.version {
+                        Some(ver) => format!("{} {ver}", c.name),
+                        None => c.name.clone(),
+                    },
+                    evident_sbom::diff::key_of(c),
+                ),
+                (None, Some(p)) => (p.clone(), evident_sbom::diff::purl_key(p)),
+                (None, None) => ("this release".into(), "release".into()),
             };
             FindingRow {
                 id: s.vulnerability.clone(),
                 component,
+                component_key,
                 state: s.state,
                 justification: s.justification.map(|j| j.name().to_owned()),
                 unreachable: s.justification

@@ -24,6 +24,7 @@ mod build;
 mod cdx;
 mod cdx_xml;
 pub mod check;
+pub mod diff;
 pub mod export;
 mod license;
 pub mod model;
