@@ -91,6 +91,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(evident::cli::bench::vex_bench(args))?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Bench(evident::cli::BenchCmd::Search(args)) => {
+            init_tracing(LogFormat::Text);
+            rt.block_on(evident::cli::search_bench::search_bench(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench(evident::cli::BenchCmd::Audit(args)) => {
             init_tracing(LogFormat::Text);
             rt.block_on(evident::cli::audit_bench::audit_bench(args))?;

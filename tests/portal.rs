@@ -1270,4 +1270,114 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
     let ev = logged("receipts_exported").await;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["event"]["customer_id"], ann_id.as_str());
+
+    // 7. Search, from the index each push wrote, within what each may see.
+    let search = |q: &'static str, who: &str| {
+        let api = &api;
+        let who = who.to_owned();
+        async move {
+            let (s, v) = api
+                .json(
+                    "GET",
+                    &format!("/api/v1/tenants/acme/search?{q}"),
+                    &who,
+                    None,
+                )
+                .await;
+            let tags: Vec<String> = v["hits"]
+                .as_array()
+                .map(|h| {
+                    h.iter()
+                        .map(|x| {
+                            format!(
+                                "{} {}",
+                                x["tag"].as_str().unwrap(),
+                                x["version"].as_str().unwrap()
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (s, tags, v)
+        }
+    };
+    let both = vec!["v1.0.0 0.9.10".to_owned(), "v2.0.0 0.9.10".to_owned()];
+    for q in [
+        "purl=pkg:cargo/rsa@0.9.10",
+        "purl=pkg:cargo/rsa",
+        "name=rsa&version=%3E%3D0.9.0,%20%3C0.9.11",
+        "name=rsa&version=0.9.10",
+    ] {
+        let (s, tags, v) = search(q, &admin).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {v}");
+        assert_eq!(tags, both, "{q}: {v}");
+        assert_eq!(v["truncated"], false);
+    }
+    let (_, tags, _) = search("purl_prefix=pkg:cargo/rs", &admin).await;
+    assert!(
+        tags.contains(&"v1.0.0 0.9.10".to_owned()) && tags.len() >= 2,
+        "{tags:?}"
+    );
+    for q in [
+        "purl=pkg:cargo/rsa@0.9.11",
+        "name=rsa&version=%3E%3D1.0.0",
+        "name=no-such-crate",
+    ] {
+        let (s, tags, _) = search(q, &admin).await;
+        assert_eq!((s, tags.len()), (StatusCode::OK, 0), "{q}");
+    }
+    let (_, tags, _) = search("purl=pkg:cargo/rsa@0.9.10", &ann).await;
+    assert_eq!(tags, ["v1.0.0 0.9.10"], "Ann sees only v1.*");
+    let (_, tags, _) = search("purl=pkg:cargo/rsa@0.9.10", &bob).await;
+    assert_eq!(tags, ["v2.0.0 0.9.10"], "Bob sees only v2.0.0");
+    let (_, v) = api
+        .json(
+            "GET",
+            "/api/v1/tenants/acme/search?name=rsa&limit=1",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (v["hits"].as_array().unwrap().len(), v["truncated"].clone()),
+        (1, json!(true))
+    );
+    for q in [
+        "",
+        "purl=pkg:cargo/rsa&name=rsa",
+        "purl=pkg:cargo/rsa@0.9.10&version=0.9.10",
+        "name=rsa&version=%3E%3Dbanana",
+        "name=rsa&limit=0",
+        "purl_prefix=pkg",
+    ] {
+        let (s, _, v) = search(q, &admin).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {v}");
+    }
+    let (s, _, _) = search("name=rsa", &globex_admin).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another tenant's admin");
+    // Releases pushed before the index existed are indexed on first use.
+    let db = api.state.store();
+    let mut gone: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    for prefix in [&b"search-purl/acme/"[..], b"search-name/acme/"] {
+        gone.extend(
+            db.app_scan(prefix)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| (k, None)),
+        );
+    }
+    gone.push((b"search-ready/acme".to_vec(), None));
+    db.write(&gone).unwrap();
+    let (_, tags, _) = search("purl=pkg:cargo/rsa", &admin).await;
+    assert_eq!(tags, both, "rebuilt from the stored releases");
+    let (s, b, _) = api
+        .call(
+            "GET",
+            "/t/acme/search?q=pkg%3Acargo%2Frsa%400.9.10",
+            &Cred::Cookie(&ann_cookie),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text(&b).contains("/t/acme/releases/shop/v1.0.0") && !text(&b).contains("v2.0.0"));
 }

@@ -118,6 +118,8 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
                 format!("/t/acme/admin/regulator/{req_id}"),
                 "/t/acme/releases/shop/v2.0.0",
                 "/t/acme/products/shop/diff?from=v1.0.0&to=v2.0.0",
+                "/t/acme/search?q=pkg%3Acargo%2Frsa&version=%3E%3D0.9.0",
+                "/t/acme/search?q=no-such-crate",
             ],
             "anonymous_pages": [share_path, "/t/globex/login", "/s/no-such-link", "/t/acme/releases/shop/v1.0.0"],
         })
@@ -169,6 +171,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         nav("nav_admin"),
         [
             "Releases",
+            "Search",
             "Customers",
             "Share links",
             "Statistics",
@@ -177,7 +180,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
             "Settings"
         ]
     );
-    assert_eq!(nav("nav_customer"), ["Releases", "My downloads"]);
+    assert_eq!(nav("nav_customer"), ["Releases", "Search", "My downloads"]);
     assert_eq!(nav("nav_visitor"), ["Releases", "Sign in"]);
     let rows = nav("admin_release_rows");
     assert_eq!(rows.len(), 2, "{rows:?}");

@@ -8,6 +8,7 @@ pub mod cover_note;
 pub mod demo;
 pub mod ops;
 pub mod push;
+pub mod search_bench;
 pub mod serve;
 pub mod share;
 
@@ -422,6 +423,10 @@ pub enum BenchCmd {
     /// Regulator bundle verification for a 10,099-component SBOM: the
     /// library, the `evident-verify bundle` binary, and `verify.sh`.
     Bundle(bundle_bench::BundleBenchArgs),
+    /// Component search over many releases (default 1,000 of 10,000
+    /// components): exact purl, purl without version, purl prefix, name
+    /// with a range, and as a customer.
+    Search(search_bench::SearchBenchArgs),
 }
 
 /// `evident debug …`.

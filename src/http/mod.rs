@@ -109,6 +109,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tenants/{tenant}/audit/unusual"),
     ("post", "/api/v1/tenants/{tenant}/releases"),
     ("get", "/api/v1/tenants/{tenant}/products"),
+    ("get", "/api/v1/tenants/{tenant}/search"),
     ("post", "/api/v1/tenants/{tenant}/customers"),
     ("get", "/api/v1/tenants/{tenant}/customers"),
     ("get", "/api/v1/tenants/{tenant}/customers/{id}"),
@@ -297,6 +298,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(releases::push).layer(DefaultBodyLimit::max(state.push_body_limit())),
         )
         .route("/tenants/{tenant}/products", get(releases::products))
+        .route("/tenants/{tenant}/search", get(releases::search))
         .route(
             "/tenants/{tenant}/customers",
             post(customers::create).get(customers::list),

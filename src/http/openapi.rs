@@ -125,6 +125,7 @@ impl Modify for BearerAuth {
         crate::http::audit::unusual,
         crate::http::releases::push,
         crate::http::releases::products,
+        crate::http::releases::search,
         crate::http::customers::create,
         crate::http::customers::list,
         crate::http::customers::get,

@@ -22,6 +22,7 @@ use crate::{
         diff::DiffQuery,
         downloads, evidence,
         releases::{self, Pushed, ReleasePush},
+        search::{SearchAnswer, SearchQuery},
         AppState,
     },
 };
@@ -198,4 +199,22 @@ pub async fn diff_file(
     )
     .await?;
     deliver(&state, &p, &tenant, d).await
+}
+
+/// `GET /api/v1/tenants/{t}/search?purl=|purl_prefix=|name=&version=&limit=`:
+/// the release revisions that carry a component, from the index each push
+/// writes, among those the caller may see (staff: every release; a
+/// customer: its entitled ones). `truncated` says more matched.
+#[utoipa::path(get, operation_id = "search_components", path = "/api/v1/tenants/{tenant}/search", tag = "releases", params(("tenant" = String, Path, description = "Tenant slug"), SearchQuery), responses((status = 200, description = "The revisions that carry it", body = SearchAnswer), Errors))]
+pub async fn search(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> Result<ApiJson<SearchAnswer>, ApiError> {
+    let a = crate::service::blocking("search", move || {
+        crate::service::search::search(&state, &p, &tenant, &q)
+    })
+    .await?;
+    Ok(ApiJson(a))
 }

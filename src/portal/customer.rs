@@ -585,3 +585,95 @@ fn items(id: &str, list: &[evident_sbom::diff::Item]) -> Markup {
         }
     }
 }
+
+/// `?q=&version=` of the search page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SearchForm {
+    /// A purl (with or without version), a purl prefix ending in `/`, or
+    /// a component name.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// A version or semver range.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// `GET /t/{tenant}/search?q=&version=`: which releases the reader may
+/// see carry a component.
+pub async fn search_page(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(f): Query<SearchForm>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let nav = if matches!(p, Principal::Customer { .. }) {
+        Nav::Customer
+    } else {
+        Nav::Admin
+    };
+    let text = f.q.clone().unwrap_or_default().trim().to_owned();
+    let answer = if text.is_empty() {
+        None
+    } else {
+        let mut q = crate::service::search::SearchQuery {
+            version: f.version.clone(),
+            limit: Some(200),
+            ..Default::default()
+        };
+        if text.starts_with("pkg:") && (text.ends_with('/') || text.ends_with('*')) {
+            q.purl_prefix = Some(text.trim_end_matches('*').to_owned());
+        } else if text.starts_with("pkg:") {
+            q.purl = Some(text.clone());
+        } else {
+            q.name = Some(text.clone());
+        }
+        let (st, p2, t2) = (state.clone(), p.clone(), tenant.clone());
+        Some(
+            crate::service::blocking("search", move || {
+                crate::service::search::search(&st, &p2, &t2, &q)
+            })
+            .await,
+        )
+    };
+    tenant_page(
+        &state,
+        &tenant,
+        nav,
+        Some(&s.csrf),
+        &[],
+        "Search components",
+        html! {
+            form #search method="get" action={"/t/" (tenant) "/search"} {
+                label for="q" { "Package URL (pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1, or a prefix ending in /) or component name" }
+                input id="q" name="q" size="70" value=(text) required;
+                label for="version" { "Version or range, such as >=2.0.0, <2.17.1 (optional)" }
+                input id="version" name="version" size="30" value=(f.version.as_deref().unwrap_or(""));
+                " " button type="submit" { "Search" }
+            }
+            @match &answer {
+                None => p { "Searches every release you may see, across all products." }
+                Some(Err(e)) => p.err role="alert" { (e.public_message()) }
+                Some(Ok(a)) if a.hits.is_empty() => p #search-none { "No release you may see carries it." }
+                Some(Ok(a)) => {
+                    p { (a.hits.len()) " release revision(s) carry it" @if a.truncated { " (the first ones; narrow the search for the rest)" } "." }
+                    table #search-hits {
+                        thead { tr { th { "Release" } th { "Component" } th { "Version" } } }
+                        tbody {
+                            @for h in &a.hits {
+                                tr {
+                                    td { a href={"/t/" (tenant) "/releases/" (h.product) "/" (h.tag)} { (h.product) " " (h.tag) } " rev " (h.revision) }
+                                    td { (h.component) @if let Some(pu) = &h.purl { br; small { code { (pu) } } } }
+                                    td { (h.version) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

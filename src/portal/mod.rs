@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/t/{tenant}/logo", get(logo))
         .route("/t/{tenant}/downloads", get(customer::downloads_page))
+        .route("/t/{tenant}/search", get(customer::search_page))
         .route(
             "/t/{tenant}/products/{product}/diff",
             get(customer::diff_page),

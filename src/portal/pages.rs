@@ -86,10 +86,12 @@ impl<'a> Frame<'a> {
             ],
             Nav::Customer => vec![
                 ("Releases", format!("/t/{t}/")),
+                ("Search", format!("/t/{t}/search")),
                 ("My downloads", format!("/t/{t}/downloads")),
             ],
             Nav::Admin => vec![
                 ("Releases", format!("/t/{t}/admin/releases")),
+                ("Search", format!("/t/{t}/search")),
                 ("Customers", format!("/t/{t}/admin#customers-section")),
                 ("Share links", format!("/t/{t}/admin#share-links-section")),
                 ("Statistics", format!("/t/{t}/admin/stats")),

@@ -28,6 +28,7 @@ pub mod oidc;
 pub mod portal;
 pub mod regulator;
 pub mod releases;
+pub mod search;
 pub mod settings;
 pub mod share_links;
 pub mod signing;

@@ -269,6 +269,7 @@ pub async fn commit(
     let (record_op, index_key) = Db::release_ops(tenant, &record);
     ops.push(record_op);
     ops.extend(Db::artefact_ops(tenant, &record));
+    ops.extend(Db::search_ops(tenant, &record, &model));
     let event = EventBody::ReleasePushed {
         product: product.clone(),
         tag: tag.clone(),

@@ -140,6 +140,7 @@ async fn create(
     // The log is indexed for audit queries from its first entry.
     ops.push(Db::audit_ready_op(&slug));
     ops.push(Db::artefact_ready_op(&slug));
+    ops.push(Db::search_ready_op(&slug));
     ops.push(Db::stats_ready_op(&slug));
     let log_index = state
         .record_indexed(

@@ -40,6 +40,9 @@
 //! | `regulator-issued/<tenant>/<id>` | the issued bundle's file list, manifest digest and issuance index |
 //! | `regulator-log-part/<tenant>/<id>` | its `log/` files (entries, proofs, checkpoint and token), fixed at first making |
 //! | `artefact/<tenant>/<hex digest>/<product>/<tag>/<revision:010>` | the artefact's name: which revisions carry a digest, written with each push |
+//! | `search-purl/<tenant>/<purl without version>\0<version>\0<product>\0<tag>\0<revision:010>` | the full purl: which revisions carry a component (`store::search`) |
+//! | `search-name/<tenant>/<name>\0<version>\0<product>\0<tag>\0<revision:010>` | the full purl or nothing: the same by name |
+//! | `search-ready/<tenant>` | present once every release pushed before the component index existed is in it |
 //! | `artefact-ready/<tenant>` | present once every release pushed before that index existed is in it |
 //! | `witness/<tenant>/<key id>` | [`WitnessRecord`](crate::core::records::WitnessRecord) |
 //! | `witness-state/<tenant>/<key id>` | [`WitnessState`](crate::core::records::WitnessState) |
@@ -294,6 +297,20 @@ pub fn artefact(tenant: &str, hex: &str, product: &str, tag: &str, rev: u32) -> 
 pub fn artefacts(tenant: &str, hex: &str) -> Vec<u8> {
     format!("artefact/{tenant}/{hex}/").into_bytes()
 }
+/// `search-purl/<tenant>/<text>` or `search-name/<tenant>/<text>`.
+pub fn search(by: crate::store::search::By, tenant: &str, text: &str) -> Vec<u8> {
+    let ns = match by {
+        crate::store::search::By::Purl => "search-purl",
+        crate::store::search::By::Name => "search-name",
+    };
+    format!("{ns}/{tenant}/{text}").into_bytes()
+}
+
+/// `search-ready/<tenant>`.
+pub fn search_ready(tenant: &str) -> Vec<u8> {
+    format!("search-ready/{tenant}").into_bytes()
+}
+
 /// `artefact-ready/<tenant>`.
 pub fn artefact_ready(tenant: &str) -> Vec<u8> {
     format!("artefact-ready/{tenant}").into_bytes()

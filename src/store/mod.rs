@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod keys;
 pub mod regulator;
+pub mod search;
 pub mod stats;
 
 use std::sync::{Arc, Mutex};
