@@ -1380,4 +1380,212 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(text(&b).contains("/t/acme/releases/shop/v1.0.0") && !text(&b).contains("v2.0.0"));
+
+    // 8. Documents: published by the admin, shown to their audience.
+    let pdf = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let publish = |q: String, ct: &'static str, body: Vec<u8>, who: String| {
+        let api = &api;
+        async move {
+            let (s, b, _) = api
+                .call(
+                    "POST",
+                    &format!("/api/v1/tenants/acme/documents?{q}"),
+                    &Cred::Bearer(&who),
+                    Some((ct, body)),
+                )
+                .await;
+            (
+                s,
+                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let q = |title: &str, vis: &str, tag: &str| {
+        format!("product=shop&tag={tag}&title={title}&type=declaration_of_conformity&file_name=doc.pdf&visibility={vis}")
+    };
+    let (s, d1) = publish(
+        q("DoC", "customers", "v1.0.0"),
+        "application/pdf",
+        pdf.clone(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d1}");
+    let (s, d2) = publish(
+        format!("{}&customers={ann_id}", q("Pentest", "named", "v1.0.0")),
+        "application/pdf",
+        pdf.clone(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d2}");
+    let (s, d3) = publish(
+        q("Policy", "public", "v1.0.0"),
+        "application/pdf",
+        pdf.clone(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d3}");
+    for (query, ct, body, want) in [
+        (
+            q("x", "customers", "v1.0.0"),
+            "application/zip",
+            pdf.clone(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            q("x", "customers", "v1.0.0"),
+            "application/pdf",
+            b"not a pdf".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            q("x", "customers", "v9"),
+            "application/pdf",
+            pdf.clone(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("{}&customers=nobody", q("x", "named", "v1.0.0")),
+            "application/pdf",
+            pdf.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            q("x", "customers", "v1.0.0").replace("doc.pdf", "..%2Fetc"),
+            "application/pdf",
+            pdf.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            q("x", "everyone", "v1.0.0"),
+            "application/pdf",
+            pdf.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (s, v) = publish(query.clone(), ct, body, admin.clone()).await;
+        assert_eq!(s, want, "{query} {ct}: {v}");
+    }
+    let (s, _) = publish(
+        q("x", "customers", "v1.0.0"),
+        "application/pdf",
+        pdf.clone(),
+        ann.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a customer publishes nothing");
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, v) = api
+        .json("GET", "/api/v1/tenants/acme/documents", &ann, None)
+        .await;
+    let mut seen = ids(&v);
+    seen.sort();
+    assert_eq!(seen, ["DoC", "Pentest", "Policy"]);
+    let (_, v) = api
+        .json("GET", "/api/v1/tenants/acme/documents", &bob, None)
+        .await;
+    assert!(ids(&v).is_empty(), "Bob may not see v1.0.0: {v}");
+    let id1 = d1["id"].as_str().unwrap();
+    let (s, b, h) = api
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/acme/documents/{id1}"),
+            &Cred::Bearer(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b, pdf);
+    assert_eq!(h[header::CONTENT_TYPE], "application/pdf");
+    assert!(h.contains_key("x-evident-log-index"), "logged");
+    let (s, _, _) = api
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/acme/documents/{id1}/document.sigstore.json"),
+            &Cred::Bearer(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = api
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/tenants/acme/documents/{}",
+                d2["id"].as_str().unwrap()
+            ),
+            &Cred::Bearer(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let issued = logged("export_issued").await;
+    assert!(
+        issued.iter().any(|e| e["event"]["format"] == "document"),
+        "issued like an export"
+    );
+    // The public portal serves the public document only.
+    let (s, b, _) = api
+        .call_with(
+            "GET",
+            &format!("/p/acme/documents/{}", d3["id"].as_str().unwrap()),
+            &Cred::None,
+            None,
+            &peer("192.0.2.77:1"),
+        )
+        .await;
+    assert_eq!((s, b), (StatusCode::OK, pdf.clone()));
+    let (s, _, _) = api
+        .call_with(
+            "GET",
+            &format!("/p/acme/documents/{id1}"),
+            &Cred::None,
+            None,
+            &peer("192.0.2.77:2"),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a customers-only document is not public"
+    );
+    // Withdrawn: gone from lists and downloads, logged.
+    let (s, _, _) = api
+        .call(
+            "DELETE",
+            &format!("/api/v1/tenants/acme/documents/{id1}"),
+            &Cred::Bearer(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _) = api
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/acme/documents/{id1}"),
+            &Cred::Bearer(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(logged("document_published").await.len(), 3);
+    assert_eq!(logged("document_withdrawn").await.len(), 1);
+    let (s, b, _) = api
+        .call(
+            "GET",
+            "/t/acme/releases/shop/v1.0.0",
+            &Cred::Cookie(&ann_cookie),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text(&b).contains("Pentest") && !text(&b).contains(">DoC<"));
 }

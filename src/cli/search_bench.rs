@@ -240,7 +240,7 @@ pub async fn search_bench(args: SearchBenchArgs) -> anyhow::Result<()> {
         ("purl prefix: a Maven group, first 100 (admin)", "admin"),
         ("name with a semver range (admin)", "admin"),
         (
-            "exact purl with version (customer, one product's v1.*)",
+            "purl without version (customer, one product's v1.*)",
             "customer",
         ),
     ];

@@ -270,6 +270,31 @@ pub enum EventBody {
         /// (hex) over each receipt's index and leaf hash, in order.
         entries_sha256: String,
     },
+    /// A compliance document was published with a release (its bytes are
+    /// a blob; the entry names their digest).
+    DocumentPublished {
+        /// The document's id.
+        document_id: String,
+        /// Product.
+        product: String,
+        /// Release tag.
+        tag: String,
+        /// Title.
+        title: String,
+        /// `declaration_of_conformity`, `pentest_summary`, …
+        doc_type: String,
+        /// `customers`, `public`, or `customers:<id>,<id>`.
+        audience: String,
+        /// SHA-256 (hex) of the bytes.
+        sha256: String,
+        /// Size in bytes.
+        bytes: u64,
+    },
+    /// A compliance document was withdrawn: no longer listed or served.
+    DocumentWithdrawn {
+        /// The document's id.
+        document_id: String,
+    },
     /// The portal's settings changed (`PUT /api/v1/tenants/{t}/portal`):
     /// a snapshot of every field.
     PortalUpdated {

@@ -10,6 +10,7 @@
 //! - [`release`]: release records and the pure half of a push (validation);
 //! - [`names`]: names and their rules;
 //! - [`regulator`]: regulator requests and their life cycle;
+//! - [`documents`]: compliance documents and who may see them;
 //! - [`access`]: entitlement matching and SSO claim rules;
 //! - [`policy`]: the one access-policy function;
 //! - [`portal`]: the portal's settings and logo, and their rules;
@@ -17,6 +18,7 @@
 
 pub mod access;
 pub mod clock;
+pub mod documents;
 pub mod error;
 pub mod events;
 pub mod names;

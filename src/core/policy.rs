@@ -55,6 +55,8 @@ pub enum Action {
     ManageShareLinks,
     /// Publish a new VEX version of a release.
     PublishVex,
+    /// Publish and withdraw a release's compliance documents.
+    PublishDocuments,
     /// Add and remove the log's witnesses.
     ManageWitnesses,
     /// Register and revoke officers' keys.
@@ -69,7 +71,7 @@ pub enum Action {
 
 impl Action {
     /// Every action (for the policy table test).
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Self::ManageTenants,
         Self::IssueAdminToken,
         Self::ManageTokens,
@@ -90,6 +92,7 @@ impl Action {
         Self::IssueShareLink,
         Self::ManageShareLinks,
         Self::PublishVex,
+        Self::PublishDocuments,
         Self::ManageWitnesses,
         Self::ManageOfficers,
         Self::ReadOfficers,
@@ -174,6 +177,7 @@ fn scopes(action: Action) -> &'static [Scope] {
         Action::ReadLogEntries | Action::ReadReceipt => &[Admin, Auditor],
         Action::PushRelease => &[Push],
         Action::PublishVex => &[Admin, Push],
+        Action::PublishDocuments => &[Admin],
         Action::ListReleases | Action::ReadRelease | Action::ReadOriginal => {
             &[Admin, Auditor, Push, Officer]
         }
@@ -466,6 +470,7 @@ mod tests {
                     IssueShareLink,
                     ManageShareLinks,
                     PublishVex,
+                    PublishDocuments,
                     ManageWitnesses,
                     ManageOfficers,
                     ReadOfficers,
@@ -547,7 +552,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 12 * 25 * 10);
+        assert_eq!(checked, 12 * 26 * 10);
         // Spot checks written out, so the table above cannot drift into
         // agreeing with a wrong policy.
         assert!(allow(

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod customers;
+pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod log;
@@ -110,6 +111,11 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/tenants/{tenant}/releases"),
     ("get", "/api/v1/tenants/{tenant}/products"),
     ("get", "/api/v1/tenants/{tenant}/search"),
+    ("post", "/api/v1/tenants/{tenant}/documents"),
+    ("get", "/api/v1/tenants/{tenant}/documents"),
+    ("get", "/api/v1/tenants/{tenant}/documents/{id}"),
+    ("delete", "/api/v1/tenants/{tenant}/documents/{id}"),
+    ("get", "/api/v1/tenants/{tenant}/documents/{id}/{file}"),
     ("post", "/api/v1/tenants/{tenant}/customers"),
     ("get", "/api/v1/tenants/{tenant}/customers"),
     ("get", "/api/v1/tenants/{tenant}/customers/{id}"),
@@ -195,6 +201,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/s/{token}/receipts/{index}"),
     ("get", "/p/{tenant}/{product}/{tag}/{file}"),
     ("get", "/p/{tenant}/receipts/{index}"),
+    ("get", "/p/{tenant}/documents/{id}"),
     ("get", "/tlog/{tenant}/checkpoint"),
     ("get", "/tlog/{tenant}/tile/{*path}"),
     ("post", "/tsa"),
@@ -299,6 +306,22 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/tenants/{tenant}/products", get(releases::products))
         .route("/tenants/{tenant}/search", get(releases::search))
+        .route(
+            "/tenants/{tenant}/documents",
+            post(documents::publish)
+                .get(documents::list)
+                .layer(DefaultBodyLimit::max(
+                    crate::core::documents::MAX_DOCUMENT_BYTES + 1,
+                )),
+        )
+        .route(
+            "/tenants/{tenant}/documents/{id}",
+            download(documents::download).delete(documents::withdraw),
+        )
+        .route(
+            "/tenants/{tenant}/documents/{id}/{file}",
+            download(documents::file),
+        )
         .route(
             "/tenants/{tenant}/customers",
             post(customers::create).get(customers::list),
@@ -432,6 +455,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             download(portal::public_download),
         )
         .route("/p/{tenant}/receipts/{index}", get(portal::public_receipt))
+        .route(
+            "/p/{tenant}/documents/{id}",
+            download(documents::public_download),
+        )
         .route("/tlog/{tenant}/checkpoint", get(log::tlog_checkpoint))
         .route("/tlog/{tenant}/tile/{*path}", get(log::tlog_tile))
         .route(

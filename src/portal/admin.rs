@@ -30,7 +30,7 @@ use crate::{
         customers::{
             self, ClaimRule, Entitlement, NewBinding, NewCustomer, NewCustomerToken, RuleOp,
         },
-        identity, portal,
+        documents, identity, portal,
         regulator::{self, NewTransition, RequestView},
         settings,
         share_links::{self, Covered, ListQuery, NewShareLink},
@@ -427,41 +427,75 @@ pub async fn settings_page(
     )
 }
 
-/// `POST /t/{tenant}/admin/portal/logo` (multipart: `csrf`, then `logo`):
-/// the logo upload form.
+/// A multipart form's text fields and its one file (field name, media
+/// type, bytes), or the page of why it could not be read.
+async fn read_form(
+    mut form: Multipart,
+    file_field: &str,
+) -> Result<
+    (
+        std::collections::HashMap<String, String>,
+        Option<(String, Vec<u8>)>,
+    ),
+    Box<Response>,
+> {
+    let mut fields = std::collections::HashMap::new();
+    let mut file = None;
+    let fail = |e: axum::extract::multipart::MultipartError| {
+        Box::new(failure(e.status(), "Not saved", &e.body_text()))
+    };
+    while let Some(f) = form.next_field().await.map_err(fail)? {
+        let name = f.name().unwrap_or("").to_owned();
+        let media = f.content_type().unwrap_or("").to_owned();
+        // The browser's name of the file, reduced to what a download's
+        // name may hold.
+        let uploaded: String = f
+            .file_name()
+            .unwrap_or("")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+            .trim_start_matches('.')
+            .chars()
+            .take(100)
+            .collect();
+        let b = f.bytes().await.map_err(fail)?;
+        if name == file_field {
+            if !uploaded.is_empty() {
+                fields.insert("file_name".into(), uploaded);
+            }
+            file = Some((media, b.to_vec()));
+        } else {
+            fields.insert(name, String::from_utf8_lossy(&b).into_owned());
+        }
+    }
+    Ok((fields, file))
+}
+
+/// `POST /t/{tenant}/admin/portal/logo` (multipart: `csrf`, `logo`): the
+/// logo upload form.
 pub async fn upload_logo(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     // Signed in as an admin before the body is read; the CSRF token after.
     if let Err(r) = admin_signed_in(&state, &tenant, &headers) {
         return *r;
     }
-    let mut csrf = None;
-    let mut logo = None;
-    loop {
-        match form.next_field().await {
-            Ok(Some(f)) => {
-                let name = f.name().unwrap_or("").to_owned();
-                let media = f.content_type().unwrap_or("").to_owned();
-                match f.bytes().await {
-                    Ok(b) if name == "csrf" => {
-                        csrf = Some(String::from_utf8_lossy(&b).into_owned())
-                    }
-                    Ok(b) if name == "logo" => logo = Some((media, b.to_vec())),
-                    Ok(_) => {}
-                    Err(e) => {
-                        return failure(e.status(), "Not saved", &e.body_text());
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return failure(e.status(), "Not saved", &e.body_text()),
-        }
-    }
-    let p = match admin_post(&state, &tenant, &headers, csrf.as_deref().unwrap_or("")) {
+    let (fields, logo) = match read_form(form, "logo").await {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let csrf = fields.get("csrf").map(String::as_str).unwrap_or("");
+    let p = match admin_post(&state, &tenant, &headers, csrf) {
         Ok(p) => p,
         Err(r) => return *r,
     };
@@ -476,6 +510,86 @@ pub async fn upload_logo(
         &tenant,
         portal::set_logo(&state, &p, &tenant, &media, bytes).await,
     )
+}
+
+/// `POST /t/{tenant}/admin/documents` (multipart: `csrf`, `product`, `tag`,
+/// `title`, `type`, `visibility`, `customers`, `file`): publishes a
+/// document with a release, then back to the release's page.
+pub async fn publish_document(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
+    if let Err(r) = admin_signed_in(&state, &tenant, &headers) {
+        return *r;
+    }
+    let (f, file) = match read_form(form, "file").await {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let p = match admin_post(&state, &tenant, &headers, &get("csrf")) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Some((media, bytes)) = file else {
+        return failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not published",
+            "Choose a file to publish.",
+        );
+    };
+    let doc_type = match serde_json::from_value(serde_json::Value::String(get("type"))) {
+        Ok(t) => t,
+        Err(_) => {
+            return failure(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Not published",
+                "Choose the kind of document.",
+            )
+        }
+    };
+    let (product, tag) = (get("product"), get("tag"));
+    let file_name: String = f
+        .get("file_name")
+        .cloned()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "{}.{}",
+                get("title")
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(40)
+                    .collect::<String>(),
+                extension(&media)
+            )
+        });
+    let req = documents::NewDocument {
+        product: product.clone(),
+        tag: tag.clone(),
+        title: get("title"),
+        doc_type,
+        visibility: Some(get("visibility")).filter(|v| !v.is_empty()),
+        customers: Some(get("customers")).filter(|v| !v.is_empty()),
+        file_name,
+    };
+    match documents::publish(&state, &p, &tenant, req, &media, bytes).await {
+        Ok(_) => Redirect::to(&format!("/t/{tenant}/releases/{product}/{tag}")).into_response(),
+        Err(e) => error_page("Not published", &e),
+    }
+}
+
+/// The file name extension of a document's media type.
+fn extension(media: &str) -> &'static str {
+    match media {
+        "application/pdf" => "pdf",
+        "text/markdown" => "md",
+        "application/json" => "json",
+        "image/png" => "png",
+        _ => "txt",
+    }
 }
 
 /// Admin form fields (each form uses some of them).

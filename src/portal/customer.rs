@@ -19,6 +19,7 @@ use crate::{
     service::{
         catalogue,
         customers::{self, EntitledRelease},
+        documents::{self, DocType, Document},
         downloads,
         portal::{self, Visibility},
         vex, AppState,
@@ -221,6 +222,10 @@ fn visitor_release(
         return not_found();
     };
     let base = format!("/p/{tenant}/{product}/{tag}");
+    let docs = match documents::list(state, p, tenant, Some((product, tag))) {
+        Ok(d) => d,
+        Err(e) => return error_page("The portal is unavailable", &e),
+    };
     tenant_page(
         state,
         tenant,
@@ -232,6 +237,10 @@ fn visitor_release(
             p { "Revision " (rec.revision) ", pushed " (rec.pushed_at) "." }
             p { "Artefacts: " @for a in &rec.artefacts { code { (a.name) " " (a.digest) } " " } }
             (download_table(&base))
+            @if !docs.is_empty() {
+                h2 { "Documents" }
+                (document_table(&format!("/p/{tenant}/documents"), &docs))
+            }
             (notice_and_note(&base))
             p { "Your downloads are logged under a pseudonym of your network address, never the address itself." }
         },
@@ -290,6 +299,10 @@ pub async fn release(
         (Some("under_investigation"), "Under investigation"),
     ];
     let base = format!("/api/v1/tenants/{tenant}/products/{product}/releases/{tag}");
+    let docs = match documents::list(&state, &p, &tenant, Some((&product, &tag))) {
+        Ok(d) => d,
+        Err(e) => return error_page("The portal is unavailable", &e),
+    };
     let others: Vec<String> = match visible_tags(&state, &p, &tenant, &product) {
         Ok(t) => t.into_iter().filter(|t| t != &tag).collect(),
         Err(e) => return error_page("The portal is unavailable", &e),
@@ -323,6 +336,35 @@ pub async fn release(
                             @for o in &others { option value=(o) { (o) } }
                         }
                         " " button type="submit" { "Show the changes" }
+                    }
+                }
+                h2 { "Documents" }
+                (document_table(&format!("/api/v1/tenants/{tenant}/documents"), &docs))
+                @if nav == Nav::Admin {
+                    details #publish-document {
+                        summary { "Publish a document with this release" }
+                        form method="post" action={"/t/" (tenant) "/admin/documents"} enctype="multipart/form-data" {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            input type="hidden" name="product" value=(product);
+                            input type="hidden" name="tag" value=(tag);
+                            label for="doc-title" { "Title" }
+                            input id="doc-title" name="title" maxlength="200" required;
+                            label for="doc-type" { "Kind" }
+                            select id="doc-type" name="type" {
+                                @for t in DocType::ALL { option value=(t.name()) { (t.label()) } }
+                            }
+                            label for="doc-vis" { "Who sees it" }
+                            select id="doc-vis" name="visibility" {
+                                option value="customers" { "Every customer entitled to this release" }
+                                option value="public" { "Anyone who may see the release (public portal too)" }
+                                option value="named" { "Only the customers named below" }
+                            }
+                            label for="doc-customers" { "Customer ids, comma-separated (for named)" }
+                            input id="doc-customers" name="customers";
+                            label for="doc-file" { "The file: PDF, text, Markdown, JSON or PNG, at most 20 MiB" }
+                            input id="doc-file" name="file" type="file" required accept="application/pdf,text/plain,text/markdown,application/json,image/png";
+                            " " button type="submit" { "Publish" }
+                        }
                     }
                 }
                 h2 { "Vulnerabilities (VEX)" }
@@ -674,6 +716,83 @@ pub async fn search_page(
                     }
                 }
             }
+        },
+    )
+}
+
+/// A table of documents whose downloads are under `base` (`…/{id}`).
+fn document_table(base: &str, docs: &[Document]) -> Markup {
+    html! {
+        @if docs.is_empty() { p { "No document is published with this release." } } @else {
+            table.documents {
+                thead { tr { th { "Document" } th { "Kind" } th { "Published" } th { "Evidence" } } }
+                tbody {
+                    @for d in docs {
+                        tr {
+                            td { a href={(base) "/" (d.id)} download=(d.file_name) { (d.title) } br; small { (d.file_name) ", " (d.bytes) " bytes" } }
+                            td { (d.doc_type.label()) }
+                            td { (d.uploaded_at) }
+                            td {
+                                @if base.starts_with("/api/") {
+                                    a href={(base) "/" (d.id) "/document.sigstore.json"} download { "Bundle" } " · "
+                                    a href={(base) "/" (d.id) "/document-kit.tar.gz"} download { "Kit" }
+                                } @else { "signed; logged" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /t/{tenant}/documents`: every document the reader may see, across
+/// releases, newest first.
+pub async fn documents_page(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let nav = if matches!(p, Principal::Customer { .. }) {
+        Nav::Customer
+    } else {
+        Nav::Admin
+    };
+    let docs = match documents::list(&state, &p, &tenant, None) {
+        Ok(d) => d,
+        Err(e) => return error_page("The portal is unavailable", &e),
+    };
+    let base = format!("/api/v1/tenants/{tenant}/documents");
+    tenant_page(
+        &state,
+        &tenant,
+        nav,
+        Some(&s.csrf),
+        &[],
+        "Documents",
+        html! {
+            @if docs.is_empty() {
+                p { "No document is published yet." }
+            } @else {
+                table #documents {
+                    thead { tr { th { "Release" } th { "Document" } th { "Kind" } th { "Published" } } }
+                    tbody {
+                        @for d in &docs {
+                            tr {
+                                td { a href={"/t/" (tenant) "/releases/" (d.product) "/" (d.tag)} { (d.product) " " (d.tag) } }
+                                td { a href={(base) "/" (d.id)} download=(d.file_name) { (d.title) } }
+                                td { (d.doc_type.label()) }
+                                td { (d.uploaded_at) }
+                            }
+                        }
+                    }
+                }
+            }
+            p.note { "Each document is signed with the vendor's export key, timestamped and recorded in its transparency log when first served; every download is logged with a receipt." }
         },
     )
 }

@@ -75,6 +75,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/t/{tenant}/logo", get(logo))
         .route("/t/{tenant}/downloads", get(customer::downloads_page))
         .route("/t/{tenant}/search", get(customer::search_page))
+        .route("/t/{tenant}/documents", get(customer::documents_page))
+        .route(
+            "/t/{tenant}/admin/documents",
+            post(admin::publish_document).layer(axum::extract::DefaultBodyLimit::max(
+                crate::core::documents::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
         .route(
             "/t/{tenant}/products/{product}/diff",
             get(customer::diff_page),

@@ -10,7 +10,6 @@
 //! made under the customer's lock so concurrent edits lose no update.
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 pub use crate::core::access::{ClaimRule, Entitlement, MatchKind, RuleOp};
@@ -28,9 +27,7 @@ use crate::{
 };
 
 fn new_id(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    hex::encode(b)
+    crate::service::random_hex(bytes)
 }
 
 /// An SSO binding as given by an admin (the secret in the clear, once).

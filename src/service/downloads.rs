@@ -36,6 +36,8 @@ impl Artifact {
     pub const EXPORT: Self = Self("export");
     /// `…/products/{p}/diff`: a signed diff between two releases.
     pub const DIFF: Self = Self("diff");
+    /// `…/documents/{id}`: a compliance document.
+    pub const DOCUMENT: Self = Self("document");
     /// `…/sbom.sig`.
     pub const SIGNATURE: Self = Self("signature");
     /// `…/sbom.sig.tsr`.

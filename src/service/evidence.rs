@@ -39,6 +39,7 @@ use crate::{
         blocking,
         catalogue::{self, ExportQuery},
         diff::{self, DiffQuery},
+        documents,
         downloads::{Artifact, Download},
         signing, vex, witnesses, AppState,
     },
@@ -61,6 +62,8 @@ pub enum DocFormat {
     Vex(VexFormat),
     /// The diff between two releases (`evident_sbom::diff::ReleaseDiff`).
     Diff,
+    /// A compliance document published with a release.
+    Document,
 }
 
 impl DocFormat {
@@ -70,6 +73,7 @@ impl DocFormat {
             Self::Export(f) => f.name(),
             Self::Vex(f) => f.name(),
             Self::Diff => "evident-diff",
+            Self::Document => "document",
         }
     }
 
@@ -79,6 +83,9 @@ impl DocFormat {
             Self::Export(f) => f.media_type(),
             Self::Vex(f) => f.media_type(),
             Self::Diff => "application/json",
+            // The document's own type is the download's; this is the
+            // default for evidence that names none.
+            Self::Document => "application/octet-stream",
         }
     }
 }
@@ -328,6 +335,65 @@ pub async fn served_diff(
         issued,
         path,
     })
+}
+
+/// A compliance document (`…/documents/{id}`), issued under its release's
+/// latest revision the first time it is served (its path names its id),
+/// with its record.
+pub async fn served_document(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    id: &str,
+) -> Result<(Served, documents::Document), Error> {
+    let (d, bytes) = documents::get(state, principal, tenant, id)?;
+    let (rec, _) = catalogue::load(state, tenant, &d.product, &d.tag, None)?;
+    let bytes = Bytes::from(bytes);
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    let path = keys::export_path(
+        tenant,
+        &d.product,
+        &d.tag,
+        rec.revision,
+        &format!("document~{id}"),
+    );
+    let issued = issued(
+        state,
+        principal,
+        tenant,
+        &rec,
+        DocFormat::Document,
+        &d.file_name,
+        (&bytes, &sha),
+        &path,
+    )
+    .await?;
+    Ok((
+        Served {
+            format: DocFormat::Document,
+            file_name: d.file_name.clone(),
+            vex: None,
+            rec,
+            bytes,
+            sha,
+            issued,
+            path,
+        },
+        d,
+    ))
+}
+
+/// A compliance document, as a download of its own media type.
+pub async fn document(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    id: &str,
+) -> Result<Download, Error> {
+    let (s, d) = served_document(state, principal, tenant, id).await?;
+    let mut dl = s.download(Artifact::DOCUMENT);
+    dl.media_type = d.media_type;
+    Ok(dl)
 }
 
 /// The diff itself, as a download.
@@ -624,6 +690,7 @@ impl Served {
                 )
             }
             (DocFormat::Diff, _) => format!("the release diff {}", self.file_name),
+            (DocFormat::Document, _) => format!("the document {}", self.file_name),
         }
     }
 }
@@ -777,6 +844,8 @@ pub enum Of<'a> {
     Vex(&'a vex::VexQuery),
     /// The diff `…/products/{p}/diff` serves for this query.
     Diff(&'a DiffQuery),
+    /// The document of this id.
+    Document(&'a str),
 }
 
 /// `GET …/releases/{tag}/{file}?format=F&revision=N`, the evidence of the
@@ -804,6 +873,7 @@ pub async fn file(
         Of::Export(q) => served(state, principal, release, q).await?,
         Of::Vex(q) => served_vex(state, principal, release, q).await?.0,
         Of::Diff(q) => served_diff(state, principal, (tenant, product), q).await?,
+        Of::Document(id) => served_document(state, principal, tenant, id).await?.0,
     };
     let base = s.file_name.clone();
     let sig = || issued_bytes(&s.issued.signature);
@@ -880,7 +950,7 @@ async fn kit_vex(
     of: Of<'_>,
 ) -> Result<Vec<KitVex>, Error> {
     let version = match (of, s.format) {
-        (Of::Vex(_) | Of::Diff(_), _) => None,
+        (Of::Vex(_) | Of::Diff(_) | Of::Document(_), _) => None,
         (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxJson))
         | (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxXml)) => s.vex,
         (Of::Export(q), _) if q.vex == Some(0) => None,
@@ -939,7 +1009,7 @@ async fn kit(
         .replace(
             "@COMMAND@",
             match s.format {
-                DocFormat::Export(_) | DocFormat::Diff => "export",
+                DocFormat::Export(_) | DocFormat::Diff | DocFormat::Document => "export",
                 DocFormat::Vex(_) => "vex",
             },
         )
@@ -976,7 +1046,9 @@ async fn kit(
     // Once a witness cosigned a checkpoint that covers the issuance entry
     // (exports: `evident-verify export --cosigned` checks it).
     let cosigned = match s.format {
-        DocFormat::Export(_) | DocFormat::Diff => cosigned_proof(state, tenant, s)?,
+        DocFormat::Export(_) | DocFormat::Diff | DocFormat::Document => {
+            cosigned_proof(state, tenant, s)?
+        }
         DocFormat::Vex(_) => None,
     };
     if let Some(proof) = cosigned {

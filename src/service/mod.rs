@@ -15,6 +15,7 @@ pub mod cache;
 pub mod catalogue;
 pub mod customers;
 pub mod diff;
+pub mod documents;
 pub mod downloads;
 pub mod evidence;
 pub mod identity;
@@ -362,4 +363,12 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::Internal(format!("{what} task failed: {e}")))?
+}
+
+/// `bytes` random bytes from the OS, as hex: the ids of records.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    use rand::RngCore as _;
+    let mut b = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
 }

@@ -4,7 +4,6 @@
 //! cycle, each step a log entry. The record changes only through those
 //! steps.
 
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -66,9 +65,7 @@ pub struct ListQuery {
 }
 
 fn new_id() -> String {
-    let mut b = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    hex::encode(b)
+    crate::service::random_hex(8)
 }
 
 /// `POST …/regulator-requests` (admin, officer): records the request,

@@ -12,6 +12,7 @@
 //! | `session/<sha256 of cookie>` | [`Session`](crate::core::records::Session) |
 //! | `session-seen/<sha256 of cookie>` | last use, i64 big-endian (its own key, so a use never brings back an ended session) |
 //! | `settings/<tenant>` | [`Settings`](crate::core::records::Settings) |
+//! | `document/<tenant>/<id>` | [`Document`](crate::core::documents::Document); its bytes are the blob of its digest |
 //! | `portal/<tenant>` | [`PortalSettings`](crate::core::portal::PortalSettings) |
 //! | `portal-logo/<tenant>` | [`Logo`](crate::core::portal::Logo); its bytes are the blob of its digest |
 //! | `blob/<sha256>` | original SBOM, provenance and findings bytes |
@@ -75,6 +76,7 @@ pub const CACHED: &[&[u8]] = &[
     b"tenant/",
     b"settings/",
     b"portal/",
+    b"document/",
     b"portal-logo/",
 ];
 
@@ -134,6 +136,16 @@ pub const SESSIONS_SEEN: &[u8] = b"session-seen/";
 /// `settings/<tenant>`.
 pub fn settings(tenant: &str) -> Vec<u8> {
     format!("settings/{tenant}").into_bytes()
+}
+
+/// `document/<tenant>/<id>`.
+pub fn document(tenant: &str, id: &str) -> Vec<u8> {
+    format!("document/{tenant}/{id}").into_bytes()
+}
+
+/// Every document of a tenant.
+pub fn documents(tenant: &str) -> Vec<u8> {
+    format!("document/{tenant}/").into_bytes()
 }
 
 /// `portal/<tenant>`.

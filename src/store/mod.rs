@@ -21,6 +21,7 @@ use evident_log::{AppOp, Log, LogError, Store};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::core::{
+    documents::Document,
     events::{self, Actor, EventBody},
     portal::{Logo, PortalSettings},
     records::{
@@ -439,6 +440,21 @@ impl Db {
     /// The write that stores a tenant's settings.
     pub fn settings_ops(tenant: &str, s: &Settings) -> Vec<AppOp> {
         vec![(keys::settings(tenant), Some(json(s)))]
+    }
+
+    /// A tenant's documents, by id (withdrawn ones too).
+    pub fn documents(&self, tenant: &str) -> Result<Vec<Document>, Error> {
+        self.scan_json(&keys::documents(tenant))
+    }
+
+    /// One document.
+    pub fn document(&self, tenant: &str, id: &str) -> Result<Option<Document>, Error> {
+        self.get_json(&keys::document(tenant, id))
+    }
+
+    /// The write that stores a document's record.
+    pub fn document_op(tenant: &str, d: &Document) -> AppOp {
+        (keys::document(tenant, &d.id), Some(json(d)))
     }
 
     /// A tenant's portal settings (the defaults when none were saved).

@@ -1,0 +1,138 @@
+//! Compliance documents over HTTP: publish and withdraw (admin), list and
+//! download (whoever may read the release and is in the document's
+//! audience), their evidence, and a public portal's public documents.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    core::{Error, Principal},
+    http::{
+        error::{ApiBytes, ApiError, ApiJson, ApiQuery},
+        extract::ClientAddr,
+        openapi::{BodyErrors, Errors},
+        respond::{deliver, logged},
+    },
+    service::{
+        documents::{self, Document, NewDocument},
+        downloads, evidence, portal, AppState,
+    },
+};
+
+/// `POST /api/v1/tenants/{t}/documents?product=&tag=&title=&type=&visibility=&customers=&file_name=`
+/// (admin): the document is the body, its `Content-Type` one of
+/// `application/pdf`, `text/plain`, `text/markdown`, `application/json`,
+/// `image/png`, at most 20 MiB. 201 with the record; `document_published`.
+#[utoipa::path(post, operation_id = "publish_document", path = "/api/v1/tenants/{tenant}/documents", tag = "documents", params(("tenant" = String, Path, description = "Tenant slug"), NewDocument), request_body(content = Vec<u8>, description = "The document", content_type = "application/pdf"), responses((status = 201, description = "Published", body = Document), (status = 415, description = "Not a document type", body = crate::http::openapi::ErrorBody), BodyErrors))]
+pub async fn publish(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<NewDocument>,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> Result<Response, ApiError> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let d = documents::publish(&state, &p, &tenant, q, media, body.to_vec()).await?;
+    Ok((StatusCode::CREATED, ApiJson(d)).into_response())
+}
+
+/// `?product=&tag=` of a document list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListDocuments {
+    /// Only this product's release (with `tag`).
+    #[serde(default)]
+    pub product: Option<String>,
+    /// Only this release (with `product`).
+    #[serde(default)]
+    pub tag: Option<String>,
+}
+
+/// `GET /api/v1/tenants/{t}/documents[?product=&tag=]`: the documents the
+/// caller may see, newest first.
+#[utoipa::path(get, operation_id = "list_documents", path = "/api/v1/tenants/{tenant}/documents", tag = "documents", params(("tenant" = String, Path, description = "Tenant slug"), ListDocuments), responses((status = 200, description = "The documents", body = [Document]), Errors))]
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<ListDocuments>,
+) -> Result<ApiJson<Vec<Document>>, ApiError> {
+    let release = match (&q.product, &q.tag) {
+        (Some(p), Some(t)) => Some((p.as_str(), t.as_str())),
+        (None, None) => None,
+        _ => {
+            return Err(Error::Unprocessable("give product and tag together".into()).into());
+        }
+    };
+    Ok(ApiJson(documents::list(&state, &p, &tenant, release)?))
+}
+
+/// `GET /api/v1/tenants/{t}/documents/{id}`: the document (logged, with a
+/// receipt), issued like an export the first time it is served.
+#[utoipa::path(get, operation_id = "download_document", path = "/api/v1/tenants/{tenant}/documents/{id}", tag = "documents", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path)), responses((status = 200, description = "The document (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn download(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let d = evidence::document(&state, &p, &tenant, &id).await?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// `GET /api/v1/tenants/{t}/documents/{id}/{file}`: its evidence
+/// (`document.sig`, `document.sig.tsr`, `document.sigstore.json`,
+/// `document.intoto.sigstore.json`, `verify.sh`, `document-kit.tar.gz`),
+/// checked like an export's.
+#[utoipa::path(get, operation_id = "download_document_evidence", path = "/api/v1/tenants/{tenant}/documents/{id}/{file}", tag = "documents", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path), ("file" = String, Path, description = "document.sig, document.sig.tsr, document.sigstore.json, document.intoto.sigstore.json, verify.sh or document-kit.tar.gz")), responses((status = 200, description = "The evidence file (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn file(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id, file)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let f = evidence::File::parse_stem("document", &file).ok_or_else(Error::not_found)?;
+    // The release triple is the document's; `file` finds it by id.
+    let d = evidence::file(
+        &state,
+        &p,
+        (&tenant, "", ""),
+        f,
+        evidence::Of::Document(&id),
+    )
+    .await?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// `DELETE /api/v1/tenants/{t}/documents/{id}` (admin): withdraws it (204);
+/// `document_withdrawn`.
+#[utoipa::path(delete, operation_id = "withdraw_document", path = "/api/v1/tenants/{tenant}/documents/{id}", tag = "documents", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path)), responses((status = 204, description = "Withdrawn"), Errors))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    documents::withdraw(&state, &p, &tenant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /p/{tenant}/documents/{id}` (anonymous, public portals): a public
+/// document of a public release, logged like every public download.
+#[utoipa::path(get, operation_id = "public_document", path = "/p/{tenant}/documents/{id}", tag = "documents", security(()), params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path)), responses((status = 200, description = "The document (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn public_download(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let p = portal::visitor(&state, &tenant, addr)?;
+    let d = evidence::document(&state, &p, &tenant, &id).await?;
+    let index = downloads::record(&state, &p, &tenant, &d).await?;
+    Ok(logged(d, index, &format!("/p/{tenant}/receipts/{index}")))
+}

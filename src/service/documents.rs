@@ -1,0 +1,202 @@
+//! Compliance documents published with a release: upload (admin), list
+//! and read (whoever may read the release and is in the document's
+//! audience), withdraw (admin). Each upload and withdrawal is a log event
+//! in the batch that stores it; the bytes are a content-addressed blob.
+//! Serving one issues it like an export (`evidence::served_document`):
+//! signed, timestamped, `export_issued`, every download logged.
+
+use sha2::{Digest as _, Sha256};
+
+pub use crate::core::documents::{Audience, DocType, Document, NewDocument};
+use crate::{
+    core::{
+        clock::{now_unix, rfc3339},
+        documents::{MAX_DOCUMENT_BYTES, MEDIA_TYPES},
+        events::EventBody,
+        policy::{allow, Action, Resource},
+        Error, Principal,
+    },
+    service::{catalogue, random_hex, AppState},
+    store::Db,
+};
+
+/// Checks that the bytes are what their media type says: a PDF starts
+/// with `%PDF-`, a PNG with its signature, text and JSON are UTF-8 (JSON
+/// parses).
+fn check_content(media_type: &str, b: &[u8]) -> Result<(), Error> {
+    let bad = |what: &str| Err(Error::Unprocessable(format!("the document is not {what}")));
+    match media_type {
+        "application/pdf" if !b.starts_with(b"%PDF-") => {
+            bad("a PDF (it does not start with %PDF-)")
+        }
+        "image/png" if !b.starts_with(b"\x89PNG\r\n\x1a\n") => bad("a PNG"),
+        "text/plain" | "text/markdown" if std::str::from_utf8(b).is_err() => bad("UTF-8 text"),
+        "application/json" if serde_json::from_slice::<serde_json::Value>(b).is_err() => {
+            bad("JSON")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Publishes a document with a release (admin): checks the release, the
+/// fields, the media type (`Content-Type`) and the bytes, stores it and
+/// appends `document_published`.
+pub async fn publish(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    req: NewDocument,
+    media_type: &str,
+    bytes: Vec<u8>,
+) -> Result<Document, Error> {
+    allow(p, Action::PublishDocuments, Resource::Tenant(tenant))?;
+    state.tenant_log(tenant)?;
+    req.validate()?;
+    let audience = req.audience()?;
+    catalogue::load(state, tenant, &req.product, &req.tag, None)?;
+    if let Audience::Named { customers } = &audience {
+        for c in customers {
+            if state.store().customer(tenant, c)?.is_none() {
+                return Err(Error::Unprocessable(format!("no customer {c:?}")));
+            }
+        }
+    }
+    let media_type = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !MEDIA_TYPES.contains(&media_type.as_str()) {
+        return Err(Error::UnsupportedMediaType(format!(
+            "a document is one of {}, not {media_type:?}",
+            MEDIA_TYPES.join(", ")
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(Error::Unprocessable("the document is empty".into()));
+    }
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(Error::TooLarge(format!(
+            "the document has {} bytes; at most {MAX_DOCUMENT_BYTES}",
+            bytes.len()
+        )));
+    }
+    check_content(&media_type, &bytes)?;
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let d = Document {
+        id: random_hex(8),
+        product: req.product,
+        tag: req.tag,
+        title: req.title,
+        doc_type: req.doc_type,
+        audience,
+        file_name: req.file_name,
+        media_type,
+        sha256: sha.clone(),
+        bytes: bytes.len() as u64,
+        uploaded_at: rfc3339(now_unix()),
+        withdrawn_at: None,
+    };
+    let mut ops = vec![Db::document_op(tenant, &d)];
+    ops.extend(state.store().blob_op(&sha, bytes)?);
+    state.record(tenant, p.actor(), d.event(), ops).await?;
+    Ok(d)
+}
+
+/// Withdraws a document (admin): it is no longer listed or served; its
+/// entry and its bytes stay. `document_withdrawn`.
+pub async fn withdraw(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    id: &str,
+) -> Result<(), Error> {
+    allow(p, Action::PublishDocuments, Resource::Tenant(tenant))?;
+    state.tenant_log(tenant)?;
+    let _one = state.record_lock(format!("document/{tenant}/{id}")).await;
+    let mut d = state
+        .store()
+        .document(tenant, id)?
+        .filter(|d| d.withdrawn_at.is_none())
+        .ok_or_else(Error::not_found)?;
+    d.withdrawn_at = Some(rfc3339(now_unix()));
+    state
+        .record(
+            tenant,
+            p.actor(),
+            EventBody::DocumentWithdrawn {
+                document_id: id.to_owned(),
+            },
+            vec![Db::document_op(tenant, &d)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether `p` may see `d`: it may read the release, and is staff, a
+/// customer in the audience, or (for a public document) a public
+/// portal's visitor.
+fn may_see(state: &AppState, p: &Principal, tenant: &str, d: &Document) -> Result<bool, Error> {
+    if d.withdrawn_at.is_some() {
+        return Ok(false);
+    }
+    let audience = match p {
+        Principal::Customer { customer, .. } => d.shown_to_customer(customer),
+        Principal::Public { .. } => d.audience == Audience::Public,
+        Principal::Tenant { .. } => true,
+        Principal::Operator { .. } | Principal::ShareLink { .. } => false,
+    };
+    if !audience {
+        return Ok(false);
+    }
+    match catalogue::authorize_release(state, p, Action::ReadRelease, tenant, &d.product, &d.tag) {
+        Ok(()) => Ok(true),
+        Err(Error::NotFound(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The documents `p` may see, of one release (`Some((product, tag))`) or
+/// of every release, newest first.
+pub fn list(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    release: Option<(&str, &str)>,
+) -> Result<Vec<Document>, Error> {
+    state.tenant_log(tenant)?;
+    let mut out = Vec::new();
+    for d in state.store().documents(tenant)? {
+        if release.is_some_and(|(pr, t)| d.product != pr || d.tag != t) {
+            continue;
+        }
+        if may_see(state, p, tenant, &d)? {
+            out.push(d);
+        }
+    }
+    out.sort_by(|a, b| b.uploaded_at.cmp(&a.uploaded_at).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// One document `p` may see, and its bytes; 404 otherwise.
+pub fn get(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    id: &str,
+) -> Result<(Document, Vec<u8>), Error> {
+    state.tenant_log(tenant)?;
+    let d = state
+        .store()
+        .document(tenant, id)?
+        .ok_or_else(Error::not_found)?;
+    if !may_see(state, p, tenant, &d)? {
+        return Err(Error::not_found());
+    }
+    let bytes = state
+        .store()
+        .blob(&d.sha256)?
+        .ok_or_else(|| Error::Internal(format!("document blob {} is missing", d.sha256)))?;
+    Ok((d, bytes))
+}
