@@ -108,12 +108,14 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         .unwrap();
     let req_id = req["id"].as_str().unwrap();
     let logo_path = write(out.path(), "logo.png", logo());
+    let pdf = b"%PDF-1.7\n% Acme EU declaration of conformity\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+    let doc_path = write(out.path(), "doc.pdf", pdf);
     let cfg = write(
         out.path(),
         "trust.json",
         json!({
             "base": s.url, "tenant": "acme", "admin_token": t.admin,
-            "customer_token": tok["token"], "logo": logo_path, "out": out.path(),
+            "customer_token": tok["token"], "logo": logo_path, "document": doc_path, "out": out.path(),
             "extra_pages": [
                 format!("/t/acme/admin/regulator/{req_id}"),
                 "/t/acme/releases/shop/v2.0.0",
@@ -171,6 +173,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         nav("nav_admin"),
         [
             "Releases",
+            "Documents",
             "Search",
             "Customers",
             "Share links",
@@ -180,7 +183,10 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
             "Settings"
         ]
     );
-    assert_eq!(nav("nav_customer"), ["Releases", "Search", "My downloads"]);
+    assert_eq!(
+        nav("nav_customer"),
+        ["Releases", "Documents", "Search", "My downloads"]
+    );
     assert_eq!(nav("nav_visitor"), ["Releases", "Sign in"]);
     let rows = nav("admin_release_rows");
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -203,8 +209,9 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         ["Acme Secure Portal", "Releases", "shop v1.0.0"]
     );
     let mine = nav("my_downloads");
-    assert_eq!(mine.len(), 1, "{mine:?}");
-    assert!(mine[0].contains("spdx-json"), "{mine:?}");
+    assert_eq!(mine.len(), 2, "the export and the document: {mine:?}");
+    assert!(mine.iter().any(|m| m.contains("spdx-json")), "{mine:?}");
+    assert!(mine.iter().any(|m| m.contains("document")), "{mine:?}");
     let public_home = seen["public_home"].as_str().unwrap();
     assert!(
         public_home.contains("v1.0.0") && !public_home.contains("v2.0.0"),
@@ -216,6 +223,86 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         .contains("Acme Secure Portal"));
     assert_eq!(seen["status /s/no-such-link"], 404);
     assert_eq!(seen["public_receipt_status"], 200, "{seen}");
+
+    assert!(
+        seen["after_document_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/t/acme/releases/shop/v1.0.0"),
+        "{seen}"
+    );
+    assert_eq!(nav("admin_documents").len(), 1, "{seen}");
+    assert_eq!(
+        std::fs::read(seen["customer_document"].as_str().unwrap()).unwrap(),
+        pdf,
+        "the customer downloads the document as published"
+    );
+    // The document's kit: `sh verify.sh` and `evident-verify export`.
+    let docs: Value = s
+        .get("/api/v1/tenants/acme/documents", &t.admin)
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let id = docs[0]["id"].as_str().unwrap();
+    let file_name = docs[0]["file_name"].as_str().unwrap().to_owned();
+    let mut kit = Vec::new();
+    std::io::Read::read_to_end(
+        &mut s
+            .get(
+                &format!("/api/v1/tenants/acme/documents/{id}/document-kit.tar.gz"),
+                &t.admin,
+            )
+            .call()
+            .unwrap()
+            .into_reader(),
+        &mut kit,
+    )
+    .unwrap();
+    let kit_dir = out.path().join("doc-kit");
+    std::fs::create_dir_all(&kit_dir).unwrap();
+    let tgz = write(out.path(), "doc-kit.tar.gz", &kit);
+    assert!(Command::new("tar")
+        .args(["-xzf", &tgz, "--strip-components=1", "-C"])
+        .arg(&kit_dir)
+        .status()
+        .unwrap()
+        .success());
+    let sh = Command::new("sh")
+        .arg("verify.sh")
+        .current_dir(&kit_dir)
+        .output()
+        .unwrap();
+    assert!(
+        sh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sh.stdout)
+    );
+    let k = |f: &str| kit_dir.join(f).to_string_lossy().into_owned();
+    let export_args = |file: &str| {
+        vec![
+            "export".to_owned(),
+            file.to_owned(),
+            "--bundle".into(),
+            k(&format!("{file_name}.sigstore.json")),
+            "--bundle".into(),
+            k(&format!("{file_name}.intoto.sigstore.json")),
+            "--key".into(),
+            k("pubkey.pem"),
+            "--tsa-chain".into(),
+            k("tsa-chain.pem"),
+            "--log-key".into(),
+            k("log.vkey"),
+        ]
+    };
+    let run = |a: Vec<String>| verify(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let (ok, so, se) = run(export_args(&k(&file_name)));
+    assert!(ok, "{so}{se}");
+    let mut bad = pdf.to_vec();
+    bad[12] ^= 1;
+    let bad = write(out.path(), "tampered.pdf", bad);
+    let (ok, so, _) = run(export_args(&bad));
+    assert!(!ok, "a changed byte: {so}");
 
     // 3.
     let scanned = seen["scanned"].as_array().unwrap();
@@ -231,7 +318,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
     let file = seen["receipts_file"].as_str().unwrap();
     let (ok, so, se) = verify(&["receipts", file, "--log-key", &t.vkey]);
     assert!(ok, "{so}{se}");
-    assert!(so.contains("1 receipts verified"), "{so}");
+    assert!(so.contains("2 receipts verified"), "{so}");
     let list: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
     let tampered = |name: &str, f: &dyn Fn(&mut Value)| {
         let mut l = list.clone();
@@ -240,7 +327,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
     };
     let dropped = tampered("dropped.json", &|l| l["receipts"] = json!([]));
     let (ok, _, se) = verify(&["receipts", &dropped, "--log-key", &t.vkey]);
-    assert!(!ok && se.contains("has 1 receipts, the list has 0"), "{se}");
+    assert!(!ok && se.contains("has 2 receipts, the list has 0"), "{se}");
     let changed = tampered("changed.json", &|l| {
         let e = l["receipts"][0]["entry"]
             .as_str()

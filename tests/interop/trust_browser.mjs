@@ -4,16 +4,18 @@
 //   node trust_browser.mjs CONFIG.json
 //
 // CONFIG.json: {"base": "http://127.0.0.1:P", "tenant": "acme",
-//   "admin_token", "customer_token", "logo": PATH (PNG), "out": DIR,
+//   "admin_token", "customer_token", "logo": PATH (PNG),
+//   "document": PATH (PDF), "out": DIR,
 //   "extra_pages": [PATH, …] (more pages to scan as the admin),
 //   "anonymous_pages": [PATH, …] (pages to scan without a sign-in)}
 // 1. the admin signs in with its token, opens Settings from the
 //    navigation, fills the portal form (name, description, contact,
 //    accent colour, public, public releases) and saves it, then uploads
 //    the logo through the file input; reads the header it then sees;
-// 2. the admin visits every page of its navigation and `extra_pages`;
+// 2. the admin visits every page of its navigation and `extra_pages`, and
+//    publishes the PDF with v1.0.0 through the release page's form;
 // 3. the customer signs in, opens a release from the front page,
-//    downloads its SPDX export, opens "My downloads" and downloads the
+//    downloads its SPDX export and the document, opens "My downloads" and downloads the
 //    export with receipts (saved to DIR/receipts.json);
 // 4. a fresh context, signed in as nobody: the public front page, a
 //    public release, its download (saved; fetched again to read the
@@ -90,6 +92,18 @@ try {
   const links = await a.$$eval('header nav a', (as) => as.map((x) => x.getAttribute('href')));
   for (const href of links) await visit(a, href, `admin: ${href}`);
   for (const href of cfg.extra_pages ?? []) await visit(a, href, `admin: ${href}`);
+  // The admin publishes a document with v1.0.0 through the release page.
+  await a.goto(`${cfg.base}/t/${t}/releases/shop/v1.0.0`);
+  await a.click('#publish-document summary');
+  await a.fill('#doc-title', 'EU declaration of conformity');
+  await a.selectOption('#doc-type', 'declaration_of_conformity');
+  await a.selectOption('#doc-vis', 'customers');
+  await a.setInputFiles('#doc-file', cfg.document);
+  await Promise.all([a.waitForNavigation(), a.click('#publish-document button:text-is("Publish")')]);
+  out.after_document_url = a.url();
+  await scan(a, 'admin: release with a document');
+  out.admin_documents = await a.locator('table.documents tbody tr').allInnerTexts();
+  await visit(a, `/t/${t}/documents`, 'admin: documents');
   out.admin_release_rows = await (async () => {
     await a.goto(`${cfg.base}/t/${t}/admin/releases`);
     return a.locator('#releases tbody tr').allInnerTexts();
@@ -110,6 +124,13 @@ try {
     c.click('a[href$="/sbom?format=spdx-json"]'),
   ]);
   await dl.saveAs(path.join(cfg.out, 'customer.spdx.json'));
+  const [doc] = await Promise.all([
+    c.waitForEvent('download'),
+    c.click('table.documents a:text-is("EU declaration of conformity")'),
+  ]);
+  out.customer_document = path.join(cfg.out, 'customer-document.pdf');
+  await doc.saveAs(out.customer_document);
+  await visit(c, `/t/${t}/documents`, 'customer: documents');
   await Promise.all([c.waitForNavigation(), c.click('header nav a:text-is("My downloads")')]);
   await scan(c, 'customer: my downloads');
   out.my_downloads = await c.locator('#downloads tbody tr').allInnerTexts();
