@@ -1588,4 +1588,134 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(text(&b).contains("Pentest") && !text(&b).contains(">DoC<"));
+
+    // 9. Advisories: a draft only admins see, then published and logged.
+    let findings = json!({"findings": [{"id": "CVE-2099-10001", "component": {"purl": "pkg:cargo/rsa@0.9.10"},
+        "state": "affected", "action": "Upgrade to shop v2.0.0.", "timestamp": "2099-01-02T03:04:05Z"}]});
+    let draft = |q: &'static str, body: Value| {
+        let api = &api;
+        let admin = admin.clone();
+        async move {
+            let (s, b, _) = api
+                .call(
+                    "POST",
+                    &format!("/api/v1/tenants/acme/advisories?{q}"),
+                    &Cred::Bearer(&admin),
+                    Some(("application/json", serde_json::to_vec(&body).unwrap())),
+                )
+                .await;
+            (
+                s,
+                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let aq = "product=shop&tag=v1.0.0&id=ACME-SA-2026-001&title=RSA%20timing&summary=Upgrade.";
+    let (s, v) = draft(aq, findings.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["state"], "draft");
+    let bad = json!({"findings": [{"id": "CVE-2099-1", "component": {"purl": "pkg:cargo/nope@1"}, "state": "fixed"}]});
+    let (s, v) = draft(aq, bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = draft(
+        "product=shop&tag=v1.0.0&id=a/b&title=t&summary=s",
+        findings.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, v) = api
+        .json("GET", "/api/v1/tenants/acme/advisories", &ann, None)
+        .await;
+    assert_eq!(v, json!([]), "a draft is for admins only");
+    for path in ["", "/csaf"] {
+        let (s, _) = api
+            .json(
+                "GET",
+                &format!("/api/v1/tenants/acme/advisories/ACME-SA-2026-001{path}"),
+                &ann,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (_, v) = api
+        .json("GET", "/api/v1/tenants/acme/advisories", &admin, None)
+        .await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    let (s, v) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/publish",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "published");
+    let (s, _) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/publish",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = draft(aq, findings.clone()).await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "a published advisory is not redrafted"
+    );
+    let ev = logged("advisory_published").await;
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["event"]["vulnerabilities"], json!(["CVE-2099-10001"]));
+    let (s, v) = api
+        .json(
+            "GET",
+            "/api/v1/tenants/acme/advisories/ACME-SA-2026-001",
+            &ann,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["statements"][0]["state"], "affected");
+    assert_eq!(v["statements"][0]["component"], "rsa 0.9.10");
+    let (s, b, h) = api
+        .call(
+            "GET",
+            "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/csaf",
+            &Cred::Bearer(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h.contains_key("x-evident-log-index"), "logged");
+    let csaf: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(csaf["document"]["category"], "csaf_security_advisory");
+    assert_eq!(csaf["document"]["tracking"]["id"], "ACME-SA-2026-001");
+    assert_eq!(
+        hex::encode(Sha256::digest(&b)),
+        ev[0]["event"]["csaf_sha256"].as_str().unwrap(),
+        "served as published"
+    );
+    let (s, _) = api
+        .json(
+            "GET",
+            "/api/v1/tenants/acme/advisories/ACME-SA-2026-001",
+            &bob,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "Bob may not read v1.0.0");
+    let (s, b, _) = api
+        .call(
+            "GET",
+            "/t/acme/advisories/ACME-SA-2026-001",
+            &Cred::Cookie(&ann_cookie),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text(&b).contains("CVE-2099-10001") && text(&b).contains("Upgrade to shop v2.0.0."));
 }

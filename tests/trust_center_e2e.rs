@@ -107,6 +107,28 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         .into_json()
         .unwrap();
     let req_id = req["id"].as_str().unwrap();
+    // A security advisory, drafted and published through the API.
+    let findings = json!({"findings": [{"id": "CVE-2099-10001", "aliases": ["GHSA-9q2c-xv4m-hp7w"],
+        "component": {"purl": "pkg:cargo/rsa@0.9.10"}, "state": "affected",
+        "action": "Upgrade to shop v2.0.0.", "timestamp": "2099-01-02T03:04:05Z"},
+        {"id": "CVE-2099-10002", "component": {"purl": "pkg:cargo/idna@1.1.0"}, "state": "not_affected",
+        "justification": "vulnerable_code_not_in_execute_path", "timestamp": "2099-01-02T03:04:05Z"}]});
+    let adv: Value = s
+        .post(
+            "/api/v1/tenants/acme/advisories?product=shop&tag=v1.0.0&id=ACME-SA-2026-001&title=RSA%20timing%20side%20channel&summary=Upgrade.&reference=https://acme.example/sa/2026-001",
+            &t.admin,
+        )
+        .send_json(findings)
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(adv["state"], "draft");
+    s.post(
+        "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/publish",
+        &t.admin,
+    )
+    .call()
+    .unwrap();
     let logo_path = write(out.path(), "logo.png", logo());
     let pdf = b"%PDF-1.7\n% Acme EU declaration of conformity\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
     let doc_path = write(out.path(), "doc.pdf", pdf);
@@ -122,6 +144,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
                 "/t/acme/products/shop/diff?from=v1.0.0&to=v2.0.0",
                 "/t/acme/search?q=pkg%3Acargo%2Frsa&version=%3E%3D0.9.0",
                 "/t/acme/search?q=no-such-crate",
+                "/t/acme/advisories/ACME-SA-2026-001",
             ],
             "anonymous_pages": [share_path, "/t/globex/login", "/s/no-such-link", "/t/acme/releases/shop/v1.0.0"],
         })
@@ -174,6 +197,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         [
             "Releases",
             "Documents",
+            "Advisories",
             "Search",
             "Customers",
             "Share links",
@@ -185,7 +209,13 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
     );
     assert_eq!(
         nav("nav_customer"),
-        ["Releases", "Documents", "Search", "My downloads"]
+        [
+            "Releases",
+            "Documents",
+            "Advisories",
+            "Search",
+            "My downloads"
+        ]
     );
     assert_eq!(nav("nav_visitor"), ["Releases", "Sign in"]);
     let rows = nav("admin_release_rows");
@@ -303,6 +333,39 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
     let bad = write(out.path(), "tampered.pdf", bad);
     let (ok, so, _) = run(export_args(&bad));
     assert!(!ok, "a changed byte: {so}");
+
+    // The published advisory, as the customer downloads it, judged by the
+    // BSI/secvisogram CSAF validator (schema, mandatory and optional tests).
+    let mut csaf = Vec::new();
+    std::io::Read::read_to_end(
+        &mut s
+            .get(
+                "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/csaf",
+                tok["token"].as_str().unwrap(),
+            )
+            .call()
+            .unwrap()
+            .into_reader(),
+        &mut csaf,
+    )
+    .unwrap();
+    let csaf_path = write(out.path(), "acme-sa-2026-001.csaf.json", &csaf);
+    let v = Command::new("node")
+        .arg(common::interop().join("csaf_validate.mjs"))
+        .arg(&csaf_path)
+        .env("NODE_PATH", common::interop().join("node_modules"))
+        .output()
+        .unwrap();
+    let judged = String::from_utf8_lossy(&v.stdout);
+    assert!(
+        v.status.success(),
+        "{judged}{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(
+        judged.contains(r#""category":"csaf_security_advisory""#),
+        "{judged}"
+    );
 
     // 3.
     let scanned = seen["scanned"].as_array().unwrap();

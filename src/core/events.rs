@@ -290,6 +290,24 @@ pub enum EventBody {
         /// Size in bytes.
         bytes: u64,
     },
+    /// A CSAF security advisory was published: its document is fixed (a
+    /// blob) and listed for the release's readers.
+    AdvisoryPublished {
+        /// The tracking id.
+        advisory_id: String,
+        /// Product.
+        product: String,
+        /// Release tag.
+        tag: String,
+        /// The release revision it is about.
+        revision: u32,
+        /// Title.
+        title: String,
+        /// The vulnerability ids it states, sorted.
+        vulnerabilities: Vec<String>,
+        /// SHA-256 (hex) of the CSAF document.
+        csaf_sha256: String,
+    },
     /// A compliance document was withdrawn: no longer listed or served.
     DocumentWithdrawn {
         /// The document's id.

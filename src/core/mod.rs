@@ -11,12 +11,14 @@
 //! - [`names`]: names and their rules;
 //! - [`regulator`]: regulator requests and their life cycle;
 //! - [`documents`]: compliance documents and who may see them;
+//! - [`advisories`]: CSAF security advisories, drafts and published;
 //! - [`access`]: entitlement matching and SSO claim rules;
 //! - [`policy`]: the one access-policy function;
 //! - [`portal`]: the portal's settings and logo, and their rules;
 //! - [`schema`]: the JSON Schemas generated from these types.
 
 pub mod access;
+pub mod advisories;
 pub mod clock;
 pub mod documents;
 pub mod error;

@@ -55,7 +55,8 @@ pub enum Action {
     ManageShareLinks,
     /// Publish a new VEX version of a release.
     PublishVex,
-    /// Publish and withdraw a release's compliance documents.
+    /// Publish and withdraw a release's compliance documents, and draft
+    /// and publish its security advisories.
     PublishDocuments,
     /// Add and remove the log's witnesses.
     ManageWitnesses,

@@ -1,6 +1,8 @@
-//! Compliance documents over HTTP: publish and withdraw (admin), list and
-//! download (whoever may read the release and is in the document's
-//! audience), their evidence, and a public portal's public documents.
+//! Compliance documents and CSAF security advisories over HTTP: publish and
+//! withdraw documents (admin), list and download them (whoever may read
+//! the release and is in the document's audience), their evidence, a
+//! public portal's public documents; draft and publish advisories (admin),
+//! list, read and download published ones (whoever may read the release).
 
 use axum::{
     extract::{Path, State},
@@ -18,6 +20,7 @@ use crate::{
         respond::{deliver, logged},
     },
     service::{
+        advisories::{self, AdvisoryRecord, NewAdvisory},
         documents::{self, Document, NewDocument},
         downloads, evidence, portal, AppState,
     },
@@ -135,4 +138,96 @@ pub async fn public_download(
     let d = evidence::document(&state, &p, &tenant, &id).await?;
     let index = downloads::record(&state, &p, &tenant, &d).await?;
     Ok(logged(d, index, &format!("/p/{tenant}/receipts/{index}")))
+}
+
+/// `POST /api/v1/tenants/{t}/advisories?product=&tag=&id=&title=&summary=&reference=`
+/// (admin): drafts (or replaces the draft of) a CSAF security advisory
+/// whose statements are the body, in any VEX input format (findings JSON,
+/// CycloneDX VEX, OpenVEX, CSAF); 422 naming the first problem, 409 when
+/// that id is published. Only admins see a draft; nothing is logged yet.
+#[utoipa::path(post, operation_id = "draft_advisory", path = "/api/v1/tenants/{tenant}/advisories", tag = "advisories", params(("tenant" = String, Path, description = "Tenant slug"), NewAdvisory), request_body(content = String, description = "The statements: findings JSON, CycloneDX VEX, OpenVEX or CSAF", content_type = "application/json"), responses((status = 201, description = "The draft", body = AdvisoryRecord), BodyErrors))]
+pub async fn draft_advisory(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+    ApiQuery(q): ApiQuery<NewAdvisory>,
+    ApiBytes(body): ApiBytes,
+) -> Result<Response, ApiError> {
+    let a = advisories::draft(&state, &p, &tenant, q, body.to_vec()).await?;
+    Ok((StatusCode::CREATED, ApiJson(a)).into_response())
+}
+
+/// `POST /api/v1/tenants/{t}/advisories/{id}/publish` (admin): writes the
+/// CSAF document once and appends `advisory_published`; 409 when published.
+#[utoipa::path(post, operation_id = "publish_advisory", path = "/api/v1/tenants/{tenant}/advisories/{id}/publish", tag = "advisories", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path)), responses((status = 200, description = "Published", body = AdvisoryRecord), Errors))]
+pub async fn publish_advisory(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<ApiJson<AdvisoryRecord>, ApiError> {
+    Ok(ApiJson(
+        advisories::publish(&state, &p, &tenant, &id).await?,
+    ))
+}
+
+/// `GET /api/v1/tenants/{t}/advisories`: the advisories the caller may see
+/// (admins: drafts too), newest first.
+#[utoipa::path(get, operation_id = "list_advisories", path = "/api/v1/tenants/{tenant}/advisories", tag = "advisories", params(("tenant" = String, Path, description = "Tenant slug")), responses((status = 200, description = "The advisories", body = [AdvisoryRecord]), Errors))]
+pub async fn list_advisories(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(tenant): Path<String>,
+) -> Result<ApiJson<Vec<AdvisoryRecord>>, ApiError> {
+    Ok(ApiJson(advisories::list(&state, &p, &tenant)?))
+}
+
+/// An advisory with its statements.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AdvisoryAnswer {
+    /// The record.
+    #[serde(flatten)]
+    pub advisory: AdvisoryRecord,
+    /// Its statements: vulnerability, component, product status, action.
+    pub statements: Vec<advisories::Row>,
+}
+
+/// `GET /api/v1/tenants/{t}/advisories/{id}`: one advisory and its
+/// statements.
+#[utoipa::path(get, operation_id = "get_advisory", path = "/api/v1/tenants/{tenant}/advisories/{id}", tag = "advisories", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path)), responses((status = 200, description = "The advisory", body = AdvisoryAnswer), Errors))]
+pub async fn get_advisory(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<ApiJson<AdvisoryAnswer>, ApiError> {
+    let v = advisories::get(&state, &p, &tenant, &id).await?;
+    Ok(ApiJson(AdvisoryAnswer {
+        advisory: v.record,
+        statements: v.rows,
+    }))
+}
+
+/// `GET /api/v1/tenants/{t}/advisories/{id}/{file}`: a published
+/// advisory's CSAF document (`csaf`, logged, issued like an export) or its
+/// evidence (`advisory.sig`, `advisory.sig.tsr`, `advisory.sigstore.json`,
+/// `advisory.intoto.sigstore.json`, `verify.sh`, `advisory-kit.tar.gz`).
+#[utoipa::path(get, operation_id = "download_advisory", path = "/api/v1/tenants/{tenant}/advisories/{id}/{file}", tag = "advisories", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path), ("file" = String, Path, description = "csaf, or advisory.sig, advisory.sig.tsr, advisory.sigstore.json, advisory.intoto.sigstore.json, verify.sh, advisory-kit.tar.gz")), responses((status = 200, description = "The file (logged)", body = Vec<u8>, content_type = "application/json"), Errors))]
+pub async fn advisory_file(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, id, file)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let d = if file == "csaf" {
+        evidence::advisory(&state, &p, &tenant, &id).await?
+    } else {
+        let f = evidence::File::parse_stem("advisory", &file).ok_or_else(Error::not_found)?;
+        evidence::file(
+            &state,
+            &p,
+            (&tenant, "", ""),
+            f,
+            evidence::Of::Advisory(&id),
+        )
+        .await?
+    };
+    deliver(&state, &p, &tenant, d).await
 }

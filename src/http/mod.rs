@@ -116,6 +116,11 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tenants/{tenant}/documents/{id}"),
     ("delete", "/api/v1/tenants/{tenant}/documents/{id}"),
     ("get", "/api/v1/tenants/{tenant}/documents/{id}/{file}"),
+    ("post", "/api/v1/tenants/{tenant}/advisories"),
+    ("get", "/api/v1/tenants/{tenant}/advisories"),
+    ("get", "/api/v1/tenants/{tenant}/advisories/{id}"),
+    ("post", "/api/v1/tenants/{tenant}/advisories/{id}/publish"),
+    ("get", "/api/v1/tenants/{tenant}/advisories/{id}/{file}"),
     ("post", "/api/v1/tenants/{tenant}/customers"),
     ("get", "/api/v1/tenants/{tenant}/customers"),
     ("get", "/api/v1/tenants/{tenant}/customers/{id}"),
@@ -321,6 +326,24 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/tenants/{tenant}/documents/{id}/{file}",
             download(documents::file),
+        )
+        .route(
+            "/tenants/{tenant}/advisories",
+            post(documents::draft_advisory)
+                .get(documents::list_advisories)
+                .layer(DefaultBodyLimit::max(crate::service::vex::MAX_VEX_BYTES)),
+        )
+        .route(
+            "/tenants/{tenant}/advisories/{id}",
+            get(documents::get_advisory),
+        )
+        .route(
+            "/tenants/{tenant}/advisories/{id}/publish",
+            post(documents::publish_advisory),
+        )
+        .route(
+            "/tenants/{tenant}/advisories/{id}/{file}",
+            download(documents::advisory_file),
         )
         .route(
             "/tenants/{tenant}/customers",

@@ -25,6 +25,7 @@ use crate::{
         signin::admin_signed_in,
     },
     service::{
+        advisories::{self, NewAdvisory},
         bundles::{self, PrepareBody, SignatureBody},
         catalogue,
         customers::{
@@ -302,6 +303,14 @@ fn to_request(tenant: &str, r: Result<RequestView, Error>) -> Response {
         Ok(v) => {
             Redirect::to(&format!("/t/{tenant}/admin/regulator/{}", v.request.id)).into_response()
         }
+        Err(e) => error_page("Not saved", &e),
+    }
+}
+
+/// To the advisory's page, or the page of what went wrong.
+fn to_advisory(tenant: &str, r: Result<String, Error>) -> Response {
+    match r {
+        Ok(id) => Redirect::to(&format!("/t/{tenant}/advisories/{id}")).into_response(),
         Err(e) => error_page("Not saved", &e),
     }
 }
@@ -686,6 +695,17 @@ pub struct AdminForm {
     visibility: Option<String>,
     #[serde(default)]
     public_releases: Option<String>,
+    // The advisory form.
+    #[serde(default)]
+    advisory_id: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    statements: Option<String>,
 }
 
 /// A number field: absent or empty is `None`; anything else must parse.
@@ -705,6 +725,10 @@ pub enum AdminAction {
     Portal(PortalSettings),
     /// Remove the portal's logo.
     RemoveLogo,
+    /// Draft (or replace the draft of) an advisory.
+    DraftAdvisory(Box<NewAdvisory>, String),
+    /// Publish an advisory.
+    PublishAdvisory(String),
     /// Create a customer.
     CreateCustomer(NewCustomer),
     /// Add an entitlement to a customer.
@@ -781,6 +805,18 @@ impl AdminAction {
                     .collect(),
             }),
             ["portal", "logo", "remove"] => Self::RemoveLogo,
+            ["advisories"] => Self::DraftAdvisory(
+                Box::new(NewAdvisory {
+                    product: s(f.product),
+                    tag: s(f.tag),
+                    id: s(f.advisory_id),
+                    title: s(f.title),
+                    summary: f.summary.unwrap_or_default().trim().replace("\r\n", "\n"),
+                    reference: Some(s(f.reference)).filter(|r| !r.is_empty()),
+                }),
+                f.statements.unwrap_or_default(),
+            ),
+            ["advisories", id, "publish"] => Self::PublishAdvisory((*id).to_owned()),
             ["customers"] => Self::CreateCustomer(NewCustomer {
                 name: s(f.name),
                 entitlements: vec![],
@@ -925,6 +961,15 @@ pub async fn admin_action(
         AdminAction::Settings(s) => to_settings(t, settings::update(st, &p, t, s).await),
         AdminAction::Portal(s) => to_settings(t, portal::update(st, &p, t, s).await),
         AdminAction::RemoveLogo => to_settings(t, portal::remove_logo(st, &p, t).await),
+        AdminAction::DraftAdvisory(a, body) => to_advisory(
+            t,
+            advisories::draft(st, &p, t, *a, body.into_bytes())
+                .await
+                .map(|a| a.id),
+        ),
+        AdminAction::PublishAdvisory(id) => {
+            to_advisory(t, advisories::publish(st, &p, t, &id).await.map(|a| a.id))
+        }
         AdminAction::CreateCustomer(c) => done(t, customers::create(st, &p, t, c).await),
         AdminAction::AddEntitlement(c, e) => {
             done(t, customers::add_entitlement(st, &p, t, &c, e).await)

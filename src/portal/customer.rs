@@ -17,6 +17,7 @@ use crate::{
         signin::signed_in,
     },
     service::{
+        advisories::{self, AdvisoryState},
         catalogue,
         customers::{self, EntitledRelease},
         documents::{self, DocType, Document},
@@ -793,6 +794,131 @@ pub async fn documents_page(
                 }
             }
             p.note { "Each document is signed with the vendor's export key, timestamped and recorded in its transparency log when first served; every download is logged with a receipt." }
+        },
+    )
+}
+
+/// `GET /t/{tenant}/advisories`: the security advisories the reader may
+/// see (an admin: drafts too, with the form to draft one).
+pub async fn advisories_page(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let admin = !matches!(p, Principal::Customer { .. });
+    let list = match advisories::list(&state, &p, &tenant) {
+        Ok(l) => l,
+        Err(e) => return error_page("The portal is unavailable", &e),
+    };
+    tenant_page(
+        &state,
+        &tenant,
+        if admin { Nav::Admin } else { Nav::Customer },
+        Some(&s.csrf),
+        &[],
+        "Security advisories",
+        html! {
+            @if list.is_empty() {
+                p #advisories-none { "No advisory is published yet." }
+            } @else {
+                table #advisories {
+                    thead { tr { th { "Advisory" } th { "Release" } th { "State" } th { "Published" } } }
+                    tbody {
+                        @for a in &list {
+                            tr {
+                                td { a href={"/t/" (tenant) "/advisories/" (a.id)} { (a.id) } br; (a.title) }
+                                td { (a.product) " " (a.tag) " rev " (a.revision) }
+                                td { @if a.state == AdvisoryState::Published { "published" } @else { "draft (only admins see it)" } }
+                                td { (a.published_at.map(crate::core::clock::rfc3339).unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if admin {
+                details #draft-advisory {
+                    summary { "Draft an advisory" }
+                    form method="post" action={"/t/" (tenant) "/admin/advisories"} {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        label for="adv-product" { "Product" } input id="adv-product" name="product" required;
+                        label for="adv-tag" { "Release tag" } input id="adv-tag" name="tag" required;
+                        label for="adv-id" { "Tracking id, such as ACME-SA-2026-001" } input id="adv-id" name="advisory_id" required maxlength="64";
+                        label for="adv-title" { "Title" } input id="adv-title" name="title" required maxlength="200" size="60";
+                        label for="adv-summary" { "Summary" } textarea id="adv-summary" name="summary" rows="3" required maxlength="4000" {}
+                        label for="adv-ref" { "Details URL (https://, optional)" } input id="adv-ref" name="reference" type="url";
+                        label for="adv-statements" { "Statements: findings JSON, CycloneDX VEX, OpenVEX or CSAF" }
+                        textarea id="adv-statements" name="statements" rows="8" required {}
+                        " " button type="submit" { "Save the draft" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `GET /t/{tenant}/advisories/{id}`: one advisory with each
+/// vulnerability's product status and action, and its CSAF document.
+pub async fn advisory_page(
+    State(state): State<AppState>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (s, p) = match signed_in(&state, &tenant, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let admin = !matches!(p, Principal::Customer { .. });
+    let v = match advisories::get(&state, &p, &tenant, &id).await {
+        Ok(v) => v,
+        Err(Error::NotFound(_)) => return not_found(),
+        Err(e) => return error_page("The portal is unavailable", &e),
+    };
+    let a = &v.record;
+    let api = format!("/api/v1/tenants/{tenant}/advisories/{}", a.id);
+    let list = format!("/t/{tenant}/advisories");
+    tenant_page(
+        &state,
+        &tenant,
+        if admin { Nav::Admin } else { Nav::Customer },
+        Some(&s.csrf),
+        &[("Security advisories", &list)],
+        &format!("{}: {}", a.id, a.title),
+        html! {
+            p { "About " a href={"/t/" (tenant) "/releases/" (a.product) "/" (a.tag)} { (a.product) " " (a.tag) } " revision " (a.revision) "." }
+            @for para in a.summary.split("\n\n") { p.description { (para) } }
+            @if let Some(r) = &a.reference { p { "Details: " a href=(r) rel="noopener noreferrer" { (r) } } }
+            @if a.state == AdvisoryState::Published {
+                p {
+                    a #advisory-csaf href={(api) "/csaf"} download { "CSAF 2.0 document" } " · "
+                    a href={(api) "/advisory.sigstore.json"} download { "Signature bundle" } " · "
+                    a href={(api) "/advisory-kit.tar.gz"} download { "Verify kit" }
+                }
+            } @else {
+                p.note { "A draft: only admins see it. Publishing fixes its CSAF document and records it in the log." }
+                @if admin {
+                    form method="post" action={"/t/" (tenant) "/admin/advisories/" (a.id) "/publish"} {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        button type="submit" { "Publish" }
+                    }
+                }
+            }
+            table #advisory-statements {
+                thead { tr { th { "Vulnerability" } th { "Component" } th { "Product status" } th { "Action" } } }
+                tbody {
+                    @for r in &v.rows {
+                        tr {
+                            td { (r.vulnerability) }
+                            td { (r.component) }
+                            td { (r.state.replace('_', " ")) }
+                            td { (r.action.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
         },
     )
 }

@@ -76,6 +76,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/t/{tenant}/downloads", get(customer::downloads_page))
         .route("/t/{tenant}/search", get(customer::search_page))
         .route("/t/{tenant}/documents", get(customer::documents_page))
+        .route("/t/{tenant}/advisories", get(customer::advisories_page))
+        .route("/t/{tenant}/advisories/{id}", get(customer::advisory_page))
         .route(
             "/t/{tenant}/admin/documents",
             post(admin::publish_document).layer(axum::extract::DefaultBodyLimit::max(

@@ -87,12 +87,14 @@ impl<'a> Frame<'a> {
             Nav::Customer => vec![
                 ("Releases", format!("/t/{t}/")),
                 ("Documents", format!("/t/{t}/documents")),
+                ("Advisories", format!("/t/{t}/advisories")),
                 ("Search", format!("/t/{t}/search")),
                 ("My downloads", format!("/t/{t}/downloads")),
             ],
             Nav::Admin => vec![
                 ("Releases", format!("/t/{t}/admin/releases")),
                 ("Documents", format!("/t/{t}/documents")),
+                ("Advisories", format!("/t/{t}/advisories")),
                 ("Search", format!("/t/{t}/search")),
                 ("Customers", format!("/t/{t}/admin#customers-section")),
                 ("Share links", format!("/t/{t}/admin#share-links-section")),

@@ -38,6 +38,8 @@ impl Artifact {
     pub const DIFF: Self = Self("diff");
     /// `…/documents/{id}`: a compliance document.
     pub const DOCUMENT: Self = Self("document");
+    /// `…/advisories/{id}/csaf`: a CSAF security advisory.
+    pub const ADVISORY: Self = Self("advisory");
     /// `…/sbom.sig`.
     pub const SIGNATURE: Self = Self("signature");
     /// `…/sbom.sig.tsr`.

@@ -36,7 +36,7 @@ pub use crate::core::records::Issued;
 use crate::{
     core::{events::EventBody, policy::Action, release::ReleaseRecord, Error, Principal},
     service::{
-        blocking,
+        advisories, blocking,
         catalogue::{self, ExportQuery},
         diff::{self, DiffQuery},
         documents,
@@ -64,6 +64,8 @@ pub enum DocFormat {
     Diff,
     /// A compliance document published with a release.
     Document,
+    /// A published CSAF security advisory.
+    Advisory,
 }
 
 impl DocFormat {
@@ -74,6 +76,7 @@ impl DocFormat {
             Self::Vex(f) => f.name(),
             Self::Diff => "evident-diff",
             Self::Document => "document",
+            Self::Advisory => "csaf-advisory",
         }
     }
 
@@ -86,6 +89,7 @@ impl DocFormat {
             // The document's own type is the download's; this is the
             // default for evidence that names none.
             Self::Document => "application/octet-stream",
+            Self::Advisory => "application/json",
         }
     }
 }
@@ -381,6 +385,60 @@ pub async fn served_document(
         },
         d,
     ))
+}
+
+/// A published advisory's CSAF document (`…/advisories/{id}/csaf`),
+/// issued under the revision it is about the first time it is served.
+pub async fn served_advisory(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    id: &str,
+) -> Result<Served, Error> {
+    let (a, bytes) = advisories::csaf(state, principal, tenant, id)?;
+    let (rec, _) = catalogue::load(state, tenant, &a.product, &a.tag, Some(a.revision))?;
+    let bytes = Bytes::from(bytes);
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    let path = keys::export_path(
+        tenant,
+        &a.product,
+        &a.tag,
+        a.revision,
+        &format!("advisory~{id}"),
+    );
+    let file_name = format!("{}.csaf.json", a.id.to_ascii_lowercase());
+    let issued = issued(
+        state,
+        principal,
+        tenant,
+        &rec,
+        DocFormat::Advisory,
+        &file_name,
+        (&bytes, &sha),
+        &path,
+    )
+    .await?;
+    Ok(Served {
+        format: DocFormat::Advisory,
+        file_name,
+        vex: None,
+        rec,
+        bytes,
+        sha,
+        issued,
+        path,
+    })
+}
+
+/// A published advisory's CSAF document, as a download.
+pub async fn advisory(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    id: &str,
+) -> Result<Download, Error> {
+    let s = served_advisory(state, principal, tenant, id).await?;
+    Ok(s.download(Artifact::ADVISORY))
 }
 
 /// A compliance document, as a download of its own media type.
@@ -691,6 +749,7 @@ impl Served {
             }
             (DocFormat::Diff, _) => format!("the release diff {}", self.file_name),
             (DocFormat::Document, _) => format!("the document {}", self.file_name),
+            (DocFormat::Advisory, _) => format!("the CSAF advisory {}", self.file_name),
         }
     }
 }
@@ -846,6 +905,8 @@ pub enum Of<'a> {
     Diff(&'a DiffQuery),
     /// The document of this id.
     Document(&'a str),
+    /// The published advisory of this id.
+    Advisory(&'a str),
 }
 
 /// `GET …/releases/{tag}/{file}?format=F&revision=N`, the evidence of the
@@ -874,6 +935,7 @@ pub async fn file(
         Of::Vex(q) => served_vex(state, principal, release, q).await?.0,
         Of::Diff(q) => served_diff(state, principal, (tenant, product), q).await?,
         Of::Document(id) => served_document(state, principal, tenant, id).await?.0,
+        Of::Advisory(id) => served_advisory(state, principal, tenant, id).await?,
     };
     let base = s.file_name.clone();
     let sig = || issued_bytes(&s.issued.signature);
@@ -950,7 +1012,7 @@ async fn kit_vex(
     of: Of<'_>,
 ) -> Result<Vec<KitVex>, Error> {
     let version = match (of, s.format) {
-        (Of::Vex(_) | Of::Diff(_) | Of::Document(_), _) => None,
+        (Of::Vex(_) | Of::Diff(_) | Of::Document(_) | Of::Advisory(_), _) => None,
         (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxJson))
         | (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxXml)) => s.vex,
         (Of::Export(q), _) if q.vex == Some(0) => None,
@@ -1009,7 +1071,10 @@ async fn kit(
         .replace(
             "@COMMAND@",
             match s.format {
-                DocFormat::Export(_) | DocFormat::Diff | DocFormat::Document => "export",
+                DocFormat::Export(_)
+                | DocFormat::Diff
+                | DocFormat::Document
+                | DocFormat::Advisory => "export",
                 DocFormat::Vex(_) => "vex",
             },
         )
@@ -1046,7 +1111,7 @@ async fn kit(
     // Once a witness cosigned a checkpoint that covers the issuance entry
     // (exports: `evident-verify export --cosigned` checks it).
     let cosigned = match s.format {
-        DocFormat::Export(_) | DocFormat::Diff | DocFormat::Document => {
+        DocFormat::Export(_) | DocFormat::Diff | DocFormat::Document | DocFormat::Advisory => {
             cosigned_proof(state, tenant, s)?
         }
         DocFormat::Vex(_) => None,

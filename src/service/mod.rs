@@ -9,6 +9,7 @@
 //! built once, by `app::Builder`, and never changed after: there are no
 //! setters.
 
+pub mod advisories;
 pub mod audit;
 pub mod bundles;
 pub mod cache;

@@ -12,6 +12,7 @@
 //! | `session/<sha256 of cookie>` | [`Session`](crate::core::records::Session) |
 //! | `session-seen/<sha256 of cookie>` | last use, i64 big-endian (its own key, so a use never brings back an ended session) |
 //! | `settings/<tenant>` | [`Settings`](crate::core::records::Settings) |
+//! | `advisory/<tenant>/<id>` | [`AdvisoryRecord`](crate::core::advisories::AdvisoryRecord); its input and published document are blobs |
 //! | `document/<tenant>/<id>` | [`Document`](crate::core::documents::Document); its bytes are the blob of its digest |
 //! | `portal/<tenant>` | [`PortalSettings`](crate::core::portal::PortalSettings) |
 //! | `portal-logo/<tenant>` | [`Logo`](crate::core::portal::Logo); its bytes are the blob of its digest |
@@ -77,6 +78,7 @@ pub const CACHED: &[&[u8]] = &[
     b"settings/",
     b"portal/",
     b"document/",
+    b"advisory/",
     b"portal-logo/",
 ];
 
@@ -136,6 +138,16 @@ pub const SESSIONS_SEEN: &[u8] = b"session-seen/";
 /// `settings/<tenant>`.
 pub fn settings(tenant: &str) -> Vec<u8> {
     format!("settings/{tenant}").into_bytes()
+}
+
+/// `advisory/<tenant>/<id>`.
+pub fn advisory(tenant: &str, id: &str) -> Vec<u8> {
+    format!("advisory/{tenant}/{id}").into_bytes()
+}
+
+/// Every advisory of a tenant.
+pub fn advisories(tenant: &str) -> Vec<u8> {
+    format!("advisory/{tenant}/").into_bytes()
 }
 
 /// `document/<tenant>/<id>`.

@@ -21,6 +21,7 @@ use evident_log::{AppOp, Log, LogError, Store};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::core::{
+    advisories::AdvisoryRecord,
     documents::Document,
     events::{self, Actor, EventBody},
     portal::{Logo, PortalSettings},
@@ -440,6 +441,21 @@ impl Db {
     /// The write that stores a tenant's settings.
     pub fn settings_ops(tenant: &str, s: &Settings) -> Vec<AppOp> {
         vec![(keys::settings(tenant), Some(json(s)))]
+    }
+
+    /// A tenant's advisories, by id (drafts too).
+    pub fn advisories(&self, tenant: &str) -> Result<Vec<AdvisoryRecord>, Error> {
+        self.scan_json(&keys::advisories(tenant))
+    }
+
+    /// One advisory.
+    pub fn advisory(&self, tenant: &str, id: &str) -> Result<Option<AdvisoryRecord>, Error> {
+        self.get_json(&keys::advisory(tenant, id))
+    }
+
+    /// The write that stores an advisory's record.
+    pub fn advisory_op(tenant: &str, a: &AdvisoryRecord) -> AppOp {
+        (keys::advisory(tenant, &a.id), Some(json(a)))
     }
 
     /// A tenant's documents, by id (withdrawn ones too).

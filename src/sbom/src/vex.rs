@@ -467,6 +467,50 @@ pub struct VexMeta {
     pub history: Vec<(u32, i64)>,
 }
 
+/// What makes a CSAF document a security advisory rather than VEX: its
+/// id, title, summary and (optionally) a reference URL. The statements are
+/// the same as VEX's: one vulnerability model for both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advisory {
+    /// The tracking id (`ACME-SA-2026-001`).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Summary (the document's summary note).
+    pub summary: String,
+    /// A URL with more details; the advisory's own portal URL otherwise.
+    pub reference: Option<String>,
+}
+
+/// A CSAF 2.0 security advisory (profile `csaf_security_advisory`) of a
+/// release from `statements`, written like the CSAF VEX document (same
+/// product tree, vulnerabilities, product statuses, remediations) with
+/// the advisory's id, title, summary note and reference.
+pub fn write_advisory(
+    statements: &[Statement],
+    model: &Model,
+    release: &Release,
+    meta: &VexMeta,
+    advisory: &Advisory,
+) -> Vec<u8> {
+    let view = View::new(model, release);
+    csaf_out::write(&in_order(statements, model), &view, meta, Some(advisory))
+}
+
+/// The statements about what `model` has, in output order.
+fn in_order<'a>(statements: &'a [Statement], model: &Model) -> Vec<&'a Statement> {
+    let mut sorted: Vec<&Statement> = statements
+        .iter()
+        .filter(|s| {
+            s.component
+                .is_none_or(|c| (c as usize) < model.components.len())
+        })
+        .collect();
+    let sp = model.subject.as_ref().and_then(|s| s.purl.as_deref());
+    sorted.sort_by(|a, b| resolve::order(a, b, sp));
+    sorted
+}
+
 /// VEX output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum VexFormat {
@@ -526,18 +570,10 @@ impl VexFormat {
         meta: &VexMeta,
     ) -> Vec<u8> {
         let view = View::new(model, release);
-        let mut sorted: Vec<&Statement> = statements
-            .iter()
-            .filter(|s| {
-                s.component
-                    .is_none_or(|c| (c as usize) < model.components.len())
-            })
-            .collect();
-        let sp = model.subject.as_ref().and_then(|s| s.purl.as_deref());
-        sorted.sort_by(|a, b| resolve::order(a, b, sp));
+        let sorted = in_order(statements, model);
         match self {
             Self::OpenVex => openvex_out::write(&sorted, &view, meta),
-            Self::Csaf => csaf_out::write(&sorted, &view, meta),
+            Self::Csaf => csaf_out::write(&sorted, &view, meta, None),
             Self::CycloneDxVex => out_cdx::write_standalone(&sorted, &view, meta),
         }
     }

@@ -34,7 +34,11 @@ struct Document<'a> {
     category: &'static str,
     csaf_version: &'static str,
     lang: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<Note>,
     publisher: Publisher<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    references: Vec<Reference>,
     title: String,
     tracking: Tracking,
 }
@@ -282,7 +286,12 @@ fn remediation_of(s: &Statement) -> Option<(&'static str, String)> {
     }
 }
 
-pub(crate) fn write<'a>(sorted: &[&'a Statement], view: &View, meta: &VexMeta) -> Vec<u8> {
+pub(crate) fn write<'a>(
+    sorted: &[&'a Statement],
+    view: &View,
+    meta: &VexMeta,
+    advisory: Option<&super::Advisory>,
+) -> Vec<u8> {
     let product_name = format!("{} {}", view.product, view.product_version);
     // Component product ids, in statement order of first use.
     let mut comp_ids: BTreeMap<Target<'_>, (String, String)> = BTreeMap::new();
@@ -430,17 +439,49 @@ pub(crate) fn write<'a>(sorted: &[&'a Statement], view: &View, meta: &VexMeta) -
             product: Some(product),
         },
     };
+    // A security advisory (§4.3) has a summary note and an external
+    // reference (tests 6.1.27.1 and .2), its own title and tracking id.
+    let (category, title, notes, references) = match advisory {
+        None => (
+            "csaf_vex",
+            format!("{product_name} VEX"),
+            Vec::new(),
+            Vec::new(),
+        ),
+        Some(a) => (
+            "csaf_security_advisory",
+            a.title.clone(),
+            vec![Note {
+                category: "summary",
+                text: a.summary.clone(),
+                title: "Summary".into(),
+            }],
+            vec![Reference {
+                category: "external",
+                summary: a
+                    .reference
+                    .as_ref()
+                    .map_or_else(|| product_name.clone(), |_| "Details".to_owned()),
+                url: a
+                    .reference
+                    .clone()
+                    .unwrap_or_else(|| format!("{base}/advisories/{}", sanitise(&a.id))),
+            }],
+        ),
+    };
     let doc = Csaf {
         document: Document {
-            category: "csaf_vex",
+            category,
             csaf_version: "2.0",
             lang: "en",
+            notes,
             publisher: Publisher {
                 category: "vendor",
                 name: author,
                 namespace: origin(base),
             },
-            title: format!("{product_name} VEX"),
+            references,
+            title,
             tracking: Tracking {
                 current_release_date: date_time(meta.published_at),
                 generator: Generator {
@@ -449,10 +490,13 @@ pub(crate) fn write<'a>(sorted: &[&'a Statement], view: &View, meta: &VexMeta) -
                         version: view.release.tool_version.clone(),
                     },
                 },
-                id: sanitise(&format!(
-                    "{}-{}-vex",
-                    view.release.product, view.release.tag
-                )),
+                id: match advisory {
+                    Some(a) => sanitise(&a.id),
+                    None => sanitise(&format!(
+                        "{}-{}-vex",
+                        view.release.product, view.release.tag
+                    )),
+                },
                 initial_release_date: revision_history
                     .first()
                     .map(|r| r.date.clone())
