@@ -78,6 +78,7 @@ pub async fn seed(state: &AppState) -> Result<Option<Seeded>, Error> {
             serde_json::from_str(FINDINGS)
                 .map_err(|e| Error::Internal(format!("demo findings: {e}")))?,
         ),
+        components: Vec::new(),
     };
     let pushed = releases::push_as(state, &admin, TENANT, req).await?;
     Ok(Some(Seeded {

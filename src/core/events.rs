@@ -154,6 +154,10 @@ pub enum EventBody {
         /// SHA-256 (hex) of the provenance envelope's RFC 8785 form, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provenance_sha256: Option<String>,
+        /// For a product release: its component releases, as
+        /// `product:tag@revision`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        components: Vec<String>,
     },
     /// A tenant export-signing key was created (ECDSA P-256).
     ExportKeyCreated {

@@ -110,6 +110,9 @@ pub struct Entitled<'a> {
     pub customer: &'a CustomerRecord,
     /// The product's releases (needed only for `latest` entitlements).
     pub releases: &'a [(String, String)],
+    /// The customer is entitled to a product release that names this
+    /// release as one of its components (which the entitlement covers).
+    pub via_parent: bool,
 }
 
 /// What the action is on.
@@ -213,7 +216,8 @@ pub fn allow(p: &Principal, action: Action, on: Resource<'_>) -> Result<(), Erro
                             ..
                         },
                     ) => {
-                        e.customer.id == *customer && e.customer.entitled(product, tag, e.releases)
+                        e.customer.id == *customer
+                            && (e.via_parent || e.customer.entitled(product, tag, e.releases))
                     }
                     (
                         Action::ReadReceipt,
@@ -320,6 +324,7 @@ mod tests {
         let ann_rec = ann();
         let releases: Vec<(String, String)> = vec![];
         let ent = Entitled {
+            via_parent: false,
             customer: &ann_rec,
             releases: &releases,
         };

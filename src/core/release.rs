@@ -34,7 +34,36 @@ pub struct ReleasePush {
     /// Reachability findings, stored as given (their schema comes with VEX).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub findings: Option<serde_json::Value>,
+    /// For a product release: the component releases (services, firmware,
+    /// frontends: each a product of its own, pushed before) it is made of,
+    /// each pinned at its latest revision. The aggregate SBOM links theirs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentIn>,
 }
+
+/// A component release a product release is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentIn {
+    /// The component's product.
+    pub product: String,
+    /// Its release tag.
+    pub tag: String,
+}
+
+/// A component release as a product release records it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, utoipa::ToSchema)]
+pub struct ComponentRef {
+    /// The component's product.
+    pub product: String,
+    /// Its release tag.
+    pub tag: String,
+    /// The revision pinned at the push.
+    pub revision: u32,
+}
+
+/// At most this many components per product release.
+pub const MAX_COMPONENTS: usize = 64;
 
 /// One artefact of a release.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, utoipa::ToSchema)]
@@ -165,6 +194,9 @@ pub struct ReleaseRecord {
     /// Index of the `release_pushed` event in the tenant's log.
     #[serde(default)]
     pub log_index: Option<u64>,
+    /// For a product release: the component releases it is made of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentRef>,
 }
 
 /// `POST …/releases` answer.
@@ -320,6 +352,8 @@ pub struct Validated {
     pub content_sha256: String,
     /// Warnings so far (provenance).
     pub warnings: Vec<Warning>,
+    /// The component releases named, as (product, tag).
+    pub components: Vec<(String, String)>,
 }
 
 /// Every check of a push that needs only the request. Errors are 422s
@@ -388,18 +422,49 @@ pub fn validate(req: ReleasePush) -> Result<Validated, Error> {
             )));
         }
     }
+    if req.components.len() > MAX_COMPONENTS {
+        return Err(Error::Unprocessable(format!(
+            "/components: a product release has at most {MAX_COMPONENTS} components"
+        )));
+    }
+    let mut components: Vec<(String, String)> = Vec::with_capacity(req.components.len());
+    for (i, c) in req.components.iter().enumerate() {
+        names::check_product(&c.product)
+            .and_then(|()| names::check_tag(&c.tag))
+            .map_err(|e| Error::Unprocessable(format!("/components/{i}: {e}")))?;
+        if c.product == req.product {
+            return Err(Error::Unprocessable(format!(
+                "/components/{i}: a release cannot be a component of its own product"
+            )));
+        }
+        if components.iter().any(|(p, _)| *p == c.product) {
+            return Err(Error::Unprocessable(format!(
+                "/components/{i}: product {:?} is named twice",
+                c.product
+            )));
+        }
+        components.push((c.product.clone(), c.tag.clone()));
+    }
     let findings_bytes = req.findings.as_ref().map(jcs).transpose()?;
     let provenance_sha256 = provenance_bytes.as_deref().map(sha256_hex);
     let findings_sha256 = findings_bytes.as_deref().map(sha256_hex);
     let content_sha256 = {
         let mut sorted = artefacts.clone();
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
-        sha256_hex(&jcs(&serde_json::json!({
+        let mut content = serde_json::json!({
             "artefacts": sorted,
             "sbom_sha256": sbom_sha256,
             "provenance_sha256": provenance_sha256,
             "findings_sha256": findings_sha256,
-        }))?)
+        });
+        // Only a product release names components, so every other push
+        // keeps the content digest it always had.
+        if !components.is_empty() {
+            let mut c = components.clone();
+            c.sort();
+            content["components"] = serde_json::json!(c);
+        }
+        sha256_hex(&jcs(&content)?)
     };
     Ok(Validated {
         product: req.product,
@@ -414,6 +479,7 @@ pub fn validate(req: ReleasePush) -> Result<Validated, Error> {
         findings_sha256,
         content_sha256,
         warnings,
+        components,
     })
 }
 

@@ -175,6 +175,14 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ),
     (
         "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/aggregate",
+    ),
+    (
+        "get",
+        "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/aggregate/{file}",
+    ),
+    (
+        "get",
         "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/{file}",
     ),
     (
@@ -428,6 +436,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/notice",
             download(releases::notice),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/aggregate",
+            download(releases::aggregate),
+        )
+        .route(
+            "/tenants/{tenant}/products/{product}/releases/{tag}/aggregate/{file}",
+            download(releases::aggregate_file),
         )
         .route(
             "/tenants/{tenant}/products/{product}/releases/{tag}/vex",

@@ -164,6 +164,8 @@ impl Modify for BearerAuth {
         crate::http::releases::notice,
         crate::http::releases::file,
         crate::http::releases::diff,
+        crate::http::releases::aggregate,
+        crate::http::releases::aggregate_file,
         crate::http::releases::diff_file,
         crate::http::vex::publish,
         crate::http::vex::document,

@@ -218,3 +218,43 @@ pub async fn search(
     .await?;
     Ok(ApiJson(a))
 }
+
+/// `GET …/releases/{tag}/aggregate?format=F&revision=N`: a product
+/// release's aggregate SBOM in any of the four formats: the product with
+/// one component per component release it names, each linked to that
+/// release's own SBOM (CycloneDX: a BOM-Link external reference with the
+/// linked export's SHA-256; SPDX: `externalDocumentRefs` with its SHA-1
+/// and a `DESCRIBED_BY` relationship), issued like an export and logged.
+/// 404 for a release that names no components.
+#[utoipa::path(get, operation_id = "download_aggregate", path = "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/aggregate", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("tag" = String, Path), ExportQuery), responses((status = 200, description = "The aggregate SBOM (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn aggregate(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, tag)): ReleasePath,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let d = evidence::aggregate(&state, &p, (&tenant, &product, &tag), &q).await?;
+    deliver(&state, &p, &tenant, d).await
+}
+
+/// `GET …/releases/{tag}/aggregate/{file}?format=F`: the aggregate's
+/// evidence (`aggregate.sig`, `aggregate.sig.tsr`, `aggregate.sigstore.json`,
+/// `aggregate.intoto.sigstore.json`, `verify.sh`, `aggregate-kit.tar.gz`).
+#[utoipa::path(get, operation_id = "download_aggregate_evidence", path = "/api/v1/tenants/{tenant}/products/{product}/releases/{tag}/aggregate/{file}", tag = "downloads", params(("tenant" = String, Path, description = "Tenant slug"), ("product" = String, Path), ("tag" = String, Path), ("file" = String, Path), ExportQuery), responses((status = 200, description = "The evidence file (logged)", body = Vec<u8>, content_type = "application/octet-stream"), Errors))]
+pub async fn aggregate_file(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((tenant, product, tag, file)): Path<(String, String, String, String)>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let f = evidence::File::parse_stem("aggregate", &file).ok_or_else(Error::not_found)?;
+    let d = evidence::file(
+        &state,
+        &p,
+        (&tenant, &product, &tag),
+        f,
+        evidence::Of::Aggregate(&q),
+    )
+    .await?;
+    deliver(&state, &p, &tenant, d).await
+}

@@ -529,7 +529,7 @@ pub async fn prepare(
         let (served, role) = match of {
             Of::Export(q) => (evidence::served(state, p, release, q).await?, "sbom"),
             Of::Vex(q) => (evidence::served_vex(state, p, release, q).await?.0, "vex"),
-            Of::Diff(_) | Of::Document(_) | Of::Advisory(_) => {
+            Of::Diff(_) | Of::Document(_) | Of::Advisory(_) | Of::Aggregate(_) => {
                 return Err(Error::Internal(
                     "a regulator bundle carries no release diff or document".into(),
                 ))

@@ -50,6 +50,25 @@ pub fn authorize_release(
         }
         _ => (None, Vec::new()),
     };
+    // An entitlement to a product release covers its components.
+    let via_parent = match &customer {
+        Some(c) if !c.entitled(product, tag, &releases) => {
+            let mut covered = false;
+            for (pp, pt) in state.store().parents_of(tenant, product, tag)? {
+                let parent_releases = if c.wants_latest(&pp) {
+                    state.store().product_releases(tenant, &pp)?
+                } else {
+                    Vec::new()
+                };
+                if c.entitled(&pp, &pt, &parent_releases) {
+                    covered = true;
+                    break;
+                }
+            }
+            covered
+        }
+        _ => false,
+    };
     let public = match p {
         Principal::Public { tenant: t, .. } if t == tenant => {
             crate::service::portal::shows_publicly(state, tenant, product, tag)?
@@ -66,6 +85,7 @@ pub fn authorize_release(
             entitled: customer.as_ref().map(|c| Entitled {
                 customer: c,
                 releases: &releases,
+                via_parent,
             }),
             public,
         },

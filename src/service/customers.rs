@@ -455,6 +455,22 @@ pub fn entitled_releases(
             }
         }
     }
+    // An entitlement to a product release covers its components.
+    let mut parts = Vec::new();
+    for (p, t, _) in &out {
+        if let Some(r) = state.store().revisions(&c.tenant, p, t)?.pop() {
+            for comp in r.components {
+                if !out
+                    .iter()
+                    .chain(&parts)
+                    .any(|(x, y, _)| *x == comp.product && *y == comp.tag)
+                {
+                    parts.push((comp.product, comp.tag, false));
+                }
+            }
+        }
+    }
+    out.extend(parts);
     Ok(out)
 }
 

@@ -40,6 +40,8 @@ impl Artifact {
     pub const DOCUMENT: Self = Self("document");
     /// `…/advisories/{id}/csaf`: a CSAF security advisory.
     pub const ADVISORY: Self = Self("advisory");
+    /// `…/releases/{tag}/aggregate`: a product release's aggregate SBOM.
+    pub const AGGREGATE: Self = Self("aggregate");
     /// `…/sbom.sig`.
     pub const SIGNATURE: Self = Self("signature");
     /// `…/sbom.sig.tsr`.
@@ -297,6 +299,7 @@ mod tests {
             warnings: vec![],
             tool_version: "0".into(),
             log_index: None,
+            components: Vec::new(),
         };
         let ann = Principal::Customer {
             tenant: "acme".into(),

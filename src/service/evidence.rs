@@ -66,6 +66,8 @@ pub enum DocFormat {
     Document,
     /// A published CSAF security advisory.
     Advisory,
+    /// A product release's aggregate SBOM, which links its components'.
+    Aggregate(ExportFormat),
 }
 
 impl DocFormat {
@@ -77,6 +79,12 @@ impl DocFormat {
             Self::Diff => "evident-diff",
             Self::Document => "document",
             Self::Advisory => "csaf-advisory",
+            Self::Aggregate(f) => match f {
+                ExportFormat::CyclonedxJson => "aggregate-cyclonedx-json",
+                ExportFormat::CyclonedxXml => "aggregate-cyclonedx-xml",
+                ExportFormat::SpdxJson => "aggregate-spdx-json",
+                ExportFormat::SpdxTv => "aggregate-spdx-tv",
+            },
         }
     }
 
@@ -90,6 +98,7 @@ impl DocFormat {
             // default for evidence that names none.
             Self::Document => "application/octet-stream",
             Self::Advisory => "application/json",
+            Self::Aggregate(f) => f.media_type(),
         }
     }
 }
@@ -385,6 +394,121 @@ pub async fn served_document(
         },
         d,
     ))
+}
+
+/// A product release's aggregate SBOM (`…/releases/{tag}/aggregate?format=`):
+/// the product release with one component per component release it names,
+/// each linked to that release's own SBOM (its plain CycloneDX JSON and
+/// SPDX JSON exports, pinned by digest; see
+/// `evident_sbom::ExportFormat::write_linked`), not copied. Issued like an
+/// export the first time these bytes are served. 404 for a release that
+/// names no components.
+pub async fn served_aggregate(
+    state: &AppState,
+    principal: &Principal,
+    (tenant, product, tag): (&str, &str, &str),
+    q: &ExportQuery,
+) -> Result<Served, Error> {
+    catalogue::authorize_release(state, principal, Action::ReadRelease, tenant, product, tag)?;
+    state.tenant_log(tenant)?;
+    let format = catalogue::export_format(q)?;
+    let (rec, release) = catalogue::load(state, tenant, product, tag, q.revision)?;
+    if rec.components.is_empty() {
+        return Err(Error::NotFound(format!(
+            "{product} {tag} names no components: it has no aggregate SBOM"
+        )));
+    }
+    let mut parts: Vec<(String, String, evident_sbom::LinkedBom)> = Vec::new();
+    for c in &rec.components {
+        let of = |f: ExportFormat| ExportQuery {
+            format: Some(f.name().into()),
+            revision: Some(c.revision),
+            vex: Some(0),
+        };
+        let comp = (tenant, c.product.as_str(), c.tag.as_str());
+        let cdx = served(state, principal, comp, &of(ExportFormat::CyclonedxJson)).await?;
+        let spdx = served(state, principal, comp, &of(ExportFormat::SpdxJson)).await?;
+        let (_, crel) = catalogue::load(state, tenant, &c.product, &c.tag, Some(c.revision))?;
+        parts.push((
+            c.product.clone(),
+            c.tag.clone(),
+            evident_sbom::LinkedBom {
+                cdx_serial: crel.serial_number(),
+                cdx_sha256: hex::encode(cdx.sha),
+                spdx_namespace: spdx.rec.spdx_namespace.clone(),
+                spdx_sha1: hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&spdx.bytes)),
+            },
+        ));
+    }
+    parts.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let model = evident_sbom::Model {
+        format: rec.sbom.format,
+        spec_version: rec.sbom.spec_version.clone(),
+        document: Default::default(),
+        subject: None,
+        components: parts
+            .iter()
+            .map(|(p, t, _)| evident_sbom::Component {
+                name: p.clone(),
+                version: Some(t.clone()),
+                purl: None,
+                kind: "application".into(),
+                supplier: None,
+                supplier_kind: None,
+                supplier_email: None,
+                hashes: Default::default(),
+                declared: None,
+                concluded: None,
+                depends_on: Vec::new(),
+            })
+            .collect(),
+    };
+    let links: Vec<Option<evident_sbom::LinkedBom>> =
+        parts.into_iter().map(|(_, _, l)| Some(l)).collect();
+    // Its own identity: another serial number and namespace than the
+    // product release's own SBOM export.
+    let agg = evident_sbom::Release {
+        tenant: format!("{tenant}#aggregate"),
+        spdx_namespace: format!("{}/aggregate", rec.spdx_namespace),
+        ..release.clone()
+    };
+    let bytes = Bytes::from(format.write_linked(&model, &agg, &links));
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    let doc = DocFormat::Aggregate(format);
+    let path = keys::export_path(tenant, product, &rec.tag, rec.revision, doc.name());
+    let file_name = format!("aggregate-{}", release.file_name(format));
+    let issued = issued(
+        state,
+        principal,
+        tenant,
+        &rec,
+        doc,
+        &file_name,
+        (&bytes, &sha),
+        &path,
+    )
+    .await?;
+    Ok(Served {
+        format: doc,
+        file_name,
+        vex: None,
+        rec,
+        bytes,
+        sha,
+        issued,
+        path,
+    })
+}
+
+/// The aggregate SBOM, as a download.
+pub async fn aggregate(
+    state: &AppState,
+    principal: &Principal,
+    release: (&str, &str, &str),
+    q: &ExportQuery,
+) -> Result<Download, Error> {
+    let s = served_aggregate(state, principal, release, q).await?;
+    Ok(s.download(Artifact::AGGREGATE))
 }
 
 /// A published advisory's CSAF document (`…/advisories/{id}/csaf`),
@@ -750,6 +874,7 @@ impl Served {
             (DocFormat::Diff, _) => format!("the release diff {}", self.file_name),
             (DocFormat::Document, _) => format!("the document {}", self.file_name),
             (DocFormat::Advisory, _) => format!("the CSAF advisory {}", self.file_name),
+            (DocFormat::Aggregate(f), _) => format!("the {} aggregate SBOM", f.name()),
         }
     }
 }
@@ -907,6 +1032,8 @@ pub enum Of<'a> {
     Document(&'a str),
     /// The published advisory of this id.
     Advisory(&'a str),
+    /// The aggregate SBOM `…/aggregate` serves for this query.
+    Aggregate(&'a ExportQuery),
 }
 
 /// `GET …/releases/{tag}/{file}?format=F&revision=N`, the evidence of the
@@ -936,6 +1063,7 @@ pub async fn file(
         Of::Diff(q) => served_diff(state, principal, (tenant, product), q).await?,
         Of::Document(id) => served_document(state, principal, tenant, id).await?.0,
         Of::Advisory(id) => served_advisory(state, principal, tenant, id).await?,
+        Of::Aggregate(q) => served_aggregate(state, principal, release, q).await?,
     };
     let base = s.file_name.clone();
     let sig = || issued_bytes(&s.issued.signature);
@@ -1012,7 +1140,9 @@ async fn kit_vex(
     of: Of<'_>,
 ) -> Result<Vec<KitVex>, Error> {
     let version = match (of, s.format) {
-        (Of::Vex(_) | Of::Diff(_) | Of::Document(_) | Of::Advisory(_), _) => None,
+        (Of::Vex(_) | Of::Diff(_) | Of::Document(_) | Of::Advisory(_) | Of::Aggregate(_), _) => {
+            None
+        }
         (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxJson))
         | (Of::Export(_), DocFormat::Export(ExportFormat::CyclonedxXml)) => s.vex,
         (Of::Export(q), _) if q.vex == Some(0) => None,
@@ -1074,7 +1204,8 @@ async fn kit(
                 DocFormat::Export(_)
                 | DocFormat::Diff
                 | DocFormat::Document
-                | DocFormat::Advisory => "export",
+                | DocFormat::Advisory
+                | DocFormat::Aggregate(_) => "export",
                 DocFormat::Vex(_) => "vex",
             },
         )
@@ -1111,9 +1242,11 @@ async fn kit(
     // Once a witness cosigned a checkpoint that covers the issuance entry
     // (exports: `evident-verify export --cosigned` checks it).
     let cosigned = match s.format {
-        DocFormat::Export(_) | DocFormat::Diff | DocFormat::Document | DocFormat::Advisory => {
-            cosigned_proof(state, tenant, s)?
-        }
+        DocFormat::Export(_)
+        | DocFormat::Diff
+        | DocFormat::Document
+        | DocFormat::Advisory
+        | DocFormat::Aggregate(_) => cosigned_proof(state, tenant, s)?,
         DocFormat::Vex(_) => None,
     };
     if let Some(proof) = cosigned {

@@ -291,6 +291,7 @@ mod tests {
             },
             provenance: None,
             findings: None,
+            components: Vec::new(),
         }
     }
 

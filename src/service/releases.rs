@@ -20,7 +20,7 @@ use crate::{
         clock::{now_unix, rfc3339},
         events::EventBody,
         policy::{allow, Action, Resource},
-        release::{self, current_version, ReleaseRecord, SbomInfo, Validated},
+        release::{self, current_version, ComponentRef, ReleaseRecord, SbomInfo, Validated},
         Error, Principal,
     },
     service::{
@@ -177,6 +177,7 @@ pub async fn commit(
                 findings_sha256,
                 content_sha256,
                 warnings: _,
+                components,
             },
         model,
         model_stored,
@@ -193,6 +194,26 @@ pub async fn commit(
                 vex_warnings: Vec::new(),
             });
         }
+    }
+    // Each component release, pinned at its latest revision; a component
+    // is a release of its own, not a product release (one level).
+    let mut component_refs = Vec::with_capacity(components.len());
+    for (i, (cp, ct)) in components.iter().enumerate() {
+        let Some(c) = state.store().revisions(tenant, cp, ct)?.pop() else {
+            return Err(Error::Unprocessable(format!(
+                "/components/{i}: there is no release {cp} {ct}: push the component first"
+            )));
+        };
+        if !c.components.is_empty() {
+            return Err(Error::Unprocessable(format!(
+                "/components/{i}: {cp} {ct} is a product release itself (its components can be named here directly)"
+            )));
+        }
+        component_refs.push(ComponentRef {
+            product: cp.clone(),
+            tag: ct.clone(),
+            revision: c.revision,
+        });
     }
     let revision = existing.last().map_or(1, |r| r.revision + 1);
     let pushed_at_unix = now_unix();
@@ -244,6 +265,7 @@ pub async fn commit(
         warnings,
         tool_version: current_version(),
         log_index: None,
+        components: component_refs,
     };
     let mut ops: Vec<evident_log::AppOp> = Vec::new();
     let mut put_blob = |bytes: Vec<u8>, sha: &str| -> Result<(), Error> {
@@ -270,6 +292,7 @@ pub async fn commit(
     ops.push(record_op);
     ops.extend(Db::artefact_ops(tenant, &record));
     ops.extend(Db::search_ops(tenant, &record, &model));
+    ops.extend(Db::component_of_ops(tenant, &record));
     let event = EventBody::ReleasePushed {
         product: product.clone(),
         tag: tag.clone(),
@@ -277,6 +300,11 @@ pub async fn commit(
         artefacts: artefacts.iter().map(|a| a.digest.clone()).collect(),
         sbom_sha256,
         provenance_sha256,
+        components: record
+            .components
+            .iter()
+            .map(|c| format!("{}:{}@{}", c.product, c.tag, c.revision))
+            .collect(),
     };
     let index = state
         .record_indexed(

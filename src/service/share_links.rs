@@ -871,6 +871,7 @@ mod tests {
             },
             provenance: None,
             findings: None,
+            components: Vec::new(),
         };
         releases::push(&st, &tenant_token("ci", Scope::Push), "acme", push)
             .await

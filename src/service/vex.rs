@@ -846,6 +846,7 @@ mod tests {
             },
             provenance: None,
             findings: findings.map(|f| serde_json::from_str(f).unwrap()),
+            components: Vec::new(),
         }
     }
 

@@ -45,6 +45,7 @@
 //! | `search-purl/<tenant>/<purl without version>\0<version>\0<product>\0<tag>\0<revision:010>` | the full purl: which revisions carry a component (`store::search`) |
 //! | `search-name/<tenant>/<name>\0<version>\0<product>\0<tag>\0<revision:010>` | the full purl or nothing: the same by name |
 //! | `search-ready/<tenant>` | present once every release pushed before the component index existed is in it |
+//! | `component-of/<tenant>/<product>/<tag>/<parent product>/<parent tag>` | empty: a component release and the product releases that name it (entitlements to those cover it) |
 //! | `artefact-ready/<tenant>` | present once every release pushed before that index existed is in it |
 //! | `witness/<tenant>/<key id>` | [`WitnessRecord`](crate::core::records::WitnessRecord) |
 //! | `witness-state/<tenant>/<key id>` | [`WitnessState`](crate::core::records::WitnessState) |
@@ -79,6 +80,7 @@ pub const CACHED: &[&[u8]] = &[
     b"portal/",
     b"document/",
     b"advisory/",
+    b"component-of/",
     b"portal-logo/",
 ];
 
@@ -333,6 +335,16 @@ pub fn search(by: crate::store::search::By, tenant: &str, text: &str) -> Vec<u8>
 /// `search-ready/<tenant>`.
 pub fn search_ready(tenant: &str) -> Vec<u8> {
     format!("search-ready/{tenant}").into_bytes()
+}
+
+/// `component-of/<tenant>/<product>/<tag>/<parent product>/<parent tag>`.
+pub fn component_of(tenant: &str, (p, t): (&str, &str), (pp, pt): (&str, &str)) -> Vec<u8> {
+    format!("component-of/{tenant}/{p}/{t}/{pp}/{pt}").into_bytes()
+}
+
+/// The parents of one component release.
+pub fn parents_of(tenant: &str, product: &str, tag: &str) -> Vec<u8> {
+    format!("component-of/{tenant}/{product}/{tag}/").into_bytes()
 }
 
 /// `artefact-ready/<tenant>`.

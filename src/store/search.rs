@@ -168,6 +168,41 @@ impl Db {
         Ok(n)
     }
 
+    /// The index entries that name a product release as the parent of
+    /// each of its components.
+    pub fn component_of_ops(tenant: &str, r: &ReleaseRecord) -> Vec<AppOp> {
+        r.components
+            .iter()
+            .map(|c| {
+                (
+                    keys::component_of(tenant, (&c.product, &c.tag), (&r.product, &r.tag)),
+                    Some(Vec::new()),
+                )
+            })
+            .collect()
+    }
+
+    /// The product releases (product, tag) that name `product`/`tag` as a
+    /// component.
+    pub fn parents_of(
+        &self,
+        tenant: &str,
+        product: &str,
+        tag: &str,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let prefix = keys::parents_of(tenant, product, tag);
+        let v = self.store.app_scan_cached(&prefix, |kvs| {
+            kvs.iter()
+                .filter_map(|(k, _)| {
+                    let rest = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+                    rest.split_once('/')
+                        .map(|(p, t)| (p.to_owned(), t.to_owned()))
+                })
+                .collect::<Vec<_>>()
+        })?;
+        Ok(v.as_ref().clone())
+    }
+
     /// The marker a new tenant starts with: it has no releases to index.
     pub fn search_ready_op(tenant: &str) -> AppOp {
         (keys::search_ready(tenant), Some(Vec::new()))

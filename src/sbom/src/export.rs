@@ -179,6 +179,34 @@ impl ExportFormat {
         self.write_with_vex(model, release, None)
     }
 
+    /// Writes an aggregate: the model's components are other releases
+    /// (`links[i]` the SBOM of `model.components[i]`), each linked, not
+    /// copied: CycloneDX by a BOM-Link external reference with the linked
+    /// export's SHA-256, SPDX by an `externalDocumentRefs` entry (with the
+    /// linked export's SHA-1) and a `DESCRIBED_BY` relationship to that
+    /// document.
+    pub fn write_linked(
+        self,
+        model: &Model,
+        release: &Release,
+        links: &[Option<LinkedBom>],
+    ) -> Vec<u8> {
+        let mut view = View::new(model, release);
+        for (i, l) in links.iter().enumerate() {
+            if let Some(at) = view.item_of(Some(i as u32)) {
+                if let Some(slot) = view.links.get_mut(at) {
+                    slot.clone_from(l);
+                }
+            }
+        }
+        match self {
+            Self::CyclonedxJson => cdx_json::write(&view, &[]),
+            Self::CyclonedxXml => cdx_xml::write(&view, &[]),
+            Self::SpdxJson => spdx::write_json(&view),
+            Self::SpdxTv => spdx::write_tv(&view),
+        }
+    }
+
     /// Writes the export with VEX inline: the CycloneDX formats get a
     /// `vulnerabilities[]` entry per statement whose `affects[].ref` is the
     /// component's bom-ref in the same document (see [`crate::vex`] for the
@@ -272,6 +300,35 @@ pub(crate) struct View<'a> {
     pub spdx_ids: Vec<String>,
     /// Where the model's subject is in `items`.
     pub subject_at: Option<usize>,
+    /// The SBOM each item's own export is, when the document links to it
+    /// (an aggregate), parallel to `items`.
+    pub links: Vec<Option<LinkedBom>>,
+}
+
+/// Another SBOM a component of an aggregate is described by: its
+/// CycloneDX and SPDX exports, pinned by digest, so the aggregate links
+/// the component SBOMs instead of copying their components.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedBom {
+    /// The CycloneDX export's `serialNumber` (`urn:uuid:…`).
+    pub cdx_serial: String,
+    /// SHA-256 (hex) of the CycloneDX JSON export's bytes.
+    pub cdx_sha256: String,
+    /// The SPDX export's `documentNamespace`.
+    pub spdx_namespace: String,
+    /// SHA-1 (hex) of the SPDX JSON export's bytes (SPDX 2.3 names an
+    /// external document by its SHA-1).
+    pub spdx_sha1: String,
+}
+
+impl LinkedBom {
+    /// The CycloneDX BOM-Link to the whole document (version 1).
+    pub fn bom_link(&self) -> String {
+        format!(
+            "urn:cdx:{}/1",
+            self.cdx_serial.trim_start_matches("urn:uuid:")
+        )
+    }
 }
 
 pub(crate) const PRODUCT_SPDXID: &str = "SPDXRef-Release";
@@ -351,6 +408,7 @@ impl<'a> View<'a> {
                 s
             })
             .collect();
+        let links = vec![None; items.len()];
         Self {
             release,
             product: text::line_value(&release.product),
@@ -359,6 +417,7 @@ impl<'a> View<'a> {
             deps,
             product_deps,
             bom_refs,
+            links,
             spdx_ids,
             subject_at: at,
         }

@@ -33,7 +33,7 @@ mod spdx_tv;
 mod text;
 pub mod vex;
 
-pub use export::{ExportFormat, NoticeFormat, Release};
+pub use export::{ExportFormat, LinkedBom, NoticeFormat, Release};
 pub use model::{ActorKind, Component, DocumentInfo, License, Model, SourceFormat, Warning};
 
 /// Nesting deeper than this (JSON arrays/objects, XML elements) is refused.

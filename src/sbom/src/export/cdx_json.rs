@@ -61,8 +61,19 @@ struct Comp<'a> {
     licenses: Vec<Lic<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     purl: Option<&'a str>,
+    #[serde(rename = "externalReferences", skip_serializing_if = "Vec::is_empty")]
+    external_references: Vec<ExtRef<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     properties: Vec<Property<'a>>,
+}
+
+/// A BOM-Link to the SBOM that describes a component (aggregates).
+#[derive(Serialize)]
+struct ExtRef<'a> {
+    url: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    hashes: Vec<Hash<'a>>,
 }
 
 /// An `organizationalEntity`; a person supplier is its own one contact.
@@ -141,6 +152,7 @@ pub(crate) fn write(v: &View, vulnerabilities: &[CdxVulnerability]) -> Vec<u8> {
             .collect(),
         licenses: Vec::new(),
         purl: None,
+        external_references: Vec::new(),
         properties: v
             .release
             .artefacts
@@ -199,6 +211,18 @@ pub(crate) fn write(v: &View, vulnerabilities: &[CdxVulnerability]) -> Vec<u8> {
                     })
                     .collect(),
                 purl: c.purl.as_deref(),
+                external_references: v.links[i]
+                    .as_ref()
+                    .map(|l| ExtRef {
+                        url: l.bom_link(),
+                        kind: "bom",
+                        hashes: vec![Hash {
+                            alg: "SHA-256",
+                            content: &l.cdx_sha256,
+                        }],
+                    })
+                    .into_iter()
+                    .collect(),
                 properties: concluded
                     .map(|value| Property {
                         name: CONCLUDED_PROPERTY,

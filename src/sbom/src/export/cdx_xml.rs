@@ -82,7 +82,7 @@ fn doc(w: &mut W, v: &View, vulnerabilities: &[CdxVulnerability]) -> io::Result<
             if !v.items.is_empty() {
                 w.create_element("components").write_inner_content(|w| {
                     for (i, c) in v.items.iter().enumerate() {
-                        component(w, c, &v.bom_refs[i])?;
+                        component(w, c, &v.bom_refs[i], v.links[i].as_ref())?;
                     }
                     Ok(())
                 })?;
@@ -236,7 +236,12 @@ fn dependency<'a>(w: &mut W, r: &str, on: impl Iterator<Item = &'a str>) -> io::
     Ok(())
 }
 
-fn component(w: &mut W, c: &Component, bom_ref: &str) -> io::Result<()> {
+fn component(
+    w: &mut W,
+    c: &Component,
+    bom_ref: &str,
+    link: Option<&super::LinkedBom>,
+) -> io::Result<()> {
     let (lics, concluded) = cdx_licenses(c);
     w.create_element("component")
         .with_attribute(("type", c.kind.as_str()))
@@ -300,6 +305,24 @@ fn component(w: &mut W, c: &Component, bom_ref: &str) -> io::Result<()> {
             }
             if let Some(p) = &c.purl {
                 text(w, "purl", p)?;
+            }
+            if let Some(l) = link {
+                w.create_element("externalReferences")
+                    .write_inner_content(|w| {
+                        w.create_element("reference")
+                            .with_attribute(("type", "bom"))
+                            .write_inner_content(|w| {
+                                text(w, "url", &l.bom_link())?;
+                                w.create_element("hashes").write_inner_content(|w| {
+                                    w.create_element("hash")
+                                        .with_attribute(("alg", "SHA-256"))
+                                        .write_text_content(BytesText::new(&l.cdx_sha256))?;
+                                    Ok(())
+                                })?;
+                                Ok(())
+                            })?;
+                        Ok(())
+                    })?;
             }
             if let Some(value) = &concluded {
                 w.create_element("properties").write_inner_content(|w| {

@@ -16,10 +16,29 @@ struct Doc<'a> {
     name: String,
     #[serde(rename = "documentNamespace")]
     namespace: String,
+    #[serde(rename = "externalDocumentRefs", skip_serializing_if = "Vec::is_empty")]
+    external_document_refs: Vec<ExternalDocumentRef>,
     #[serde(rename = "creationInfo")]
     creation_info: CreationInfo,
     packages: Vec<Package<'a>>,
     relationships: Vec<Relationship<'a>>,
+}
+
+/// Another SPDX document an element is described by (aggregates).
+#[derive(Serialize)]
+struct ExternalDocumentRef {
+    #[serde(rename = "externalDocumentId")]
+    id: String,
+    #[serde(rename = "spdxDocument")]
+    document: String,
+    checksum: DocChecksum,
+}
+
+#[derive(Serialize)]
+struct DocChecksum {
+    algorithm: &'static str,
+    #[serde(rename = "checksumValue")]
+    value: String,
 }
 
 #[derive(Serialize)]
@@ -79,7 +98,7 @@ struct Relationship<'a> {
     #[serde(rename = "relationshipType")]
     kind: &'static str,
     #[serde(rename = "relatedSpdxElement")]
-    to: &'a str,
+    to: std::borrow::Cow<'a, str>,
 }
 
 fn build<'a>(v: &'a View) -> Doc<'a> {
@@ -140,13 +159,13 @@ fn build<'a>(v: &'a View) -> Doc<'a> {
     let mut relationships = vec![Relationship {
         from: "SPDXRef-DOCUMENT",
         kind: "DESCRIBES",
-        to: PRODUCT_SPDXID,
+        to: PRODUCT_SPDXID.into(),
     }];
     for d in &v.product_deps {
         relationships.push(Relationship {
             from: PRODUCT_SPDXID,
             kind: "DEPENDS_ON",
-            to: &v.spdx_ids[*d],
+            to: v.spdx_ids[*d].as_str().into(),
         });
     }
     for (i, ds) in v.deps.iter().enumerate() {
@@ -154,7 +173,28 @@ fn build<'a>(v: &'a View) -> Doc<'a> {
             relationships.push(Relationship {
                 from: &v.spdx_ids[i],
                 kind: "DEPENDS_ON",
-                to: &v.spdx_ids[*d],
+                to: v.spdx_ids[*d].as_str().into(),
+            });
+        }
+    }
+    // An aggregate: each linked component is described by its own
+    // release's SPDX document, named and pinned by SHA-1.
+    let mut external_document_refs = Vec::new();
+    for (i, l) in v.links.iter().enumerate() {
+        if let Some(l) = l {
+            let id = format!("DocumentRef-{}", i + 1);
+            relationships.push(Relationship {
+                from: &v.spdx_ids[i],
+                kind: "DESCRIBED_BY",
+                to: format!("{id}:SPDXRef-DOCUMENT").into(),
+            });
+            external_document_refs.push(ExternalDocumentRef {
+                id,
+                document: l.spdx_namespace.clone(),
+                checksum: DocChecksum {
+                    algorithm: "SHA1",
+                    value: l.spdx_sha1.clone(),
+                },
             });
         }
     }
@@ -165,6 +205,7 @@ fn build<'a>(v: &'a View) -> Doc<'a> {
         name: text::single_line(&format!("sbom-{}-{}", v.release.product, v.release.tag))
             .into_owned(),
         namespace: v.release.spdx_namespace.clone(),
+        external_document_refs,
         creation_info: CreationInfo {
             created: v.release.timestamp(),
             creators: vec![format!("Tool: {}", v.tool())],
@@ -186,6 +227,16 @@ pub(crate) fn write_tv(v: &View) -> Vec<u8> {
     tv_line(&mut out, "SPDXID", d.spdxid);
     tv_line(&mut out, "DocumentName", &d.name);
     tv_line(&mut out, "DocumentNamespace", &d.namespace);
+    for r in &d.external_document_refs {
+        tv_line(
+            &mut out,
+            "ExternalDocumentRef",
+            &format!(
+                "{} {} {}: {}",
+                r.id, r.document, r.checksum.algorithm, r.checksum.value
+            ),
+        );
+    }
     for c in &d.creation_info.creators {
         tv_line(&mut out, "Creator", c);
     }
