@@ -271,6 +271,34 @@ fn a_product_release_links_its_components_sboms_in_every_format() {
     let issued = s.audit_kinds("acme", "kinds=export_issued&product=shop", &t.admin);
     assert!(issued.len() >= 4, "{issued:?}");
 
+    // The release page names the components and links the aggregate.
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let cookie = match agent
+        .post(&format!("{}/t/acme/token-login", s.url))
+        .send_form(&[("token", &ann)])
+    {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r
+            .all("set-cookie")
+            .into_iter()
+            .find_map(|c| {
+                c.strip_prefix("evident_session=")
+                    .map(|v| v.split(';').next().unwrap().to_owned())
+            })
+            .expect("a session"),
+        Err(e) => panic!("{e}"),
+    };
+    let page = agent
+        .get(&format!("{}/t/acme/releases/shop/v1.0.0", s.url))
+        .set("cookie", &format!("evident_session={cookie}"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        page.contains("/t/acme/releases/shop-api/v3.1.0")
+            && page.contains("/aggregate?format=spdx-tv")
+    );
+
     // 4.
     let (code, _) = get(
         &s,

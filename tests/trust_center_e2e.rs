@@ -64,6 +64,24 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
     for (tag, d) in [("v1.0.0", "01"), ("v2.0.0", "02")] {
         s.push_release(&t, "shop", tag, &format!("sha256:{}", d.repeat(32)), &sbom);
     }
+    // A product release made of a component release (its page is scanned).
+    s.push_release(
+        &t,
+        "shop-api",
+        "v3.1.0",
+        &format!("sha256:{}", "03".repeat(32)),
+        &sbom,
+    );
+    {
+        use base64::Engine as _;
+        s.post("/api/v1/tenants/acme/releases", &t.push)
+            .send_json(json!({
+                "product": "suite", "tag": "v1", "artefacts": [{"name": "suite", "digest": format!("sha256:{}", "04".repeat(32))}],
+                "sbom": {"content": base64::engine::general_purpose::STANDARD.encode(&sbom), "encoding": "base64"},
+                "components": [{"product": "shop-api", "tag": "v3.1.0"}],
+            }))
+            .unwrap();
+    }
     let c: Value = s
         .post("/api/v1/tenants/acme/customers", &t.admin)
         .send_json(json!({"name": "Initech", "entitlements": [{"product": "shop", "tag": "v1.*"}]}))
@@ -145,6 +163,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
                 "/t/acme/search?q=pkg%3Acargo%2Frsa&version=%3E%3D0.9.0",
                 "/t/acme/search?q=no-such-crate",
                 "/t/acme/advisories/ACME-SA-2026-001",
+                "/t/acme/releases/suite/v1",
             ],
             "anonymous_pages": [share_path, "/t/globex/login", "/s/no-such-link", "/t/acme/releases/shop/v1.0.0"],
         })
@@ -219,7 +238,7 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
     );
     assert_eq!(nav("nav_visitor"), ["Releases", "Sign in"]);
     let rows = nav("admin_release_rows");
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows.len(), 4, "{rows:?}");
     assert!(
         rows.iter()
             .any(|r| r.contains("v1.0.0") && r.ends_with("yes")),

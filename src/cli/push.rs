@@ -37,6 +37,10 @@ pub struct PushArgs {
     /// Reachability findings (JSON).
     #[arg(long)]
     pub findings: Option<PathBuf>,
+    /// For a product release: a component release it is made of, as
+    /// PRODUCT:TAG (pushed before); repeat for each.
+    #[arg(long = "component", value_name = "PRODUCT:TAG")]
+    pub components: Vec<String>,
 }
 
 fn read_json(path: &PathBuf, first_line_ok: bool) -> anyhow::Result<Value> {
@@ -74,6 +78,16 @@ pub fn body(a: &PushArgs) -> anyhow::Result<Value> {
     }
     if let Some(f) = &a.findings {
         body["findings"] = read_json(f, false)?;
+    }
+    if !a.components.is_empty() {
+        let mut list = Vec::new();
+        for c in &a.components {
+            let Some((product, tag)) = c.split_once(':') else {
+                bail!("--component {c:?} must be PRODUCT:TAG");
+            };
+            list.push(json!({"product": product, "tag": tag}));
+        }
+        body["components"] = Value::Array(list);
     }
     Ok(body)
 }

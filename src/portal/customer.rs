@@ -329,6 +329,23 @@ pub async fn release(
                 p { "Revision " (rec.revision) ", pushed " (rec.pushed_at) "." }
                 p { "Artefacts: " @for a in &rec.artefacts { code { (a.name) " " (a.digest) } " " } }
                 (download_table(&base))
+                @if !rec.components.is_empty() {
+                    h2 { "Components" }
+                    p { "This product release is made of these releases; each SBOM is downloadable on its own, and the aggregate SBOM links them (by digest) instead of copying their components." }
+                    ul #components {
+                        @for c in &rec.components {
+                            li { a href={"/t/" (tenant) "/releases/" (c.product) "/" (c.tag)} { (c.product) " " (c.tag) } " (revision " (c.revision) ")" }
+                        }
+                    }
+                    p #aggregate {
+                        "Aggregate SBOM: "
+                        a href={(base) "/aggregate?format=cyclonedx-json"} download { "CycloneDX JSON" } " · "
+                        a href={(base) "/aggregate?format=cyclonedx-xml"} download { "CycloneDX XML" } " · "
+                        a href={(base) "/aggregate?format=spdx-json"} download { "SPDX JSON" } " · "
+                        a href={(base) "/aggregate?format=spdx-tv"} download { "SPDX tag-value" } " · "
+                        a href={(base) "/aggregate/aggregate-kit.tar.gz?format=cyclonedx-json"} download { "Verify kit" }
+                    }
+                }
                 @if !others.is_empty() {
                     form #compare method="get" action={"/t/" (tenant) "/products/" (product) "/diff"} {
                         input type="hidden" name="to" value=(tag);
