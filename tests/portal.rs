@@ -1493,6 +1493,73 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
         .json("GET", "/api/v1/tenants/acme/documents", &bob, None)
         .await;
     assert!(ids(&v).is_empty(), "Bob may not see v1.0.0: {v}");
+    // A document of the product goes with every release of it.
+    let (s, dp) = publish(
+        "product=shop&title=Security%20policy&type=security_policy&file_name=policy.pdf".into(),
+        "application/pdf",
+        pdf.clone(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{dp}");
+    assert!(dp.get("tag").is_none());
+    let (_, v) = api
+        .json(
+            "GET",
+            "/api/v1/tenants/acme/documents?product=shop&tag=v2.0.0",
+            &bob,
+            None,
+        )
+        .await;
+    assert_eq!(
+        ids(&v),
+        ["Security policy"],
+        "Bob sees the product's document with v2.0.0"
+    );
+    let (s, _, _) = api
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/tenants/acme/documents/{}",
+                dp["id"].as_str().unwrap()
+            ),
+            &Cred::Bearer(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = publish(
+        "product=nothing&title=x&type=other&file_name=x.pdf".into(),
+        "application/pdf",
+        pdf.clone(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a product without releases");
+    // The export's kit lists the documents its reader may see.
+    let (s, kit, _) = api
+        .call(
+            "GET",
+            "/api/v1/tenants/acme/products/shop/releases/v1.0.0/sbom-kit.tar.gz?format=spdx-json",
+            &Cred::Bearer(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut readme = String::new();
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&kit[..]));
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().ends_with("README.txt") {
+            std::io::Read::read_to_string(&mut e, &mut readme).unwrap();
+        }
+    }
+    for title in ["DoC", "Pentest", "Policy", "Security policy"] {
+        assert!(
+            readme.contains(&format!("  {title} (")),
+            "{title} not listed:\n{readme}"
+        );
+    }
     let id1 = d1["id"].as_str().unwrap();
     let (s, b, h) = api
         .call(
@@ -1576,7 +1643,7 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(logged("document_published").await.len(), 3);
+    assert_eq!(logged("document_published").await.len(), 4);
     assert_eq!(logged("document_withdrawn").await.len(), 1);
     let (s, b, _) = api
         .call(

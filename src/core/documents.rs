@@ -93,8 +93,9 @@ pub struct Document {
     pub id: String,
     /// Product.
     pub product: String,
-    /// Release tag.
-    pub tag: String,
+    /// Release tag; absent for a document of the product (every release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
     /// Title.
     pub title: String,
     /// Kind.
@@ -135,8 +136,10 @@ pub const MEDIA_TYPES: &[&str] = &[
 pub struct NewDocument {
     /// Product.
     pub product: String,
-    /// Release tag.
-    pub tag: String,
+    /// Release tag; absent for a document of the product, which goes with
+    /// every release of it.
+    #[serde(default)]
+    pub tag: Option<String>,
     /// Title (1 to 200 characters).
     pub title: String,
     /// `declaration_of_conformity`, `pentest_summary`, `security_policy`,
@@ -236,7 +239,7 @@ mod tests {
     fn new(vis: Option<&str>, customers: Option<&str>) -> NewDocument {
         NewDocument {
             product: "shop".into(),
-            tag: "v1".into(),
+            tag: Some("v1".into()),
             title: "EU declaration of conformity".into(),
             doc_type: DocType::DeclarationOfConformity,
             visibility: vis.map(Into::into),
@@ -283,7 +286,7 @@ mod tests {
         let d = Document {
             id: "1".into(),
             product: "shop".into(),
-            tag: "v1".into(),
+            tag: Some("v1".into()),
             title: "t".into(),
             doc_type: DocType::Other,
             audience: Audience::Named {

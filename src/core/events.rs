@@ -281,8 +281,9 @@ pub enum EventBody {
         document_id: String,
         /// Product.
         product: String,
-        /// Release tag.
-        tag: String,
+        /// Release tag; absent for a document of the whole product.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
         /// Title.
         title: String,
         /// `declaration_of_conformity`, `pentest_summary`, …

@@ -577,7 +577,7 @@ pub async fn publish_document(
         });
     let req = documents::NewDocument {
         product: product.clone(),
-        tag: tag.clone(),
+        tag: Some(tag.clone()).filter(|t| !t.is_empty()),
         title: get("title"),
         doc_type,
         visibility: Some(get("visibility")).filter(|v| !v.is_empty()),

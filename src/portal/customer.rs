@@ -364,7 +364,11 @@ pub async fn release(
                         form method="post" action={"/t/" (tenant) "/admin/documents"} enctype="multipart/form-data" {
                             input type="hidden" name="csrf" value=(s.csrf);
                             input type="hidden" name="product" value=(product);
-                            input type="hidden" name="tag" value=(tag);
+                            label for="doc-scope" { "Goes with" }
+                            select id="doc-scope" name="tag" {
+                                option value=(tag) { "This release (" (tag) ")" }
+                                option value="" { "Every release of " (product) }
+                            }
                             label for="doc-title" { "Title" }
                             input id="doc-title" name="title" maxlength="200" required;
                             label for="doc-type" { "Kind" }
@@ -801,7 +805,12 @@ pub async fn documents_page(
                     tbody {
                         @for d in &docs {
                             tr {
-                                td { a href={"/t/" (tenant) "/releases/" (d.product) "/" (d.tag)} { (d.product) " " (d.tag) } }
+                                td {
+                                    @match &d.tag {
+                                        Some(t) => a href={"/t/" (tenant) "/releases/" (d.product) "/" (t)} { (d.product) " " (t) },
+                                        None => { (d.product) " (every release)" },
+                                    }
+                                }
                                 td { a href={(base) "/" (d.id)} download=(d.file_name) { (d.title) } }
                                 td { (d.doc_type.label()) }
                                 td { (d.uploaded_at) }

@@ -53,7 +53,22 @@ pub async fn publish(
     state.tenant_log(tenant)?;
     req.validate()?;
     let audience = req.audience()?;
-    catalogue::load(state, tenant, &req.product, &req.tag, None)?;
+    match &req.tag {
+        Some(t) => {
+            catalogue::load(state, tenant, &req.product, t, None)?;
+        }
+        None if state
+            .store()
+            .product_releases(tenant, &req.product)?
+            .is_empty() =>
+        {
+            return Err(Error::NotFound(format!(
+                "product {:?} has no release",
+                req.product
+            )));
+        }
+        None => {}
+    }
     if let Audience::Named { customers } = &audience {
         for c in customers {
             if state.store().customer(tenant, c)?.is_none() {
@@ -150,10 +165,39 @@ fn may_see(state: &AppState, p: &Principal, tenant: &str, d: &Document) -> Resul
     if !audience {
         return Ok(false);
     }
-    match catalogue::authorize_release(state, p, Action::ReadRelease, tenant, &d.product, &d.tag) {
-        Ok(()) => Ok(true),
-        Err(Error::NotFound(_)) => Ok(false),
-        Err(e) => Err(e),
+    // A release's document: who may read that release; a product's: who
+    // may read any release of it.
+    let tags: Vec<String> = match &d.tag {
+        Some(t) => vec![t.clone()],
+        None => state
+            .store()
+            .product_releases(tenant, &d.product)?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect(),
+    };
+    for t in &tags {
+        match catalogue::authorize_release(state, p, Action::ReadRelease, tenant, &d.product, t) {
+            Ok(()) => return Ok(true),
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// The release a document is issued under: its own, or for a product's
+/// document, the product's latest (semver, else push order).
+pub fn release_of(state: &AppState, tenant: &str, d: &Document) -> Result<String, Error> {
+    match &d.tag {
+        Some(t) => Ok(t.clone()),
+        None => {
+            let releases = state.store().product_releases(tenant, &d.product)?;
+            crate::core::access::latest(&releases, false)
+                .or_else(|| releases.last().map(|(t, _)| t.as_str()))
+                .map(str::to_owned)
+                .ok_or_else(Error::not_found)
+        }
     }
 }
 
@@ -168,7 +212,10 @@ pub fn list(
     state.tenant_log(tenant)?;
     let mut out = Vec::new();
     for d in state.store().documents(tenant)? {
-        if release.is_some_and(|(pr, t)| d.product != pr || d.tag != t) {
+        // A release's list has its own documents and its product's.
+        if release
+            .is_some_and(|(pr, t)| d.product != pr || d.tag.as_deref().is_some_and(|x| x != t))
+        {
             continue;
         }
         if may_see(state, p, tenant, &d)? {

@@ -360,13 +360,14 @@ pub async fn served_document(
     id: &str,
 ) -> Result<(Served, documents::Document), Error> {
     let (d, bytes) = documents::get(state, principal, tenant, id)?;
-    let (rec, _) = catalogue::load(state, tenant, &d.product, &d.tag, None)?;
+    let tag = documents::release_of(state, tenant, &d)?;
+    let (rec, _) = catalogue::load(state, tenant, &d.product, &tag, None)?;
     let bytes = Bytes::from(bytes);
     let sha: [u8; 32] = Sha256::digest(&bytes).into();
     let path = keys::export_path(
         tenant,
         &d.product,
-        &d.tag,
+        &tag,
         rec.revision,
         &format!("document~{id}"),
     );
@@ -1110,7 +1111,14 @@ pub async fn file(
             let b = Bundles::of(state, tenant, &s).await?;
             let vex = kit_vex(state, principal, release, &s, of).await?;
             let stamped = b.stamped && vex.iter().all(|v| v.bundles.stamped);
-            let gz = kit(state, tenant, &s, &b, sig()?, &vex).await?;
+            // An export's kit lists the documents published with its
+            // release that the caller may see (each is served, signed and
+            // logged on its own).
+            let docs = match of {
+                Of::Export(_) => documents::list(state, principal, tenant, Some((product, tag)))?,
+                _ => Vec::new(),
+            };
+            let gz = kit(state, tenant, &s, &b, sig()?, &vex, &docs).await?;
             let name = format!("{base}-kit.tar.gz");
             (gz, "application/gzip", name, Some(stamped))
         }
@@ -1171,6 +1179,7 @@ async fn kit_vex(
 }
 
 /// The kit archive of a document.
+#[allow(clippy::too_many_arguments)]
 async fn kit(
     state: &AppState,
     tenant: &str,
@@ -1178,6 +1187,7 @@ async fn kit(
     b: &Bundles,
     sig: Vec<u8>,
     vex: &[KitVex],
+    docs: &[documents::Document],
 ) -> Result<Vec<u8>, Error> {
     let pem = signing::public_pem(state, tenant, &s.issued.key_id)?;
     let chain = state.tsa().kit_chain_pem(b.sig_token.as_deref(), &sig);
@@ -1194,8 +1204,23 @@ async fn kit(
             key_file = v.key_file(&s.issued.key_id),
         ));
     }
+    let mut doc_list = String::new();
+    if !docs.is_empty() {
+        doc_list.push_str("\nDocuments published with this release (not in this kit: download each\nfrom the portal, GET /api/v1/tenants/@TENANT@/documents/<id>; it is\nsigned and logged like an export; its SHA-256 is given to check it):\n");
+        for d in docs {
+            doc_list.push_str(&format!(
+                "  {} ({}, id {}, {})\n    sha256 {}\n",
+                d.title,
+                d.doc_type.label(),
+                d.id,
+                d.file_name,
+                d.sha256
+            ));
+        }
+    }
     let readme = README_TXT
         .replace("@VEX_FILES@", &vex_files)
+        .replace("@DOCUMENTS@", &doc_list)
         .replace("@FILE@", &file)
         .replace("@WHAT@", &s.what())
         .replace(
