@@ -487,6 +487,31 @@ async fn read_form(
     Ok((fields, file))
 }
 
+/// The admin principal of a multipart form, its text fields and its file
+/// (`file_field`): signed in as an admin before the body is read, the
+/// CSRF token checked after.
+#[allow(clippy::type_complexity)]
+async fn admin_multipart(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    form: Multipart,
+    file_field: &str,
+) -> Result<
+    (
+        Principal,
+        std::collections::HashMap<String, String>,
+        Option<(String, Vec<u8>)>,
+    ),
+    Box<Response>,
+> {
+    admin_signed_in(state, tenant, headers)?;
+    let (fields, file) = read_form(form, file_field).await?;
+    let csrf = fields.get("csrf").map(String::as_str).unwrap_or("");
+    let p = admin_post(state, tenant, headers, csrf)?;
+    Ok((p, fields, file))
+}
+
 /// `POST /t/{tenant}/admin/portal/logo` (multipart: `csrf`, `logo`): the
 /// logo upload form.
 pub async fn upload_logo(
@@ -495,17 +520,8 @@ pub async fn upload_logo(
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
-    // Signed in as an admin before the body is read; the CSRF token after.
-    if let Err(r) = admin_signed_in(&state, &tenant, &headers) {
-        return *r;
-    }
-    let (fields, logo) = match read_form(form, "logo").await {
+    let (p, _, logo) = match admin_multipart(&state, &tenant, &headers, form, "logo").await {
         Ok(x) => x,
-        Err(r) => return *r,
-    };
-    let csrf = fields.get("csrf").map(String::as_str).unwrap_or("");
-    let p = match admin_post(&state, &tenant, &headers, csrf) {
-        Ok(p) => p,
         Err(r) => return *r,
     };
     let Some((media, bytes)) = logo else {
@@ -530,18 +546,11 @@ pub async fn publish_document(
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
-    if let Err(r) = admin_signed_in(&state, &tenant, &headers) {
-        return *r;
-    }
-    let (f, file) = match read_form(form, "file").await {
+    let (p, f, file) = match admin_multipart(&state, &tenant, &headers, form, "file").await {
         Ok(x) => x,
         Err(r) => return *r,
     };
     let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
-    let p = match admin_post(&state, &tenant, &headers, &get("csrf")) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
     let Some((media, bytes)) = file else {
         return failure(
             StatusCode::UNPROCESSABLE_ENTITY,

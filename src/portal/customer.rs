@@ -308,11 +308,7 @@ pub async fn release(
         Ok(t) => t.into_iter().filter(|t| t != &tag).collect(),
         Err(e) => return error_page("The portal is unavailable", &e),
     };
-    let nav = if matches!(p, Principal::Customer { .. }) {
-        Nav::Customer
-    } else {
-        Nav::Admin
-    };
+    let nav = Nav::of(&p);
     let home = if nav == Nav::Admin {
         format!("/t/{tenant}/admin/releases")
     } else {
@@ -554,11 +550,7 @@ pub async fn diff_page(
         Err(Error::NotFound(_)) => return not_found(),
         Err(e) => return error_page("No diff", &e),
     };
-    let nav = if matches!(p, Principal::Customer { .. }) {
-        Nav::Customer
-    } else {
-        Nav::Admin
-    };
+    let nav = Nav::of(&p);
     let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     let query = format!(
         "from={}&to={}&from_revision={}&to_revision={}",
@@ -674,11 +666,7 @@ pub async fn search_page(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let nav = if matches!(p, Principal::Customer { .. }) {
-        Nav::Customer
-    } else {
-        Nav::Admin
-    };
+    let nav = Nav::of(&p);
     let text = f.q.clone().unwrap_or_default().trim().to_owned();
     let answer = if text.is_empty() {
         None
@@ -779,11 +767,7 @@ pub async fn documents_page(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let nav = if matches!(p, Principal::Customer { .. }) {
-        Nav::Customer
-    } else {
-        Nav::Admin
-    };
+    let nav = Nav::of(&p);
     let docs = match documents::list(&state, &p, &tenant, None) {
         Ok(d) => d,
         Err(e) => return error_page("The portal is unavailable", &e),
@@ -843,7 +827,7 @@ pub async fn advisories_page(
     tenant_page(
         &state,
         &tenant,
-        if admin { Nav::Admin } else { Nav::Customer },
+        Nav::of(&p),
         Some(&s.csrf),
         &[],
         "Security advisories",
@@ -909,7 +893,7 @@ pub async fn advisory_page(
     tenant_page(
         &state,
         &tenant,
-        if admin { Nav::Admin } else { Nav::Customer },
+        Nav::of(&p),
         Some(&s.csrf),
         &[("Security advisories", &list)],
         &format!("{}: {}", a.id, a.title),

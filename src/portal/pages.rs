@@ -56,6 +56,17 @@ pub struct Frame<'a> {
     pub crumbs: Vec<(String, String)>,
 }
 
+impl Nav {
+    /// The navigation of a signed-in reader: a customer's, else staff's.
+    pub fn of(p: &crate::core::Principal) -> Self {
+        if matches!(p, crate::core::Principal::Customer { .. }) {
+            Self::Customer
+        } else {
+            Self::Admin
+        }
+    }
+}
+
 impl<'a> Frame<'a> {
     /// A frame with no crumbs but the portal's front page.
     pub fn new(brand: &'a Brand, nav: Nav, csrf: Option<&'a str>) -> Self {

@@ -323,23 +323,50 @@ pub async fn served_diff(
     })
     .await?;
     let bytes = Bytes::from(doc.to_bytes());
-    let sha: [u8; 32] = Sha256::digest(&bytes).into();
     let segment = format!("evident-diff~{}~r{}", doc.from.tag, doc.from.revision);
     let path = keys::export_path(tenant, product, &rec.tag, rec.revision, &segment);
     let file_name = diff::file_name(product, q, doc.from.revision, rec.revision);
+    issue_served(
+        state,
+        principal,
+        tenant,
+        rec,
+        DocFormat::Diff,
+        file_name,
+        bytes,
+        path,
+    )
+    .await
+}
+
+/// A document of `rec` with these bytes, issued (the kept issuance, else a
+/// new one) under `path`: what every document but an export and a VEX
+/// document is served as.
+#[allow(clippy::too_many_arguments)]
+async fn issue_served(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    rec: ReleaseRecord,
+    format: DocFormat,
+    file_name: String,
+    bytes: Bytes,
+    path: String,
+) -> Result<Served, Error> {
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
     let issued = issued(
         state,
         principal,
         tenant,
         &rec,
-        DocFormat::Diff,
+        format,
         &file_name,
         (&bytes, &sha),
         &path,
     )
     .await?;
     Ok(Served {
-        format: DocFormat::Diff,
+        format,
         file_name,
         vex: None,
         rec,
@@ -362,8 +389,6 @@ pub async fn served_document(
     let (d, bytes) = documents::get(state, principal, tenant, id)?;
     let tag = documents::release_of(state, tenant, &d)?;
     let (rec, _) = catalogue::load(state, tenant, &d.product, &tag, None)?;
-    let bytes = Bytes::from(bytes);
-    let sha: [u8; 32] = Sha256::digest(&bytes).into();
     let path = keys::export_path(
         tenant,
         &d.product,
@@ -371,30 +396,18 @@ pub async fn served_document(
         rec.revision,
         &format!("document~{id}"),
     );
-    let issued = issued(
+    let s = issue_served(
         state,
         principal,
         tenant,
-        &rec,
+        rec,
         DocFormat::Document,
-        &d.file_name,
-        (&bytes, &sha),
-        &path,
+        d.file_name.clone(),
+        Bytes::from(bytes),
+        path,
     )
     .await?;
-    Ok((
-        Served {
-            format: DocFormat::Document,
-            file_name: d.file_name.clone(),
-            vex: None,
-            rec,
-            bytes,
-            sha,
-            issued,
-            path,
-        },
-        d,
-    ))
+    Ok((s, d))
 }
 
 /// A product release's aggregate SBOM (`…/releases/{tag}/aggregate?format=`):
@@ -474,31 +487,10 @@ pub async fn served_aggregate(
         ..release.clone()
     };
     let bytes = Bytes::from(format.write_linked(&model, &agg, &links));
-    let sha: [u8; 32] = Sha256::digest(&bytes).into();
     let doc = DocFormat::Aggregate(format);
     let path = keys::export_path(tenant, product, &rec.tag, rec.revision, doc.name());
     let file_name = format!("aggregate-{}", release.file_name(format));
-    let issued = issued(
-        state,
-        principal,
-        tenant,
-        &rec,
-        doc,
-        &file_name,
-        (&bytes, &sha),
-        &path,
-    )
-    .await?;
-    Ok(Served {
-        format: doc,
-        file_name,
-        vex: None,
-        rec,
-        bytes,
-        sha,
-        issued,
-        path,
-    })
+    issue_served(state, principal, tenant, rec, doc, file_name, bytes, path).await
 }
 
 /// The aggregate SBOM, as a download.
@@ -523,7 +515,6 @@ pub async fn served_advisory(
     let (a, bytes) = advisories::csaf(state, principal, tenant, id)?;
     let (rec, _) = catalogue::load(state, tenant, &a.product, &a.tag, Some(a.revision))?;
     let bytes = Bytes::from(bytes);
-    let sha: [u8; 32] = Sha256::digest(&bytes).into();
     let path = keys::export_path(
         tenant,
         &a.product,
@@ -532,27 +523,17 @@ pub async fn served_advisory(
         &format!("advisory~{id}"),
     );
     let file_name = format!("{}.csaf.json", a.id.to_ascii_lowercase());
-    let issued = issued(
+    issue_served(
         state,
         principal,
         tenant,
-        &rec,
-        DocFormat::Advisory,
-        &file_name,
-        (&bytes, &sha),
-        &path,
-    )
-    .await?;
-    Ok(Served {
-        format: DocFormat::Advisory,
-        file_name,
-        vex: None,
         rec,
+        DocFormat::Advisory,
+        file_name,
         bytes,
-        sha,
-        issued,
         path,
-    })
+    )
+    .await
 }
 
 /// A published advisory's CSAF document, as a download.
