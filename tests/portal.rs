@@ -1006,7 +1006,22 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
         "a private portal has no public downloads"
     );
 
-    // 4. Public.
+    // 4. Public. (VEX about v1.0.0 exists: it is for entitled customers.)
+    let (s, v, _) = api
+        .call(
+            "POST",
+            "/api/v1/tenants/acme/products/shop/releases/v1.0.0/vex",
+            &Cred::Bearer(&push),
+            Some((
+                "application/json",
+                serde_json::to_vec(&json!({"findings": [{"id": "CVE-2099-10001",
+                    "component": {"purl": "pkg:cargo/rsa@0.9.10"}, "state": "affected",
+                    "action": "Upgrade.", "timestamp": "2099-01-02T03:04:05Z"}]}))
+                .unwrap(),
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{}", text(&v));
     settings["visibility"] = json!("public");
     let (s, v) = api
         .json(
@@ -1053,6 +1068,10 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{}", text(&body));
+    assert!(
+        !text(&body).contains("\"vulnerabilities\""),
+        "the public export carries no VEX"
+    );
     let index: u64 = h["x-evident-log-index"].to_str().unwrap().parse().unwrap();
     let link = h[header::LINK].to_str().unwrap().to_owned();
     assert_eq!(
@@ -1092,7 +1111,7 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
     assert_eq!(s, StatusCode::NOT_FOUND, "another client gets no receipt");
     for path in [
         "/p/acme/shop/v2.0.0/sbom",
-        "/p/acme/shop/v1.0.0/sbom/original",
+        "/p/acme/shop/v1.0.0/original",
         "/p/acme/shop/v1.0.0/vex",
         "/p/globex/shop/v1.0.0/sbom",
         "/p/nobody/shop/v1.0.0/sbom",
@@ -1155,18 +1174,64 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    for path in [
-        "/t/acme/",
-        "/t/acme/login",
-        "/t/acme/admin",
-        "/t/acme/releases/shop/v1.0.0",
-        "/t/acme/logo",
+    // Every page of an off portal answers what an unknown tenant's does,
+    // signed in or not, byte for byte (but the slug in links); so does a
+    // token sign-in, even with a valid token; an encoded slug is 404.
+    for (method, path, cred) in [
+        ("GET", "/t/X/", Cred::Cookie(&ann_cookie)),
+        ("GET", "/t/X", Cred::None),
+        ("GET", "/t/X/login", Cred::None),
+        ("GET", "/t/X/admin", Cred::Cookie(&ann_cookie)),
+        (
+            "GET",
+            "/t/X/releases/shop/v1.0.0",
+            Cred::Cookie(&ann_cookie),
+        ),
+        ("GET", "/t/X/logo", Cred::Cookie(&ann_cookie)),
+        ("GET", "/t/X/downloads", Cred::Cookie(&ann_cookie)),
     ] {
-        let (s, _, _) = api
-            .call("GET", path, &Cred::Cookie(&ann_cookie), None)
+        let (s1, b1, h1) = api
+            .call(method, &path.replace('X', "acme"), &cred, None)
             .await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        let (s2, b2, h2) = api
+            .call(method, &path.replace('X', "nobody"), &cred, None)
+            .await;
+        assert_eq!(s1, s2, "{path}: {}", text(&b1));
+        assert_eq!(
+            text(&b1).replace("/t/acme", "/t/X"),
+            text(&b2).replace("/t/nobody", "/t/X"),
+            "{path}"
+        );
+        assert_eq!(
+            h1.get(header::LOCATION)
+                .map(|l| l.to_str().unwrap().replace("/t/acme", "/t/X")),
+            h2.get(header::LOCATION)
+                .map(|l| l.to_str().unwrap().replace("/t/nobody", "/t/X")),
+            "{path}"
+        );
     }
+    let form = |t: &str| {
+        Some((
+            "application/x-www-form-urlencoded",
+            format!("token={t}").into_bytes(),
+        ))
+    };
+    let (s1, b1, h1) = api
+        .call("POST", "/t/acme/token-login", &Cred::None, form(&ann))
+        .await;
+    let (s2, b2, _) = api
+        .call("POST", "/t/nobody/token-login", &Cred::None, form(&ann))
+        .await;
+    assert_eq!(
+        (s1, text(&b1).replace("/t/acme", "/t/X")),
+        (s2, text(&b2).replace("/t/nobody", "/t/X")),
+        "a valid token signs nobody in"
+    );
+    assert!(cookie_of(&h1).is_none());
+    let (s, _, _) = api
+        .call("GET", "/t/ac%6De/admin", &Cred::Cookie(&ann_cookie), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no encoding gets past the gate");
     let (s, _, _) = api
         .call_with(
             "GET",
@@ -1528,6 +1593,95 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // The product's document, for Ann, names the release Ann may see
+    // (v1.0.0), not the product's latest (v2.0.0).
+    let (s, _, h) = api
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/tenants/acme/documents/{}",
+                dp["id"].as_str().unwrap()
+            ),
+            &Cred::Bearer(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let i = h["x-evident-log-index"].to_str().unwrap();
+    let (_, r) = api
+        .json(
+            "GET",
+            &format!("/api/v1/tenants/acme/receipts/{i}"),
+            &ann,
+            None,
+        )
+        .await;
+    let entry: Value = serde_json::from_str(r["entry"].as_str().unwrap()).unwrap();
+    assert_eq!(entry["event"]["tag"], "v1.0.0", "{entry}");
+    // A customer entitled to v1.0.0 but not named sees no named document.
+    let (_, c) = api
+        .json(
+            "POST",
+            "/api/v1/tenants/acme/customers",
+            &admin,
+            Some(json!({"name": "Cyd", "entitlements": [{"product": "shop", "tag": "v1.*"}]})),
+        )
+        .await;
+    let (_, ct) = api
+        .json(
+            "POST",
+            &format!(
+                "/api/v1/tenants/acme/customers/{}/tokens",
+                c["id"].as_str().unwrap()
+            ),
+            &admin,
+            Some(json!({})),
+        )
+        .await;
+    let cyd = ct["token"].as_str().unwrap().to_owned();
+    let (_, v) = api
+        .json(
+            "GET",
+            "/api/v1/tenants/acme/documents?product=shop&tag=v1.0.0",
+            &cyd,
+            None,
+        )
+        .await;
+    let mut seen = ids(&v);
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["DoC", "Policy", "Security policy"],
+        "not Ann's named Pentest"
+    );
+    let (s, _, _) = api
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/tenants/acme/documents/{}",
+                d2["id"].as_str().unwrap()
+            ),
+            &Cred::Bearer(&cyd),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Another tenant's admin learns nothing, not even that acme exists.
+    for path in [
+        "/api/v1/tenants/acme/documents",
+        "/api/v1/tenants/acme/advisories",
+    ] {
+        let (s, _) = api.json("GET", path, &globex_admin, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (s, _) = publish(
+        "product=shop&tag=v1.0.0&title=x&type=other&file_name=README.txt".into(),
+        "application/pdf",
+        pdf.clone(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a kit's own file name");
     let (s, _) = publish(
         "product=nothing&title=x&type=other&file_name=x.pdf".into(),
         "application/pdf",
@@ -1712,13 +1866,32 @@ async fn the_portal_is_branded_switchable_public_and_lists_a_customers_downloads
     let (s, v) = api
         .json(
             "POST",
-            "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/publish",
+            "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/publish?input_sha256=0000",
             &admin,
             None,
         )
         .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "the draft is not what was reviewed: {v}"
+    );
+    let (_, d) = api
+        .json(
+            "GET",
+            "/api/v1/tenants/acme/advisories/ACME-SA-2026-001",
+            &admin,
+            None,
+        )
+        .await;
+    let reviewed = d["input_sha256"].as_str().unwrap().to_owned();
+    let publish_q =
+        format!("/api/v1/tenants/acme/advisories/ACME-SA-2026-001/publish?input_sha256={reviewed}");
+    let (s, v) = api.json("POST", &publish_q, &admin, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["state"], "published");
+    let (s, _) = api.json("POST", &publish_q, &admin, None).await;
+    assert_eq!(s, StatusCode::OK, "a retry of the same publication");
     let (s, _) = api
         .json(
             "POST",

@@ -268,8 +268,37 @@ fn a_product_release_links_its_components_sboms_in_every_format() {
     );
     let tv = std::fs::read_to_string(&files[3]).unwrap();
     assert!(tv.contains(&format!("ExternalDocumentRef: {id} ")), "{tv}");
-    let issued = s.audit_kinds("acme", "kinds=export_issued&product=shop", &t.admin);
-    assert!(issued.len() >= 4, "{issued:?}");
+    let issued: Value = s
+        .get(
+            "/api/v1/tenants/acme/audit/events?kinds=export_issued&product=shop",
+            &t.admin,
+        )
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let mut formats: Vec<String> = issued["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<Value>(e["entry"].as_str().unwrap()).unwrap()["event"]["format"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .filter(|f| f.starts_with("aggregate-"))
+        .collect();
+    formats.sort();
+    assert_eq!(
+        formats,
+        [
+            "aggregate-cyclonedx-json",
+            "aggregate-cyclonedx-xml",
+            "aggregate-spdx-json",
+            "aggregate-spdx-tv"
+        ]
+    );
 
     // The release page names the components and links the aggregate.
     let agent = ureq::AgentBuilder::new().redirects(0).build();
@@ -298,6 +327,62 @@ fn a_product_release_links_its_components_sboms_in_every_format() {
         page.contains("/t/acme/releases/shop-api/v3.1.0")
             && page.contains("/aggregate?format=spdx-tv")
     );
+
+    // Nobody else reads the components through the product.
+    let c2: Value = s
+        .post("/api/v1/tenants/acme/customers", &t.admin)
+        .send_json(json!({"name": "Globex", "entitlements": [{"product": "other", "tag": "*"}]}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let t2: Value = s
+        .post(
+            &format!(
+                "/api/v1/tenants/acme/customers/{}/tokens",
+                c2["id"].as_str().unwrap()
+            ),
+            &t.admin,
+        )
+        .send_json(json!({}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let bob = t2["token"].as_str().unwrap();
+    let (code, _) = get(
+        &s,
+        "/api/v1/tenants/acme/products/shop-api/releases/v3.1.0/sbom?format=cyclonedx-json",
+        bob,
+    );
+    assert_eq!(code, 404);
+    // A component names no components; a new revision of the product
+    // release that drops a component takes its coverage away.
+    let (code, body) = push(
+        &s,
+        &t,
+        "shop-api",
+        "v3.1.0",
+        &spdx,
+        json!([{"product": "shop-web", "tag": "v2.0.0"}]),
+    )
+    .unwrap_err();
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("a component names no components"), "{body}");
+    push(
+        &s,
+        &t,
+        "shop",
+        "v1.0.0",
+        &cdx,
+        json!([{"product": "shop-web", "tag": "v2.0.0"}]),
+    )
+    .unwrap();
+    let (code, _) = export("shop-api", "v3.1.0", "cyclonedx-json");
+    assert_eq!(
+        code, 404,
+        "no longer a component of what the customer may see"
+    );
+    let (code, _) = export("shop-web", "v2.0.0", "cyclonedx-json");
+    assert_eq!(code, 200);
 
     // 4.
     let (code, _) = get(

@@ -147,6 +147,20 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
     )
     .call()
     .unwrap();
+    // One without a reference: its own portal page is the reference.
+    s.post(
+        "/api/v1/tenants/acme/advisories?product=shop&tag=v1.0.0&id=ACME-SA-2026-002&title=IDNA&summary=Not%20affected.",
+        &t.admin,
+    )
+    .send_json(json!({"findings": [{"id": "CVE-2099-10002", "component": {"purl": "pkg:cargo/idna@1.1.0"}, "state": "not_affected",
+        "justification": "vulnerable_code_not_in_execute_path", "timestamp": "2099-01-02T03:04:05Z"}]}))
+    .unwrap();
+    s.post(
+        "/api/v1/tenants/acme/advisories/ACME-SA-2026-002/publish",
+        &t.admin,
+    )
+    .call()
+    .unwrap();
     let logo_path = write(out.path(), "logo.png", logo());
     let pdf = b"%PDF-1.7\n% Acme EU declaration of conformity\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
     let doc_path = write(out.path(), "doc.pdf", pdf);
@@ -271,6 +285,16 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         .unwrap()
         .contains("Acme Secure Portal"));
     assert_eq!(seen["status /s/no-such-link"], 404);
+    assert_eq!(seen["public_home_status"], 200);
+    assert_eq!(seen["login_status"], 200);
+    assert_eq!(
+        seen[format!("status {share_path}")],
+        200,
+        "the share link's page"
+    );
+    for p in ["/t/globex/login", "/t/acme/releases/shop/v1.0.0"] {
+        assert_eq!(seen[format!("status {p}")], 200, "{p}");
+    }
     assert_eq!(seen["public_receipt_status"], 200, "{seen}");
 
     assert!(
@@ -355,23 +379,35 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
 
     // The published advisory, as the customer downloads it, judged by the
     // BSI/secvisogram CSAF validator (schema, mandatory and optional tests).
-    let mut csaf = Vec::new();
-    std::io::Read::read_to_end(
-        &mut s
-            .get(
-                "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/csaf",
-                tok["token"].as_str().unwrap(),
-            )
-            .call()
-            .unwrap()
-            .into_reader(),
-        &mut csaf,
-    )
-    .unwrap();
-    let csaf_path = write(out.path(), "acme-sa-2026-001.csaf.json", &csaf);
+    let mut paths = Vec::new();
+    for id in ["ACME-SA-2026-001", "ACME-SA-2026-002"] {
+        let mut csaf = Vec::new();
+        std::io::Read::read_to_end(
+            &mut s
+                .get(
+                    &format!("/api/v1/tenants/acme/advisories/{id}/csaf"),
+                    tok["token"].as_str().unwrap(),
+                )
+                .call()
+                .unwrap()
+                .into_reader(),
+            &mut csaf,
+        )
+        .unwrap();
+        let doc: Value = serde_json::from_slice(&csaf).unwrap();
+        let reference = doc["document"]["references"][0]["url"].as_str().unwrap();
+        if id.ends_with("002") {
+            assert_eq!(
+                reference,
+                format!("{}/t/acme/advisories/{id}", s.url),
+                "the portal page"
+            );
+        }
+        paths.push(write(out.path(), &format!("{id}.csaf.json"), &csaf));
+    }
     let v = Command::new("node")
         .arg(common::interop().join("csaf_validate.mjs"))
-        .arg(&csaf_path)
+        .args(&paths)
         .env("NODE_PATH", common::interop().join("node_modules"))
         .output()
         .unwrap();

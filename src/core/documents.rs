@@ -194,6 +194,19 @@ impl NewDocument {
             ));
         }
         let f = &self.file_name;
+        // The names a kit gives its own files.
+        const RESERVED: [&str; 5] = [
+            "README.txt",
+            "verify.sh",
+            "pubkey.pem",
+            "tsa-chain.pem",
+            "log.vkey",
+        ];
+        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(f)) {
+            return Err(Error::Unprocessable(format!(
+                "file_name {f:?} is the name of a file every kit has; choose another"
+            )));
+        }
         if !(1..=100).contains(&f.len())
             || f.starts_with('.')
             || !f

@@ -273,6 +273,16 @@ pub enum EventBody {
         /// `evident_verify::receipt::list_digest` of the list: SHA-256
         /// (hex) over each receipt's index and leaf hash, in order.
         entries_sha256: String,
+        /// The time range asked for (RFC 3339), when one was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// The end of the range (excluded), when one was asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+        /// True when more downloads matched than the list holds (it holds
+        /// the newest).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        truncated: bool,
     },
     /// A compliance document was published with a release (its bytes are
     /// a blob; the entry names their digest).

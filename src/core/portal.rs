@@ -270,11 +270,14 @@ pub fn check_logo(media_type: &str, bytes: &[u8]) -> Result<(), Error> {
     }
 }
 
+/// The most memory decoding a PNG logo may take (decoder and image).
+const LOGO_DECODE_BYTES: usize = 32 * 1024 * 1024;
+
 fn check_png(bytes: &[u8]) -> Result<(), Error> {
     let mut d = png::Decoder::new_with_limits(
         std::io::Cursor::new(bytes),
         png::Limits {
-            bytes: 64 * 1024 * 1024,
+            bytes: LOGO_DECODE_BYTES,
         },
     );
     d.set_transformations(png::Transformations::EXPAND);
@@ -287,7 +290,14 @@ fn check_png(bytes: &[u8]) -> Result<(), Error> {
             "the logo is {w}×{h} pixels; at most {MAX_LOGO_SIDE} a side"
         )));
     }
-    let mut buf = vec![0; r.output_buffer_size()];
+    // The decoder's limit does not cover the caller's buffer: cap it too.
+    let size = r.output_buffer_size();
+    if size > LOGO_DECODE_BYTES {
+        return Err(bad(format!(
+            "the logo decodes to {size} bytes; at most {LOGO_DECODE_BYTES}"
+        )));
+    }
+    let mut buf = vec![0; size];
     r.next_frame(&mut buf)
         .map_err(|e| bad(format!("the logo's PNG image data is broken: {e}")))?;
     Ok(())
@@ -319,9 +329,22 @@ fn check_svg(bytes: &[u8]) -> Result<(), Error> {
     if root.tag_name().name() != "svg" {
         return Err(bad("the SVG logo's root element is not svg"));
     }
+    const SVG_NS: &str = "http://www.w3.org/2000/svg";
     for n in doc.descendants() {
+        if n.is_pi() {
+            return Err(bad(
+                "the SVG logo has a processing instruction (such as xml-stylesheet); they are refused",
+            ));
+        }
         if n.is_element() {
             let name = n.tag_name().name();
+            // SVG elements only: anything in another namespace (XHTML
+            // forms, images, …) is foreign content.
+            if n.tag_name().namespace() != Some(SVG_NS) {
+                return Err(bad(format!(
+                    "the SVG logo has a <{name}> element outside the SVG namespace; foreign content is refused"
+                )));
+            }
             if SVG_REFUSED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
                 return Err(bad(format!(
                     "the SVG logo has a <{name}> element; scripts, foreign content and animations are refused"
@@ -330,7 +353,7 @@ fn check_svg(bytes: &[u8]) -> Result<(), Error> {
             for a in n.attributes() {
                 let an = a.name();
                 let v = a.value().trim();
-                if an.len() > 2 && an[..2].eq_ignore_ascii_case("on") {
+                if an.len() > 2 && an.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("on")) {
                     return Err(bad(format!(
                         "the SVG logo has an event-handler attribute ({an}); scripts are refused"
                     )));
@@ -361,11 +384,16 @@ fn check_svg(bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether CSS-ish text has a `url(` that is not `url(#…)`, or names
-/// `javascript:`.
+/// Whether CSS-ish text has a `url(` that is not `url(#…)`, names
+/// `javascript:`, `image-set(` or `@import`, or has a CSS escape (a
+/// backslash, which could spell any of them).
 fn refers_outside(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
-    if l.contains("javascript:") {
+    if l.contains("javascript:")
+        || l.contains('\\')
+        || l.contains("image-set(")
+        || l.contains("@import")
+    {
         return true;
     }
     let mut rest = l.as_str();
@@ -424,10 +452,44 @@ mod tests {
                 "<style>@import url(https://x.example/a.css);</style>",
                 "style sheet",
             ),
+            (r#"<rect aé="1" onclick="x"/>"#, "onclick"),
+            (
+                r#"<rect style="fill:\75rl(https://x.example/a)"/>"#,
+                "style=",
+            ),
+            (
+                r#"<rect style="fill:image-set('https://x.example/a' 1x)"/>"#,
+                "style=",
+            ),
+            (
+                r#"<h:form xmlns:h="http://www.w3.org/1999/xhtml" action="https://x.example"/>"#,
+                "outside the SVG namespace",
+            ),
         ] {
             let e = check_logo("image/svg+xml", &svg(body)).unwrap_err();
             assert!(e.to_string().contains(says), "{body}: {e}");
         }
+    }
+
+    #[test]
+    fn stylesheet_instructions_non_ascii_names_and_huge_images_are_handled() {
+        let pi = br#"<?xml-stylesheet href="https://x.example/a.css"?><svg xmlns="http://www.w3.org/2000/svg"/>"#;
+        assert!(check_logo("image/svg+xml", pi)
+            .unwrap_err()
+            .to_string()
+            .contains("processing instruction"));
+        check_logo("image/svg+xml", &svg(r#"<rect aé="1"/>"#)).unwrap();
+        // 4096 × 4096, 16-bit RGBA: small compressed, 128 MiB decoded.
+        let mut out = Vec::new();
+        {
+            let mut e = png::Encoder::new(&mut out, 4096, 4096);
+            e.set_color(png::ColorType::Rgba);
+            e.set_depth(png::BitDepth::Sixteen);
+            let mut w = e.write_header().unwrap();
+            w.write_image_data(&vec![0u8; 4096 * 4096 * 8]).unwrap();
+        }
+        let e = check_logo("image/png", &out).unwrap_err().to_string();
+        assert!(e.contains("bytes"), "{e}");
     }
 
     #[test]
@@ -537,6 +599,7 @@ mod tests {
                                 "<svg xmlns=\"http://www.w3.org/2000/svg\">", "</svg>", "<rect ", "/>", ">",
                                 "onload=\"x\" ", "href=\"#a\" ", "href=\"http://x\" ", "style=\"fill:url(#g)\" ",
                                 "url(", "<style>", "</style>", "@import", "<!DOCTYPE svg>", "&amp;", "<script>", "</script>",
+                                "aé=\"1\" ", "é", "<?pi x?>", "\\", "xmlns:h=\"http://www.w3.org/1999/xhtml\" ", "<h:p>", "</h:p>",
                             ]), 0..24)) {
             let _ = check_logo("image/png", &bytes);
             let _ = check_logo("image/svg+xml", &bytes);

@@ -157,17 +157,31 @@ pub async fn draft_advisory(
     Ok((StatusCode::CREATED, ApiJson(a)).into_response())
 }
 
-/// `POST /api/v1/tenants/{t}/advisories/{id}/publish` (admin): writes the
-/// CSAF document once and appends `advisory_published`; 409 when published.
-#[utoipa::path(post, operation_id = "publish_advisory", path = "/api/v1/tenants/{tenant}/advisories/{id}/publish", tag = "advisories", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path)), responses((status = 200, description = "Published", body = AdvisoryRecord), Errors))]
+/// `POST /api/v1/tenants/{t}/advisories/{id}/publish[?input_sha256=]`
+/// (admin): writes the CSAF document once and appends
+/// `advisory_published`; 409 when published (or, with `input_sha256`,
+/// when the draft changed since it was reviewed).
+#[utoipa::path(post, operation_id = "publish_advisory", path = "/api/v1/tenants/{tenant}/advisories/{id}/publish", tag = "advisories", params(("tenant" = String, Path, description = "Tenant slug"), ("id" = String, Path), PublishAdvisory), responses((status = 200, description = "Published", body = AdvisoryRecord), Errors))]
 pub async fn publish_advisory(
     State(state): State<AppState>,
     p: Principal,
     Path((tenant, id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<PublishAdvisory>,
 ) -> Result<ApiJson<AdvisoryRecord>, ApiError> {
     Ok(ApiJson(
-        advisories::publish(&state, &p, &tenant, &id).await?,
+        advisories::publish(&state, &p, &tenant, &id, q.input_sha256.as_deref()).await?,
     ))
+}
+
+/// `?input_sha256=` of a publication.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PublishAdvisory {
+    /// The draft's `input_sha256` as reviewed: 409 if the draft changed
+    /// since; a retry of a publication that succeeded answers its record.
+    #[serde(default)]
+    pub input_sha256: Option<String>,
 }
 
 /// `GET /api/v1/tenants/{t}/advisories`: the advisories the caller may see

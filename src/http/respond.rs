@@ -40,6 +40,16 @@ pub fn attachment(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
+    // Whatever the bytes are (a vendor's document too), a browser neither
+    // guesses another type nor runs anything in them.
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
     res
 }
 

@@ -558,6 +558,22 @@ pub async fn publish_document(
             "Choose a file to publish.",
         );
     };
+    // Browsers often send no type (or octet-stream) for .md and .json: the
+    // name's extension says it then; the bytes are checked against it.
+    let media = match media.as_str() {
+        "" | "application/octet-stream" => {
+            let name = f.get("file_name").map(String::as_str).unwrap_or("");
+            match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()) {
+                Some(e) if e == "pdf" => "application/pdf".to_owned(),
+                Some(e) if e == "md" || e == "markdown" => "text/markdown".to_owned(),
+                Some(e) if e == "json" => "application/json".to_owned(),
+                Some(e) if e == "png" => "image/png".to_owned(),
+                Some(e) if e == "txt" => "text/plain".to_owned(),
+                _ => media,
+            }
+        }
+        _ => media,
+    };
     let doc_type = match serde_json::from_value(serde_json::Value::String(get("type"))) {
         Ok(t) => t,
         Err(_) => {
@@ -573,17 +589,7 @@ pub async fn publish_document(
         .get("file_name")
         .cloned()
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| {
-            format!(
-                "{}.{}",
-                get("title")
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(40)
-                    .collect::<String>(),
-                extension(&media)
-            )
-        });
+        .unwrap_or_else(|| format!("document.{}", extension(&media)));
     let req = documents::NewDocument {
         product: product.clone(),
         tag: Some(tag.clone()).filter(|t| !t.is_empty()),
@@ -594,7 +600,12 @@ pub async fn publish_document(
         file_name,
     };
     match documents::publish(&state, &p, &tenant, req, &media, bytes).await {
-        Ok(_) => Redirect::to(&format!("/t/{tenant}/releases/{product}/{tag}")).into_response(),
+        // Back to the release page the form was on.
+        Ok(_) => Redirect::to(&format!(
+            "/t/{tenant}/releases/{product}/{}",
+            get("from_tag")
+        ))
+        .into_response(),
         Err(e) => error_page("Not published", &e),
     }
 }
@@ -736,8 +747,8 @@ pub enum AdminAction {
     RemoveLogo,
     /// Draft (or replace the draft of) an advisory.
     DraftAdvisory(Box<NewAdvisory>, String),
-    /// Publish an advisory.
-    PublishAdvisory(String),
+    /// Publish an advisory, with the draft's digest as reviewed.
+    PublishAdvisory(String, String),
     /// Create a customer.
     CreateCustomer(NewCustomer),
     /// Add an entitlement to a customer.
@@ -825,7 +836,7 @@ impl AdminAction {
                 }),
                 f.statements.unwrap_or_default(),
             ),
-            ["advisories", id, "publish"] => Self::PublishAdvisory((*id).to_owned()),
+            ["advisories", id, "publish"] => Self::PublishAdvisory((*id).to_owned(), s(f.value)),
             ["customers"] => Self::CreateCustomer(NewCustomer {
                 name: s(f.name),
                 entitlements: vec![],
@@ -976,9 +987,12 @@ pub async fn admin_action(
                 .await
                 .map(|a| a.id),
         ),
-        AdminAction::PublishAdvisory(id) => {
-            to_advisory(t, advisories::publish(st, &p, t, &id).await.map(|a| a.id))
-        }
+        AdminAction::PublishAdvisory(id, reviewed) => to_advisory(
+            t,
+            advisories::publish(st, &p, t, &id, Some(&reviewed))
+                .await
+                .map(|a| a.id),
+        ),
         AdminAction::CreateCustomer(c) => done(t, customers::create(st, &p, t, c).await),
         AdminAction::AddEntitlement(c, e) => {
             done(t, customers::add_entitlement(st, &p, t, &c, e).await)

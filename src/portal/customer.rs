@@ -12,6 +12,7 @@ use maud::{html, Markup};
 
 use crate::{
     core::{Error, Principal},
+    http::extract::ClientAddr,
     portal::{
         pages::{error_page, failure, not_found, tenant_page, Nav},
         signin::signed_in,
@@ -22,6 +23,7 @@ use crate::{
         customers::{self, EntitledRelease},
         documents::{self, DocType, Document},
         downloads,
+        limits::Anonymous,
         portal::{self, Visibility},
         vex, AppState,
     },
@@ -53,6 +55,7 @@ fn state_label(r: &vex::FindingRow) -> (&'static str, &'static str) {
 /// without a sign-in, what the tenant shows publicly.
 pub async fn home(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -61,10 +64,14 @@ pub async fn home(
         Err(r) => {
             return match portal::brand(&state, &tenant) {
                 Ok(Some(b)) if b.settings.visibility == Visibility::Public => {
+                    // Anonymous pages count as the public downloads do.
+                    if let Err(e) = state.limits().check(Anonymous::Public, addr, Some(&tenant)) {
+                        return error_page("Too many requests", &e);
+                    }
                     visitor_home(&state, &b)
                 }
                 _ => *r,
-            }
+            };
         }
     };
     let Principal::Customer { subject, .. } = &p else {
@@ -251,6 +258,7 @@ fn visitor_release(
 /// `GET /t/{tenant}/releases/{product}/{tag}`: the downloads of a release.
 pub async fn release(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Path((tenant, product, tag)): Path<(String, String, String)>,
     Query(q): Query<ReleaseQuery>,
     headers: HeaderMap,
@@ -264,7 +272,12 @@ pub async fn release(
                 client: String::new(),
             };
             return match portal::shows_publicly(&state, &tenant, &product, &tag) {
-                Ok(true) => visitor_release(&state, &tenant, &product, &tag, &visitor),
+                Ok(true) => {
+                    if let Err(e) = state.limits().check(Anonymous::Public, addr, Some(&tenant)) {
+                        return error_page("Too many requests", &e);
+                    }
+                    visitor_release(&state, &tenant, &product, &tag, &visitor)
+                }
                 _ => *r,
             };
         }
@@ -330,7 +343,12 @@ pub async fn release(
                     p { "This product release is made of these releases; each SBOM is downloadable on its own, and the aggregate SBOM links them (by digest) instead of copying their components." }
                     ul #components {
                         @for c in &rec.components {
-                            li { a href={"/t/" (tenant) "/releases/" (c.product) "/" (c.tag)} { (c.product) " " (c.tag) } " (revision " (c.revision) ")" }
+                            @let pinned = format!("/api/v1/tenants/{tenant}/products/{}/releases/{}/sbom?revision={}&vex=0&format=", c.product, c.tag, c.revision);
+                            li {
+                                a href={"/t/" (tenant) "/releases/" (c.product) "/" (c.tag)} { (c.product) " " (c.tag) } " (revision " (c.revision) "): the SBOMs the aggregate links, "
+                                a href={(pinned) "cyclonedx-json"} download { "CycloneDX JSON" } " · "
+                                a href={(pinned) "spdx-json"} download { "SPDX JSON" }
+                            }
                         }
                     }
                     p #aggregate {
@@ -360,6 +378,7 @@ pub async fn release(
                         form method="post" action={"/t/" (tenant) "/admin/documents"} enctype="multipart/form-data" {
                             input type="hidden" name="csrf" value=(s.csrf);
                             input type="hidden" name="product" value=(product);
+                            input type="hidden" name="from_tag" value=(tag);
                             label for="doc-scope" { "Goes with" }
                             select id="doc-scope" name="tag" {
                                 option value=(tag) { "This release (" (tag) ")" }
@@ -912,6 +931,7 @@ pub async fn advisory_page(
                 @if admin {
                     form method="post" action={"/t/" (tenant) "/admin/advisories/" (a.id) "/publish"} {
                         input type="hidden" name="csrf" value=(s.csrf);
+                        input type="hidden" name="value" value=(a.input_sha256);
                         button type="submit" { "Publish" }
                     }
                 }

@@ -108,19 +108,94 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(from_fn_with_state(state, gate))
 }
 
-/// Every `/t/{tenant}/…` page of a portal that is off answers 404, the
-/// sign-in included, before anything else looks at the request.
+/// The slug no tenant can have (slugs do not start with `-`): a portal
+/// that is off answers as this one does.
+const NOBODY: &str = "-";
+
+/// Every `/t/{tenant}/…` request of a portal that is off is answered
+/// exactly as the same request for a tenant that does not exist (the
+/// neutral sign-in page, the redirect to it, the same failures): it is
+/// routed again as [`NOBODY`], so no handler sees the real slug; a slug
+/// with a percent sign (no slug has one) is 404, so no encoding gets past
+/// this.
 async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let tenant = req
-        .uri()
-        .path()
-        .strip_prefix("/t/")
-        .map(|r| r.split('/').next().unwrap_or(""));
-    match tenant.map(|t| service::portal::is_off(&state, t)) {
-        Some(Ok(true)) => pages::not_found(),
-        Some(Err(e)) => pages::error_page("The portal is unavailable", &e),
-        _ => next.run(req).await,
+    let path = req.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix("/t/") else {
+        return next.run(req).await;
+    };
+    let (slug, tail) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, b)| (a, Some(b)));
+    if slug.contains('%') {
+        return pages::not_found();
     }
+    match service::portal::is_off(&state, slug) {
+        Ok(false) => next.run(req).await,
+        Err(e) => pages::error_page("The portal is unavailable", &e),
+        Ok(true) => {
+            let slug = slug.to_owned();
+            let mut as_nobody = format!("/t/{NOBODY}");
+            if let Some(t) = tail {
+                as_nobody.push('/');
+                as_nobody.push_str(t);
+            }
+            if let Some(q) = req.uri().query() {
+                as_nobody.push('?');
+                as_nobody.push_str(q);
+            }
+            let Ok(uri) = as_nobody.parse::<axum::http::Uri>() else {
+                return pages::not_found();
+            };
+            // A new request: the first routing's path parameters stay
+            // behind; the client's address comes along.
+            let (parts, body) = req.into_parts();
+            let mut fresh = Request::new(body);
+            *fresh.method_mut() = parts.method;
+            *fresh.uri_mut() = uri;
+            *fresh.headers_mut() = parts.headers;
+            if let Some(c) = parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            {
+                fresh.extensions_mut().insert(*c);
+            }
+            let req = fresh;
+            // Routed again, from the start, as the unknown slug (a layer
+            // runs after routing: the first match named the real one).
+            let _ = next;
+            let inner = router(state.clone()).with_state(state.clone());
+            let res = match tower::ServiceExt::oneshot(inner, req).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            unnamed(res, &slug).await
+        }
+    }
+}
+
+/// An answer for [`NOBODY`] with `slug` put back where the path names it
+/// (redirects, form actions), so it is byte for byte what an unknown
+/// tenant `slug` gets.
+async fn unnamed(res: Response, slug: &str) -> Response {
+    use axum::http::{header, HeaderValue};
+    let (mut parts, body) = res.into_parts();
+    let from = format!("/t/{NOBODY}");
+    let to = format!("/t/{slug}");
+    if let Some(l) = parts
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Ok(v) = HeaderValue::from_str(&l.replacen(&from, &to, 1)) {
+            parts.headers.insert(header::LOCATION, v);
+        }
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, 4 * 1024 * 1024).await else {
+        return pages::not_found();
+    };
+    let text = String::from_utf8_lossy(&bytes).replace(&format!("{from}/"), &format!("{to}/"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(text))
 }
 
 /// `GET /t/{tenant}/logo`: the portal's logo, for a public portal to
@@ -128,14 +203,21 @@ async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Respon
 /// with a policy that lets an SVG run nothing even when opened directly.
 async fn logo(
     State(state): State<AppState>,
+    crate::http::extract::ClientAddr(addr): crate::http::extract::ClientAddr,
     Path(tenant): Path<String>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     use axum::http::{header, HeaderValue};
     let public = matches!(service::portal::brand(&state, &tenant),
         Ok(Some(b)) if b.settings.visibility == service::portal::Visibility::Public);
-    if !public && signin::signed_in(&state, &tenant, &headers).is_err() {
+    let signed_in = signin::signed_in(&state, &tenant, &headers).is_ok();
+    if !public && !signed_in {
         return pages::not_found();
+    }
+    if !signed_in {
+        if let Err(e) = state.limits().check(Anonymous::Public, addr, Some(&tenant)) {
+            return ApiError(e).into_response();
+        }
     }
     match service::portal::logo(&state, &tenant) {
         Ok(Some((l, bytes))) => {

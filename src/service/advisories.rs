@@ -128,12 +128,16 @@ async fn statements(
 }
 
 /// Publishes a draft (admin): writes its CSAF document once, keeps it,
-/// and appends `advisory_published`. 409 when it is published already.
+/// and appends `advisory_published`. With `expected_input` (the draft's
+/// `input_sha256` the publisher reviewed): 409 when the draft changed
+/// since, and the record when it is published already with it (a retry);
+/// without it, 409 when published.
 pub async fn publish(
     state: &AppState,
     p: &Principal,
     tenant: &str,
     id: &str,
+    expected_input: Option<&str>,
 ) -> Result<AdvisoryRecord, Error> {
     allow(p, Action::PublishDocuments, Resource::Tenant(tenant))?;
     state.tenant_log(tenant)?;
@@ -146,7 +150,19 @@ pub async fn publish(
         .store()
         .advisory(tenant, id)?
         .ok_or_else(Error::not_found)?;
+    // What the publisher reviewed: a draft replaced since is not published
+    // in its name.
+    if expected_input.is_some_and(|e| e != a.input_sha256) {
+        return Err(Error::Conflict(format!(
+            "advisory {id}'s draft changed since it was reviewed (its statements are now {}): review it again",
+            a.input_sha256
+        )));
+    }
     if a.state == AdvisoryState::Published {
+        // Publishing what is published is done already (a retry).
+        if expected_input.is_some() {
+            return Ok(a);
+        }
         return Err(Error::Conflict(format!(
             "advisory {id} is published already"
         )));
@@ -158,10 +174,8 @@ pub async fn publish(
         version: 1,
         published_at: now,
         author,
-        id_base: format!(
-            "{}/t/{tenant}/advisories",
-            state.public_url().trim_end_matches('/')
-        ),
+        // The writer adds `/advisories/<id>`: the advisory's portal page.
+        id_base: format!("{}/t/{tenant}", state.public_url().trim_end_matches('/')),
         history: vec![(1, now)],
     };
     let adv = evident_sbom::vex::Advisory {
@@ -230,6 +244,7 @@ fn may_see(
 
 /// The advisories `p` may see, newest first.
 pub fn list(state: &AppState, p: &Principal, tenant: &str) -> Result<Vec<AdvisoryRecord>, Error> {
+    crate::service::documents::may_list(p, tenant)?;
     state.tenant_log(tenant)?;
     let mut out = Vec::new();
     for a in state.store().advisories(tenant)? {
@@ -253,6 +268,7 @@ pub async fn get(
     tenant: &str,
     id: &str,
 ) -> Result<AdvisoryView, Error> {
+    crate::service::documents::may_list(p, tenant)?;
     state.tenant_log(tenant)?;
     let a = state
         .store()
@@ -288,6 +304,7 @@ pub fn csaf(
     tenant: &str,
     id: &str,
 ) -> Result<(AdvisoryRecord, Vec<u8>), Error> {
+    crate::service::documents::may_list(p, tenant)?;
     state.tenant_log(tenant)?;
     let a = state
         .store()

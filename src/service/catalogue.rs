@@ -54,7 +54,7 @@ pub fn authorize_release(
     let via_parent = match &customer {
         Some(c) if !c.entitled(product, tag, &releases) => {
             let mut covered = false;
-            for (pp, pt) in state.store().parents_of(tenant, product, tag)? {
+            for (pp, pt) in crate::service::releases::parents(state, tenant, product, tag)? {
                 let parent_releases = if c.wants_latest(&pp) {
                     state.store().product_releases(tenant, &pp)?
                 } else {
@@ -123,7 +123,10 @@ pub fn releases(
     let all = state.store().product_releases(tenant, product)?;
     let mut tags: Vec<String> = all.iter().map(|(t, _)| t.clone()).collect();
     if let Some(c) = &customer {
-        tags.retain(|t| c.entitled(product, t, &all));
+        // What the customer's entitlements give it, components of its
+        // product releases included.
+        let seen = crate::service::customers::entitled_releases(state, c)?;
+        tags.retain(|t| seen.iter().any(|(p, x, _)| p == product && x == t));
     }
     if tags.is_empty() {
         return Err(Error::not_found());
@@ -156,6 +159,7 @@ pub fn products(state: &AppState, p: &Principal, tenant: &str) -> Result<Vec<Str
             .into_iter()
             .map(|(p, _, _)| p)
             .collect();
+        out.sort();
         out.dedup();
         return Ok(out);
     }

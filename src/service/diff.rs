@@ -52,22 +52,25 @@ pub fn file_name(product: &str, q: &DiffQuery, from: u32, to: u32) -> String {
     )
 }
 
-/// The VEX rows the diff compares for a release: its latest VEX version's,
-/// when the caller may read VEX (customers and staff; not a public
-/// portal's visitor or a share link, whose downloads carry no VEX).
+/// The VEX rows the diff compares for a revision: those of the latest VEX
+/// version about that revision (what its CycloneDX export carries), when
+/// the caller may read VEX (customers and staff; not a public portal's
+/// visitor or a share link, whose downloads carry no VEX).
 fn vex_rows(
     state: &AppState,
     p: &Principal,
-    release: (&str, &str, &str),
+    tenant: &str,
+    rec: &ReleaseRecord,
 ) -> Result<(Option<u32>, Vec<VexRow>), Error> {
     if matches!(p, Principal::Public { .. } | Principal::ShareLink { .. }) {
         return Ok((None, Vec::new()));
     }
-    Ok(match vex::findings(state, p, release)? {
+    Ok(match vex::for_export(state, tenant, rec, None)? {
         None => (None, Vec::new()),
-        Some((version, _, rows)) => (
-            Some(version),
-            rows.into_iter()
+        Some(v) => (
+            Some(v.version),
+            vex::rows_of(state, tenant, &v)?
+                .into_iter()
                 .map(|r| VexRow {
                     vulnerability: r.id,
                     component_key: r.component_key,
@@ -113,8 +116,8 @@ pub fn compute(
         catalogue::model(state, &from)?,
         catalogue::model(state, &to)?,
     );
-    let (fv, frows) = vex_rows(state, p, (tenant, product, &from.tag))?;
-    let (tv, trows) = vex_rows(state, p, (tenant, product, &to.tag))?;
+    let (fv, frows) = vex_rows(state, p, tenant, &from)?;
+    let (tv, trows) = vex_rows(state, p, tenant, &to)?;
     let d = ReleaseDiff::new(
         (tenant, product),
         (reference(&from, fv), &fm, &frows),

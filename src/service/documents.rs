@@ -149,12 +149,20 @@ pub async fn withdraw(
     Ok(())
 }
 
-/// Whether `p` may see `d`: it may read the release, and is staff, a
-/// customer in the audience, or (for a public document) a public
+/// The release `p` sees `d` with, if it may see `d` at all: `d`'s own
+/// release when `p` may read it; for a product's document, the newest
+/// release of the product `p` may read (the one it is issued under for
+/// `p`, so nothing names a release `p` may not see). `p` must also be
+/// staff, a customer in the audience, or (for a public document) a public
 /// portal's visitor.
-fn may_see(state: &AppState, p: &Principal, tenant: &str, d: &Document) -> Result<bool, Error> {
+fn seen_with(
+    state: &AppState,
+    p: &Principal,
+    tenant: &str,
+    d: &Document,
+) -> Result<Option<String>, Error> {
     if d.withdrawn_at.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
     let audience = match p {
         Principal::Customer { customer, .. } => d.shown_to_customer(customer),
@@ -163,42 +171,35 @@ fn may_see(state: &AppState, p: &Principal, tenant: &str, d: &Document) -> Resul
         Principal::Operator { .. } | Principal::ShareLink { .. } => false,
     };
     if !audience {
-        return Ok(false);
+        return Ok(None);
     }
-    // A release's document: who may read that release; a product's: who
-    // may read any release of it.
     let tags: Vec<String> = match &d.tag {
         Some(t) => vec![t.clone()],
-        None => state
-            .store()
-            .product_releases(tenant, &d.product)?
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect(),
+        None => {
+            // Newest push first.
+            let mut r = state.store().product_releases(tenant, &d.product)?;
+            r.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+            r.into_iter().map(|(t, _)| t).collect()
+        }
     };
-    for t in &tags {
-        match catalogue::authorize_release(state, p, Action::ReadRelease, tenant, &d.product, t) {
-            Ok(()) => return Ok(true),
+    for t in tags {
+        match catalogue::authorize_release(state, p, Action::ReadRelease, tenant, &d.product, &t) {
+            Ok(()) => return Ok(Some(t)),
             Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
-/// The release a document is issued under: its own, or for a product's
-/// document, the product's latest (semver, else push order).
-pub fn release_of(state: &AppState, tenant: &str, d: &Document) -> Result<String, Error> {
-    match &d.tag {
-        Some(t) => Ok(t.clone()),
-        None => {
-            let releases = state.store().product_releases(tenant, &d.product)?;
-            crate::core::access::latest(&releases, false)
-                .or_else(|| releases.last().map(|(t, _)| t.as_str()))
-                .map(str::to_owned)
-                .ok_or_else(Error::not_found)
-        }
+/// Who may list documents at all: a public portal's visitor (already
+/// admitted), or a caller who may list the tenant's releases; anyone else
+/// is 404, as for an unknown tenant.
+pub(crate) fn may_list(p: &Principal, tenant: &str) -> Result<(), Error> {
+    if matches!(p, Principal::Public { tenant: t, .. } if t == tenant) {
+        return Ok(());
     }
+    allow(p, Action::ListReleases, Resource::Tenant(tenant))
 }
 
 /// The documents `p` may see, of one release (`Some((product, tag))`) or
@@ -209,6 +210,7 @@ pub fn list(
     tenant: &str,
     release: Option<(&str, &str)>,
 ) -> Result<Vec<Document>, Error> {
+    may_list(p, tenant)?;
     state.tenant_log(tenant)?;
     let mut out = Vec::new();
     for d in state.store().documents(tenant)? {
@@ -218,7 +220,7 @@ pub fn list(
         {
             continue;
         }
-        if may_see(state, p, tenant, &d)? {
+        if seen_with(state, p, tenant, &d)?.is_some() {
             out.push(d);
         }
     }
@@ -226,24 +228,26 @@ pub fn list(
     Ok(out)
 }
 
-/// One document `p` may see, and its bytes; 404 otherwise.
+/// One document `p` may see, its bytes, and the release tag it is issued
+/// under for `p`; 404 otherwise.
 pub fn get(
     state: &AppState,
     p: &Principal,
     tenant: &str,
     id: &str,
-) -> Result<(Document, Vec<u8>), Error> {
+) -> Result<(Document, Vec<u8>, String), Error> {
+    may_list(p, tenant)?;
     state.tenant_log(tenant)?;
     let d = state
         .store()
         .document(tenant, id)?
         .ok_or_else(Error::not_found)?;
-    if !may_see(state, p, tenant, &d)? {
+    let Some(tag) = seen_with(state, p, tenant, &d)? else {
         return Err(Error::not_found());
-    }
+    };
     let bytes = state
         .store()
         .blob(&d.sha256)?
         .ok_or_else(|| Error::Internal(format!("document blob {} is missing", d.sha256)))?;
-    Ok((d, bytes))
+    Ok((d, bytes, tag))
 }

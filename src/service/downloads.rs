@@ -373,6 +373,7 @@ pub async fn export_receipts(
     };
     let mut indexes = Vec::new();
     let mut cursor = None;
+    let mut more = false;
     loop {
         let page = crate::service::audit::own_downloads(
             state,
@@ -386,9 +387,14 @@ pub async fn export_receipts(
         indexes.extend(page.entries.iter().map(|e| e.index));
         match page.next_cursor {
             Some(c) if indexes.len() < MAX_EXPORTED_RECEIPTS => cursor = Some(c),
-            _ => break,
+            Some(_) => {
+                more = true;
+                break;
+            }
+            None => break,
         }
     }
+    let truncated = indexes.len() > MAX_EXPORTED_RECEIPTS || more;
     indexes.truncate(MAX_EXPORTED_RECEIPTS);
     let mut receipts = Vec::with_capacity(indexes.len());
     for i in indexes {
@@ -398,6 +404,9 @@ pub async fn export_receipts(
         customer_id: customer.clone(),
         count: receipts.len() as u64,
         entries_sha256: list_digest(receipts.iter().map(|r| (r.index, r.entry.as_bytes()))),
+        from: from.clone(),
+        to: to.clone(),
+        truncated,
     };
     let index = state
         .record(tenant, principal.actor(), event, Vec::new())
@@ -407,6 +416,9 @@ pub async fn export_receipts(
         format: LIST_FORMAT.into(),
         tenant: tenant.to_owned(),
         customer_id: customer.clone(),
+        from,
+        to,
+        truncated,
         receipts,
         export,
     })

@@ -386,8 +386,7 @@ pub async fn served_document(
     tenant: &str,
     id: &str,
 ) -> Result<(Served, documents::Document), Error> {
-    let (d, bytes) = documents::get(state, principal, tenant, id)?;
-    let tag = documents::release_of(state, tenant, &d)?;
+    let (d, bytes, tag) = documents::get(state, principal, tenant, id)?;
     let (rec, _) = catalogue::load(state, tenant, &d.product, &tag, None)?;
     let path = keys::export_path(
         tenant,
@@ -1099,7 +1098,11 @@ pub async fn file(
                 Of::Export(_) => documents::list(state, principal, tenant, Some((product, tag)))?,
                 _ => Vec::new(),
             };
-            let gz = kit(state, tenant, &s, &b, sig()?, &vex, &docs).await?;
+            let docs_path = match principal {
+                Principal::Public { .. } => format!("/p/{tenant}/documents"),
+                _ => format!("/api/v1/tenants/{tenant}/documents"),
+            };
+            let gz = kit(state, tenant, &s, &b, sig()?, &vex, (&docs, &docs_path)).await?;
             let name = format!("{base}-kit.tar.gz");
             (gz, "application/gzip", name, Some(stamped))
         }
@@ -1168,7 +1171,7 @@ async fn kit(
     b: &Bundles,
     sig: Vec<u8>,
     vex: &[KitVex],
-    docs: &[documents::Document],
+    (docs, docs_path): (&[documents::Document], &str),
 ) -> Result<Vec<u8>, Error> {
     let pem = signing::public_pem(state, tenant, &s.issued.key_id)?;
     let chain = state.tsa().kit_chain_pem(b.sig_token.as_deref(), &sig);
@@ -1187,7 +1190,7 @@ async fn kit(
     }
     let mut doc_list = String::new();
     if !docs.is_empty() {
-        doc_list.push_str("\nDocuments published with this release (not in this kit: download each\nfrom the portal, GET /api/v1/tenants/@TENANT@/documents/<id>; it is\nsigned and logged like an export; its SHA-256 is given to check it):\n");
+        doc_list.push_str(&format!("\nDocuments published with this release (not in this kit: download each\nfrom the portal, GET {docs_path}/<id>; it is signed and logged like an\nexport; its SHA-256 is given to check it):\n"));
         for d in docs {
             doc_list.push_str(&format!(
                 "  {} ({}, id {}, {})\n    sha256 {}\n",
@@ -1201,7 +1204,6 @@ async fn kit(
     }
     let readme = README_TXT
         .replace("@VEX_FILES@", &vex_files)
-        .replace("@DOCUMENTS@", &doc_list)
         .replace("@FILE@", &file)
         .replace("@WHAT@", &s.what())
         .replace(
@@ -1221,7 +1223,9 @@ async fn kit(
         .replace(
             "@ARTEFACT@",
             artefacts.first().map(String::as_str).unwrap_or(""),
-        );
+        )
+        // Last: titles are the vendor's text, never read as placeholders.
+        .replace("@DOCUMENTS@", &doc_list);
     let mut files: Vec<(String, Vec<u8>, u32)> = vec![
         ("README.txt".into(), readme.into_bytes(), 0o644),
         (file.clone(), s.bytes.to_vec(), 0o644),

@@ -128,6 +128,20 @@ fn quota(per_minute: u32) -> Quota {
 /// The key of a request without a client address.
 pub const NO_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
+/// The key an address is limited under: an IPv4 address as it is, an
+/// IPv6 address as its /64 (one host may rotate through its subnet).
+fn client_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                crate::service::keys::client_bytes(addr),
+            )),
+        },
+    }
+}
+
 fn too_many(wait: Duration, what: &str) -> Error {
     Error::TooManyRequests {
         retry_after_secs: wait.as_secs().max(1),
@@ -160,6 +174,7 @@ impl Limits {
 
     /// Counts one anonymous request; 429 when over a limit.
     pub fn check(&self, what: Anonymous, addr: IpAddr, tenant: Option<&str>) -> Result<(), Error> {
+        let addr = client_key(addr);
         let clock = DefaultClock::default();
         let (limiter, label) = match what {
             Anonymous::SignIn => (&self.sign_in_addr, "sign-in requests"),
@@ -199,6 +214,7 @@ impl Limits {
     /// Refuses an address whose failed authentications used up their
     /// budget, before its credentials are even looked at.
     pub fn check_auth_allowed(&self, addr: IpAddr) -> Result<(), Error> {
+        let addr = client_key(addr);
         let now = Instant::now();
         let mut b = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
         match b.get(&addr) {
@@ -214,6 +230,7 @@ impl Limits {
     /// Counts one failed authentication; when the address's budget is used
     /// up it is blocked until the budget has room again.
     pub fn auth_failed(&self, addr: IpAddr) {
+        let addr = client_key(addr);
         let clock = DefaultClock::default();
         if let Err(n) = self.auth_fail_addr.check_key(&addr) {
             let until = Instant::now() + n.wait_time_from(clock.now()).max(Duration::from_secs(1));
@@ -272,6 +289,21 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_host_is_limited_as_its_64() {
+        let l = tight();
+        let a = |s: &str| s.parse::<IpAddr>().unwrap();
+        l.check(Anonymous::Tsa, a("2001:db8:1:2::1"), None).unwrap();
+        l.check(Anonymous::Tsa, a("2001:db8:1:2::ffff"), None)
+            .unwrap();
+        assert!(
+            l.check(Anonymous::Tsa, a("2001:db8:1:2:3::9"), None)
+                .is_err(),
+            "the same /64"
+        );
+        l.check(Anonymous::Tsa, a("2001:db8:1:3::1"), None).unwrap();
+    }
 
     fn tight() -> Limits {
         Limits::new(LimitConfig {

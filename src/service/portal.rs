@@ -165,9 +165,8 @@ pub fn brand(state: &AppState, tenant: &str) -> Result<Option<Brand>, Error> {
     }))
 }
 
-/// Whether the portal is off: its pages answer 404 as for an unknown
-/// tenant. An unknown tenant is not "off" (its sign-in page looks like
-/// every other).
+/// Whether the portal is off: its pages answer as an unknown tenant's do
+/// (`portal::gate`). An unknown tenant is not "off".
 pub fn is_off(state: &AppState, tenant: &str) -> Result<bool, Error> {
     Ok(state.tenant(tenant)?.is_some() && !state.store().portal(tenant)?.enabled)
 }

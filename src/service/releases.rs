@@ -215,6 +215,15 @@ pub async fn commit(
             revision: c.revision,
         });
     }
+    // One level: a release that is a component of a product release names
+    // no components itself.
+    if !component_refs.is_empty() {
+        if let Some((pp, pt)) = parents(state, tenant, &product, &tag)?.first() {
+            return Err(Error::Unprocessable(format!(
+                "/components: {product} {tag} is a component of {pp} {pt}: a component names no components"
+            )));
+        }
+    }
     let revision = existing.last().map_or(1, |r| r.revision + 1);
     let pushed_at_unix = now_unix();
     let release = Release {
@@ -410,4 +419,31 @@ pub fn notice(
         timestamp_missing: false,
         rec,
     })
+}
+
+/// The product releases whose latest revision names `product`/`tag` as a
+/// component (the index keeps every parent a push ever named; a later
+/// revision that no longer names it is not a parent any more).
+pub fn parents(
+    state: &AppState,
+    tenant: &str,
+    product: &str,
+    tag: &str,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for (pp, pt) in state.store().parents_of(tenant, product, tag)? {
+        let names_it = state
+            .store()
+            .revisions(tenant, &pp, &pt)?
+            .pop()
+            .is_some_and(|r| {
+                r.components
+                    .iter()
+                    .any(|c| c.product == product && c.tag == tag)
+            });
+        if names_it {
+            out.push((pp, pt));
+        }
+    }
+    Ok(out)
 }

@@ -756,7 +756,17 @@ pub fn findings(
     let Some(v) = all.last() else {
         return Ok(None);
     };
-    let (rec, _) = catalogue::load(state, tenant, product, tag, Some(v.revision))?;
+    Ok(Some((
+        v.version,
+        rfc3339(v.published_at),
+        rows_of(state, tenant, v)?,
+    )))
+}
+
+/// The statements of VEX version `v` as rows (no access check: for
+/// callers that checked).
+pub fn rows_of(state: &AppState, tenant: &str, v: &VexVersion) -> Result<Vec<FindingRow>, Error> {
+    let (rec, _) = catalogue::load(state, tenant, &v.product, &v.tag, Some(v.revision))?;
     let model = catalogue::model(state, &rec)?;
     let rows = state
         .store()
@@ -792,7 +802,7 @@ pub fn findings(
             }
         })
         .collect();
-    Ok(Some((v.version, rfc3339(v.published_at), rows)))
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -243,6 +243,16 @@ pub struct ReceiptList {
     pub tenant: String,
     /// The customer whose downloads these are.
     pub customer_id: String,
+    /// The time range asked for (RFC 3339), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The end of the range (excluded), when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// True when more downloads matched than the list holds (it holds the
+    /// newest).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     /// One receipt per download, newest first.
     pub receipts: Vec<Receipt>,
     /// The receipt of the `receipts_exported` entry the export appended.
@@ -294,6 +304,22 @@ pub fn verify_receipt_list(
         return Err(format!(
             "export: entry {} is an export of customer {}, the list says {}",
             l.export.index, ev["customer_id"], l.customer_id
+        ));
+    }
+    // How the list was cut: as the export entry records it.
+    let logged = |k: &str| ev[k].as_str().map(str::to_owned);
+    if logged("from") != l.from
+        || logged("to") != l.to
+        || ev["truncated"].as_bool().unwrap_or(false) != l.truncated
+    {
+        return Err(format!(
+            "export: the logged export covers from {:?} to {:?} (truncated: {}), the list says from {:?} to {:?} (truncated: {})",
+            logged("from"),
+            logged("to"),
+            ev["truncated"].as_bool().unwrap_or(false),
+            l.from,
+            l.to,
+            l.truncated
         ));
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -353,10 +379,23 @@ pub fn verify_receipt_list(
         ));
     }
     checks.push(format!(
-        "entry {} records the export of these {} receipts by customer {}",
+        "entry {} records the export of these {} receipts by customer {} ({}{})",
         l.export.index,
         l.receipts.len(),
-        l.customer_id
+        l.customer_id,
+        match (&l.from, &l.to) {
+            (None, None) => "every time".to_owned(),
+            (f, t) => format!(
+                "from {} to {}",
+                f.as_deref().unwrap_or("the start"),
+                t.as_deref().unwrap_or("now")
+            ),
+        },
+        if l.truncated {
+            "; only the newest: more downloads matched"
+        } else {
+            "; all that matched"
+        }
     ));
     Ok(checks)
 }
@@ -515,6 +554,9 @@ mod tests {
             format: LIST_FORMAT.into(),
             tenant: "a".into(),
             customer_id: "c1".into(),
+            from: None,
+            to: None,
+            truncated: false,
             receipts: vec![all[2].clone(), all[0].clone()],
             export: all[3].clone(),
         };
@@ -572,6 +614,18 @@ mod tests {
         let (_, other) = log_of("log.example/b", 9, &["{}".into()]);
         let e = verify_receipt_list(&list, &other, None).unwrap_err();
         assert!(e.starts_with("export: checkpoint signature"), "{e}");
+        // A cut list passed off as complete, or the other way round.
+        let mut t = list.clone();
+        t.truncated = true;
+        fails(&t, "truncated");
+        let mut t = list.clone();
+        t.from = Some("2026-01-01T00:00:00Z".into());
+        fails(&t, "the logged export covers");
+        // A receipt of an entry after the export.
+        let mut t = list.clone();
+        t.export = all[0].clone();
+        t.receipts = vec![all[2].clone()];
+        assert!(verify_receipt_list(&t, &key, None).is_err());
         // The wrong format.
         let mut t = list.clone();
         t.format = "evident-receipts/v0".into();
@@ -594,6 +648,9 @@ mod tests {
             format: LIST_FORMAT.into(),
             tenant: "a".into(),
             customer_id: "c1".into(),
+            from: None,
+            to: None,
+            truncated: false,
             receipts: vec![all[0].clone()],
             export: all[1].clone(),
         };

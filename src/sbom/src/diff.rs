@@ -112,12 +112,21 @@ fn item(c: &Component) -> Item {
 /// Every component of a model (its subject first, when it has one), by
 /// identity, then version, licence and purl, without repeats.
 fn by_key(m: &Model) -> BTreeMap<String, BTreeSet<Item>> {
-    let mut out: BTreeMap<String, BTreeSet<Item>> = BTreeMap::new();
+    // One item per (identity, version, licence): the same package listed
+    // again under another display name or with other qualifiers is not
+    // another component to compare.
+    type VersionLicence = (Option<String>, Option<String>);
+    let mut seen: BTreeMap<String, BTreeMap<VersionLicence, Item>> = BTreeMap::new();
     for c in m.subject.iter().chain(&m.components) {
         let i = item(c);
-        out.entry(i.key.clone()).or_default().insert(i);
+        seen.entry(i.key.clone())
+            .or_default()
+            .entry((i.version.clone(), i.licence.clone()))
+            .or_insert(i);
     }
-    out
+    seen.into_iter()
+        .map(|(k, v)| (k, v.into_values().collect()))
+        .collect()
 }
 
 /// The components added, removed and changed from `from` to `to`.
@@ -165,6 +174,11 @@ pub fn components(from: &Model, to: &Model) -> Components {
         for i in &rest_a {
             let j = rest_b.iter().find(|j| j.version == i.version);
             match j {
+                // The same version and licence, named otherwise: no change.
+                Some(j)
+                    if of(&rest_a, &i.version) == 1
+                        && of(&rest_b, &i.version) == 1
+                        && j.licence == i.licence => {}
                 Some(j) if of(&rest_a, &i.version) == 1 && of(&rest_b, &i.version) == 1 => {
                     d.changed.push(Change {
                         key: k.clone(),
@@ -487,17 +501,25 @@ mod tests {
             prop::option::of(0..3u8),
             prop::option::of(0..2u8),
             any::<bool>(),
+            any::<bool>(),
         )
-            .prop_map(|(n, v, l, purl)| {
+            .prop_map(|(n, v, l, purl, other)| {
                 let name = format!("c{n}");
                 let version = v.map(|v| format!("1.{v}"));
+                // The same package may carry a qualifier or another name.
+                let q = if other { "?arch=x86" } else { "" };
                 let purl = purl.then(|| match &version {
-                    Some(v) => format!("pkg:npm/{name}@{v}"),
-                    None => format!("pkg:npm/{name}"),
+                    Some(v) => format!("pkg:npm/{name}@{v}{q}"),
+                    None => format!("pkg:npm/{name}{q}"),
                 });
+                let shown = if other && purl.is_some() {
+                    format!("{name}-js")
+                } else {
+                    name.clone()
+                };
                 comp(
                     purl.as_deref(),
-                    &name,
+                    &shown,
                     version.as_deref(),
                     l.map(|l| ["MIT", "Apache-2.0"][l as usize]),
                 )
@@ -519,6 +541,10 @@ mod tests {
                 .map(|i| (i.key, i.version, i.licence))
                 .collect();
             prop_assert_eq!(apply(&a, &d), want);
+            // A change changes something.
+            for c in &d.changed {
+                prop_assert!(c.from != c.to, "{:?}", c);
+            }
         }
     }
 

@@ -386,7 +386,10 @@ pub(crate) fn write<'a>(
         .map(|(v, t)| Revision {
             date: date_time(*t),
             number: v.to_string(),
-            summary: format!("VEX version {v}."),
+            summary: match advisory {
+                Some(_) => "Initial release.".to_owned(),
+                None => format!("VEX version {v}."),
+            },
         })
         .collect();
     let author = match meta.author.trim() {
