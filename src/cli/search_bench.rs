@@ -19,7 +19,10 @@
 //! - a purl without version as a customer entitled to one product's
 //!   `v1.*` (the same index, filtered by entitlement: 10 of 1,000 hits);
 //!
-//! each with p50, p99 and max, and the index's size on disk.
+//! each with p50, p99 and max, and the index's size on disk; then the
+//! signed diff between two releases of the 10,099-component fixture (the
+//! second with a tenth of the components changed, a tenth removed and 100
+//! added): the first request (which issues it), then p50, p99 and max.
 
 use std::{path::PathBuf, time::Instant};
 
@@ -293,7 +296,6 @@ pub async fn search_bench(args: SearchBenchArgs) -> anyhow::Result<()> {
             anyhow::ensure!(status.is_success(), "{query}: {status} {v}");
             hits += v["hits"].as_array().map_or(0, |a| a.len() as u64);
         }
-        let ms = |ns: u64| format!("{:.2} ms", ns as f64 / 1e6);
         println!(
             "| {label} | {} | {:.0} | {} | {} | {} |",
             args.queries,
@@ -303,12 +305,101 @@ pub async fn search_bench(args: SearchBenchArgs) -> anyhow::Result<()> {
             ms(h.max())
         );
     }
+    // The signed diff between two releases of the 10,099-component
+    // fixture: the second with a tenth of its components at another
+    // version, a tenth removed and 100 added.
+    let big = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sboms/cyclonedx-npm-mega-a-minified.cdx-1.6.json"),
+    )?;
+    let mut doc: serde_json::Value = serde_json::from_slice(&big)?;
+    if let Some(list) = doc["components"].as_array_mut() {
+        let mut i = 0;
+        list.retain_mut(|c| {
+            i += 1;
+            match i % 10 {
+                1 => {
+                    // Another version of the same package.
+                    c["version"] = serde_json::json!("999.0.0");
+                    if let Some(p) = c["purl"].as_str() {
+                        let p = format!("{}@999.0.0", evident_sbom::diff::purl_key(p));
+                        c["purl"] = serde_json::json!(p);
+                    }
+                    true
+                }
+                2 => false,
+                _ => true,
+            }
+        });
+        for i in 0..100 {
+            list.push(
+                serde_json::json!({"type": "library", "bom-ref": format!("bench-added-{i}"),
+                "name": format!("bench-added-{i}"), "version": "1.0.0",
+                "purl": format!("pkg:npm/bench-added-{i}@1.0.0")}),
+            );
+        }
+    }
+    let big2 = serde_json::to_vec(&doc)?;
+    for (tag, sbom) in [("v1", &big), ("v2", &big2)] {
+        let body = serde_json::json!({
+            "product": "mega", "tag": tag, "artefacts": [{"name": "mega", "digest": format!("sha256:{}", "22".repeat(32))}],
+            "sbom": {"content": base64::engine::general_purpose::STANDARD.encode(sbom), "encoding": "base64"},
+        });
+        let res = router
+            .clone()
+            .oneshot(call(
+                "/api/v1/tenants/bench/releases".into(),
+                &push,
+                Some(body.to_string()),
+            ))
+            .await?;
+        anyhow::ensure!(
+            res.status().is_success(),
+            "push mega {tag}: {}",
+            res.status()
+        );
+    }
+    let mut h = Histogram::<u64>::new(3)?;
+    let mut first = 0u64;
+    let mut summary = String::new();
+    for q in 0..args.queries.min(100) {
+        let t = Instant::now();
+        let res = router
+            .clone()
+            .oneshot(call(
+                "/api/v1/tenants/bench/products/mega/diff?from=v1&to=v2".into(),
+                &admin,
+                None,
+            ))
+            .await?;
+        let status = res.status();
+        let v = json(res).await?;
+        let ns = t.elapsed().as_nanos() as u64;
+        anyhow::ensure!(status.is_success(), "diff: {status} {v}");
+        if q == 0 {
+            first = ns;
+            summary = v["summary"].to_string();
+        } else {
+            h.record(ns)?;
+        }
+    }
+    println!(
+        "\n| signed diff of two 10,099-component releases ({summary}) | first (issues it) | p50 | p99 | max |\n|---|---:|---:|---:|---:|\n| GET …/products/mega/diff, logged | {} | {} | {} | {} |",
+        ms(first),
+        ms(h.value_at_quantile(0.5)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.max())
+    );
     let size: u64 = walk_size(dir.path());
     println!(
         "\nData directory after the load: {:.1} MiB (index, release records and the log).",
         size as f64 / (1024.0 * 1024.0)
     );
     Ok(())
+}
+
+fn ms(ns: u64) -> String {
+    format!("{:.2} ms", ns as f64 / 1e6)
 }
 
 fn walk_size(p: &std::path::Path) -> u64 {
