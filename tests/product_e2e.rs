@@ -384,6 +384,68 @@ fn a_product_release_links_its_components_sboms_in_every_format() {
     let (code, _) = export("shop-web", "v2.0.0", "cyclonedx-json");
     assert_eq!(code, 200);
 
+    // The aggregate's kit: `sh verify.sh` (OpenSSL) and `evident-verify
+    // export` accept it; one changed byte, or a component's export put in
+    // its place, fails.
+    let (code, kit) = get(
+        &s,
+        &format!("{base}/aggregate-kit.tar.gz?format=cyclonedx-json"),
+        &ann,
+    );
+    assert_eq!(code, 200);
+    let kit_dir = out.path().join("kit");
+    std::fs::create_dir_all(&kit_dir).unwrap();
+    let tgz = write(out.path(), "kit.tar.gz", &kit);
+    assert!(Command::new("tar")
+        .args(["-xzf", &tgz, "--strip-components=1", "-C"])
+        .arg(&kit_dir)
+        .status()
+        .unwrap()
+        .success());
+    let sh = Command::new("sh")
+        .arg("verify.sh")
+        .current_dir(&kit_dir)
+        .output()
+        .unwrap();
+    assert!(
+        sh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sh.stdout)
+    );
+    let name = std::fs::read_dir(&kit_dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("aggregate-") && n.ends_with(".cdx.json"))
+        .expect("the aggregate in the kit");
+    let k = |f: &str| kit_dir.join(f).to_string_lossy().into_owned();
+    let check = |file: &str| {
+        common::verify(&[
+            "export",
+            file,
+            "--bundle",
+            &k(&format!("{name}.sigstore.json")),
+            "--bundle",
+            &k(&format!("{name}.intoto.sigstore.json")),
+            "--key",
+            &k("pubkey.pem"),
+            "--tsa-chain",
+            &k("tsa-chain.pem"),
+            "--log-key",
+            &k("log.vkey"),
+        ])
+    };
+    let (ok, so, se) = check(&k(&name));
+    assert!(ok, "{so}{se}");
+    let mut bad = std::fs::read(k(&name)).unwrap();
+    let at = bad.len() / 2;
+    bad[at] ^= 1;
+    let bad = write(out.path(), "tampered.cdx.json", bad);
+    let (ok, so, _) = check(&bad);
+    assert!(!ok, "a changed byte: {so}");
+    let swapped = write(out.path(), "swapped.cdx.json", &api_cdx);
+    let (ok, so, _) = check(&swapped);
+    assert!(!ok, "a component's export in the aggregate's place: {so}");
+
     // 4.
     let (code, _) = get(
         &s,

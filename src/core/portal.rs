@@ -142,36 +142,9 @@ impl PortalSettings {
         self.display_name.as_deref().unwrap_or(tenant_name)
     }
 
-    /// The description's paragraphs (split at blank lines, trimmed).
-    pub fn paragraphs(&self) -> Vec<&str> {
-        let text = self.description.trim();
-        if text.is_empty() {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        let mut start = 0;
-        let lines: Vec<(usize, &str)> = text
-            .split_inclusive('\n')
-            .scan(0, |pos, l| {
-                let at = *pos;
-                *pos += l.len();
-                Some((at, l))
-            })
-            .collect();
-        for (at, l) in &lines {
-            if l.trim().is_empty() {
-                let p = text[start..*at].trim();
-                if !p.is_empty() {
-                    out.push(p);
-                }
-                start = at + l.len();
-            }
-        }
-        let p = text[start..].trim();
-        if !p.is_empty() {
-            out.push(p);
-        }
-        out
+    /// The description's paragraphs ([`paragraphs`]).
+    pub fn paragraphs(&self) -> Vec<String> {
+        paragraphs(&self.description)
     }
 
     /// Whether anyone may see `product`/`tag`: the portal is on, public,
@@ -202,6 +175,24 @@ impl PortalSettings {
                 .collect(),
         }
     }
+}
+
+/// Plain text as paragraphs: split at blank lines (spaces, tabs or a
+/// carriage return count as blank), each trimmed, empty ones dropped.
+pub fn paragraphs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur: Vec<&str> = Vec::new();
+    for line in text.lines().map(str::trim_end).chain(std::iter::once("")) {
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push(cur.join("\n").trim().to_owned());
+                cur.clear();
+            }
+        } else {
+            cur.push(line);
+        }
+    }
+    out
 }
 
 /// An address for security questions: one `@`, a local part and a domain
@@ -535,6 +526,12 @@ mod tests {
         };
         ok.validate().unwrap();
         assert_eq!(ok.paragraphs(), ["Line one", "Line two"]);
+        assert_eq!(
+            paragraphs(" a\r\n b \r\n \t\r\n\n c\n"),
+            ["a\n b", "c"],
+            "CRLF, blank lines of whitespace, indentation inside a paragraph"
+        );
+        assert!(paragraphs(" \n\n").is_empty());
         for bad in [
             PortalSettings {
                 display_name: Some("  ".into()),

@@ -139,14 +139,10 @@ fn visitor_home(state: &AppState, b: &portal::Brand) -> Response {
     )
 }
 
-/// The tenant's description, paragraph by paragraph, escaped.
+/// Plain text, paragraph by paragraph, escaped.
 fn description(text: &str) -> Markup {
-    let s = portal::PortalSettings {
-        description: text.to_owned(),
-        ..Default::default()
-    };
     html! {
-        @for p in s.paragraphs() {
+        @for p in crate::core::portal::paragraphs(text) {
             p.description { (p) }
         }
     }
@@ -918,7 +914,7 @@ pub async fn advisory_page(
         &format!("{}: {}", a.id, a.title),
         html! {
             p { "About " a href={"/t/" (tenant) "/releases/" (a.product) "/" (a.tag)} { (a.product) " " (a.tag) } " revision " (a.revision) "." }
-            @for para in a.summary.split("\n\n") { p.description { (para) } }
+            (description(&a.summary))
             @if let Some(r) = &a.reference { p { "Details: " a href=(r) rel="noopener noreferrer" { (r) } } }
             @if a.state == AdvisoryState::Published {
                 p {
