@@ -421,6 +421,56 @@ fn a_branded_public_portal_is_accessible_and_its_receipts_verify() {
         judged.contains(r#""category":"csaf_security_advisory""#),
         "{judged}"
     );
+    // Its kit: evident-verify export accepts it; a changed byte, or the
+    // other advisory in its place, fails.
+    let mut kit = Vec::new();
+    std::io::Read::read_to_end(
+        &mut s
+            .get(
+                "/api/v1/tenants/acme/advisories/ACME-SA-2026-001/advisory-kit.tar.gz",
+                tok["token"].as_str().unwrap(),
+            )
+            .call()
+            .unwrap()
+            .into_reader(),
+        &mut kit,
+    )
+    .unwrap();
+    let adv_dir = out.path().join("adv-kit");
+    std::fs::create_dir_all(&adv_dir).unwrap();
+    let tgz = write(out.path(), "adv-kit.tar.gz", &kit);
+    assert!(Command::new("tar")
+        .args(["-xzf", &tgz, "--strip-components=1", "-C"])
+        .arg(&adv_dir)
+        .status()
+        .unwrap()
+        .success());
+    let a = |f: &str| adv_dir.join(f).to_string_lossy().into_owned();
+    let adv_name = "acme-sa-2026-001.csaf.json";
+    let check = |file: &str| {
+        verify(&[
+            "export",
+            file,
+            "--bundle",
+            &a(&format!("{adv_name}.sigstore.json")),
+            "--bundle",
+            &a(&format!("{adv_name}.intoto.sigstore.json")),
+            "--key",
+            &a("pubkey.pem"),
+            "--tsa-chain",
+            &a("tsa-chain.pem"),
+            "--log-key",
+            &a("log.vkey"),
+        ])
+    };
+    let (ok, so, se) = check(&a(adv_name));
+    assert!(ok, "{so}{se}");
+    let mut bad = std::fs::read(a(adv_name)).unwrap();
+    let at = bad.len() / 2;
+    bad[at] ^= 1;
+    let bad = write(out.path(), "tampered.csaf.json", bad);
+    assert!(!check(&bad).0, "a changed byte");
+    assert!(!check(&paths[1]).0, "the other advisory in its place");
 
     // 3.
     let scanned = seen["scanned"].as_array().unwrap();
